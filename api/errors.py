@@ -1,0 +1,83 @@
+"""One error shape for the whole API: ``{"error", "error_zh", "code"}`` (+ optional ``detail``).
+
+``error`` is English for integrators; ``error_zh`` is what a resident or dispatcher sees. Exception
+classes map to status codes in one table (as tipg does), so routes just raise domain errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gis.crs import UnknownCRSError
+from layers.areas import AreaNotFound
+from layers.generations import GenerationError
+
+
+class ApiError(Exception):
+    """An error with an explicit status, English and Chinese messages and a stable code."""
+
+    def __init__(self, status: int, code: str, error: str, error_zh: str, **extra: Any):
+        super().__init__(error)
+        self.status, self.code, self.error, self.error_zh, self.extra = (
+            status, code, error, error_zh, extra)
+
+
+# exception class → (status, code, Chinese message)
+STATUS_BY_EXCEPTION: dict[type[Exception], tuple[int, str, str]] = {
+    AreaNotFound: (404, "area_not_found", "未找到该区域"),
+    UnknownCRSError: (422, "unknown_crs", "无法识别的坐标系"),
+    GenerationError: (409, "generation_conflict", "边界版本操作冲突"),
+}
+
+
+def error_body(code: str, error: str, error_zh: str, **extra: Any) -> dict[str, Any]:
+    return {"error": error, "error_zh": error_zh, "code": code, **extra}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = exc.extra.pop("headers", None)
+        return JSONResponse(error_body(exc.code, exc.error, exc.error_zh, **exc.extra),
+                            status_code=exc.status, headers=headers)
+
+    for exc_class, (status, code, zh) in STATUS_BY_EXCEPTION.items():
+        def _handler(request: Request, exc: Exception, status=status, code=code, zh=zh):
+            return JSONResponse(error_body(code, str(exc), zh), status_code=status)
+
+        app.add_exception_handler(exc_class, _handler)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"] if p not in ("query", "path", "body")),
+             "problem": err["msg"]}
+            for err in exc.errors()
+        ]
+        text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse(
+            error_body("invalid_request", f"invalid request: {text}", "请求参数有误",
+                       detail=problems),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "未找到", 405: "不支持该请求方法"}.get(exc.status_code, "请求失败")
+        return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail), zh),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        return JSONResponse(
+            error_body("database_unavailable",
+                       "the database is unreachable; check `gridmap db status`",
+                       "数据库暂时无法访问，请稍后再试"),
+            status_code=503,
+        )

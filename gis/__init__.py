@@ -1,0 +1,1 @@
+"""Pure geometry and geodesy for gridmap: no database, no web (numpy, shapely, pyproj only)."""

@@ -1,0 +1,44 @@
+"""Settings, read from the environment with the ``GRIDMAP_`` prefix (and an optional .env file).
+
+Small classes per concern, as tipg does; ``get_settings()`` is cached so every layer sees one
+instance. This module is a leaf: it imports nothing from gridmap's own packages.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDMAP_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS; unset means the project-local cluster.",
+    )
+    home: Path = Field(
+        default=PROJECT_ROOT / ".gridmap",
+        description="Where the local cluster and other runtime state live.",
+    )
+    pg_bindir: Path | None = Field(
+        default=None, description="PostgreSQL binaries; default: newest installed with PostGIS."
+    )
+    pg_user: str = Field(
+        default="postgres",
+        description="Unprivileged OS user that runs the local cluster when gridmap runs as root.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    district_code: str = Field(default="370811", description="GB/T 2260 code of the district.")
+    boundaries_dir: Path = PROJECT_ROOT / "data" / "boundaries"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

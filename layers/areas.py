@@ -1,0 +1,96 @@
+"""The area hierarchy (district → street/town → community/village → grid) of a generation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from layers import generations
+from layers.models import SRID, Area, AreaLevel, Generation, GenerationStatus
+
+
+class AreaNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    code: str
+    name: str
+    level: str
+    kind: str | None
+    parent_code: str | None
+    generation_id: int
+    area_km2: float  # geodesic, from PostGIS geography
+    children: int
+
+
+def find(session: Session, code: str, generation: Generation) -> Area:
+    area = session.scalars(
+        select(Area).where(Area.generation_id == generation.id, Area.code == code)
+    ).one_or_none()
+    if area is None:
+        raise AreaNotFound(f"no area with code {code} in generation {generation.id}")
+    return area
+
+
+def info(session: Session, code: str, generation: Generation) -> AreaInfo:
+    """An area's facts, with its area computed in metres on the ellipsoid (geography)."""
+    area = find(session, code, generation)
+    km2, parent_code, children = session.execute(
+        select(
+            func.ST_Area(func.geography(Area.geom)) / 1e6,
+            select(Area.code).where(Area.id == area.parent_id).scalar_subquery(),
+            select(func.count()).where(Area.parent_id == area.id).scalar_subquery(),
+        ).where(Area.id == area.id)
+    ).one()
+    return AreaInfo(
+        code=area.code, name=area.name, level=area.level.value,
+        kind=area.kind.value if area.kind else None, parent_code=parent_code,
+        generation_id=generation.id, area_km2=float(km2), children=int(children),
+    )
+
+
+def load_district_boundary(session: Session, path: Path) -> tuple[Generation, bool]:
+    """Put the district polygon of ``path`` (an ``areas`` GeoJSON) into the active generation.
+
+    On an empty database this creates the first generation, active from today. Loading the same
+    file again changes nothing; a changed polygon updates the district in place. Returns the
+    generation and whether anything was written.
+    """
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    (feature,) = [f for f in collection["features"] if f["properties"]["level"] == "district"]
+    props = feature["properties"]
+    geom = shapely.geometry.shape(feature["geometry"])
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    if not geom.is_valid:
+        raise ValueError(f"{path}: district polygon is invalid: {shapely.is_valid_reason(geom)}")
+
+    generation = generations.active(session)
+    if generation is None:
+        generation = Generation(name="初始边界 initial boundaries", status=GenerationStatus.ACTIVE,
+                                effective_from=dt.date.today(), published_at=func.now())
+        session.add(generation)
+        session.flush()
+    existing = session.scalars(
+        select(Area).where(Area.generation_id == generation.id, Area.code == props["code"])
+    ).one_or_none()
+    wkb = from_shape(geom, srid=SRID)
+    if existing is None:
+        session.add(Area(generation_id=generation.id, code=props["code"], name=props["name"],
+                         level=AreaLevel.DISTRICT, geom=wkb))
+        return generation, True
+    same = session.scalar(select(func.ST_Equals(existing.geom, wkb)))
+    if same and existing.name == props["name"]:
+        return generation, False
+    existing.name = props["name"]
+    existing.geom = wkb
+    return generation, True

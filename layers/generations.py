@@ -1,0 +1,114 @@
+"""Boundary generations: one active, drafts being edited, retired ones kept for the past.
+
+Publishing is one transaction: the previous active generation is retired with ``effective_to`` set
+to the new one's ``effective_from``, so "which boundaries were in force on date D" always has one
+answer. A NOTIFY on channel ``gridmap_generation`` tells every API process to rebuild its indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from layers.models import Area, Generation, GenerationStatus
+
+NOTIFY_CHANNEL = "gridmap_generation"
+
+
+class GenerationError(ValueError):
+    """An operation on generations that cannot be done as asked; the message says why."""
+
+
+def active(session: Session) -> Generation | None:
+    return session.scalars(
+        select(Generation).where(Generation.status == GenerationStatus.ACTIVE)
+    ).one_or_none()
+
+
+def in_force_on(session: Session, day: dt.date) -> Generation | None:
+    """The generation whose boundaries were in force on ``day`` (active or retired)."""
+    return session.scalars(
+        select(Generation)
+        .where(Generation.status != GenerationStatus.DRAFT)
+        .where(Generation.effective_from <= day)
+        .where((Generation.effective_to.is_(None)) | (Generation.effective_to > day))
+        .order_by(Generation.effective_from.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def get(session: Session, generation_id: int) -> Generation:
+    generation = session.get(Generation, generation_id)
+    if generation is None:
+        raise GenerationError(f"no generation {generation_id}: see `gridmap generations list`")
+    return generation
+
+
+def list_all(session: Session) -> list[Generation]:
+    return list(session.scalars(select(Generation).order_by(Generation.id)))
+
+
+def create_draft(session: Session, name: str, *, copy_from: Generation | None = None) -> Generation:
+    """A new draft, optionally a copy of another generation's areas (planners edit the copy)."""
+    draft = Generation(name=name, status=GenerationStatus.DRAFT)
+    session.add(draft)
+    session.flush()
+    if copy_from is not None:
+        copy_areas(session, copy_from.id, draft.id)
+    return draft
+
+
+def copy_areas(session: Session, source_id: int, target_id: int) -> None:
+    """Copy a generation's area tree in SQL, re-linking parents by code within the target."""
+    session.execute(
+        text("""
+            INSERT INTO areas (generation_id, code, name, level, kind, properties, geom)
+            SELECT :target, code, name, level, kind, properties, geom
+            FROM areas WHERE generation_id = :source
+        """),
+        {"source": source_id, "target": target_id},
+    )
+    session.execute(
+        text("""
+            UPDATE areas AS child SET parent_id = parent.id
+            FROM areas AS src_child
+            JOIN areas AS src_parent ON src_parent.id = src_child.parent_id
+            JOIN areas AS parent ON parent.code = src_parent.code AND parent.generation_id = :target
+            WHERE src_child.generation_id = :source AND child.generation_id = :target
+              AND child.code = src_child.code
+        """),
+        {"source": source_id, "target": target_id},
+    )
+
+
+def publish(session: Session, generation: Generation, effective_from: dt.date | None = None) -> None:
+    """Make a draft the active generation, retiring the current one, in one transaction."""
+    if generation.status != GenerationStatus.DRAFT:
+        raise GenerationError(
+            f"generation {generation.id} is {generation.status.value}; only a draft can be published"
+        )
+    n_areas = session.scalar(select(func.count()).where(Area.generation_id == generation.id))
+    if not n_areas:
+        raise GenerationError(f"generation {generation.id} has no areas; import some first")
+    effective_from = effective_from or dt.date.today()
+    current = active(session)
+    if current is not None:
+        if current.effective_from and effective_from <= current.effective_from:
+            raise GenerationError(
+                f"effective date {effective_from} must be after the active generation's "
+                f"{current.effective_from}"
+            )
+        session.execute(
+            update(Generation)
+            .where(Generation.id == current.id)
+            .values(status=GenerationStatus.RETIRED, effective_to=effective_from)
+        )
+        session.flush()
+    generation.status = GenerationStatus.ACTIVE
+    generation.effective_from = effective_from
+    generation.published_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": NOTIFY_CHANNEL, "payload": str(generation.id)})

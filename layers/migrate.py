@@ -1,0 +1,51 @@
+"""Run Alembic migrations programmatically (``gridmap db upgrade``), no alembic.ini needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, pool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Ignore tables PostGIS owns (spatial_ref_sys, topology, tiger): never ours to drop."""
+    if type_ == "table" and reflected and compare_to is None:
+        from layers.models import Base
+
+        return name in Base.metadata.tables
+    return True
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        return current_revision_of(conn)
+
+
+def current_revision_of(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()

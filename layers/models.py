@@ -1,0 +1,280 @@
+"""The PostGIS schema, as GeoAlchemy2 models. Alembic migrations in layers/migrations create it.
+
+Boundaries (``areas``: district → street/town → community/village → grid) are versioned in
+``generations`` as MapIt does: a planner edits a draft generation, publishing makes it active and
+retires the previous one, and every lookup can name a date. Everything that is a fact on the ground
+(buildings, alleys, roads, cameras, sites) is *not* versioned: which grid it lies in is a spatial
+question answered for whichever generation is asked. Worker assignments refer to grids by their
+national *code*, which survives redrawing, not by a row id of one generation.
+
+Every geometry is stored in EPSG:4326 and has a GiST index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _geom(geometry_type: str) -> Geometry:
+    # Indexes are declared explicitly in __table_args__ so migrations and models say the same.
+    return Geometry(geometry_type, srid=SRID, spatial_index=False)
+
+
+def _gist(table: str, column: str = "geom") -> Index:
+    return Index(f"ix_{table}_{column}", column, postgresql_using="gist")
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class GenerationStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class AreaLevel(enum.StrEnum):
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+
+
+LEVEL_ZH = {"district": "区县", "street": "镇街", "community": "村/社区", "grid": "网格"}
+PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}
+
+
+class GridKind(enum.StrEnum):
+    COMPREHENSIVE = "comprehensive"  # 综合网格
+    DEDICATED = "dedicated"  # 专属网格 (schools, hospitals, parks, …)
+
+
+class WorkerRole(enum.StrEnum):
+    FULL_TIME = "full_time"  # 专职网格员
+    PART_TIME = "part_time"  # 兼职网格员
+    ENVIRONMENT = "environment"  # 环保专员
+    SAFETY = "safety"  # 安全专员
+
+
+class CameraKind(enum.StrEnum):
+    FIXED = "fixed"
+    PTZ = "ptz"
+    PANORAMIC = "panoramic"
+    LOUDSPEAKER = "loudspeaker"
+    FUME_MONITOR = "fume_monitor"
+
+
+class UserRole(enum.StrEnum):
+    PUBLIC = "public"
+    WORKER = "worker"
+    DISPATCHER = "dispatcher"
+    PLANNER = "planner"
+    ADMIN = "admin"
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+    __table_args__ = (
+        # At most one active generation: the partial unique index makes it a database fact.
+        Index("uq_generations_one_active", "status", unique=True,
+              postgresql_where=text("status = 'active'")),
+        CheckConstraint("effective_to IS NULL OR effective_to > effective_from",
+                        name="ck_generations_dates"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[GenerationStatus] = mapped_column(
+        _enum(GenerationStatus, "generation_status"), default=GenerationStatus.DRAFT
+    )
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                    server_default=func.now())
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    __table_args__ = (
+        Index("uq_areas_generation_code", "generation_id", "code", unique=True),
+        Index("ix_areas_generation_level", "generation_id", "level"),
+        Index("ix_areas_parent", "parent_id"),
+        _gist("areas"),
+        CheckConstraint("(level = 'grid') = (kind IS NOT NULL)", name="ck_areas_kind_for_grids"),
+        CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$'",
+                        name="ck_areas_code_national"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(15))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[AreaLevel] = mapped_column(_enum(AreaLevel, "area_level"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    kind: Mapped[GridKind | None] = mapped_column(_enum(GridKind, "grid_kind"))
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+    generation: Mapped[Generation] = relationship()
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+    __table_args__ = (
+        _gist("buildings"),
+        CheckConstraint("GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')",
+                        name="ck_buildings_geom_type"),
+        CheckConstraint("households >= 0 AND population >= 0 AND floors >= 0",
+                        name="ck_buildings_counts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    address: Mapped[str] = mapped_column(String(300))  # standard address 标准地址
+    name: Mapped[str | None] = mapped_column(String(200))
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    population: Mapped[int] = mapped_column(Integer, default=0)
+    floors: Mapped[int] = mapped_column(Integer, default=1)
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("GEOMETRY"), nullable=False)
+
+
+class Road(Base):
+    __tablename__ = "roads"
+    __table_args__ = (_gist("roads"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("MULTILINESTRING"), nullable=False)
+
+
+class Alley(Base):
+    """Back alleys (背街小巷): narrow lanes that patrols and cameras must cover."""
+
+    __tablename__ = "alleys"
+    __table_args__ = (_gist("alleys"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("MULTILINESTRING"), nullable=False)
+
+
+class Camera(Base):
+    """Cameras and other point sensors; heading 0 = north, clockwise, as surveyors record it."""
+
+    __tablename__ = "cameras"
+    __table_args__ = (
+        _gist("cameras"),
+        CheckConstraint("heading_deg IS NULL OR (heading_deg >= 0 AND heading_deg < 360)",
+                        name="ck_cameras_heading"),
+        CheckConstraint("fov_deg IS NULL OR (fov_deg > 0 AND fov_deg <= 360)",
+                        name="ck_cameras_fov"),
+        CheckConstraint("range_m IS NULL OR range_m > 0", name="ck_cameras_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[CameraKind] = mapped_column(_enum(CameraKind, "camera_kind"))
+    heading_deg: Mapped[float | None] = mapped_column(Float)
+    fov_deg: Mapped[float | None] = mapped_column(Float)
+    range_m: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
+class Site(Base):
+    """Places that matter to governance: reception rooms 网格会客厅, service halls, sites, …"""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        _gist("sites"),
+        Index("ix_sites_kind", "kind"),
+        CheckConstraint("GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON', 'POINT')",
+                        name="ck_sites_geom_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # open vocabulary, see layers.registry
+    address: Mapped[str | None] = mapped_column(String(300))
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("GEOMETRY"), nullable=False)
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[WorkerRole] = mapped_column(_enum(WorkerRole, "worker_role"))
+
+    assignments: Mapped[list[WorkerAssignment]] = relationship(
+        back_populates="worker", cascade="all, delete-orphan"
+    )
+
+
+class WorkerAssignment(Base):
+    """A worker covers a grid in a role; specialists cover several grids."""
+
+    __tablename__ = "worker_assignments"
+    __table_args__ = (Index("ix_worker_assignments_grid", "grid_code"),)
+
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    role: Mapped[WorkerRole] = mapped_column(_enum(WorkerRole, "worker_role"), primary_key=True)
+
+    worker: Mapped[Worker] = relationship(back_populates="assignments")
+
+
+class User(Base):
+    """An API credential. Only the SHA-256 of the bearer token is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    scope_code: Mapped[str | None] = mapped_column(String(15))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                    server_default=func.now())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

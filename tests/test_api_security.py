@@ -1,0 +1,92 @@
+"""The security seam: every route declares its role and scope; tokens are stored hashed."""
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api.app import api_routes, check_every_route_declares_access, create_app
+from api.security import route_access
+from layers import users
+from layers.areas import load_district_boundary
+from layers.db import session_scope
+from tests.test_boundary import BOUNDARY
+
+
+@pytest.fixture
+def client(db_url, engine):
+    with session_scope(engine) as session:
+        load_district_boundary(session, BOUNDARY)
+    with TestClient(create_app(url=db_url)) as c:
+        yield c
+
+
+def _token(engine, name, role, scope=None) -> dict:
+    with session_scope(engine) as session:
+        _user, token = users.add(session, name, role, scope)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_every_route_declares_a_role_and_public_ones_say_so(db_url):
+    app = create_app(url=db_url)
+    declared = {r.path: route_access(r) for r in api_routes(app.router.routes)}
+    assert all(v is not None for v in declared.values())
+    assert declared["/healthz"][0] == "public"
+    assert declared["/v1/areas/{code}/workers"] == ("worker", "code")
+
+
+def test_an_app_with_a_route_that_bypasses_the_seam_refuses_to_start(db_url):
+    app = create_app(url=db_url)
+    rogue = APIRouter()
+    rogue.add_api_route("/rogue", lambda: {"secret": 1})
+    app.include_router(rogue)
+    with pytest.raises(RuntimeError, match="/rogue"):
+        check_every_route_declares_access(app)
+
+
+def test_protected_route_without_token_is_401_with_a_bearer_challenge(client):
+    response = client.get("/v1/areas/370811/workers")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["error_zh"] == "请先登录"
+
+
+def test_unknown_token_is_401(client):
+    response = client.get("/v1/me", headers={"Authorization": "Bearer gm_nope"})
+    assert response.status_code == 401
+
+
+def test_a_worker_may_not_use_a_dispatcher_route_but_an_admin_may(client, engine):
+    worker = _token(engine, "w", "worker")
+    assert client.get("/v1/me", headers=worker).json()["role"] == "worker"
+    assert client.get("/v1/me", headers=_token(engine, "a", "admin")).status_code == 200
+
+
+def test_a_scoped_user_cannot_touch_areas_outside_their_scope(client, engine):
+    jincheng = _token(engine, "jc", "dispatcher", "370811008")
+    response = client.get("/v1/areas/370811/workers", headers=jincheng)
+    assert response.status_code == 403
+    assert response.json()["code"] == "out_of_scope"
+
+
+def test_a_district_wide_user_may_list_workers(client, engine):
+    response = client.get("/v1/areas/370811/workers", headers=_token(engine, "d", "dispatcher"))
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_tokens_are_stored_only_as_sha256(engine):
+    with session_scope(engine) as session:
+        _user, token = users.add(session, "x", "planner")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT token_hash FROM users")).scalar()
+    assert token not in stored and stored == users.hash_token(token)
+
+
+@pytest.mark.parametrize(("role", "scope", "message"), [
+    ("boss", None, "unknown role"), ("public", None, "needs no credential"),
+    ("worker", "37", "not a national area code"),
+])
+def test_bad_user_requests_say_what_to_fix(engine, role, scope, message):
+    with pytest.raises(users.UserError, match=message), session_scope(engine) as session:
+        users.add(session, "y", role, scope)

@@ -1,0 +1,37 @@
+"""The gridmap CLI against the test database (GRIDMAP_DATABASE_URL)."""
+
+from typer.testing import CliRunner
+
+from gridmap.cli import app
+
+runner = CliRunner()
+
+
+def test_boundary_load_then_areas_show_reports_km2(settings_env):
+    assert "loaded" in runner.invoke(app, ["boundary", "load"]).output
+    assert "unchanged" in runner.invoke(app, ["boundary", "load"]).output
+    result = runner.invoke(app, ["areas", "show", "370811"])
+    assert result.exit_code == 0
+    assert "任城区" in result.output and "km²" in result.output
+
+
+def test_user_add_prints_the_token_as_the_last_word(settings_env):
+    result = runner.invoke(app, ["user", "add", "zhang", "--role", "dispatcher",
+                                 "--scope", "370811008"])
+    assert result.exit_code == 0
+    assert result.output.split()[-1].startswith("gm_")
+
+
+def test_user_add_with_a_bad_role_fails_with_a_message(settings_env):
+    result = runner.invoke(app, ["user", "add", "li", "--role", "boss"])
+    assert result.exit_code == 1 and "unknown role" in result.output
+
+
+def test_publishing_an_unknown_generation_fails_clearly(settings_env):
+    result = runner.invoke(app, ["generations", "publish", "42"])
+    assert result.exit_code == 1 and "no generation 42" in result.output
+
+
+def test_areas_show_on_an_empty_database_says_what_to_run(settings_env):
+    result = runner.invoke(app, ["areas", "show", "370811"])
+    assert result.exit_code == 1 and "gridmap boundary load" in result.output
