@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,11 +19,13 @@ gen_app = typer.Typer(help="Boundary generations.", no_args_is_help=True)
 user_app = typer.Typer(help="API credentials.", no_args_is_help=True)
 areas_app = typer.Typer(help="Areas of the hierarchy.", no_args_is_help=True)
 boundary_app = typer.Typer(help="The district boundary in data/boundaries.", no_args_is_help=True)
+demo_app = typer.Typer(help="The Rencheng demo city.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(gen_app, name="generations")
 app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
 app.add_typer(boundary_app, name="boundary")
+app.add_typer(demo_app, name="demo")
 
 console = Console()
 err = Console(stderr=True)
@@ -171,6 +174,109 @@ def areas_show(code: str, at: Annotated[str | None, typer.Option(help="ISO date"
                   f"{info.area_km2:.2f} km², {info.children} children")
 
 
+# -- demo / import / export ----------------------------------------------------------------------
+def _print_outcome(outcome, report_path: Path | None) -> None:
+    from layers.validate import Problem
+
+    for note in outcome.notes:
+        console.print(f"[dim]note:[/] {note}")
+    if outcome.report:
+        table = Table("layer", "code", "problem", "how to fix", title="validation report")
+        for p in outcome.report[:40]:
+            style = "red" if p.severity == "error" else "yellow"
+            table.add_row(p.layer, p.code, f"[{style}]{p.problem}[/]", p.fix)
+        console.print(table)
+        if len(outcome.report) > 40:
+            console.print(f"… and {len(outcome.report) - 40} more rows"
+                          + ("" if report_path else " (write them all with --report FILE.csv)"))
+    if report_path is not None:
+        import csv
+
+        with report_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(Problem.__dataclass_fields__)
+            writer.writerows([[p.layer, p.code, p.problem, p.fix, p.severity] for p in outcome.report])
+        console.print(f"report written to {report_path}")
+    if outcome.written is not None:
+        table = Table("layer", "inserted", "updated", "unchanged", title="written")
+        for name, r in outcome.written.layers.items():
+            table.add_row(name, f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}")
+        console.print(table)
+        if outcome.written.areas_note:
+            console.print(outcome.written.areas_note)
+
+
+@demo_app.command("load")
+def demo_load(
+    scale: Annotated[float, typer.Option(help="1 = the full district; 0.05 = a small test city")] = 1.0,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same city")] = 370811,
+) -> None:
+    """Generate the Rencheng demo city and load it (validated, atomic, idempotent)."""
+    import time
+
+    from rich.progress import Progress
+
+    from layers.demo import generate
+    from layers.importer import write_validated
+
+    settings = get_settings()
+    boundary = settings.boundaries_dir / "370811.geojson"
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("generating the demo city", total=2)
+        dataset = generate(boundary, scale=scale, seed=seed)
+        progress.update(task, advance=1, description="validating and writing to PostGIS")
+        outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
+        progress.update(task, advance=1)
+    _print_outcome(outcome, None)
+    if not outcome.ok:
+        raise _fail("the demo city failed validation (a bug: please report it)")
+    counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
+    console.print(f"demo city (scale {scale}) in {time.perf_counter() - started:.1f} s: {counts}")
+
+
+@app.command("import")
+def import_(
+    path: Path,
+    from_crs: Annotated[str | None,
+                        typer.Option(help="gcj02|bd09|cgcs2000|EPSG:n; overrides the file")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Shapefile/CSV text encoding, e.g. GBK")] = None,
+    make_valid: Annotated[bool, typer.Option(help="repair invalid geometries (reported)")] = False,
+    swap_xy: Annotated[bool, typer.Option(help="the file has latitude first: swap")] = False,
+    tolerance: Annotated[float, typer.Option(help="topology tolerance in metres")] = 1.0,
+    dry_run: Annotated[bool, typer.Option(help="validate only; write nothing")] = False,
+    report: Annotated[Path | None, typer.Option(help="write the full row-level report as CSV")] = None,
+) -> None:
+    """Import a folder of GeoJSON/Shapefiles or a GeoPackage (docs/data-format.md)."""
+    from layers.importer import import_path
+
+    outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy,
+                          make_valid=make_valid, tolerance_m=tolerance, dry_run=dry_run)
+    _print_outcome(outcome, report)
+    if not outcome.ok:
+        raise _fail(f"{len(outcome.report.errors)} problem(s); nothing was written")
+    if dry_run:
+        console.print("valid; nothing written (--dry-run)")
+
+
+@app.command("export")
+def export(
+    path: Path,
+    format: Annotated[str | None, typer.Option(help="geojson (folder), gpkg (file) or shp (folder)")] = None,
+    generation: Annotated[int | None, typer.Option(help="areas of this generation; default active")] = None,
+) -> None:
+    """Export everything in the interchange format, so that export → import round-trips."""
+    from layers.generations import GenerationError
+    from layers.importer import export_path
+
+    fmt = format or ("gpkg" if path.suffix.lower() == ".gpkg" else "geojson")
+    try:
+        written = export_path(_engine(), path, fmt, generation)
+    except (GenerationError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"wrote {len(written)} file(s) to {path}")
+
+
 # -- generations ---------------------------------------------------------------------------------
 @gen_app.command("list")
 def generations_list() -> None:
@@ -243,12 +349,24 @@ def up(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Everything a newcomer needs: database up, schema, district data, then serve."""
+    """Everything a newcomer needs: database up, schema, the demo district (once), then serve."""
     db_up()
     db_upgrade()
-    boundary_load()
+    if _active_grid_count() == 0:
+        demo_load(scale=1.0, seed=370811)
+    else:
+        console.print("district data present; not reloading the demo (run `gridmap demo load` to)")
     console.print(f"serving on http://{host or get_settings().host}:{port or get_settings().port}")
     serve(host=host, port=port)
+
+
+def _active_grid_count() -> int:
+    from sqlalchemy import text
+
+    with _engine().connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM areas a JOIN generations g ON g.id = a.generation_id "
+            "WHERE g.status = 'active' AND a.level = 'grid'")).scalar_one()
 
 
 @app.command()

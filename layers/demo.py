@@ -1,0 +1,619 @@
+"""The Rencheng demo city: a deterministic, full-size district inside the real boundary.
+
+``generate(scale, seed)`` builds, in the CGCS2000 Gauss–Krüger plane (metres), the 15 real 镇街,
+their communities and villages, the grids, buildings with standard addresses, roads, back alleys,
+cameras and sensors, sites and workers, and returns them as a :class:`Dataset` in WGS84 — the same
+shape an import produces, so the demo is loaded through the same validated writer as real data.
+
+At ``scale=1`` the totals are the reference district's: 519 communities/villages, 1,347
+comprehensive grids (898 urban with a full-time worker, 449 rural with a part-time one) plus
+dedicated grids, 481,599 households, 1,162,189 residents (99,664 floating), 金城街道 with 320
+video cameras, 65 loudspeakers, 50 fume monitors, 38 reception rooms, 15 service halls, 21
+construction sites, 25 key enterprises, 50 restaurants and at least 36 back alleys.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.crs import transform_geometry
+from gis.partition import lloyd_relax, seeds_in, voronoi_partition
+from layers import demo_names as names
+from layers.dataset import Dataset
+
+METRIC = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Jining
+CENTRE_WGS84 = (116.59, 35.41)  # the urban core of Rencheng
+DISTRICT = ("370811", "任城区")
+TOTAL_HOUSEHOLDS = 481_599
+TOTAL_POPULATION = 1_162_189
+FLOATING_POPULATION = 99_664
+URBAN_GRIDS, RURAL_GRIDS = 898, 449
+DEDICATED_GRIDS = 40
+ENVIRONMENT_WORKERS, SAFETY_WORKERS = 159, 65
+JINCHENG = "370811008"
+# Counts that the seed gives for 金城街道; other streets get fewer (see _street_counts).
+JINCHENG_COUNTS = {"fixed+ptz+panoramic": 320, "loudspeaker": 65, "fume_monitor": 50,
+                   "reception_room": 38, "service_hall": 15, "construction_site": 21,
+                   "key_enterprise": 25, "restaurant": 50, "alleys": 40}
+CORE = {"370811008", "370811011", "370811013", "370811007", "370811012", "370811014", "370811015"}
+PHONE_PREFIXES = ("133", "135", "137", "138", "139", "150", "151", "152", "157", "158", "159",
+                  "177", "180", "182", "187", "188", "198")
+
+
+@dataclass
+class _Grid:
+    code: str
+    name: str
+    wgs: shapely.Geometry  # what is stored: exact, shares edges with its siblings and parent
+    urban: bool
+    kind: str = "comprehensive"
+    households: int = 0
+    geom: shapely.Geometry = None  # the same in metres, for placing things
+
+    def __post_init__(self) -> None:
+        self.geom = _metric(self.wgs)
+
+
+@dataclass
+class _Community:
+    code: str
+    name: str
+    wgs: shapely.Geometry
+    urban: bool
+    street: names.StreetSpec
+    grids: list[_Grid] = field(default_factory=list)
+    geom: shapely.Geometry = None
+
+    def __post_init__(self) -> None:
+        self.geom = _metric(self.wgs)
+
+
+def _metric(geom):
+    return transform_geometry(geom, "wgs84", METRIC)
+
+
+def _wgs(geom):
+    return transform_geometry(geom, METRIC, "wgs84")
+
+
+@dataclass
+class _Rows:
+    """Accumulates one layer's rows (attributes + geometry in metres, or in WGS84 for areas)."""
+
+    rows: list[dict] = field(default_factory=list)
+    geoms: list[shapely.Geometry] = field(default_factory=list)
+    metric: bool = True
+
+    def add(self, geom: shapely.Geometry, **attrs) -> None:
+        self.rows.append(attrs)
+        self.geoms.append(geom)
+
+    def frame(self, columns: list[str]) -> gpd.GeoDataFrame:
+        wgs = np.asarray(self.geoms, dtype=object)
+        if self.metric:
+            wgs = _wgs(wgs)
+        df = pd.DataFrame(self.rows, columns=columns)
+        return gpd.GeoDataFrame(df, geometry=list(wgs), crs="EPSG:4326")
+
+
+def _scaled(n: float, scale: float, minimum: int = 0) -> int:
+    return max(minimum, round(n * scale))
+
+
+def _split_total(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``weights`` that add up to ``total`` exactly."""
+    raw = weights / weights.sum() * total
+    out = np.floor(raw).astype(int)
+    remainder = total - out.sum()
+    if remainder:
+        out[np.argsort(raw - out)[::-1][:remainder]] += 1
+    return out
+
+
+class _Generator:
+    def __init__(self, boundary: shapely.Geometry, scale: float, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.scale = scale
+        # The hierarchy is partitioned in WGS84 itself, so the stored areas share their edges
+        # exactly; transforming cells made in metres would bend shared edges by fractions of a
+        # millimetre and leave slivers. Everything else is placed in metres.
+        self.boundary = boundary
+        self.district = _metric(boundary)
+        c = transform_geometry(shapely.Point(*CENTRE_WGS84), "wgs84", METRIC)
+        self.centre = np.array([c.x, c.y])
+        self.communities: list[_Community] = []
+        self.street_geoms: dict[str, shapely.Geometry] = {}
+        self.used_names: set[str] = set()
+        self.areas, self.buildings, self.roads = _Rows(metric=False), _Rows(), _Rows()
+        self.alleys, self.cameras, self.sites = _Rows(), _Rows(), _Rows()
+        self.dedicated_parent: dict[str, str] = {}
+
+    # -- naming --------------------------------------------------------------------------------
+    def _unique(self, candidates, fallback_suffixes=("二期", "三期", "新区", "东区", "西区")) -> str:
+        for name in candidates:
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+        base = candidates[0] if candidates else "新"
+        for suffix in fallback_suffixes:
+            if base + suffix not in self.used_names:
+                self.used_names.add(base + suffix)
+                return base + suffix
+        n = 2
+        while f"{base}{n}" in self.used_names:
+            n += 1
+        self.used_names.add(f"{base}{n}")
+        return f"{base}{n}"
+
+    def _person(self) -> str:
+        rng = self.rng
+        surname = names.SURNAMES[rng.integers(len(names.SURNAMES))]
+        given = "".join(names.GIVEN[rng.integers(len(names.GIVEN))] for _ in range(rng.integers(1, 3)))
+        return surname + given
+
+    # -- hierarchy -----------------------------------------------------------------------------
+    def streets(self) -> None:
+        seeds = []
+        for spec in names.STREETS:
+            p = shapely.Point(*(self.centre + np.array(spec.offset_km) * 1000))
+            if not self.district.contains(p):
+                p = shapely.ops.nearest_points(self.district.buffer(-800), p)[0]
+            seeds.append((p.x, p.y))
+        seeds_wgs = shapely.get_coordinates(_wgs(shapely.points(np.array(seeds))))
+        cells = voronoi_partition(self.boundary, seeds_wgs)
+        self.areas.add(self.boundary, code=DISTRICT[0], name=DISTRICT[1], level="district",
+                       parent_code="", kind=None)
+        for spec, cell in zip(names.STREETS, cells, strict=True):
+            self.street_geoms[spec.code] = _metric(cell)
+            self.areas.add(cell, code=spec.code, name=spec.name, level="street",
+                           parent_code=DISTRICT[0], kind=None)
+            self._communities_of(spec, cell)
+
+    def _communities_of(self, spec: names.StreetSpec, street_wgs: shapely.Geometry) -> None:
+        street = self.street_geoms[spec.code]
+        n_urban = _scaled(spec.urban_communities, self.scale)
+        n_village = _scaled(spec.villages, self.scale)
+        if n_urban + n_village == 0:
+            n_urban, n_village = (1, 0) if spec.urban_communities else (0, 1)
+        candidates = seeds_in(street, 12 * (n_urban + n_village) + 20, self.rng)
+        by_distance = candidates[np.argsort(np.hypot(*(candidates - self.centre).T))]
+        urban_pool = by_distance[: max(n_urban * 3, 1)]
+        urban = urban_pool[self.rng.choice(len(urban_pool), n_urban, replace=False)] if n_urban else []
+        rest = by_distance[max(n_urban * 3, 1):]
+        if len(rest) < n_village:
+            rest = by_distance
+        village = rest[self.rng.choice(len(rest), n_village, replace=False)] if n_village else []
+        seeds = shapely.get_coordinates(_wgs(shapely.points(np.array([*urban, *village]))))
+        seeds = lloyd_relax(street_wgs, seeds, rounds=1)
+        cells = voronoi_partition(street_wgs, seeds)
+        for i, cell in enumerate(cells):
+            is_urban = i < n_urban
+            if is_urban:
+                code = f"{spec.code}{i + 1:03d}"
+                stems = list(self.rng.permutation(names.COMMUNITY_STEMS))
+                name = self._unique([f"{s}社区" for s in stems])
+            else:
+                code = f"{spec.code}{200 + i - n_urban + 1:03d}"
+                stems = [p + s for s in self.rng.permutation(names.VILLAGE_STEMS)
+                         for p in self.rng.permutation(names.VILLAGE_PREFIXES)]
+                name = self._unique([f"{s}村" for s in stems[:400]])
+            self.communities.append(_Community(code, name, cell, is_urban, spec))
+            self.areas.add(cell, code=code, name=name, level="community", parent_code=spec.code,
+                           kind=None)
+
+    def grids(self) -> None:
+        urban = [c for c in self.communities if c.urban]
+        n_urban_grids = max(len(urban), _scaled(URBAN_GRIDS, self.scale))
+        weights = np.array([c.geom.area for c in urban]) ** 0.5 if urban else np.array([])
+        per_community = (_split_total(n_urban_grids, weights) if urban else [])
+        for community, k in zip(urban, per_community, strict=True):
+            k = max(1, int(k))
+            seeds = seeds_in(community.wgs, k, self.rng)
+            seeds = lloyd_relax(community.wgs, seeds, rounds=2)
+            for j, cell in enumerate(voronoi_partition(community.wgs, seeds)):
+                community.grids.append(_Grid(f"{community.code}{j + 1:02d}",
+                                             f"{community.name}第{j + 1}网格", cell, True))
+        for community in self.communities:
+            if not community.urban:
+                community.grids.append(_Grid(f"{community.code}01", f"{community.name}网格",
+                                             community.wgs, False))
+        self._dedicated_grids(urban)
+        for community in self.communities:
+            for grid in community.grids:
+                self.areas.add(grid.wgs, code=grid.code, name=grid.name, level="grid",
+                               parent_code=community.code, kind=grid.kind)
+
+    def _dedicated_grids(self, urban: list[_Community]) -> None:
+        """Schools, hospitals and parks as dedicated grids: enclaves cut out of an urban grid."""
+        wanted = _scaled(DEDICATED_GRIDS, self.scale, minimum=1 if urban else 0)
+        pool = [(c, g) for c in urban for g in c.grids]
+        order = self.rng.permutation(len(pool))
+        kinds = (("school", names.SCHOOLS), ("hospital", names.HOSPITALS), ("park", names.PARKS))
+        made = 0
+        for idx in order:
+            if made >= wanted:
+                break
+            community, host = pool[idx]
+            centre = host.geom.representative_point()
+            w, h = self.rng.uniform(120, 200), self.rng.uniform(90, 150)
+            rect = shapely.box(centre.x - w / 2, centre.y - h / 2, centre.x + w / 2, centre.y + h / 2)
+            if not host.geom.buffer(-25).contains(rect):
+                continue
+            kind, pool_names = kinds[made % 3]
+            label = self._unique([f"任城区{n}" for n in self.rng.permutation(pool_names)])
+            seq = sum(1 for g in community.grids if g.kind == "dedicated")
+            rect_wgs = _wgs(rect)
+            grid = _Grid(f"{community.code}{90 + seq:02d}", f"{label}专属网格", rect_wgs, True,
+                         kind="dedicated")
+            host.wgs = host.wgs.difference(rect_wgs)
+            host.geom = _metric(host.wgs)
+            community.grids.append(grid)
+            self.dedicated_parent[grid.code] = host.code
+            self.sites.add(rect, code=f"SITE{grid.code}", name=label, kind=kind,
+                           address=f"{community.street.name}{community.name}")
+            made += 1
+
+    # -- roads and buildings -------------------------------------------------------------------
+    def road_network(self) -> None:
+        urban = shapely.union_all([c.geom for c in self.communities if c.urban])
+        min_x, min_y, max_x, max_y = (urban if not urban.is_empty else self.district).bounds
+        spacing = 700.0
+        ew = np.arange(min_y + spacing / 2, max_y, spacing)
+        ns = np.arange(min_x + spacing / 2, max_x, spacing)
+        lines = [((min_x - 1500, y), (max_x + 1500, y)) for y in ew]
+        names_ew = list(names.ROAD_NAMES_EW)
+        names_ns = list(names.ROAD_NAMES_NS)
+        labels = [names_ew[i % len(names_ew)] + ("" if i < len(names_ew) else "东段")
+                  for i in range(len(ew))]
+        lines += [((x, min_y - 1500), (x, max_y + 1500)) for x in ns]
+        labels += [names_ns[i % len(names_ns)] + ("" if i < len(names_ns) else "北段")
+                   for i in range(len(ns))]
+        for spec in names.STREETS:  # a road from the centre to every suburban street and town
+            if spec.code in CORE:
+                continue
+            far = self.street_geoms[spec.code].representative_point()
+            direction = np.array([far.x, far.y]) - self.centre
+            start = self.centre + direction / np.linalg.norm(direction) * 3000.0
+            lines.append((tuple(start), (far.x, far.y)))
+            labels.append(spec.name.removesuffix("街道").removesuffix("镇") + "公路")
+        self.road_lines: list[tuple[str, shapely.Geometry]] = []
+        for i, (coords, label) in enumerate(zip(lines, labels, strict=True)):
+            clipped = shapely.LineString(coords).intersection(self.district)
+            if clipped.is_empty or clipped.length < 200:
+                continue
+            merged = shapely.line_merge(clipped) if clipped.geom_type != "LineString" else clipped
+            self.roads.add(merged, code=f"RD{i + 1:04d}", name=label)
+            self.road_lines.append((label, merged))
+        self.road_tree = shapely.STRtree([g for _, g in self.road_lines])
+
+    def _address_on_road(self, point: shapely.Point) -> tuple[str, int]:
+        """Nearest road and a house number: odd on the left of the road, even on the right."""
+        label, line = self.road_lines[int(self.road_tree.nearest(point))]
+        if line.geom_type == "MultiLineString":
+            line = min(line.geoms, key=lambda g: g.distance(point))
+        along = line.project(point)
+        a = line.interpolate(max(0.0, along - 0.5))
+        b = line.interpolate(min(line.length, along + 0.5))
+        left = (b.x - a.x) * (point.y - a.y) - (b.y - a.y) * (point.x - a.x) > 0
+        base = int(along // 24) + 1
+        return label, 2 * base - 1 if left else 2 * base
+
+    def urban_buildings(self, households_by_grid: dict[str, int]) -> None:
+        for community in self.communities:
+            if not community.urban:
+                continue
+            theta = math.radians(self.rng.uniform(-12, 12))
+            for grid in community.grids:
+                if grid.kind != "comprehensive":
+                    continue
+                total = households_by_grid[grid.code]
+                grid.households = total
+                self._buildings_in_grid(community, grid, total, theta)
+
+    def _lattice(self, region: shapely.Geometry, dx: float, dy: float, theta: float) -> np.ndarray:
+        min_x, min_y, max_x, max_y = region.bounds
+        cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
+        r = math.hypot(max_x - min_x, max_y - min_y) / 2 + max(dx, dy)
+        u = np.arange(-r, r, dx)
+        v = np.arange(-r, r, dy)
+        uu, vv = np.meshgrid(u, v)
+        x = cx + uu * math.cos(theta) - vv * math.sin(theta)
+        y = cy + uu * math.sin(theta) + vv * math.cos(theta)
+        x, y = x.ravel(), y.ravel()
+        inside = shapely.contains_xy(region, x, y)
+        return np.column_stack([x[inside], y[inside]])
+
+    def _rectangles(self, centres: np.ndarray, w: float, h: float, theta: float) -> np.ndarray:
+        corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2],
+                            [-w / 2, -h / 2]])
+        rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+        rings = centres[:, None, :] + corners @ rot.T
+        return shapely.polygons(rings)
+
+    def _buildings_in_grid(self, community: _Community, grid: _Grid, total: int, theta: float) -> None:
+        rng = self.rng
+        spots = self._lattice(grid.geom.buffer(-32), 68.0, 36.0, theta)  # footprint inside
+        if len(spots) == 0:
+            rp = grid.geom.representative_point()
+            spots = np.array([[rp.x, rp.y]])
+        wanted = int(np.clip(total // 45, 2, len(spots)))
+        spots = spots[rng.permutation(len(spots))[:wanted]]
+        spots = spots[np.lexsort((spots[:, 1], spots[:, 0]))]
+        households = _split_total(total, rng.uniform(0.6, 1.4, len(spots)))
+        footprints = self._rectangles(spots, rng.choice([44.0, 52.0, 60.0]), 12.0, theta)
+        n_compounds = int(min(len(spots), rng.choice([1, 1, 2, 2, 3])))
+        chunks = np.array_split(np.arange(len(spots)), n_compounds)
+        for chunk in chunks:
+            stems = [p + s for p in rng.permutation(names.COMPOUND_PREFIXES)
+                     for s in rng.permutation(names.COMPOUND_SUFFIXES)][:60]
+            stems += [p + s for p in rng.permutation(names.COMMUNITY_STEMS)[:10]
+                      for s in rng.permutation(names.COMPOUND_SUFFIXES)[:4]]
+            if "曲水苑" not in self.used_names and rng.random() < 0.05:
+                stems.insert(0, "曲水苑")
+            compound = self._unique(stems)
+            centre = shapely.Point(spots[chunk].mean(axis=0))
+            road, number = self._address_on_road(centre)
+            for b, i in enumerate(chunk, start=1):
+                units = int(rng.choice([2, 3]))
+                floors = max(2, math.ceil(households[i] / (units * 2)))
+                self.buildings.add(
+                    footprints[i], code="",
+                    address=f"{road}{number}号{compound}{b}号楼", name=f"{compound}{b}号楼",
+                    households=int(households[i]), floors=floors, grid=grid.code,
+                    road=road, house_number=str(number), compound=compound, building_no=str(b),
+                )
+
+    def rural_buildings(self, households_by_grid: dict[str, int]) -> None:
+        for community in self.communities:
+            if community.urban:
+                continue
+            grid = community.grids[0]
+            total = households_by_grid[grid.code]
+            grid.households = total
+            theta = math.radians(self.rng.uniform(-20, 20))
+            spots = self._lattice(community.geom.buffer(-15), 30.0, 20.0, theta)
+            if len(spots) == 0:
+                rp = community.geom.representative_point()
+                spots = np.array([[rp.x, rp.y]])
+            core = community.geom.representative_point()
+            near = np.argsort(np.hypot(spots[:, 0] - core.x, spots[:, 1] - core.y))
+            wanted = int(np.clip(math.ceil(total / 8), 1, len(spots)))
+            spots = spots[near[:wanted]]
+            households = _split_total(total, self.rng.uniform(0.7, 1.3, len(spots)))
+            footprints = self._rectangles(spots, 24.0, 10.0, theta)
+            village = community.name
+            for i in range(len(spots)):
+                number = i + 1
+                self.buildings.add(
+                    footprints[i], code="", address=f"{community.street.name}{village}{number}号",
+                    name=None, households=int(households[i]), floors=int(self.rng.choice([1, 1, 2])),
+                    grid=grid.code, road=village, house_number=str(number), compound=None,
+                    building_no=None,
+                )
+
+    def households(self) -> dict[str, int]:
+        """Households per comprehensive grid: urban 300–500 (a few outliers), rural the rest."""
+        total = _scaled(TOTAL_HOUSEHOLDS, self.scale, minimum=1000)
+        urban = [g for c in self.communities if c.urban for g in c.grids if g.kind == "comprehensive"]
+        rural = [g for c in self.communities if not c.urban for g in c.grids]
+        out: dict[str, int] = {}
+        for g in urban:
+            r = self.rng.random()
+            if r < 0.03:
+                out[g.code] = int(self.rng.integers(150, 290))  # too small: planners should merge
+            elif r < 0.06:
+                out[g.code] = int(self.rng.integers(520, 800))  # too big: planners should split
+            else:
+                out[g.code] = int(self.rng.integers(300, 501))
+        rural_total = max(total - sum(out.values()), len(rural))
+        if rural:
+            weights = self.rng.uniform(0.6, 1.4, len(rural))
+            for g, n in zip(rural, _split_total(rural_total, weights), strict=True):
+                out[g.code] = max(1, int(n))
+        return out
+
+    # -- alleys, cameras, sites ----------------------------------------------------------------
+    def _street_counts(self, spec: names.StreetSpec) -> dict[str, int]:
+        if spec.code == JINCHENG:
+            base = JINCHENG_COUNTS
+        elif spec.code in CORE:
+            base = {"fixed+ptz+panoramic": 90, "loudspeaker": 18, "fume_monitor": 14,
+                    "reception_room": 10, "service_hall": spec.urban_communities,
+                    "construction_site": 8, "key_enterprise": 6, "restaurant": 30, "alleys": 15}
+        else:
+            base = {"fixed+ptz+panoramic": 30, "loudspeaker": 10, "fume_monitor": 4,
+                    "reception_room": spec.urban_communities + spec.villages // 6,
+                    "service_hall": max(1, spec.urban_communities + spec.villages // 15),
+                    "construction_site": 5, "key_enterprise": 15, "restaurant": 10,
+                    "alleys": 4 if spec.urban_communities else 2}
+        minimum = {"reception_room": 1, "service_hall": 1}
+        return {k: _scaled(v, self.scale, minimum.get(k, 0)) for k, v in base.items()}
+
+    def street_features(self) -> None:
+        for spec in names.STREETS:
+            counts = self._street_counts(spec)
+            communities = [c for c in self.communities if c.street.code == spec.code]
+            alleys = self._alleys(spec, communities, counts["alleys"])
+            self._cameras(spec, alleys, counts)
+            self._sites(spec, communities, counts)
+
+    def _alleys(self, spec, communities, n: int) -> list[shapely.Geometry]:
+        made: list[shapely.Geometry] = []
+        urban = [g for c in communities if c.urban for g in c.grids if g.kind == "comprehensive"]
+        hosts = urban or [g for c in communities for g in c.grids]
+        street = self.street_geoms[spec.code]
+        tries = 0
+        while len(made) < n and tries < n * 20:
+            tries += 1
+            grid = hosts[int(self.rng.integers(len(hosts)))]
+            p = grid.geom.representative_point()
+            angle = self.rng.uniform(0, math.pi)
+            half = self.rng.uniform(80, 180)
+            dx, dy = math.cos(angle) * half, math.sin(angle) * half
+            line = shapely.LineString([(p.x - dx, p.y - dy), (p.x + dx, p.y + dy)])
+            line = line.intersection(street)
+            if line.geom_type != "LineString" or line.length < 60:
+                continue
+            stems = [s + suffix for s in self.rng.permutation(names.ALLEY_STEMS)
+                     for suffix in self.rng.permutation(names.ALLEY_SUFFIXES)]
+            label = self._unique(stems)
+            self.alleys.add(line, code=f"ALY{spec.code[6:]}{len(made) + 1:04d}", name=label)
+            made.append(line)
+        return made
+
+    def _cameras(self, spec, alleys: list[shapely.Geometry], counts: dict[str, int]) -> None:
+        rng = self.rng
+        street = self.street_geoms[spec.code]
+        roads = [g.intersection(street) for _, g in self.road_lines]
+        roads = [r for r in roads if not r.is_empty and r.length > 50]
+        n_video = counts["fixed+ptz+panoramic"]
+        seq = 0
+        for i in range(n_video):
+            on_alley = alleys and (i < len(alleys) * 3 or rng.random() < 0.55)
+            lines = alleys if on_alley else (roads or alleys)
+            if not lines:
+                p = seeds_in(street, 1, rng)[0]
+                point, heading = shapely.Point(p), float(rng.uniform(0, 360))
+            else:
+                line = lines[int(rng.integers(len(lines)))]
+                if line.geom_type == "MultiLineString":
+                    line = max(line.geoms, key=lambda g: g.length)
+                at = rng.uniform(0.05, 0.95) * line.length
+                a, b = line.interpolate(at), line.interpolate(min(line.length, at + 1.0))
+                direction = math.atan2(b.y - a.y, b.x - a.x)
+                forward = rng.random() < 0.5
+                bearing = math.degrees(math.atan2(math.cos(direction), math.sin(direction)))
+                heading = (bearing + (0 if forward else 180)) % 360
+                off = 4.0
+                point = shapely.Point(a.x - math.sin(direction) * off, a.y + math.cos(direction) * off)
+            r = rng.random()
+            kind, fov, rng_m = (("fixed", rng.uniform(60, 95), rng.uniform(50, 90)) if r < 0.6 else
+                                ("ptz", 360.0, rng.uniform(100, 150)) if r < 0.85 else
+                                ("panoramic", 180.0, rng.uniform(40, 70)))
+            seq += 1
+            self.cameras.add(point, code=f"CAM{spec.code[6:]}{seq:05d}",
+                             name=f"{spec.name}视频监控{seq:03d}", kind=kind,
+                             heading_deg=round(heading, 1), fov_deg=round(fov, 1),
+                             range_m=round(rng_m, 1))
+        sensors = (("loudspeaker", "远程喊话器", 150.0), ("fume_monitor", "油烟监测仪", None))
+        for kind, label, radius in sensors:
+            for _ in range(counts[kind]):
+                seq += 1
+                p = seeds_in(street, 1, rng)[0]
+                self.cameras.add(shapely.Point(p), code=f"CAM{spec.code[6:]}{seq:05d}",
+                                 name=f"{spec.name}{label}{seq:03d}", kind=kind, heading_deg=None,
+                                 fov_deg=None, range_m=radius)
+
+    def _sites(self, spec, communities: list[_Community], counts: dict[str, int]) -> None:
+        rng = self.rng
+        seq = 0
+        for kind in ("reception_room", "service_hall", "construction_site", "key_enterprise",
+                     "restaurant"):
+            for i in range(counts[kind]):
+                community = communities[i % len(communities)] if kind in (
+                    "reception_room", "service_hall") else communities[int(rng.integers(len(communities)))]
+                p = seeds_in(community.geom.buffer(-10) if community.geom.area > 5000 else community.geom,
+                             1, rng)[0]
+                seq += 1
+                label = {
+                    "reception_room": f"{community.name}网格会客厅" + (f"{i // len(communities) + 1}号"
+                                                                   if i >= len(communities) else ""),
+                    "service_hall": f"{community.name}党群服务中心" + (f"{i // len(communities) + 1}分中心"
+                                                                   if i >= len(communities) else ""),
+                    "construction_site": f"{community.name}{rng.choice(['安置房', '商住楼', '学校', '道路'])}"
+                                         f"项目工地{seq}",
+                    "key_enterprise": f"济宁{self._person()[:2]}{rng.choice(names.ENTERPRISES)}有限公司",
+                    "restaurant": f"{self._person()[0]}记{rng.choice(names.RESTAURANT_WORDS)}",
+                }[kind]
+                self.sites.add(shapely.Point(p), code=f"SITE{spec.code[6:]}{seq:05d}",
+                               name=self._unique([label]), kind=kind,
+                               address=f"{spec.name}{community.name}")
+
+    # -- people --------------------------------------------------------------------------------
+    def workers(self) -> pd.DataFrame:
+        rng = self.rng
+        phones: set[str] = set()
+
+        def phone() -> str:
+            while True:
+                number = rng.choice(PHONE_PREFIXES) + f"{int(rng.integers(0, 10**8)):08d}"
+                if number not in phones:
+                    phones.add(number)
+                    return number
+
+        rows = []
+        grids = sorted((g for c in self.communities for g in c.grids), key=lambda g: g.code)
+        by_host: dict[str, list[str]] = {}
+        for child, host in self.dedicated_parent.items():
+            by_host.setdefault(host, []).append(child)
+        for g in grids:
+            if g.kind != "comprehensive":
+                continue
+            role = "full_time" if g.urban else "part_time"
+            covered = [g.code, *by_host.get(g.code, [])]
+            rows.append({"code": f"W{len(rows) + 1:06d}", "name": self._person(), "phone": phone(),
+                         "role": role, "grid_codes": ";".join(covered)})
+        codes = [g.code for g in grids]
+        for role, n in (("environment", ENVIRONMENT_WORKERS), ("safety", SAFETY_WORKERS)):
+            n = min(len(codes), _scaled(n, self.scale, minimum=1))
+            for chunk in np.array_split(np.array(codes), n):
+                rows.append({"code": f"W{len(rows) + 1:06d}", "name": self._person(),
+                             "phone": phone(), "role": role, "grid_codes": ";".join(chunk)})
+        return pd.DataFrame(rows, columns=["code", "name", "phone", "role", "grid_codes"])
+
+    def population(self, frame: gpd.GeoDataFrame) -> None:
+        """Residents per building ∝ households, adding up to the district totals exactly."""
+        total = _scaled(TOTAL_POPULATION, self.scale, minimum=1)
+        floating = _scaled(FLOATING_POPULATION, self.scale)
+        hh = frame["households"].to_numpy(dtype=float)
+        frame["population"] = _split_total(total, hh * self.rng.uniform(0.85, 1.15, len(hh)))
+        urban = frame["compound"].notna().to_numpy()
+        weights = frame["population"].to_numpy(dtype=float) * np.where(urban, 1.6, 0.5)
+        frame["floating_population"] = _split_total(floating, weights + 1e-9)
+
+
+def load_boundary(path: Path) -> shapely.Geometry:
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    (feature,) = [f for f in collection["features"] if f["properties"]["level"] == "district"]
+    return shapely.geometry.shape(feature["geometry"])
+
+
+def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dataset:
+    """Build the demo district (deterministic for a given scale and seed)."""
+    if not 0 < scale <= 4:
+        raise ValueError(f"scale must be in (0, 4], got {scale}")
+    gen = _Generator(load_boundary(boundary_path), scale, seed)
+    gen.streets()
+    gen.grids()
+    gen.road_network()
+    households = gen.households()
+    gen.urban_buildings(households)
+    gen.rural_buildings(households)
+    gen.street_features()
+
+    buildings = gen.buildings.frame(["code", "address", "name", "households", "floors", "grid",
+                                     "road", "house_number", "compound", "building_no"])
+    buildings["code"] = [f"BLD{i + 1:07d}" for i in range(len(buildings))]
+    gen.population(buildings)
+    buildings = buildings.drop(columns=["grid"])
+    dataset = Dataset(
+        layers={
+            "areas": gen.areas.frame(["code", "name", "level", "parent_code", "kind"]),
+            "buildings": buildings,
+            "roads": gen.roads.frame(["code", "name"]),
+            "alleys": gen.alleys.frame(["code", "name"]),
+            "cameras": gen.cameras.frame(["code", "name", "kind", "heading_deg", "fov_deg",
+                                          "range_m"]),
+            "sites": gen.sites.frame(["code", "name", "kind", "address"]),
+        },
+        workers=gen.workers(),
+    )
+    return dataset

@@ -1,0 +1,68 @@
+"""Import, export and the demo load: read → validate → write, all-or-nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from layers import generations, interchange
+from layers.dataset import Dataset
+from layers.db import session_scope
+from layers.store import WriteReport, write_dataset
+from layers.validate import Context, Report, validate
+
+
+@dataclass
+class ImportOutcome:
+    report: Report
+    notes: list[str] = field(default_factory=list)
+    written: WriteReport | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.report.errors
+
+
+def write_validated(engine: Engine, dataset: Dataset, *, tolerance_m: float = 1.0,
+                    make_valid: bool = False, dry_run: bool = False,
+                    draft_name: str = "导入 import") -> ImportOutcome:
+    """Validate against what the database holds, then write in one transaction (or not at all)."""
+    with session_scope(engine) as session:
+        context = Context(areas=interchange.existing_areas(session))
+        report = validate(dataset, context, tolerance_m=tolerance_m, make_valid=make_valid)
+        outcome = ImportOutcome(report=report, counts=dataset.counts())
+        if report.errors or dry_run:
+            return outcome
+        outcome.written = write_dataset(session, dataset, draft_name=draft_name)
+    return outcome
+
+
+def import_path(engine: Engine, path: Path, *, from_crs: str | None = None,
+                encoding: str | None = None, swap_xy: bool = False, make_valid: bool = False,
+                tolerance_m: float = 1.0, dry_run: bool = False) -> ImportOutcome:
+    result = interchange.read(path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy)
+    if result.report.errors:
+        return ImportOutcome(report=result.report, notes=result.notes,
+                             counts=result.dataset.counts())
+    outcome = write_validated(engine, result.dataset, tolerance_m=tolerance_m,
+                              make_valid=make_valid, dry_run=dry_run,
+                              draft_name=f"导入 {Path(path).name}")
+    outcome.notes = result.notes + outcome.notes
+    outcome.report[:0] = result.report  # warnings from reading come first
+    return outcome
+
+
+def export_path(engine: Engine, path: Path, fmt: str, generation_id: int | None = None) -> list[Path]:
+    with session_scope(engine) as session:
+        if generation_id is None:
+            active = generations.active(session)
+            if active is None:
+                raise generations.GenerationError("nothing to export: no active generation")
+            generation_id = active.id
+        else:
+            generations.get(session, generation_id)
+        dataset = interchange.load_dataset(session, generation_id)
+    return interchange.write(dataset, path, fmt)
