@@ -108,7 +108,7 @@ def _report_reachability() -> None:
             postgis = conn.execute(text("SELECT extversion FROM pg_extension "
                                         "WHERE extname = 'postgis'")).scalar()
             revision = current_revision_of(conn)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - report any failure to the user
         raise _fail(f"database unreachable: {exc}") from None
     console.print(f"reachable; PostGIS {postgis or 'not yet created'}; schema revision "
                   f"{revision or 'none'} (head {head_revision()})")

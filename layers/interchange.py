@@ -70,10 +70,13 @@ def _layer_files(root: Path, name: str) -> list[Path]:
 def _read_file(path: Path, layer: str | None, encoding: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     kwargs = {}
     if path.suffix.lower() == ".shp":
+        # The file's own .cpg wins; --encoding is for files without one; else we detect.
         cpg = path.with_suffix(".cpg")
-        if encoding:
+        if cpg.exists():
+            pass
+        elif encoding:
             kwargs["encoding"] = encoding
-        elif not cpg.exists():
+        else:
             detected = _detect_dbf_encoding(path)
             if detected:
                 kwargs["encoding"] = detected
@@ -166,7 +169,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
     elif path.suffix.lower() == ".gpkg":
         try:
             available = {row[0] for row in pyogrio.list_layers(path)}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an unreadable file is a report row
             report.add("-", "", f"cannot read {path.name}: {exc}", "check that it is a GeoPackage")
             return ReadResult(dataset, report, notes)
         for spec in SPATIAL_LAYERS:
@@ -197,7 +200,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
         for file, layer in sources.get(spec.name, []):
             try:
                 raw = _read_file(file, layer, encoding, notes)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a half-broken file is a report row
                 report.add(spec.name, "", f"cannot read {file.name}: {exc}",
                            "repair the file (it may be truncated or not valid GeoJSON/Shapefile)")
                 continue
@@ -210,14 +213,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
             dataset.layers[spec.name] = _normalise_columns(spec, frame)
 
     if workers_csv is not None:
-        try:
-            dataset.workers = pd.read_csv(workers_csv, dtype=str, encoding=encoding or "utf-8",
-                                          keep_default_na=False)
-        except UnicodeDecodeError:
-            report.add("workers", "", "workers.csv is not UTF-8",
-                       "save it as UTF-8, or pass --encoding GBK")
-        except Exception as exc:
-            report.add("workers", "", f"cannot read workers.csv: {exc}", "repair the CSV")
+        dataset.workers = _read_workers_csv(workers_csv, encoding, report)
     if dataset.workers is not None:
         dataset.workers = dataset.workers.astype(str).apply(lambda c: c.str.strip())
         dataset.workers = dataset.workers.replace({"": None, "nan": None, "None": None})
@@ -226,6 +222,23 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
                    "name files after layers: areas, buildings, roads, alleys, cameras, sites, "
                    "workers.csv")
     return ReadResult(dataset, report, notes)
+
+
+def _read_workers_csv(path: Path, encoding: str | None, report: Report) -> pd.DataFrame | None:
+    """UTF-8 (with or without BOM) as the format says; else the --encoding given (Excel's GBK)."""
+    for enc in ("utf-8-sig", encoding):
+        if enc is None:
+            continue
+        try:
+            return pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
+        except UnicodeDecodeError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken CSV is a report row
+            report.add("workers", "", f"cannot read workers.csv: {exc}", "repair the CSV")
+            return None
+    report.add("workers", "", f"workers.csv is not {encoding or 'UTF-8'}",
+               "save it as UTF-8, or pass the right --encoding (e.g. GBK)")
+    return None
 
 
 def existing_areas(session: Session) -> dict[str, tuple[str, shapely.Geometry]]:
@@ -303,7 +316,8 @@ def _write_shp(spec: LayerSpec, frame: gpd.GeoDataFrame, folder: Path) -> None:
     frame = frame.rename(columns=renames)
     kinds = frame.geometry.geom_type.replace({"MultiPolygon": "Polygon",
                                               "MultiLineString": "LineString"})
-    for n, (kind, part) in enumerate(frame.groupby(kinds, sort=True)):
+    groups = sorted(frame.groupby(kinds), key=lambda g: -len(g[1]))  # the main type keeps the name
+    for n, (kind, part) in enumerate(groups):
         stem = spec.name if n == 0 else f"{spec.name}{_SHP_PART}{kind.lower()}"
         part.to_file(folder / f"{stem}.shp", engine="pyogrio", encoding="UTF-8")
         if renames:

@@ -4,7 +4,8 @@ transaction (so an import is all-or-nothing).
 Rows are streamed with COPY into temporary staging tables and merged with
 ``INSERT … ON CONFLICT (code) DO UPDATE … WHERE … IS DISTINCT FROM …``: new codes are inserted,
 changed rows updated, identical rows left alone (geometries compared as EWKB, bit for bit), and
-rows not in the import are kept — an import may be partial.
+rows not in the import are kept — an import may be partial. Geometries count as unchanged when
+bit-identical or when no vertex moved by more than about 0.1 mm (SAME_GEOMETRY_DEG).
 
 Areas are versioned: they go straight into the active generation while it has no grids yet (an
 empty database, or only the district outline); otherwise, if anything differs from the active
@@ -111,19 +112,30 @@ def _stage(session: Session, spec: LayerSpec, frame, columns: list[str]) -> str:
     return stage
 
 
+# Moving a vertex by less than this (degrees, about 0.1 mm) is not a change: data that went
+# through a projection and back differs in the last bits and must not count as edited.
+SAME_GEOMETRY_DEG = 1e-9
+
+
+def same_geometry_sql(old: str, new: str) -> str:
+    return (f"(ST_AsEWKB({old}) = ST_AsEWKB({new}) OR (GeometryType({old}) = GeometryType({new}) "
+            f"AND ST_NPoints({old}) = ST_NPoints({new}) "
+            f"AND ST_HausdorffDistance({old}, {new}) < {SAME_GEOMETRY_DEG}))")
+
+
 def _merge(session: Session, spec: LayerSpec, stage: str, columns: list[str],
            conflict: str = "code", extra_set: str = "") -> LayerResult:
     cols = [*columns, "properties", "geom"]
     target = spec.table
-    compare_old = ", ".join([*(f"{target}.{c}" for c in cols if c != "geom"),
-                             f"ST_AsEWKB({target}.geom)"])
-    compare_new = ", ".join([*(f"EXCLUDED.{c}" for c in cols if c != "geom"), "ST_AsEWKB(EXCLUDED.geom)"])
+    compare_old = ", ".join(f"{target}.{c}" for c in cols if c != "geom")
+    compare_new = ", ".join(f"EXCLUDED.{c}" for c in cols if c != "geom")
+    same_geom = same_geometry_sql(f"{target}.geom", "EXCLUDED.geom")
     sql = f"""
         WITH up AS (
             INSERT INTO {target} ({', '.join(cols)}{', generation_id' if extra_set else ''})
             SELECT {', '.join(cols)}{', ' + extra_set if extra_set else ''} FROM {stage}
             ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols)}
-            WHERE ({compare_old}) IS DISTINCT FROM ({compare_new})
+            WHERE ({compare_old}) IS DISTINCT FROM ({compare_new}) OR NOT {same_geom}
             RETURNING (xmax = 0) AS inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
@@ -156,7 +168,7 @@ def _areas_differ(session: Session, stage: str, generation_id: int) -> int:
               AND a.level = s.level AND a.kind IS NOT DISTINCT FROM s.kind
               AND a.properties = s.properties
               AND COALESCE(p.code, '') = COALESCE(s.parent_code, '')
-              AND ST_AsEWKB(a.geom) = ST_AsEWKB(s.geom))
+              AND {same_geometry_sql("a.geom", "s.geom")})
     """, {"g": generation_id}).fetchone()[0]
 
 

@@ -50,7 +50,8 @@ def main() -> None:
                                 (116.565, 35.385), (116.566, 35.385), (116.556, 35.384)], start=1):
         compound = "曲水苑" if i <= 3 else ("金城花园" if i <= 5 else "运河小区")
         number = i if i <= 3 else (i - 3 if i <= 5 else 1)
-        buildings.append({"code": f"B{i:03d}", "address": f"示例路{10 + 2 * (i // 4)}号{compound}{number}号楼",
+        address = f"示例路{10 + 2 * (i // 4)}号{compound}{number}号楼"
+        buildings.append({"code": f"B{i:03d}", "address": address,
                           "name": f"{compound}{number}号楼", "households": 60 + i, "population": 150 + i,
                           "floors": 11, "geometry": box(x, y, x + 0.0005, y + 0.00012)})
     buildings.append({"code": "B007", "address": "示例路30号", "name": "示例路30号平房", "households": 1,
