@@ -10,12 +10,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.routers import areas, health
+from api.routers import areas, health, locate
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.db import database_url, make_engine
+from layers.locating import LocatorRegistry
 
-ROUTERS = (health.router, areas.router)
+ROUTERS = (health.router, areas.router, locate.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -26,7 +27,10 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         engine = make_engine(url or database_url(settings))
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        app.state.locators = LocatorRegistry(engine)
+        app.state.locators.start_listener()
         yield
+        app.state.locators.stop_listener()
         engine.dispose()
 
     app = FastAPI(

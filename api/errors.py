@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.crs import UnknownCRSError
+from gis.crs import CoordinateError, UnknownCRSError
 from layers.areas import AreaNotFound
 from layers.generations import GenerationError
+from layers.locating import NoGeneration
 
 
 class ApiError(Exception):
@@ -32,6 +33,8 @@ class ApiError(Exception):
 STATUS_BY_EXCEPTION: dict[type[Exception], tuple[int, str, str]] = {
     AreaNotFound: (404, "area_not_found", "未找到该区域"),
     UnknownCRSError: (422, "unknown_crs", "无法识别的坐标系"),
+    CoordinateError: (422, "invalid_coordinates", "坐标有误，请检查经纬度"),
+    NoGeneration: (404, "no_generation", "该日期没有生效的网格边界"),
     GenerationError: (409, "generation_conflict", "边界版本操作冲突"),
 }
 

@@ -146,3 +146,35 @@ def transform_geometry(geom, src: str | int | Crs, dst: str | int | Crs = WGS84)
         return np.column_stack([x, y])
 
     return shapely.transform(geom, _apply)
+
+
+class CoordinateError(ValueError):
+    """Coordinates that cannot be right; the message says what is wrong and how to fix it."""
+
+
+def check_lonlat(lon: float, lat: float) -> None:
+    """Refuse non-finite, out-of-range and swapped geographic coordinates, saying which."""
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        raise CoordinateError("longitude and latitude must be finite numbers")
+    if abs(lat) > 90:
+        if abs(lon) <= 90 and abs(lat) <= 180:
+            raise CoordinateError(f"latitude {lat} is out of range [-90, 90]; it looks like "
+                                  f"longitude and latitude are swapped: send lon={lat}&lat={lon}")
+        raise CoordinateError(f"latitude {lat} is out of range [-90, 90]")
+    if abs(lon) > 180:
+        raise CoordinateError(f"longitude {lon} is out of range [-180, 180]")
+
+
+def check_in_area_of_use(crs: Crs, lon: float, lat: float, margin_deg: float = 1.0) -> None:
+    """Refuse points far outside where a projected CRS is defined (a wrong zone or swapped x/y)."""
+    if crs.epsg is None:
+        return
+    area = _pyproj_crs(crs.epsg).area_of_use
+    if area is None:
+        return
+    if not (area.west - margin_deg <= lon <= area.east + margin_deg
+            and area.south - margin_deg <= lat <= area.north + margin_deg):
+        raise CoordinateError(
+            f"the point falls at {lon:.4f}, {lat:.4f}, outside where {crs} is used "
+            f"({area.west:.1f}–{area.east:.1f}°E, {area.south:.1f}–{area.north:.1f}°N): "
+            "check the CRS and whether x and y are swapped")

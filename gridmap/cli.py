@@ -137,6 +137,20 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"schema at revision {current_revision(url)}")
 
 
+@db_app.command("reset")
+def db_reset(yes: Annotated[bool, typer.Option("--yes", help="really delete all data")] = False) -> None:
+    """Delete every table and migrate again: an empty database (asks for --yes)."""
+    from layers.db import database_url
+    from layers.migrate import downgrade, upgrade
+
+    if not yes:
+        raise _fail("this deletes all gridmap data in the database; repeat with --yes")
+    url = database_url()
+    downgrade(url, "base")
+    upgrade(url)
+    console.print("database emptied and migrated")
+
+
 # -- boundary / areas ----------------------------------------------------------------------------
 @boundary_app.command("load")
 def boundary_load() -> None:

@@ -206,8 +206,6 @@ class _Generator:
                          for p in self.rng.permutation(names.VILLAGE_PREFIXES)]
                 name = self._unique([f"{s}村" for s in stems[:400]])
             self.communities.append(_Community(code, name, cell, is_urban, spec))
-            self.areas.add(cell, code=code, name=name, level="community", parent_code=spec.code,
-                           kind=None)
 
     def grids(self) -> None:
         urban = [c for c in self.communities if c.urban]
@@ -226,6 +224,10 @@ class _Generator:
                 community.grids.append(_Grid(f"{community.code}01", f"{community.name}网格",
                                              community.wgs, False))
         self._dedicated_grids(urban)
+        self._exclave()
+        for community in self.communities:
+            self.areas.add(community.wgs, code=community.code, name=community.name,
+                           level="community", parent_code=community.street.code, kind=None)
         for community in self.communities:
             for grid in community.grids:
                 self.areas.add(grid.wgs, code=grid.code, name=grid.name, level="grid",
@@ -260,6 +262,31 @@ class _Generator:
             self.sites.add(rect, code=f"SITE{grid.code}", name=label, kind=kind,
                            address=f"{community.street.name}{community.name}")
             made += 1
+
+    def _exclave(self) -> None:
+        """One village owns a field inside its neighbour (飞地): a grid of two parts, and a
+        village with a hole — real districts have them, and the locator must get them right."""
+        villages = [c for c in self.communities if not c.urban and c.grids]
+        for host in villages:
+            owner = next((c for c in villages if c is not host and c.street is host.street
+                          and c.wgs.touches(host.wgs)), None)
+            if owner is None:
+                continue
+            m = host.geom
+            p = m.representative_point()
+            field_m = shapely.box(p.x - 90, p.y - 60, p.x + 90, p.y + 60)
+            if not m.buffer(-30).contains(field_m):
+                continue
+            field_wgs = _wgs(field_m)
+            host.wgs = host.wgs.difference(field_wgs)
+            host.geom = _metric(host.wgs)
+            host.grids[0].wgs, host.grids[0].geom = host.wgs, host.geom
+            parts = list(getattr(owner.wgs, "geoms", [owner.wgs]))
+            owner.wgs = shapely.MultiPolygon([*parts, field_wgs])
+            owner.geom = _metric(owner.wgs)
+            owner.grids[0].wgs, owner.grids[0].geom = owner.wgs, owner.geom
+            self.exclave = (owner.code, host.code)
+            return
 
     # -- roads and buildings -------------------------------------------------------------------
     def road_network(self) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -273,4 +273,7 @@ def write_dataset(session: Session, dataset: Dataset, *, draft_name: str = "å¯¼å
             report.layers[spec.name] = _write_simple(session, spec, frame)
     if dataset.workers is not None:
         report.layers["workers"] = write_workers(session, dataset.workers)
+    if report.changed:
+        # Delivered at commit: every API process rebuilds its locator (layers.locating).
+        session.execute(text("SELECT pg_notify('gridmap_data', 'import')"))
     return report

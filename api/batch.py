@@ -1,0 +1,179 @@
+"""Batch formats for locating many points: parse the request, stream the answer in the same
+format and order. A row that cannot be read becomes a row with an ``error``, never a failed batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+
+from api.errors import ApiError
+
+
+class BatchFormat(StrEnum):
+    JSON = "json"
+    GEOJSON = "geojson"
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+    @staticmethod
+    def media_type(fmt: BatchFormat) -> str:
+        return {"json": "application/json", "geojson": "application/geo+json",
+                "csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}[fmt]
+
+
+_NUMBER_KEYS = ("lon", "lat", "x", "y")
+
+
+def _number(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    return float(value)
+
+
+def _row_from_mapping(item: dict) -> dict:
+    row = {k: v for k, v in item.items()}
+    try:
+        for key in _NUMBER_KEYS:
+            if key in row:
+                row[key] = _number(row[key])
+    except (TypeError, ValueError):
+        return {**item, "error": f"{key} is not a number: {item.get(key)!r}"}
+    return row
+
+
+def _row_from_item(item) -> dict:
+    if isinstance(item, dict):
+        return _row_from_mapping(item)
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return _row_from_mapping({"lon": item[0], "lat": item[1]})
+    return {"error": f"cannot read {json.dumps(item, ensure_ascii=False)[:80]}: send "
+                     "{\"lon\": …, \"lat\": …} or [lon, lat]"}
+
+
+def _row_from_feature(feature) -> dict:
+    if not isinstance(feature, dict):
+        return {"error": "not a GeoJSON Feature"}
+    geometry = feature.get("geometry") or {}
+    props = dict(feature.get("properties") or {})
+    if feature.get("id") is not None:
+        props.setdefault("id", feature["id"])
+    if geometry.get("type") != "Point" or len(geometry.get("coordinates") or []) < 2:
+        return {"_feature": feature, "error": "geometry must be a Point", **props}
+    lon, lat = geometry["coordinates"][:2]
+    return {**_row_from_mapping({"lon": lon, "lat": lat}), "_feature": feature}
+
+
+def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]]:
+    ctype = content_type.split(";")[0].strip().lower()
+    try:
+        text_body = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "bad_encoding", "the body is not UTF-8", "请使用 UTF-8 编码") from None
+    if ctype in ("text/csv", "application/csv"):
+        return BatchFormat.CSV, _parse_csv(text_body)
+    if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
+        return BatchFormat.NDJSON, _parse_ndjson(text_body)
+    try:
+        data = json.loads(text_body)
+    except json.JSONDecodeError as exc:
+        raise ApiError(422, "bad_json", f"the body is not JSON ({exc}); send a JSON array, a "
+                       "GeoJSON FeatureCollection, CSV (text/csv) or NDJSON "
+                       "(application/x-ndjson)", "请求内容无法解析") from None
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        return BatchFormat.GEOJSON, [_row_from_feature(f) for f in data.get("features") or []]
+    if isinstance(data, list):
+        return BatchFormat.JSON, [_row_from_item(item) for item in data]
+    raise ApiError(422, "bad_batch", "send a JSON array of points, a GeoJSON FeatureCollection, "
+                   "CSV or NDJSON", "批量请求格式有误")
+
+
+def _parse_csv(text_body: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text_body))
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if not ({"lon", "lat"} <= set(fields) or {"x", "y"} <= set(fields)):
+        raise ApiError(422, "bad_csv", "the CSV needs a header with lon,lat (or x,y) columns",
+                       "CSV 需要包含 lon,lat 列")
+    reader.fieldnames = fields
+    return [_row_from_mapping({k: v for k, v in r.items() if k is not None}) for r in reader]
+
+
+def _parse_ndjson(text_body: str) -> list[dict]:
+    rows = []
+    for n, line in enumerate(text_body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(_row_from_item(json.loads(line)))
+        except json.JSONDecodeError:
+            rows.append({"error": f"line {n} is not JSON"})
+    return rows
+
+
+def _public(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not k.startswith("_") and k != "error"}
+
+
+_CSV_COLUMNS = ("grid_code", "grid_name", "community_code", "community_name", "street_code",
+                "street_name", "on_boundary", "worker_code", "worker_name", "worker_phone_masked",
+                "wgs84_lon", "wgs84_lat", "error")
+
+
+def _flat(answer: dict) -> dict:
+    if "error" in answer:
+        return {"error": answer["error"]}
+    grid_worker = next((w for w in answer["workers"] if w["role"] in ("full_time", "part_time")),
+                       {})
+    return {"grid_code": answer["grid"]["code"], "grid_name": answer["grid"]["name"],
+            "community_code": answer["community"]["code"],
+            "community_name": answer["community"]["name"],
+            "street_code": answer["street"]["code"], "street_name": answer["street"]["name"],
+            "on_boundary": answer["on_boundary"], "worker_code": grid_worker.get("code"),
+            "worker_name": grid_worker.get("name"),
+            "worker_phone_masked": grid_worker.get("phone_masked"),
+            "wgs84_lon": answer["point"]["lon"], "wgs84_lat": answer["point"]["lat"]}
+
+
+def _compact(answer: dict) -> dict:
+    """A batch row carries the answer without repeating the generation on every line."""
+    return {k: v for k, v in answer.items() if k != "generation"}
+
+
+def render_batch(fmt: BatchFormat, rows: list[dict], answers: Iterable[dict]) -> Iterator[bytes]:
+    answers = iter(answers)
+    if fmt == BatchFormat.CSV:
+        input_cols = [c for c in rows[0] if not c.startswith("_") and c != "error"] if rows else []
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=[*input_cols, *_CSV_COLUMNS], extrasaction="ignore")
+        writer.writeheader()
+        for n, row in enumerate(rows):
+            writer.writerow({**_public(row), **_flat(next(answers))})
+            if n % 5000 == 4999:
+                yield buf.getvalue().encode()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode()
+        return
+    if fmt == BatchFormat.NDJSON:
+        for row in rows:
+            yield (json.dumps({**_public(row), **_compact(next(answers))}, ensure_ascii=False)
+                   + "\n").encode()
+        return
+    if fmt == BatchFormat.GEOJSON:
+        yield b'{"type": "FeatureCollection", "features": ['
+        for n, row in enumerate(rows):
+            feature = dict(row.get("_feature") or {"type": "Feature", "geometry": None})
+            feature["properties"] = {**(feature.get("properties") or {}), **_compact(next(answers))}
+            yield ((b", " if n else b"") + json.dumps(feature, ensure_ascii=False).encode())
+        yield b"]}"
+        return
+    yield b"["
+    for n, row in enumerate(rows):
+        yield ((b", " if n else b"")
+               + json.dumps({**_public(row), **_compact(next(answers))}, ensure_ascii=False).encode())
+    yield b"]"
