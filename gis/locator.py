@@ -77,32 +77,49 @@ def _classify(px, py, g, grid_parts, part_rings, ring_verts, vx, vy):
     return result
 
 
+@numba.njit(cache=True, inline="always")
+def _locate_point(i, xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
+                  grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary):
+    px, py = xs[i], ys[i]
+    out_grid[i] = -1
+    out_boundary[i] = False
+    fx = (px - x0) * inv_cell
+    fy = (py - y0) * inv_cell
+    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
+        return
+    label = cell_label[int(fy) * nx + int(fx)]
+    if label >= -1:
+        out_grid[i] = label
+        return
+    k = -label - 2
+    for j in range(cand_off[k], cand_off[k + 1]):
+        g = cands[j]
+        if px < bbox[g, 0] or px > bbox[g, 2] or py < bbox[g, 1] or py > bbox[g, 3]:
+            continue
+        r = _classify(px, py, g, grid_parts, part_rings, ring_verts, vx, vy)
+        if r >= 0:
+            out_grid[i] = g
+            out_boundary[i] = r == 0
+            return
+
+
 @numba.njit(cache=True, parallel=True)
-def _locate(xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
-            grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary):
+def _locate_parallel(xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
+                     grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary):
     for i in prange(xs.shape[0]):
-        px, py = xs[i], ys[i]
-        out_grid[i] = -1
-        out_boundary[i] = False
-        fx = (px - x0) * inv_cell
-        fy = (py - y0) * inv_cell
-        if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
-            continue
-        cell = int(fy) * nx + int(fx)
-        label = cell_label[cell]
-        if label >= -1:
-            out_grid[i] = label
-            continue
-        k = -label - 2
-        for j in range(cand_off[k], cand_off[k + 1]):
-            g = cands[j]
-            if px < bbox[g, 0] or px > bbox[g, 2] or py < bbox[g, 1] or py > bbox[g, 3]:
-                continue
-            r = _classify(px, py, g, grid_parts, part_rings, ring_verts, vx, vy)
-            if r >= 0:
-                out_grid[i] = g
-                out_boundary[i] = r == 0
-                break
+        _locate_point(i, xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
+                      grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary)
+
+
+@numba.njit(cache=True)
+def _locate_serial(xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
+                   grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary):
+    for i in range(xs.shape[0]):
+        _locate_point(i, xs, ys, x0, y0, inv_cell, nx, ny, cell_label, cand_off, cands, bbox,
+                      grid_parts, part_rings, ring_verts, vx, vy, out_grid, out_boundary)
+
+
+_PARALLEL_FROM = 20_000  # below this, starting threads costs more than it saves
 
 
 # -- building the raster ---------------------------------------------------------------------------
@@ -256,7 +273,8 @@ class GridIndex:
         ys = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         out = np.empty(xs.shape[0], dtype=np.int32)
         on_boundary = np.empty(xs.shape[0], dtype=np.bool_)
-        _locate(xs, ys, self._x0, self._y0, self._inv, self._nx, self._ny, self._label,
+        kernel = _locate_parallel if xs.shape[0] >= _PARALLEL_FROM else _locate_serial
+        kernel(xs, ys, self._x0, self._y0, self._inv, self._nx, self._ny, self._label,
                 self._cand_off, self._cands, self._bbox, self._grid_parts, self._part_rings,
                 self._ring_verts, self._vx, self._vy, out, on_boundary)
         return LocateResult(out, on_boundary)

@@ -291,6 +291,49 @@ def export(
     console.print(f"wrote {len(written)} file(s) to {path}")
 
 
+@app.command("locate")
+def locate_file(
+    path: Path,
+    crs: Annotated[str, typer.Option(help="CRS of the points: wgs84|gcj02|bd09|cgcs2000|EPSG:n")] = "wgs84",
+    out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+    at: Annotated[str | None, typer.Option(help="boundaries in force on this ISO date")] = None,
+) -> None:
+    """Locate every point of a CSV, JSON, GeoJSON or NDJSON file; same format out, same order."""
+    import sys
+
+    from rich.progress import Progress
+
+    from api.batch import parse_batch, render_batch
+    from api.errors import ApiError
+    from api.routers.locate import locate_rows
+    from layers.locating import LocatorRegistry, NoGeneration
+
+    content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
+                    ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
+        path.suffix.lower(), "application/json")
+    try:
+        fmt, rows = parse_batch(path.read_bytes(), content_type)
+        locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
+    except (ApiError, NoGeneration, OSError) as exc:
+        raise _fail(getattr(exc, "error", None) or str(exc)) from None
+    sink = out.open("wb") if out else sys.stdout.buffer
+    located = 0
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("locating", total=len(rows))
+
+        def counted():
+            for answer in locate_rows(locator, rows, crs):
+                yield answer
+                progress.advance(task)
+
+        for chunk in render_batch(fmt, rows, counted()):
+            sink.write(chunk)
+        located = len(rows)
+    if out:
+        sink.close()
+        err.print(f"{located:,} rows located into {out}")
+
+
 # -- generations ---------------------------------------------------------------------------------
 @gen_app.command("list")
 def generations_list() -> None:

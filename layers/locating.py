@@ -172,6 +172,11 @@ class LocatorRegistry:
         self._listener: threading.Thread | None = None
         self.rebuilds = 0
 
+    @property
+    def ready(self) -> bool:
+        """True when the active locator is built (answering needs no database)."""
+        return self._active is not None
+
     def active(self) -> Locator:
         locator = self._active
         if locator is None:

@@ -44,7 +44,8 @@ else
     want gdal-bin
     want python3-venv
     if [[ $DEV -eq 1 ]]; then
-        want chromium
+        want chromium   # browser tests (Playwright drives Debian's build; nothing is downloaded)
+        want wrk        # HTTP load benchmark in bench/
     fi
     if [[ ${#missing[@]} -gt 0 ]]; then
         echo "installing system packages: ${missing[*]}"

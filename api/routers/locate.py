@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import text
 
 from api.batch import BatchFormat, parse_batch, render_batch
@@ -38,7 +39,7 @@ class PointQuery:
     input: dict
 
 
-def point_query(
+async def point_query(
     lon: Annotated[float | None, Query(description="longitude (geographic CRSs)")] = None,
     lat: Annotated[float | None, Query(description="latitude (geographic CRSs)")] = None,
     x: Annotated[float | None, Query(description="easting (projected CRSs, e.g. EPSG:4548)")] = None,
@@ -106,7 +107,7 @@ def outside_error(locator: Locator, p: PointQuery) -> ApiError:
 
 
 @router.get("/locate", summary="Which grid covers a point, and who is responsible for it")
-def locate(
+async def locate(
     request: Request,
     _: PublicAccess,
     p: Annotated[PointQuery, Depends(point_query)],
@@ -115,16 +116,21 @@ def locate(
                       Query(description="memory (default) or postgis: one ST_Covers query, for "
                                         "comparison")] = "memory",
 ) -> dict:
-    locator = locator_for(request, at)
+    # The in-memory path never blocks (microseconds of CPU), so it runs on the event loop;
+    # anything that may touch the database goes to the thread pool.
+    if at is None and request.app.state.locators.ready:
+        locator = request.app.state.locators.active()
+    else:
+        locator = await run_in_threadpool(locator_for, request, at)
     if engine == "postgis":
-        g, on_boundary = _postgis_grid(request, locator, p)
+        g, on_boundary = await run_in_threadpool(_postgis_grid, request, locator, p)
     else:
         g, on_boundary = locator.index.locate_one(p.lon, p.lat)
     if g < 0:
         raise outside_error(locator, p)
-    return {**locator.grid_answer(g, on_boundary),
-            "nearest_reception_room": locator.nearest_room(p.lon, p.lat),
-            "point": _point_json(p), "input": p.input}
+    return JSONResponse({**locator.grid_answer(g, on_boundary),
+                         "nearest_reception_room": locator.nearest_room(p.lon, p.lat),
+                         "point": _point_json(p), "input": p.input})
 
 
 @router.post(
@@ -149,7 +155,7 @@ async def locate_batch(
     if len(rows) > MAX_BATCH_ROWS:
         raise ApiError(413, "batch_too_large", f"{len(rows):,} rows; send at most "
                        f"{MAX_BATCH_ROWS:,} per request", "单次批量请求的记录过多")
-    locator = locator_for(request, at)
+    locator = await run_in_threadpool(locator_for, request, at)
     return StreamingResponse(render_batch(fmt, rows, locate_rows(locator, rows, crs)),
                              media_type=BatchFormat.media_type(fmt))
 
