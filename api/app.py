@@ -10,13 +10,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.routers import areas, health, locate
+from api.routers import areas, geocode, health, locate
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.db import database_url, make_engine
 from layers.locating import LocatorRegistry
 
-ROUTERS = (health.router, areas.router, locate.router)
+ROUTERS = (health.router, areas.router, locate.router, geocode.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.resident_limiter = geocode.RateLimiter(settings.resident_requests_per_minute)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

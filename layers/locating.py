@@ -24,9 +24,11 @@ import shapely
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
+from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
 from gis.metric import distance_m
 from layers import generations
+from layers.demo_names import STREET_ALIASES
 from layers.models import Generation
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class Locator:
     areas: dict[str, dict]  # code → {code, name, level, kind}
     workers: dict[str, list[dict]]  # grid code → workers covering it
     rooms: list[dict]  # reception rooms: {code, name}
+    gazetteer: Gazetteer | None = None
     _rooms_near: _Nearest | None = None
     _grids_near: _Nearest | None = None
     built_seconds: float = 0.0
@@ -155,8 +158,34 @@ def build(session: Session, gen: Generation) -> Locator:
     )
     locator._rooms_near = _Nearest([shapely.from_wkb(bytes(r.wkb)) for r in room_rows], lat0)
     locator._grids_near = _Nearest(list(index.geoms), lat0)
+    locator.gazetteer = _gazetteer(session, locator)
     locator.built_seconds = time.perf_counter() - started
     return locator
+
+
+def _gazetteer(session: Session, locator: Locator) -> Gazetteer:
+    """Every building and site with its address, and the grid it lies in for this generation."""
+    names = [a for a in locator.areas.values()]
+    gazetteer = Gazetteer.for_district([a["name"] for a in names if a["level"] == "district"],
+                                       [a["name"] for a in names if a["level"] == "street"]
+                                       + [alias for a in names if a["level"] == "street"
+                                          for alias in STREET_ALIASES.get(a["name"], ())])
+    rows = session.execute(text("""
+        SELECT code, address, name, 'building' AS kind, ST_X(p) AS lon, ST_Y(p) AS lat
+        FROM (SELECT code, address, name, ST_PointOnSurface(geom) AS p FROM buildings) b
+        UNION ALL
+        SELECT code, COALESCE(address, name), name, kind, ST_X(p), ST_Y(p)
+        FROM (SELECT code, address, name, kind, ST_PointOnSurface(geom) AS p FROM sites) s
+    """)).all()
+    if not rows:
+        return gazetteer
+    lon = np.array([r.lon for r in rows])
+    lat = np.array([r.lat for r in rows])
+    grids = locator.index.locate(lon, lat).grid
+    for r, g in zip(rows, grids, strict=True):
+        gazetteer.add(r.code, r.address, r.name, r.lon, r.lat, r.kind,
+                      str(locator.index.codes[g]) if g >= 0 else None)
+    return gazetteer
 
 
 class LocatorRegistry:

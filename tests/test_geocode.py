@@ -1,0 +1,172 @@
+"""The address geocoder: normalisation cases, matching rules, and accuracy on messy addresses."""
+
+import collections
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.routers.geocode import RateLimiter
+from bench.messy_addresses import generate as messy
+from gis.address import normalise, parse, within_one_edit
+from gis.gazetteer import CONFIDENT, Gazetteer
+from layers.demo import generate
+from layers.importer import write_validated
+from tests.test_boundary import BOUNDARY
+
+
+@pytest.mark.parametrize(("typed", "canonical"), [
+    ("太白楼路１２号", "太白楼路12号"),
+    ("曲水苑三号楼", "曲水苑3号楼"),
+    ("曲水苑十二号楼", "曲水苑12号楼"),
+    ("曲水苑1号楼六〇二", "曲水苑1号楼602"),
+    ("曲水苑3栋", "曲水苑3号楼"), ("曲水苑3幢", "曲水苑3号楼"), ("曲水苑3座", "曲水苑3号楼"),
+    ("廿里铺街道", "20里铺街道"), ("二十里铺街道", "20里铺街道"),
+    ("金城花园3-2-501", "金城花园3号楼2单元501室"),
+    (" 太白楼路 12号，曲水苑（3号楼） ", "太白楼路12号曲水苑3号楼"),
+    ("一百零五号", "105号"),
+])
+def test_normalisation_brings_every_form_to_one(typed, canonical):
+    assert normalise(typed) == canonical
+
+
+def test_parse_splits_road_number_compound_building_unit_room():
+    p = parse("山东省济宁市任城区太白楼路12号曲水苑3号楼2单元602室", drop_prefixes=("任城区",))
+    assert (p.road, p.house_number, p.compound, p.building_no, p.unit, p.room) == (
+        "太白楼路", "12", "曲水苑", "3", "2", "602")
+
+
+def test_parse_reads_a_rural_address():
+    p = parse("喻屯镇张庄村128号", streets=("喻屯镇",))
+    assert (p.street, p.village, p.house_number) == ("喻屯镇", "张庄村", "128")
+
+
+def test_a_compound_ending_in_village_is_not_a_village():
+    assert parse("税务新村1-3-101").compound == "税务新村"
+
+
+def test_one_edit():
+    assert within_one_edit("曲水苑", "曲水园") and within_one_edit("曲水苑", "曲苑")
+    assert not within_one_edit("曲水苑", "金城花园")
+
+
+@pytest.fixture(scope="module")
+def small_gazetteer():
+    gz = Gazetteer.for_district(["任城区"], ["金城街道"])
+    for i, (addr, name) in enumerate([
+        ("太白楼路12号曲水苑1号楼", "曲水苑1号楼"), ("太白楼路12号曲水苑10号楼", "曲水苑10号楼"),
+        ("太白楼路12号曲水苑2号楼", "曲水苑2号楼"), ("建设路8号金城花园3号楼", "金城花园3号楼"),
+    ]):
+        gz.add(f"B{i}", addr, name, 116.5, 35.4)
+    gz.add("S1", "太白楼路1号", "康宁社区网格会客厅", 116.5, 35.4, kind="reception_room")
+    return gz
+
+
+def test_a_different_building_number_is_never_returned(small_gazetteer):
+    _parsed, found = small_gazetteer.search("曲水苑1号楼")
+    assert [e.code for e, _ in found] == ["B0"]
+    _parsed, found = small_gazetteer.search("曲水苑11号楼")
+    assert found == []
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("曲水园2号楼", "B2"), ("曲苑2号楼", "B2"), ("建设路8号金成花园3号楼", "B3"),
+    ("建设8号金城花园3号楼", "B3"), ("建设路8号3号楼", "B3"),
+])
+def test_one_wrong_or_missing_character_still_finds_the_building(small_gazetteer, typed, code):
+    _parsed, found = small_gazetteer.search(typed)
+    assert found[0][0].code == code
+
+
+def test_a_site_is_found_by_its_name(small_gazetteer):
+    _parsed, found = small_gazetteer.search("康宁社区网格会客厅")
+    assert found[0][0].code == "S1" and found[0][1] >= CONFIDENT
+
+
+@pytest.fixture(scope="module")
+def city_gazetteer():
+    city = generate(BOUNDARY, scale=1.0)
+    areas = city.layers["areas"]
+    gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),
+                                [*areas[areas.level == "street"].name, "二十里铺街道"])
+    b = city.layers["buildings"]
+    for row, p in zip(b.itertuples(), b.geometry.representative_point(), strict=True):
+        gz.add(row.code, row.address, row.name, p.x, p.y)
+    return gz, b
+
+
+def test_ten_thousand_messy_addresses_top1_at_least_99_percent_and_none_confidently_wrong(
+        city_gazetteer):
+    gz, buildings = city_gazetteer
+    queries = messy(buildings, 10_000)
+    assert collections.Counter(case for _q, _t, case in queries).most_common()[-1][1] >= 900
+    right = confident_wrong = 0
+    for query, truth, _case in queries:
+        _parsed, found = gz.search(query)
+        if found and found[0][0].code == truth:
+            right += 1
+        elif found and found[0][1] >= CONFIDENT:
+            confident_wrong += 1
+    assert right / len(queries) >= 0.99
+    assert confident_wrong == 0
+
+
+@pytest.fixture
+def client(db_url, engine):
+    assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
+    with TestClient(create_app(url=db_url)) as c:
+        yield c
+
+
+def test_geocode_answers_candidates_with_grid_and_parsed_components(client, engine):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        _address, name = conn.execute(text(
+            "SELECT address, name FROM buildings WHERE properties ? 'compound' LIMIT 1")).one()
+    body = client.get("/v1/geocode", params={"q": name + "2单元602"}).json()
+    top = body["candidates"][0]
+    assert top["building"]["name"] == name and top["score"] >= CONFIDENT
+    assert top["grid"]["code"].startswith("370811")
+    assert body["parsed"]["building_no"] and body["echo"] == {"unit": "2", "room": "602"}
+
+
+def test_geocode_with_nothing_plausible_is_404_with_what_was_understood(client):
+    response = client.get("/v1/geocode", params={"q": "火星路1号不存在小区99号楼"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["parsed"]["road"] == "火星路" and body["error_zh"]
+
+
+def test_resident_lookup_by_wechat_location(client, engine):
+    from sqlalchemy import text
+
+    from gis.crs import transform_xy
+
+    with engine.connect() as conn:
+        lon, lat = conn.execute(text(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM areas "
+            "WHERE level = 'grid' AND kind = 'comprehensive' LIMIT 1")).one()
+    gx, gy = transform_xy(lon, lat, "wgs84", "gcj02")
+    body = client.get("/v1/resident/worker", params={"lon": float(gx), "lat": float(gy)}).json()
+    assert body["worker"]["phone_masked"].count("*") == 4
+    assert body["nearest_reception_room"]["distance_m"] >= 0
+    assert "phone" not in body["worker"]
+
+
+def test_resident_lookup_by_address(client, engine):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        address = conn.execute(text("SELECT address FROM buildings LIMIT 1")).scalar()
+    body = client.get("/v1/resident/worker", params={"address": address}).json()
+    assert body["matched_address"]["address"] == address and body["grid"]["code"]
+
+
+def test_resident_lookup_is_rate_limited_per_client(client):
+    client.app.state.resident_limiter = RateLimiter(3)
+    codes = [client.get("/v1/resident/worker", params={"lon": 116.6, "lat": 35.41}).status_code
+             for _ in range(5)]
+    assert codes[-1] == 429 and codes.count(429) == 2
+    limited = client.get("/v1/resident/worker", params={"lon": 116.6, "lat": 35.41})
+    assert int(limited.headers["retry-after"]) >= 1 and limited.json()["error_zh"]
