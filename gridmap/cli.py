@@ -27,8 +27,8 @@ app.add_typer(areas_app, name="areas")
 app.add_typer(boundary_app, name="boundary")
 app.add_typer(demo_app, name="demo")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # never break paths or URLs across lines
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -57,14 +57,17 @@ def db_up() -> None:
     if settings.database_url:
         console.print("GRIDMAP_DATABASE_URL is set: using that server, no local cluster started.")
         return
+    cluster = local_cluster(settings)
     try:
-        url = local_cluster(settings).up()
+        cluster.up()
     except ClusterError as exc:
         raise _fail(str(exc)) from None
-    status = local_cluster(settings).status()
+    if cluster.orphaned:
+        err.print(f"[yellow]note:[/] an earlier cluster without its .gridmap/cluster.json was "
+                  f"stopped and kept in {cluster.orphaned}; a new one was created")
+    status = cluster.status()
     console.print(f"PostgreSQL {status.major} + PostGIS running on 127.0.0.1:{status.port} "
                   f"(data in {status.datadir})")
-    del url
 
 
 @db_app.command("down")

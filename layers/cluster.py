@@ -104,6 +104,7 @@ class LocalCluster:
         self._bindir = bindir
         self.run_as = pg_user if os.geteuid() == 0 else None
         self.state_file = self.home / "cluster.json"
+        self.orphaned: Path | None = None
 
     # -- state ---------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -180,6 +181,8 @@ class LocalCluster:
         return self._run([self.bindir / "pg_ctl", "status", "-D", self.datadir], False).returncode == 0
 
     def init(self) -> None:
+        if not self._state() and (self._choose_datadir() / "PG_VERSION").exists():
+            self._set_aside_orphan(self._choose_datadir())
         if self.initialised:
             major = int((self.datadir / "PG_VERSION").read_text().strip())
             if major != bindir_major(self.bindir):
@@ -208,6 +211,15 @@ class LocalCluster:
             pwfile.unlink(missing_ok=True)
         self._save_state({"bindir": str(bindir), "datadir": str(datadir), "password": password,
                           "port": pick_free_port(), "major": bindir_major(bindir)})
+
+    def _set_aside_orphan(self, datadir: Path) -> None:
+        """A data directory without our state file (``.gridmap/`` was deleted, or the repository
+        was cloned again at the same path): its password is lost, so stop it and keep it aside
+        rather than delete anybody's data."""
+        self._run([self.bindir / "pg_ctl", "stop", "-D", datadir, "-m", "fast", "-w"], check=False)
+        aside = datadir.with_name(f"{datadir.name}.orphan-{time.strftime('%Y%m%d%H%M%S')}")
+        datadir.rename(aside)
+        self.orphaned = aside
 
     def _write_conf(self, port: int) -> None:
         conf = self.datadir / "gridmap.conf"

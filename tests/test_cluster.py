@@ -96,3 +96,20 @@ def test_external_database_url_wins_over_the_local_cluster(tmp_path):
     out = subprocess.run([str(ROOT / ".venv" / "bin" / "gridmap"), "db", "url"], env=env,
                          capture_output=True, text=True)
     assert out.stdout.strip() == "postgresql+psycopg://u:p@db.example:5432/gm"
+
+
+def test_a_data_directory_left_without_its_state_is_set_aside_not_reused(tmp_path):
+    home = Path(tempfile.mkdtemp(prefix="gridmap-orphan-test-"))
+    home.chmod(0o755)
+    try:
+        assert _gridmap(home, "db", "up").returncode == 0
+        (home / "cluster.json").unlink()  # as if .gridmap/ had been deleted or re-cloned
+        again = _gridmap(home, "db", "up")
+        assert again.returncode == 0, again.stderr
+        assert "kept in" in again.stderr
+        assert list(home.glob("pgdata.orphan-*"))
+        assert "reachable" in _gridmap(home, "db", "status").stdout
+    finally:
+        LocalCluster(home).destroy()
+        for orphan in home.glob("pgdata.orphan-*"):
+            subprocess.run(["rm", "-rf", str(orphan)])
