@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
@@ -10,13 +13,15 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.routers import areas, geocode, health, locate
+from api.routers import areas, cases, geocode, health, locate, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
+from layers.cases import escalate_overdue
 from layers.db import database_url, make_engine
 from layers.locating import LocatorRegistry
 
-ROUTERS = (health.router, areas.router, locate.router, geocode.router)
+ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
+           open311.router, stats.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -29,7 +34,10 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
         app.state.locators = LocatorRegistry(engine)
         app.state.locators.start_listener()
+        escalator = Escalator(app, settings.escalation_interval_s)
+        escalator.start()
         yield
+        escalator.stop()
         app.state.locators.stop_listener()
         engine.dispose()
 
@@ -40,12 +48,42 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
     app.state.resident_limiter = geocode.RateLimiter(settings.resident_requests_per_minute)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
     check_every_route_declares_access(app)
     return app
+
+
+class Escalator:
+    """Every ``interval`` seconds, escalate overdue cases (镇呼区应) on the app's clock."""
+
+    def __init__(self, app: FastAPI, interval: float):
+        self.app, self.interval = app, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gridmap-escalator", daemon=True)
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_once(self) -> int:
+        with self.app.state.sessionmaker() as session:
+            changed = escalate_overdue(session, self.app.state.clock())
+            session.commit()
+        return len(changed)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:
+                logging.getLogger(__name__).exception("escalation failed")
 
 
 def api_routes(routes) -> Iterator[APIRoute]:

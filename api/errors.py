@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
 from layers.areas import AreaNotFound
+from layers.cases import CaseError
 from layers.generations import GenerationError
 from layers.locating import NoGeneration
 
@@ -43,16 +44,25 @@ def error_body(code: str, error: str, error_zh: str, **extra: Any) -> dict[str, 
     return {"error": error, "error_zh": error_zh, "code": code, **extra}
 
 
+def _respond(request: Request, status: int, body: dict, headers=None) -> JSONResponse:
+    """Our error shape, except under /open311/ where the spec's [{"code", "description"}] rules."""
+    if request.url.path.startswith("/open311/"):
+        return JSONResponse([{"code": status, "description": body["error"]}], status_code=status,
+                            headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = exc.extra.pop("headers", None)
-        return JSONResponse(error_body(exc.code, exc.error, exc.error_zh, **exc.extra),
-                            status_code=exc.status, headers=headers)
+        extra = dict(exc.extra)
+        headers = extra.pop("headers", None)
+        return _respond(request, exc.status, error_body(exc.code, exc.error, exc.error_zh, **extra),
+                        headers)
 
     for exc_class, (status, code, zh) in STATUS_BY_EXCEPTION.items():
         def _handler(request: Request, exc: Exception, status=status, code=code, zh=zh):
-            return JSONResponse(error_body(code, str(exc), zh), status_code=status)
+            return _respond(request, status, error_body(code, str(exc), zh))
 
         app.add_exception_handler(exc_class, _handler)
 
@@ -64,17 +74,19 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return JSONResponse(
-            error_body("invalid_request", f"invalid request: {text}", "请求参数有误",
-                       detail=problems),
-            status_code=422,
-        )
+        return _respond(request, 422, error_body("invalid_request", f"invalid request: {text}",
+                                                 "请求参数有误", detail=problems))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         zh = {404: "未找到", 405: "不支持该请求方法"}.get(exc.status_code, "请求失败")
-        return JSONResponse(error_body(f"http_{exc.status_code}", str(exc.detail), zh),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return _respond(request, exc.status_code, error_body(f"http_{exc.status_code}",
+                                                             str(exc.detail), zh),
+                        getattr(exc, "headers", None))
+
+    @app.exception_handler(CaseError)
+    async def _case_error(request: Request, exc: CaseError) -> JSONResponse:
+        return _respond(request, exc.status, error_body(exc.code, str(exc), exc.zh))
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:

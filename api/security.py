@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -62,37 +63,54 @@ def _principal_from_token(session: Session, token: str) -> Principal:
     return Principal(name=user.name, role=user.role, scope_code=user.scope_code)
 
 
-def access(role: str, *, scope: str | None = None) -> Callable[..., Principal]:
-    """Build the dependency that guards one route (see module docstring)."""
+def access(role: str, *, scope: str | None = None, form_key: str | None = None
+           ) -> Callable[..., Principal]:
+    """Build the dependency that guards one route (see module docstring). ``form_key`` also
+    accepts the token as a form field (Open311's ``api_key``)."""
     required = UserRole(role)
 
     if required == UserRole.PUBLIC:
         async def dependency() -> Principal:  # async: no thread hop on the hot public routes
             return ANONYMOUS
     else:
-        def dependency(
+        async def dependency(
             request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> Principal:
-            if credentials is None:
+            token = credentials.credentials if credentials else None
+            if token is None and form_key is not None:
+                form = await request.form()
+                token = form.get(form_key) or None
+            if token is None:
                 raise _unauthorized(f"this needs a {required.value} credential: "
                                     "send 'Authorization: Bearer <token>'", "请先登录")
-            with request.app.state.sessionmaker() as session:
-                principal = _principal_from_token(session, credentials.credentials)
+            principal = await run_in_threadpool(_principal_for, request, str(token))
             if principal.role not in GRANTED_BY[required]:
                 raise ApiError(403, "forbidden", f"role {principal.role.value} may not do this; "
                                f"it needs {required.value}", "当前账号无此权限")
             if scope is not None:
                 area_code = request.path_params.get(scope) or request.query_params.get(scope)
-                if area_code and not principal.covers(str(area_code)):
-                    raise ApiError(403, "out_of_scope",
-                                   f"area {area_code} is outside your scope {principal.scope_code}",
-                                   "该区域不在您的管辖范围内")
+                if area_code:
+                    require_scope(principal, str(area_code))
             return principal
 
     setattr(dependency, ACCESS_MARKER, (required, scope))
     dependency.__name__ = f"access_{required.value}"
     return dependency
+
+
+def _principal_for(request: Request, token: str) -> Principal:
+    with request.app.state.sessionmaker() as session:
+        return _principal_from_token(session, token)
+
+
+def require_scope(principal: Principal, area_code: str) -> None:
+    """403 unless the principal's scope contains the area (for routes whose area is found later,
+    e.g. a case's grid)."""
+    if not principal.covers(area_code):
+        raise ApiError(403, "out_of_scope",
+                       f"area {area_code} is outside your scope {principal.scope_code}",
+                       "该区域不在您的管辖范围内")
 
 
 def route_access(route) -> tuple[UserRole, str | None] | None:

@@ -26,6 +26,10 @@ app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
 app.add_typer(boundary_app, name="boundary")
 app.add_typer(demo_app, name="demo")
+cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
+routing_app = typer.Typer(help="Routing tables (categories, departments).", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+app.add_typer(routing_app, name="routing")
 
 console = Console(soft_wrap=True)  # never break paths or URLs across lines
 err = Console(stderr=True, soft_wrap=True)
@@ -233,6 +237,7 @@ def demo_load(
 
     from rich.progress import Progress
 
+    from layers.case_history import load as load_history
     from layers.demo import generate
     from layers.importer import write_validated
 
@@ -240,15 +245,17 @@ def demo_load(
     boundary = settings.boundaries_dir / "370811.geojson"
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("generating the demo city", total=2)
+        task = progress.add_task("generating the demo city", total=3)
         dataset = generate(boundary, scale=scale, seed=seed)
         progress.update(task, advance=1, description="validating and writing to PostGIS")
         outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
+        progress.update(task, advance=1, description="case history (first load only)")
+        n_cases = load_history(_engine(), scale=scale, seed=seed) if outcome.ok else 0
         progress.update(task, advance=1)
     _print_outcome(outcome, None)
     if not outcome.ok:
         raise _fail("the demo city failed validation (a bug: please report it)")
-    counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
+    counts = ", ".join(f"{k} {v:,}" for k, v in {**outcome.counts, "cases": n_cases}.items())
     console.print(f"demo city (scale {scale}) in {time.perf_counter() - started:.1f} s: {counts}")
 
 
@@ -335,6 +342,53 @@ def locate_file(
     if out:
         sink.close()
         err.print(f"{located:,} rows located into {out}")
+
+
+# -- cases / routing -----------------------------------------------------------------------------
+@cases_app.command("escalate")
+def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; default now")] = None) -> None:
+    """Escalate overdue cases (镇呼区应); the API also does this every minute."""
+    from layers.cases import escalate_overdue
+    from layers.db import session_scope
+
+    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    with session_scope(_engine()) as session:
+        changed = escalate_overdue(session, moment)
+        numbers = [c.case_no for c in changed]
+    console.print(f"{len(numbers)} case(s) escalated" + (f": {', '.join(numbers[:20])}" if numbers else ""))
+
+
+@routing_app.command("export")
+def routing_export(path: Path) -> None:
+    """Write the categories in force as CSV (edit it, then `gridmap routing import`)."""
+    from layers import routing
+    from layers.db import session_scope
+
+    with session_scope(_engine()) as session:
+        version, categories, _deps = routing.load(session)
+        path.write_text(routing.to_csv(categories), encoding="utf-8")
+    console.print(f"routing version {version} written to {path}")
+
+
+@routing_app.command("import")
+def routing_import(path: Path, note: Annotated[str | None, typer.Option()] = None) -> None:
+    """Validate a categories CSV and make it the routing version in force."""
+    from layers import routing
+    from layers.db import session_scope
+
+    try:
+        with session_scope(_engine()) as session:
+            _version, _categories, departments = routing.load(session)
+            rows = routing.from_csv(path.read_text(encoding="utf-8-sig"))
+            version = routing.save_version(session, rows, departments, by="cli",
+                                           note=note or f"import {path.name}")
+    except routing.RoutingError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]•[/] {problem}")
+        raise _fail("the routing table was not changed") from None
+    console.print(f"routing version {version} is in force ({len(rows)} categories)")
 
 
 # -- generations ---------------------------------------------------------------------------------

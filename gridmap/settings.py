@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     port: int = 8000
     district_code: str = Field(default="370811", description="GB/T 2260 code of the district.")
     boundaries_dir: Path = PROJECT_ROOT / "data" / "boundaries"
+    escalation_interval_s: float = Field(
+        default=60, description="How often the API escalates overdue cases; 0 turns it off.")
     resident_requests_per_minute: int = Field(
         default=30, description="Rate limit of the public resident lookup, per client address.")
 

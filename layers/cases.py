@@ -1,0 +1,319 @@
+"""Cases: intake from patrols, residents, the hotline, Open311 and camera AI; routing by place and
+category; the GB/T 30428 / CJ/T 315 workflow with time limits, escalation and duplicates.
+
+信息采集 (reported) → 立案 (registered) or 作废 (cancelled) → 派遣 (dispatched) → 处置 (processing)
+→ 处置反馈 (resolved) → 核查 (verified; a failed check goes back to dispatched) → 结案 (closed),
+with 挂账 (suspend/resume), 回退 (return for re-routing), 督办 (supervise) and 评价 (rate).
+Every transition is an event with actor, time, note and photos; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gis.coverage import sees
+from layers import routing
+from layers.locating import Locator
+from layers.models import Case, CaseEvent, CaseStatus, Holiday
+from layers.workcalendar import add_working_hours
+
+S = CaseStatus
+OPEN = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED, S.SUSPENDED)
+SOURCES = ("patrol", "resident", "hotline", "open311", "camera")
+ESCALATION_ZH = {0: "网格", 1: "街道（镇）中心", 2: "区中心"}
+
+
+class CaseError(Exception):
+    status = 400
+    code = "case_error"
+    zh = "案件处理失败"
+
+
+class CaseNotFound(CaseError):
+    status, code, zh = 404, "case_not_found", "未找到该案件"
+
+
+class InvalidCase(CaseError):
+    status, code, zh = 422, "invalid_case", "案件信息有误"
+
+
+class IllegalTransition(CaseError):
+    status, code, zh = 409, "illegal_transition", "当前状态下不能执行该操作"
+
+
+@dataclass(frozen=True)
+class Action:
+    zh: str
+    sources: tuple[CaseStatus, ...]
+    target: CaseStatus | None  # None: stays (supervise, rate, reroute) or computed (resume)
+
+
+ACTIONS: dict[str, Action] = {
+    "register": Action("立案", (S.REPORTED,), S.REGISTERED),
+    "cancel": Action("作废", (S.REPORTED, S.REGISTERED), S.CANCELLED),
+    "dispatch": Action("派遣", (S.REGISTERED,), S.DISPATCHED),
+    "start": Action("处置", (S.DISPATCHED,), S.PROCESSING),
+    "feedback": Action("处置反馈", (S.PROCESSING,), S.RESOLVED),
+    "verify_pass": Action("核查通过", (S.RESOLVED,), S.VERIFIED),
+    "verify_fail": Action("核查未通过，重新派遣", (S.RESOLVED,), S.DISPATCHED),
+    "close": Action("结案", (S.VERIFIED,), S.CLOSED),
+    "suspend": Action("挂账", (S.REGISTERED, S.DISPATCHED, S.PROCESSING), S.SUSPENDED),
+    "resume": Action("恢复", (S.SUSPENDED,), None),
+    "return": Action("回退", (S.DISPATCHED, S.PROCESSING), S.REGISTERED),
+    "supervise": Action("督办", (S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED,
+                                 S.SUSPENDED), None),
+    "reroute": Action("改派（类别或位置变更）", (S.REPORTED, S.REGISTERED, S.DISPATCHED), None),
+    "rate": Action("评价", (S.CLOSED,), None),
+}
+STATUS_ZH = {S.REPORTED: "信息采集", S.REGISTERED: "立案", S.DISPATCHED: "派遣", S.PROCESSING: "处置",
+             S.RESOLVED: "处置反馈", S.VERIFIED: "核查", S.CLOSED: "结案", S.CANCELLED: "作废",
+             S.SUSPENDED: "挂账", S.MERGED: "重复合并"}
+
+
+def exceptions(session: Session) -> dict[dt.date, bool]:
+    return {h.day: h.is_workday for h in session.scalars(select(Holiday))}
+
+
+def _event(session: Session, case: Case, at: dt.datetime, actor: str, action: str,
+           before: CaseStatus | None, note: str | None = None, photos: list[int] | None = None) -> None:
+    session.add(CaseEvent(case_id=case.id, at=at, actor=actor, action=action,
+                          from_status=before.value if before else None,
+                          to_status=case.status.value, note=note, photo_ids=photos or []))
+
+
+# -- routing ---------------------------------------------------------------------------------------
+def _route(case: Case, locator: Locator, category) -> None:
+    """Who handles the case: grid worker, specialist or department, by the category's handler."""
+    workers = locator.workers.get(case.grid_code or "", [])
+    by_role = {}
+    for w in workers:
+        by_role.setdefault(w["role"], w["code"])
+    grid_worker = by_role.get("full_time") or by_role.get("part_time")
+    handler = category.handler
+    case.department_code = category.department_code if handler == "department" else None
+    if handler in ("environment", "safety"):
+        case.assignee_worker_code = by_role.get(handler) or grid_worker
+    else:
+        case.assignee_worker_code = grid_worker  # the grid worker is the department's liaison too
+
+
+def _place(locator: Locator, lon: float, lat: float) -> tuple[str, int]:
+    g, _on_boundary = locator.index.locate_one(lon, lat)
+    if g < 0:
+        raise InvalidCase(f"the location {lon:.6f}, {lat:.6f} is not in any grid of the district")
+    return str(locator.index.codes[g]), int(locator.generation["id"])
+
+
+def _find_duplicate(session: Session, category_code: str, radius: float, lon: float,
+                    lat: float) -> Case | None:
+    if radius <= 0:
+        return None
+    return session.scalars(
+        select(Case)
+        .where(Case.category_code == category_code, Case.status.in_(OPEN), Case.duplicate_of.is_(None))
+        .where(text("ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, :r)")
+               .bindparams(x=lon, y=lat, r=radius))
+        .order_by(text("geom::geography <-> ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography")
+                  .bindparams(x=lon, y=lat))
+        .limit(1)
+    ).first()
+
+
+@dataclass
+class Created:
+    case: Case
+    new: bool  # False when the idempotency key was seen before
+    duplicate_of: Case | None
+
+
+def create(session: Session, locator: Locator, *, source: str, category_code: str,
+           lon: float, lat: float, actor: str, now: dt.datetime, description: str | None = None,
+           address: str | None = None, building_code: str | None = None,
+           reporter: dict | None = None, idempotency_key: str | None = None,
+           camera_code: str | None = None, snapshot_url: str | None = None) -> Created:
+    """Record a new case (信息采集), routed to its grid and handler, or linked to an open duplicate."""
+    if idempotency_key:
+        seen = session.scalars(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+        if seen is not None:
+            return Created(seen, False, session.get(Case, seen.duplicate_of) if seen.duplicate_of else None)
+    if source not in SOURCES:
+        raise InvalidCase(f"source {source!r} is not one of {', '.join(SOURCES)}")
+    version, categories, _departments = routing.load(session)
+    category = categories.get(category_code)
+    if category is None:
+        raise InvalidCase(f"unknown category {category_code!r}; see GET /v1/routing")
+    grid_code, generation_id = _place(locator, lon, lat)
+    duplicate = _find_duplicate(session, category_code, category.duplicate_radius_m, lon, lat)
+    case = Case(
+        case_no="pending", token=secrets.token_urlsafe(12), source=source,
+        category_code=category_code, routing_version_id=version, description=description,
+        address=address, building_code=building_code, camera_code=camera_code,
+        snapshot_url=snapshot_url, reporter=reporter or {},
+        status=S.MERGED if duplicate else S.REPORTED, grid_code=grid_code,
+        generation_id=generation_id, duplicate_of=duplicate.id if duplicate else None,
+        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+        geom=from_shape(shapely.Point(lon, lat), srid=4326),
+    )
+    _route(case, locator, category)
+    session.add(case)
+    session.flush()
+    case.case_no = f"RC{now.astimezone(dt.UTC):%Y%m%d}{case.id:07d}"
+    _event(session, case, now, actor, "report", None,
+           f"重复案件，已关联 {duplicate.case_no}" if duplicate else None)
+    if duplicate:
+        _event(session, duplicate, now, actor, "duplicate_linked", duplicate.status,
+               f"新上报 {case.case_no} 与本案重复")
+    return Created(case, True, duplicate)
+
+
+def get(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return case
+
+
+def transition(session: Session, locator: Locator, case: Case, action: str, *, actor: str,
+               now: dt.datetime, note: str | None = None, photo_ids: list[int] | None = None,
+               category_code: str | None = None, lon: float | None = None, lat: float | None = None,
+               assignee: str | None = None, rating: int | None = None) -> Case:
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise IllegalTransition(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    if case.status not in spec.sources:
+        allowed = [a for a, s in ACTIONS.items() if case.status in s.sources]
+        raise IllegalTransition(
+            f"cannot {action} ({spec.zh}) a case that is {case.status.value} "
+            f"({STATUS_ZH[case.status]}); allowed now: {', '.join(allowed) or 'nothing'}")
+    before = case.status
+    _version, categories, _ = routing.load(session, case.routing_version_id)
+    category = categories[case.category_code]
+    if action == "register":
+        case.registered_at = now
+        case.deadline = add_working_hours(now, category.time_limit_hours, exceptions(session))
+    elif action == "dispatch" and assignee:
+        case.assignee_worker_code = assignee
+    elif action == "close":
+        case.closed_at = now
+    elif action == "suspend":
+        case.suspended_from = before
+    elif action == "resume":
+        case.status = case.suspended_from or S.REGISTERED
+        case.suspended_from = None
+    elif action == "supervise":
+        case.supervised = True
+    elif action == "rate":
+        if rating is None or not 1 <= rating <= 5:
+            raise InvalidCase("rate needs a rating from 1 to 5")
+        case.rating = rating
+    elif action in ("reroute", "return"):
+        _reroute(session, locator, case, category_code, lon, lat, now)
+    if spec.target is not None:
+        case.status = spec.target
+    case.updated_at = now
+    _event(session, case, now, actor, action, before, note, photo_ids)
+    return case
+
+
+def _reroute(session: Session, locator: Locator, case: Case, category_code: str | None,
+             lon: float | None, lat: float | None, now: dt.datetime) -> None:
+    """A changed category or location routes the case again (the latest routing tables)."""
+    version, categories, _ = routing.load(session)
+    if category_code is not None:
+        if category_code not in categories:
+            raise InvalidCase(f"unknown category {category_code!r}")
+        case.category_code = category_code
+    if lon is not None and lat is not None:
+        case.grid_code, case.generation_id = _place(locator, lon, lat)
+        case.geom = from_shape(shapely.Point(lon, lat), srid=4326)
+    case.routing_version_id = version
+    category = categories[case.category_code]
+    _route(case, locator, category)
+    if case.registered_at is not None:
+        case.deadline = add_working_hours(case.registered_at, category.time_limit_hours,
+                                          exceptions(session))
+
+
+def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
+    """镇呼区应: an open case past its deadline goes to the street centre; past a second time
+    limit, to the district. Idempotent for a given ``now``; run it on any clock."""
+    _v, _c, _d = routing.load(session)
+    cal = exceptions(session)
+    changed = []
+    open_cases = session.scalars(select(Case).where(
+        Case.status.in_([s for s in OPEN if s != S.SUSPENDED]), Case.deadline.is_not(None),
+        Case.deadline < now, Case.escalation_level < 2))
+    for case in open_cases:
+        _ver, categories, _ = routing.load(session, case.routing_version_id)
+        limit = categories[case.category_code].time_limit_hours
+        second = add_working_hours(case.deadline, limit, cal)
+        level = 2 if now >= second else 1
+        if level > case.escalation_level:
+            case.escalation_level = level
+            case.updated_at = now
+            _event(session, case, now, "system", "escalate", case.status,
+                   f"超时未办结，升级至{ESCALATION_ZH[level]}")
+            changed.append(case)
+    return changed
+
+
+def cameras_seeing(session: Session, case: Case) -> list[dict]:
+    """Video cameras whose view sector covers the case's place, nearest first."""
+    rows = session.execute(text("""
+        SELECT c.code, c.name, c.kind::text AS kind, c.heading_deg, c.fov_deg, c.range_m,
+               ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat,
+               ST_Distance(c.geom::geography, k.geom::geography) AS distance_m
+        FROM cameras c, cases k
+        WHERE k.id = :id AND c.kind IN ('fixed', 'ptz', 'panoramic') AND c.range_m IS NOT NULL
+          AND ST_DWithin(c.geom::geography, k.geom::geography, c.range_m)
+        ORDER BY distance_m
+    """), {"id": case.id}).all()
+    if not rows:
+        return []
+    px, py = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cases WHERE id = :id"),
+                             {"id": case.id}).one()
+    visible = sees(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]),
+                   np.array([r.heading_deg or 0 for r in rows]), np.array([r.fov_deg or 360 for r in rows]),
+                   np.array([r.range_m for r in rows]), px, py)
+    return [{"code": r.code, "name": r.name, "kind": r.kind, "heading_deg": r.heading_deg,
+             "fov_deg": r.fov_deg, "range_m": r.range_m, "distance_m": round(r.distance_m, 1)}
+            for r, ok in zip(rows, visible, strict=True) if ok]
+
+
+def to_json(session: Session, case: Case, *, events: bool = False) -> dict:
+    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cases WHERE id = :id"),
+                               {"id": case.id}).one()
+    out = {
+        "id": case.id, "case_no": case.case_no, "source": case.source,
+        "category_code": case.category_code, "description": case.description,
+        "address": case.address, "building_code": case.building_code,
+        "status": case.status.value, "status_zh": STATUS_ZH[case.status],
+        "location": {"lon": round(lon, 7), "lat": round(lat, 7)},
+        "grid_code": case.grid_code, "generation_id": case.generation_id,
+        "assignee_worker_code": case.assignee_worker_code, "department_code": case.department_code,
+        "escalation_level": case.escalation_level, "escalated_to": ESCALATION_ZH[case.escalation_level],
+        "supervised": case.supervised, "duplicate_of": case.duplicate_of,
+        "camera_code": case.camera_code, "snapshot_url": case.snapshot_url,
+        "created_at": case.created_at.isoformat(),
+        "registered_at": case.registered_at.isoformat() if case.registered_at else None,
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "updated_at": case.updated_at.isoformat(), "rating": case.rating,
+        "routing_version_id": case.routing_version_id,
+    }
+    if events:
+        out["events"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+             "action_zh": ACTIONS[e.action].zh if e.action in ACTIONS else e.action,
+             "from": e.from_status, "to": e.to_status, "note": e.note, "photo_ids": e.photo_ids}
+            for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                     .order_by(CaseEvent.at, CaseEvent.id))]
+    return out

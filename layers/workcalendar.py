@@ -1,0 +1,58 @@
+"""Working time: time limits are counted in working hours (08:30–12:00, 13:30–17:30 on working
+days, China Standard Time), skipping weekends and public holidays and counting make-up days
+(调休) that fall on weekends. Pure functions; the holidays come from the ``holidays`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+CST = ZoneInfo("Asia/Shanghai")
+PERIODS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30)))
+
+
+def is_workday(day: dt.date, exceptions: dict[dt.date, bool]) -> bool:
+    if day in exceptions:
+        return exceptions[day]
+    return day.weekday() < 5
+
+
+def add_working_hours(start: dt.datetime, hours: float, exceptions: dict[dt.date, bool]) -> dt.datetime:
+    """The moment ``hours`` working hours after ``start`` (an aware datetime)."""
+    remaining = dt.timedelta(hours=hours)
+    local = start.astimezone(CST)
+    day = local.date()
+    for _ in range(3660):  # ten years of days at most
+        if is_workday(day, exceptions):
+            for begin, end in PERIODS:
+                p0 = dt.datetime.combine(day, begin, CST)
+                p1 = dt.datetime.combine(day, end, CST)
+                if local >= p1:
+                    continue
+                cursor = max(local, p0)
+                available = p1 - cursor
+                if remaining <= available:
+                    return (cursor + remaining).astimezone(dt.UTC)
+                remaining -= available
+                local = p1
+        day += dt.timedelta(days=1)
+        local = dt.datetime.combine(day, dt.time(0), CST)
+    raise ValueError("time limit too long for the working calendar")
+
+
+def working_hours_between(a: dt.datetime, b: dt.datetime, exceptions: dict[dt.date, bool]) -> float:
+    """Working hours from ``a`` to ``b`` (0 if b ≤ a)."""
+    if b <= a:
+        return 0.0
+    total = dt.timedelta()
+    la, lb = a.astimezone(CST), b.astimezone(CST)
+    day = la.date()
+    while day <= lb.date():
+        if is_workday(day, exceptions):
+            for begin, end in PERIODS:
+                p0 = max(dt.datetime.combine(day, begin, CST), la)
+                p1 = min(dt.datetime.combine(day, end, CST), lb)
+                if p1 > p0:
+                    total += p1 - p0
+        day += dt.timedelta(days=1)
+    return total.total_seconds() / 3600
