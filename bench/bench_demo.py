@@ -17,7 +17,8 @@ from layers.importer import write_validated
 from layers.validate import validate
 
 REPEAT = 3
-TABLES = "case_events, cases, worker_assignments, workers, buildings, roads, alleys, cameras, sites, areas, generations"
+TABLES = ("case_events, cases, worker_assignments, workers, buildings, roads, alleys, cameras, sites, "
+          "areas, generations")
 
 
 def run() -> list[Figure]:

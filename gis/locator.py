@@ -146,16 +146,20 @@ def _mark_boundary_cells(vx, vy, ring_verts, x0, y0, cell, nx, ny, margin, is_bo
                         is_boundary[cy * nx + cx] = True
 
 
+@numba.njit(cache=True, inline="always")
+def _cells_of_bbox(bbox, g, x0, y0, cell, nx, ny):
+    """The raster cells (with a one-cell margin) under grid ``g``'s bounding box."""
+    return (max(0, int((bbox[g, 0] - x0) / cell) - 1), min(nx - 1, int((bbox[g, 2] - x0) / cell) + 1),
+            max(0, int((bbox[g, 1] - y0) / cell) - 1), min(ny - 1, int((bbox[g, 3] - y0) / cell) + 1))
+
+
 @numba.njit(cache=True)
 def _label_cells(order, bbox, x0, y0, cell, nx, ny, is_boundary, grid_parts, part_rings,
                  ring_verts, vx, vy, label, cand_count):
     """Pure cells get the first grid (in tie-break order) containing their centre; boundary
     cells count the grids whose bounding box meets them."""
     for g in order:
-        cx0 = max(0, int((bbox[g, 0] - x0) / cell) - 1)
-        cx1 = min(nx - 1, int((bbox[g, 2] - x0) / cell) + 1)
-        cy0 = max(0, int((bbox[g, 1] - y0) / cell) - 1)
-        cy1 = min(ny - 1, int((bbox[g, 3] - y0) / cell) + 1)
+        cx0, cx1, cy0, cy1 = _cells_of_bbox(bbox, g, x0, y0, cell, nx, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 c = cy * nx + cx
@@ -171,10 +175,7 @@ def _label_cells(order, bbox, x0, y0, cell, nx, ny, is_boundary, grid_parts, par
 @numba.njit(cache=True)
 def _fill_candidates(order, bbox, x0, y0, cell, nx, ny, is_boundary, slot, cands, fill):
     for g in order:
-        cx0 = max(0, int((bbox[g, 0] - x0) / cell) - 1)
-        cx1 = min(nx - 1, int((bbox[g, 2] - x0) / cell) + 1)
-        cy0 = max(0, int((bbox[g, 1] - y0) / cell) - 1)
-        cy1 = min(ny - 1, int((bbox[g, 3] - y0) / cell) + 1)
+        cx0, cx1, cy0, cy1 = _cells_of_bbox(bbox, g, x0, y0, cell, nx, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 c = cy * nx + cx

@@ -103,18 +103,14 @@ class Locator:
         }
 
     def nearest_room(self, lon: float, lat: float) -> dict | None:
-        if self._rooms_near is None:
-            return None
-        found = self._rooms_near.nearest(lon, lat)
+        found = self._rooms_near.nearest(lon, lat) if self._rooms_near else None
         if found is None:
             return None
         i, dist = found
         return {**self.rooms[i], "distance_m": round(dist, 1)}
 
     def nearest_grid(self, lon: float, lat: float) -> dict | None:
-        if self._grids_near is None:
-            return None
-        found = self._grids_near.nearest(lon, lat)
+        found = self._grids_near.nearest(lon, lat) if self._grids_near else None
         if found is None:
             return None
         i, dist = found
