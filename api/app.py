@@ -10,18 +10,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.routers import areas, cases, geocode, health, locate, open311, stats
+from api.routers import areas, cases, geocode, health, locate, maps, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.cases import escalate_overdue
 from layers.db import database_url, make_engine
 from layers.locating import LocatorRegistry
+from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
-           open311.router, stats.router)
+           open311.router, stats.router, maps.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -36,6 +38,10 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.state.locators.start_listener()
         escalator = Escalator(app, settings.escalation_interval_s)
         escalator.start()
+        if settings.warm_maps:
+            app.state.locators.on_refresh.append(lambda: maps.warm(app))
+            threading.Thread(target=maps.warm, args=(app,), name="gridmap-warm-maps",
+                             daemon=True).start()
         yield
         escalator.stop()
         app.state.locators.stop_listener()
@@ -53,6 +59,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     check_every_route_declares_access(app)
     return app
 

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     port: int = 8000
     district_code: str = Field(default="370811", description="GB/T 2260 code of the district.")
     boundaries_dir: Path = PROJECT_ROOT / "data" / "boundaries"
+    basemap_url: str | None = Field(
+        default=None, description="Tile URL template of a basemap; unset: none (offline).")
+    basemap_datum: str = Field(
+        default="wgs84", description="wgs84 (OSM-style, Tianditu/CGCS2000) or gcj02 (Amap, "
+                                     "Tencent): then overlays are shifted to line up.")
+    basemap_attribution: str = ""
+    warm_maps: bool = Field(default=True, description="Pre-build map pages after start and "
+                                                      "after every data change.")
     escalation_interval_s: float = Field(
         default=60, description="How often the API escalates overdue cases; 0 turns it off.")
     resident_requests_per_minute: int = Field(

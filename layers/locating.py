@@ -107,7 +107,9 @@ class Locator:
         if found is None:
             return None
         i, dist = found
-        return {**self.rooms[i], "distance_m": round(dist, 1)}
+        point = self._rooms_near.geoms[i]
+        return {**self.rooms[i], "distance_m": round(dist, 1),
+                "lon": round(point.x, 7), "lat": round(point.y, 7)}
 
     def nearest_grid(self, lon: float, lat: float) -> dict | None:
         found = self._grids_near.nearest(lon, lat) if self._grids_near else None
@@ -196,6 +198,7 @@ class LocatorRegistry:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         self.rebuilds = 0
+        self.on_refresh: list = []  # callables run (in the listener thread) after a rebuild
 
     @property
     def ready(self) -> bool:
@@ -252,6 +255,11 @@ class LocatorRegistry:
             self._past.clear()
             self.rebuilds += 1
         log.info("locator rebuilt (generation %s)", fresh.generation["id"] if fresh else None)
+        for callback in self.on_refresh:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-rebuild callback failed")
 
     # -- LISTEN/NOTIFY -------------------------------------------------------------------------
     def start_listener(self) -> None:

@@ -46,6 +46,7 @@ else
     if [[ $DEV -eq 1 ]]; then
         want chromium   # browser tests (Playwright drives Debian's build; nothing is downloaded)
         want wrk        # HTTP load benchmark in bench/
+        want fonts-noto-cjk  # Chinese text in browser screenshots
     fi
     if [[ ${#missing[@]} -gt 0 ]]; then
         echo "installing system packages: ${missing[*]}"

@@ -22,6 +22,8 @@ from layers.cluster import LocalCluster
 from layers.migrate import upgrade
 
 TEMPLATE = "gridmap_test_template"
+# Apps made in tests do not pre-build map pages in the background (the browser tests' server does).
+os.environ.setdefault("GRIDMAP_WARM_MAPS", "0")
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -129,4 +129,5 @@ async def resident_worker(
                    "role": worker["role"]} if worker else None,
         "nearest_reception_room": locator.nearest_room(lon_w, lat_w),
         "matched_address": matched,
+        "location": {"lon": round(lon_w, 7), "lat": round(lat_w, 7)},
     }

@@ -1,0 +1,183 @@
+"""What the maps show, read from PostGIS (GeoJSON serialised by PostGIS itself, ST_AsGeoJSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis.coverage import sector
+from gis.metric import length_m
+
+_ACTIVE = "(SELECT id FROM generations WHERE status = 'active')"
+
+
+def _collection(session: Session, sql: str, params: dict | None = None) -> dict:
+    """Rows of (geojson text, properties json) → a FeatureCollection."""
+    features = [{"type": "Feature", "geometry": json.loads(g), "properties": p}
+                for g, p in session.execute(text(sql), params or {})]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
+    """Grids with community, street, grid worker, households and households per grid worker."""
+    return _collection(session, f"""
+        WITH hh AS (  -- each building counted once, in the grid covering its inside point
+            SELECT g.id, sum(b.households) AS households, sum(b.population) AS population
+            FROM buildings b
+            JOIN LATERAL (
+                SELECT id FROM areas
+                WHERE generation_id = {_ACTIVE} AND level = 'grid'
+                  AND ST_Covers(geom, ST_PointOnSurface(b.geom))
+                ORDER BY code LIMIT 1) g ON true
+            GROUP BY g.id
+        ), w AS (
+            SELECT wa.grid_code, string_agg(w.name, '、' ORDER BY w.code) AS names,
+                   string_agg(left(w.phone, 3) || '****' || right(w.phone, 4), '、' ORDER BY w.code)
+                       AS phones, count(*) AS n
+            FROM worker_assignments wa JOIN workers w ON w.id = wa.worker_id
+            WHERE wa.role IN ('full_time', 'part_time')
+            GROUP BY wa.grid_code
+        )
+        SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(g.geom, :tol), 6),
+               json_build_object(
+                   'code', g.code, 'name', g.name, 'kind', g.kind,
+                   'community', c.name, 'street', s.name, 'street_code', s.code,
+                   'worker', COALESCE(w.names, '（未配置）'), 'phone', COALESCE(w.phones, ''),
+                   'households', COALESCE(hh.households, 0),
+                   'population', COALESCE(hh.population, 0),
+                   'households_per_worker',
+                   round(COALESCE(hh.households, 0)::numeric / GREATEST(w.n, 1), 0))
+        FROM areas g
+        LEFT JOIN hh ON hh.id = g.id
+        JOIN areas c ON c.id = g.parent_id
+        JOIN areas s ON s.id = c.parent_id
+        LEFT JOIN w ON w.grid_code = g.code
+        WHERE g.generation_id = {_ACTIVE} AND g.level = 'grid'
+        ORDER BY g.code
+    """, {"tol": simplify_deg})
+
+
+def outlines(session: Session, level: str, simplify_deg: float = 0.00002) -> dict:
+    return _collection(session, f"""
+        SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6),
+               json_build_object('code', code, 'name', name)
+        FROM areas WHERE generation_id = {_ACTIVE} AND level = CAST(:level AS area_level)
+        ORDER BY code
+    """, {"tol": simplify_deg, "level": level})
+
+
+def points(session: Session, table: str, where: str = "TRUE") -> dict:
+    columns = {"sites": "'code', code, 'name', name, 'kind', kind",
+               "cameras": "'code', code, 'name', name, 'kind', kind"}[table]
+    return _collection(session, f"""
+        SELECT ST_AsGeoJSON(ST_PointOnSurface(geom), 6), json_build_object({columns})
+        FROM {table} WHERE {where} ORDER BY code
+    """)
+
+
+def camera_sectors(session: Session) -> tuple[dict, list[shapely.Geometry]]:
+    """View sectors of the video cameras (GeoJSON, and shapely polygons for coverage)."""
+    rows = session.execute(text("""
+        SELECT code, name, kind::text, ST_X(geom), ST_Y(geom), heading_deg, fov_deg, range_m
+        FROM cameras WHERE kind IN ('fixed', 'ptz', 'panoramic') AND range_m IS NOT NULL
+        ORDER BY code""")).all()
+    features, polygons = [], []
+    for code, name, kind, x, y, heading, fov, rng in rows:
+        poly = shapely.Polygon(sector(x, y, heading or 0.0, fov or 360.0, rng, steps=8))
+        polygons.append(poly)
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(poly),
+                         "properties": {"code": code, "name": name, "kind": kind,
+                                        "range_m": rng, "fov_deg": fov}})
+    return {"type": "FeatureCollection", "features": features}, polygons
+
+
+def alley_coverage(session: Session, sectors: list[shapely.Geometry]) -> tuple[dict, dict, list[dict]]:
+    """Alleys, the stretches no camera sees (blind spots), and the covered share of alley length
+    per street (lengths in metres, on the ellipsoid)."""
+    rows = session.execute(text(f"""
+        SELECT a.code, a.name, ST_AsBinary(a.geom), s.code AS street_code, s.name AS street
+        FROM alleys a
+        LEFT JOIN LATERAL (
+            SELECT code, name FROM areas
+            WHERE generation_id = {_ACTIVE} AND level = 'street'
+              AND ST_Intersects(geom, ST_PointOnSurface(a.geom)) LIMIT 1) s ON true
+        ORDER BY a.code""")).all()
+    seen = shapely.union_all(sectors) if sectors else shapely.Polygon()
+    shapely.prepare(seen)
+    alleys, blind = [], []
+    per_street: dict[str, list[float]] = {}
+    for code, name, wkb, _street_code, street in rows:
+        line = shapely.from_wkb(bytes(wkb))
+        hidden = line.difference(seen)
+        total, unseen = length_m(line), length_m(hidden) if not hidden.is_empty else 0.0
+        acc = per_street.setdefault(street or "—", [0.0, 0.0])
+        acc[0] += total
+        acc[1] += total - unseen
+        share = (total - unseen) / total if total else 1.0
+        alleys.append({"type": "Feature", "geometry": shapely.geometry.mapping(line),
+                       "properties": {"code": code, "name": name, "street": street,
+                                      "covered_pct": round(share * 100, 1)}})
+        if not hidden.is_empty:
+            blind.append({"type": "Feature", "geometry": shapely.geometry.mapping(hidden),
+                          "properties": {"code": code, "name": name, "blind_m": round(unseen, 1)}})
+    shares = [{"street": k, "alley_m": round(v[0]), "covered_pct": round(v[1] / v[0] * 100, 1)}
+              for k, v in sorted(per_street.items(), key=lambda kv: -kv[1][0]) if v[0] > 0]
+    return ({"type": "FeatureCollection", "features": alleys},
+            {"type": "FeatureCollection", "features": blind}, shares)
+
+
+def district_bounds(session: Session) -> list[list[float]]:
+    x0, y0, x1, y1 = session.execute(text(f"""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE generation_id = {_ACTIVE}) q""")).one()
+    if x0 is None:
+        return [[35.3, 116.5], [35.5, 116.7]]
+    return [[y0, x0], [y1, x1]]
+
+
+def cases(session: Session, *, since: dt.date | None, category: str | None,
+          street: str | None, limit: int = 20_000) -> list[dict]:
+    """Cases for the cases map: open ones always, closed ones in the period."""
+    rows = session.execute(text("""
+        SELECT c.id, c.case_no, c.category_code, cat.name AS category, c.status::text AS status,
+               c.grid_code, g.name AS grid, w.name AS worker, c.deadline, c.created_at,
+               ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
+        FROM cases c
+        LEFT JOIN categories cat ON cat.version_id = c.routing_version_id AND cat.code = c.category_code
+        LEFT JOIN areas g ON g.code = c.grid_code AND g.generation_id = c.generation_id
+        LEFT JOIN workers w ON w.code = c.assignee_worker_code
+        WHERE c.status <> 'merged'
+          AND (c.status NOT IN ('closed', 'cancelled') OR c.created_at >= :since)
+          AND (CAST(:category AS text) IS NULL OR c.category_code = :category)
+          AND (CAST(:street AS text) IS NULL OR c.grid_code LIKE :street || '%')
+        ORDER BY c.created_at DESC LIMIT :limit
+    """), {"since": since or dt.date(1900, 1, 1), "category": category, "street": street,
+           "limit": limit}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def categories(session: Session) -> list[tuple[str, str]]:
+    return [tuple(r) for r in session.execute(text(
+        "SELECT code, name FROM categories WHERE version_id = (SELECT max(id) FROM routing_versions) "
+        "ORDER BY code"))]
+
+
+def streets(session: Session) -> list[tuple[str, str]]:
+    return [tuple(r) for r in session.execute(text(
+        f"SELECT code, name FROM areas WHERE generation_id = {_ACTIVE} AND level = 'street' "
+        "ORDER BY code"))]
+
+
+def grid_geojson(session: Session, code: str) -> dict | None:
+    row = session.execute(text(f"""
+        SELECT ST_AsGeoJSON(geom, 7), name FROM areas
+        WHERE generation_id = {_ACTIVE} AND code = :code"""), {"code": code}).first()
+    if row is None:
+        return None
+    return {"type": "Feature", "geometry": json.loads(row[0]), "properties": {"code": code,
+                                                                              "name": row[1]}}
+

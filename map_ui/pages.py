@@ -1,0 +1,294 @@
+"""The map pages: coverage, cases and the resident locator. Builders take data from layers/ and
+return HTML; the API serves them (api/routers/maps.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import folium
+from branca.element import Element
+from sqlalchemy.orm import Session
+
+from gis.crs import transform_geometry
+from layers import mapdata
+from map_ui.assets import (
+    LayerControlWithTiles,
+    OfflineHeatMap,
+    OfflineMarkerCluster,
+    VectorTiles,
+    add_script,
+    base_map,
+    js_value,
+)
+
+STREET_COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04",
+                  "#db2777", "#4f46e5", "#65a30d", "#0d9488", "#b91c1c", "#7c3aed", "#c2410c",
+                  "#0369a1"]
+STATUS_COLOURS = {"reported": "#f59e0b", "registered": "#f97316", "dispatched": "#ef4444",
+                  "processing": "#dc2626", "resolved": "#8b5cf6", "verified": "#6366f1",
+                  "suspended": "#6b7280", "closed": "#16a34a", "cancelled": "#9ca3af"}
+STATUS_ZH = {"reported": "信息采集", "registered": "立案", "dispatched": "派遣", "processing": "处置",
+             "resolved": "处置反馈", "verified": "核查", "suspended": "挂账", "closed": "结案",
+             "cancelled": "作废"}
+
+
+class MapSettings:
+    """Basemap choice: none (blank), a WGS84/CGCS2000 URL (OSM-style, Tianditu), or a GCJ-02 URL
+    (Amap, Tencent) — then every overlay is shifted to GCJ-02 so it lines up."""
+
+    def __init__(self, url: str | None = None, datum: str = "wgs84", attribution: str = ""):
+        self.url, self.datum, self.attribution = url, datum, attribution
+
+    def shift(self, collection: dict) -> dict:
+        if self.datum != "gcj02":
+            return collection
+        import shapely
+
+        features = []
+        for f in collection["features"]:
+            geom = transform_geometry(shapely.geometry.shape(f["geometry"]), "wgs84", "gcj02")
+            features.append({**f, "geometry": shapely.geometry.mapping(geom)})
+        return {**collection, "features": features}
+
+    def shift_point(self, lon: float, lat: float) -> tuple[float, float]:
+        if self.datum != "gcj02":
+            return lon, lat
+        from gis.crs import transform_xy
+
+        x, y = transform_xy(lon, lat, "wgs84", "gcj02")
+        return float(x), float(y)
+
+    def bounds(self, b: list[list[float]]) -> list[list[float]]:
+        (s, w), (n, e) = b
+        w, s = self.shift_point(w, s)
+        e, n = self.shift_point(e, n)
+        return [[s, w], [n, e]]
+
+
+def _workload_colour(households: float) -> str:
+    if households < 300:
+        return "#60a5fa"  # below the 300–500 norm
+    if households <= 500:
+        return "#4ade80"
+    return "#f87171"  # above the norm: split?
+
+
+def _legend(html: str) -> Element:
+    return Element(f'<div class="gm-legend">{html}</div>')
+
+
+def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") -> str:
+    bounds = ms.bounds(mapdata.district_bounds(session))
+    m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
+                 title="网格覆盖图 · gridmap")
+    grids = mapdata.grids(session)
+    streets = sorted({f["properties"]["street_code"] for f in grids["features"]})
+    palette = {code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, code in enumerate(streets)}
+    for f in grids["features"]:
+        p = f["properties"]
+        p["fill"] = (_workload_colour(p["households_per_worker"]) if colour_by == "workload"
+                     else palette[p["street_code"]])
+    grid_layer = folium.GeoJson(
+        ms.shift(grids), name="网格",
+        style_function=lambda f: {"color": "#1f2937", "weight": 0.6,
+                                  "fillColor": f["properties"]["fill"], "fillOpacity": 0.35},
+        highlight_function=lambda f: {"weight": 2.5, "fillOpacity": 0.55},
+        popup=folium.GeoJsonPopup(
+            fields=["name", "code", "community", "street", "worker", "phone", "households",
+                    "households_per_worker"],
+            aliases=["网格", "编码", "社区/村", "镇街", "网格员", "电话", "户数", "人均户数"],
+            localize=False, labels=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        zoom_on_click=False,
+    ).add_to(m)
+    comm = folium.GeoJson(ms.shift(mapdata.outlines(session, "community")), name="社区/村界",
+                          style_function=lambda f: {"color": "#374151", "weight": 1.2, "fill": False},
+                          interactive=False).add_to(m)
+    street = folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+                            style_function=lambda f: {"color": "#111827", "weight": 2.5, "fill": False},
+                            interactive=False).add_to(m)
+    sectors, polygons = mapdata.camera_sectors(session)
+    cams = folium.GeoJson(ms.shift(sectors), name="摄像头视域", show=False,
+                          style_function=lambda f: {"color": "#b91c1c", "weight": 0.5,
+                                                    "fillColor": "#ef4444", "fillOpacity": 0.25},
+                          tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+    alleys, blind, shares = mapdata.alley_coverage(session, polygons)
+    alley_layer = folium.GeoJson(ms.shift(alleys), name="背街小巷", show=True,
+                                 style_function=lambda f: {"color": "#f59e0b", "weight": 3},
+                                 tooltip=folium.GeoJsonTooltip(fields=["name", "covered_pct"],
+                                                               aliases=["", "监控覆盖 %"])).add_to(m)
+    blind_layer = folium.GeoJson(ms.shift(blind), name="监控盲区（背街小巷）", show=True,
+                                 style_function=lambda f: {"color": "#7f1d1d", "weight": 5,
+                                                           "dashArray": "4 4"},
+                                 tooltip=folium.GeoJsonTooltip(fields=["name", "blind_m"],
+                                                               aliases=["", "盲区 米"])).add_to(m)
+    sites = mapdata.points(session, "sites", "kind IN ('reception_room', 'service_hall')")
+    site_layer = folium.FeatureGroup(name="网格会客厅 / 服务大厅", show=False).add_to(m)
+    for f in sites["features"]:
+        lon, lat = ms.shift_point(*f["geometry"]["coordinates"])
+        folium.CircleMarker([lat, lon], radius=4, color="#047857", fill=True, fill_opacity=0.9,
+                            tooltip=f["properties"]["name"]).add_to(site_layer)
+    VectorTiles("buildings", "建筑物（矢量瓦片）", {"weight": 0.5, "color": "#92400e",
+                                                   "fill": True, "fillColor": "#d97706",
+                                                   "fillOpacity": 0.5},
+                datum=ms.datum, min_zoom=13).add_to(m)
+    LayerControlWithTiles([(n, layer.get_name()) for n, layer in (
+        ("网格", grid_layer), ("社区/村界", comm), ("镇街界", street), ("摄像头视域", cams),
+        ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer),
+        ("网格会客厅 / 服务大厅", site_layer))]).add_to(m)
+    rows = "".join(f"<tr><td>{s['street']}</td><td>{s['alley_m']:,} 米</td>"
+                   f"<td>{s['covered_pct']}%</td></tr>" for s in shares)
+    legend = (
+        "<b>背街小巷监控覆盖率</b><table><tr><th>镇街</th><th>长度</th><th>覆盖</th></tr>"
+        f"{rows}</table>"
+        + ("<p><b>人均户数</b>：<span style='color:#60a5fa'>■</span> &lt;300 "
+           "<span style='color:#4ade80'>■</span> 300–500 <span style='color:#f87171'>■</span> &gt;500</p>"
+           if colour_by == "workload"
+           else "<p>网格按镇街着色；<a href='?colour=workload'>按工作量着色</a></p>")
+    )
+    m.get_root().html.add_child(_legend(legend))
+    add_script(m, f"window.gridmapGridCount = {len(grids['features'])};"
+                  f"window.gridmapGridLayer = {grid_layer.get_name()};")
+    return m.get_root().render()
+
+
+def cases(session: Session, ms: MapSettings, *, period_days: int, category: str | None,
+          street: str | None, today: dt.date) -> str:
+    bounds = ms.bounds(mapdata.district_bounds(session))
+    m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
+                 title="案件分布图 · gridmap")
+    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+                   style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
+                   interactive=False).add_to(m)
+    since = today - dt.timedelta(days=period_days)
+    rows = mapdata.cases(session, since=since, category=category, street=street)
+    open_cluster = OfflineMarkerCluster(name="在办案件", show=True).add_to(m)
+    closed_cluster = OfflineMarkerCluster(name=f"近{period_days}天已结案件", show=True).add_to(m)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    points, heat = [], []
+    for r in rows:
+        lon, lat = ms.shift_point(r["lon"], r["lat"])
+        heat.append([round(lat, 6), round(lon, 6)])
+        deadline = r["deadline"].astimezone(cst).strftime("%Y-%m-%d %H:%M") if r["deadline"] else "—"
+        points.append([round(lat, 6), round(lon, 6), r["status"], r["case_no"],
+                       r["category"] or r["category_code"], r["grid"] or r["grid_code"],
+                       r["worker"] or "—", deadline])
+    OfflineHeatMap(heat, name="热力图", show=False, radius=12, blur=15, min_opacity=0.3).add_to(m)
+    # Markers are made in the browser from one compact array: thousands of folium markers would
+    # each carry their own script and popup (megabytes of HTML).
+    add_script(m, f"""
+var colours = {js_value(STATUS_COLOURS)}, names = {js_value(STATUS_ZH)};
+var openCluster = {open_cluster.get_name()}, closedCluster = {closed_cluster.get_name()};
+var points = {js_value(points)};
+function esc(s) {{ return String(s).replace(/[&<>"]/g, function (c) {{
+    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}}[c]; }}); }}
+var openMarkers = [], closedMarkers = [];
+points.forEach(function (p) {{
+    var mk = L.circleMarker([p[0], p[1]], {{radius: 5, color: colours[p[2]] || '#6b7280',
+        fill: true, fillOpacity: 0.85, weight: 1}});
+    mk.bindPopup(function () {{
+        return '<b>' + esc(p[3]) + '</b><br>' + esc(p[4]) + '<br>状态：' + esc(names[p[2]] || p[2]) +
+            '<br>网格：' + esc(p[5]) + '<br>网格员：' + esc(p[6]) + '<br>办理时限：' + esc(p[7]);
+    }});
+    (p[2] === 'closed' || p[2] === 'cancelled' ? closedMarkers : openMarkers).push(mk);
+}});
+openCluster.addLayers(openMarkers);
+closedCluster.addLayers(closedMarkers);
+""")
+    folium.LayerControl(collapsed=False).add_to(m)
+    counts = Counter(r["status"] for r in rows)
+    options = "".join(
+        f"<option value='{c}' {'selected' if c == category else ''}>{c} {n}</option>"
+        for c, n in mapdata.categories(session))
+    street_options = "".join(f"<option value='{c}' {'selected' if c == street else ''}>{n}</option>"
+                             for c, n in mapdata.streets(session))
+    periods = "".join(
+        f"<option value='{d}' {'selected' if d == period_days else ''}>近{d}天</option>"
+        for d in (7, 30, 90, 365))
+    summary = "".join(
+        f"<li><span style='color:{STATUS_COLOURS[s]}'>●</span> {STATUS_ZH[s]} {n:,}</li>"
+        for s, n in sorted(counts.items()) if s in STATUS_COLOURS)
+    m.get_root().html.add_child(_legend(
+        "<form method='get'><b>筛选</b><br>"
+        f"<select name='period'>{periods}</select> "
+        f"<select name='category'><option value=''>全部类别</option>{options}</select> "
+        f"<select name='street'><option value=''>全部镇街</option>{street_options}</select> "
+        "<button type='submit'>查询</button></form>"
+        f"<ul class='gm-counts'>{summary}</ul><small>共 {len(rows):,} 件</small>"))
+    add_script(m, f"window.gridmapCaseCount = {len(rows)};")
+    return m.get_root().render()
+
+
+def locate(session: Session, ms: MapSettings) -> str:
+    bounds = ms.bounds(mapdata.district_bounds(session))
+    m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
+                 title="找网格员 · gridmap")
+    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+                   style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
+                   interactive=False).add_to(m)
+    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'))
+    m.get_root().html.add_child(Element("""
+<div class="gm-panel" id="gm-panel">
+  <h1>找我的网格员</h1>
+  <form id="gm-form">
+    <input id="gm-address" type="text" placeholder="输入地址，如：太白楼路12号曲水苑3号楼" autocomplete="off">
+    <button type="submit">查询</button>
+  </form>
+  <button id="gm-here" type="button">使用我的位置</button>
+  <div id="gm-result" aria-live="polite"></div>
+</div>"""))
+    add_script(m, f"""
+var datum = {js_value(ms.datum)};
+var drawn = L.layerGroup().addTo(map);
+var result = document.getElementById('gm-result');
+function esc(s) {{ return String(s == null ? '' : s).replace(/[&<>"]/g, function (c) {{
+    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}}[c]; }}); }}
+function shifted(lon, lat) {{ return datum === 'gcj02' ? window.gridmapToGcj(lon, lat) : [lon, lat]; }}
+function show(body, here) {{
+    drawn.clearLayers();
+    if (body.error) {{ result.innerHTML = '<p class="gm-error">' + esc(body.error_zh || body.error) +
+        '</p>' + (body.suggestions && body.suggestions.length ? '<p>您是不是要找：' +
+        body.suggestions.map(esc).join('；') + '</p>' : ''); return; }}
+    var w = body.worker || {{}};
+    var room = body.nearest_reception_room;
+    result.innerHTML = '<div class="gm-card"><div class="gm-grid">' + esc(body.street) + ' · ' +
+        esc(body.community) + '</div><h2>' + esc(body.grid.name) + '</h2>' +
+        '<p>网格员：<b class="gm-worker">' + esc(w.name || '未配置') + '</b></p>' +
+        '<p>联系电话：' + esc(w.phone_masked || '—') + '</p>' +
+        (room ? '<p>最近的网格会客厅：' + esc(room.name) + '，约 ' + Math.round(room.distance_m) +
+        ' 米</p>' : '') + (body.matched_address ? '<p class="gm-small">匹配地址：' +
+        esc(body.matched_address.address) + '</p>' : '') + '</div>';
+    fetch('/map/grid/' + encodeURIComponent(body.grid.code) + '.geojson?datum=' + datum)
+        .then(function (r) {{ return r.json(); }}).then(function (g) {{
+            var outline = L.geoJSON(g, {{style: {{color: '#2563eb', weight: 3, fillOpacity: 0.15}}}});
+            outline.addTo(drawn);
+            map.fitBounds(outline.getBounds(), {{padding: [30, 30]}});
+            if (here) {{ L.circleMarker([here[1], here[0]], {{radius: 7, color: '#dc2626'}}).addTo(drawn); }}
+            if (room && room.lon != null) {{
+                var r = shifted(room.lon, room.lat);
+                L.circleMarker([r[1], r[0]], {{radius: 7, color: '#047857'}})
+                    .bindTooltip(room.name).addTo(drawn);
+                if (here) {{ L.polyline([[here[1], here[0]], [r[1], r[0]]],
+                    {{color: '#047857', dashArray: '6 6'}}).addTo(drawn); }}
+            }}
+        }});
+}}
+document.getElementById('gm-form').addEventListener('submit', function (e) {{
+    e.preventDefault();
+    var q = document.getElementById('gm-address').value.trim();
+    if (!q) {{ return; }}
+    result.innerHTML = '<p>正在查询…</p>';
+    fetch('/v1/resident/worker?address=' + encodeURIComponent(q)).then(function (r) {{ return r.json(); }})
+        .then(function (b) {{ show(b, b.location ? shifted(b.location.lon, b.location.lat) : null); }});
+}});
+document.getElementById('gm-here').addEventListener('click', function () {{
+    if (!navigator.geolocation) {{ result.innerHTML = '<p class="gm-error">此设备不支持定位</p>'; return; }}
+    navigator.geolocation.getCurrentPosition(function (pos) {{
+        var lon = pos.coords.longitude, lat = pos.coords.latitude;
+        fetch('/v1/resident/worker?crs=wgs84&lon=' + lon + '&lat=' + lat)
+            .then(function (r) {{ return r.json(); }}).then(function (b) {{ show(b, shifted(lon, lat)); }});
+    }}, function () {{ result.innerHTML = '<p class="gm-error">无法获取位置，请输入地址</p>'; }});
+}});
+""")
+    return m.get_root().render()

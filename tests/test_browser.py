@@ -1,0 +1,161 @@
+"""The map pages in a real headless Chromium (Debian's), against a running gridmap on a demo
+city: features render, popups show the right worker, the locator finds a typed address, nothing
+is requested from outside localhost, no console errors. Screenshots go to tests/screenshots/."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from layers.case_history import load as load_history
+from layers.cluster import pick_free_port
+from layers.demo import generate
+from layers.importer import write_validated
+from tests.conftest import TEMPLATE, drop_database, new_database
+from tests.test_boundary import BOUNDARY
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
+
+
+@pytest.fixture(scope="module")
+def site(server_url, template_url):
+    from layers.db import make_engine
+
+    url = new_database(server_url, TEMPLATE)
+    engine = make_engine(url, pool_size=1)
+    city = generate(BOUNDARY, scale=0.1)
+    assert write_validated(engine, city).ok
+    load_history(engine, scale=0.01)
+    engine.dispose()
+    port = pick_free_port(18900)
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ESCALATION_INTERVAL_S": "0",
+           "GRIDMAP_WARM_MAPS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
+                               "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "gridmap did not start"
+            time.sleep(0.3)
+    yield base, city
+    server.terminate()
+    server.wait(timeout=30)
+    drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    base, _city = site
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.base = base
+    yield page
+    outside = [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")]
+    assert outside == [], "requests left localhost"
+    assert page.errors == []
+    context.close()
+
+
+def _open(page, path: str, shot: str) -> float:
+    started = time.perf_counter()
+    page.goto(page.base + path, wait_until="load")
+    page.wait_for_function("document.querySelector('.leaflet-container') !== null")
+    elapsed = time.perf_counter() - started
+    SHOTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / f"{shot}.png"))
+    return elapsed
+
+
+def test_coverage_map_draws_every_grid_and_the_legend(page, site):
+    _base, city = site
+    _open(page, "/map/coverage", "coverage")
+    areas = city.layers["areas"]
+    assert page.evaluate("window.gridmapGridCount") == int((areas.level == "grid").sum())
+    assert page.evaluate("Object.keys(window.gridmapGridLayer._layers).length") == int(
+        (areas.level == "grid").sum())
+    assert "背街小巷监控覆盖率" in page.inner_text(".gm-legend")
+
+
+def test_clicking_a_grid_opens_its_worker_popup(page, site):
+    _base, city = site
+    _open(page, "/map/coverage", "coverage_popup")
+    code, x, y = page.evaluate("""(() => {
+        var layers = window.gridmapGridLayer.getLayers();
+        var layer = layers.find(l => l.feature.properties.kind === 'comprehensive');
+        var map = layer._map;
+        map.fitBounds(layer.getBounds(), {animate: false});
+        var p = map.latLngToContainerPoint(layer.getCenter());
+        var box = map.getContainer().getBoundingClientRect();
+        return [layer.feature.properties.code, box.left + p.x, box.top + p.y]; })()""")
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)  # a real click, as a dispatcher would
+    page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
+    text = page.inner_text(".leaflet-popup-content")
+    workers = city.workers
+    expected = workers[workers.grid_codes.str.split(";").str[0].eq(code)
+                       & workers.role.isin(["full_time", "part_time"])].name.iloc[0]
+    assert code in text and expected in text
+    page.screenshot(path=str(SHOTS / "coverage_popup.png"))
+
+
+def test_workload_colouring(page):
+    _open(page, "/map/coverage?colour=workload", "coverage_workload")
+    assert "人均户数" in page.inner_text(".gm-legend")
+
+
+def test_cases_map_clusters_cases_and_filters(page):
+    _open(page, "/map/cases?period=365", "cases")
+    total = page.evaluate("window.gridmapCaseCount")
+    assert total > 100
+    assert page.locator(".marker-cluster").count() > 0
+    _open(page, "/map/cases?period=365&category=E0501", "cases_filtered")
+    assert 0 < page.evaluate("window.gridmapCaseCount") < total
+
+
+def test_the_locator_finds_a_typed_address_and_shows_the_worker(page, site):
+    _base, city = site
+    b = city.layers["buildings"]
+    building = b[b.compound.notna()].iloc[0]
+    _open(page, "/map/locate", "locate")
+    page.fill("#gm-address", building["name"])
+    page.click("#gm-form button")
+    page.wait_for_selector(".gm-worker")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "locate_result.png"))
+    card = page.inner_text("#gm-result")
+    assert "网格员" in card and "****" in card and building["address"] in card
+
+
+def test_pages_render_within_two_seconds(page):
+    for path in ("/map/coverage", "/map/cases", "/map/locate"):
+        _open(page, path, "timing")  # warm
+        assert _open(page, path, "timing") < 2.0, path
