@@ -360,6 +360,32 @@ def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; defau
     console.print(f"{len(numbers)} case(s) escalated" + (f": {', '.join(numbers[:20])}" if numbers else ""))
 
 
+@cases_app.command("holiday")
+def cases_holiday(
+    day: str,
+    workday: Annotated[bool, typer.Option(help="a make-up working day (调休) instead")] = False,
+    name: Annotated[str | None, typer.Option(help="e.g. 春节")] = None,
+    remove: Annotated[bool, typer.Option(help="delete the entry")] = False,
+) -> None:
+    """Edit the working calendar that time limits count in: public holidays and make-up days."""
+    from layers.db import session_scope
+    from layers.models import Holiday
+
+    date = dt.date.fromisoformat(day)
+    with session_scope(_engine()) as session:
+        existing = session.get(Holiday, date)
+        if remove:
+            if existing:
+                session.delete(existing)
+            console.print(f"{date} removed from the calendar")
+            return
+        if existing is None:
+            session.add(Holiday(day=date, is_workday=workday, name=name))
+        else:
+            existing.is_workday, existing.name = workday, name
+    console.print(f"{date}: {'working day' if workday else 'holiday'}{f' ({name})' if name else ''}")
+
+
 @routing_app.command("export")
 def routing_export(path: Path) -> None:
     """Write the categories in force as CSV (edit it, then `gridmap routing import`)."""

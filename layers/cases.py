@@ -248,9 +248,11 @@ def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
     _v, _c, _d = routing.load(session)
     cal = exceptions(session)
     changed = []
+    # Every API process runs this; SKIP LOCKED lets them share the work without escalating a
+    # case twice.
     open_cases = session.scalars(select(Case).where(
         Case.status.in_([s for s in OPEN if s != S.SUSPENDED]), Case.deadline.is_not(None),
-        Case.deadline < now, Case.escalation_level < 2))
+        Case.deadline < now, Case.escalation_level < 2).with_for_update(skip_locked=True))
     for case in open_cases:
         _ver, categories, _ = routing.load(session, case.routing_version_id)
         limit = categories[case.category_code].time_limit_hours

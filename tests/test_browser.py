@@ -159,3 +159,19 @@ def test_pages_render_within_two_seconds(page):
     for path in ("/map/coverage", "/map/cases", "/map/locate"):
         _open(page, path, "timing")  # warm
         assert _open(page, path, "timing") < 2.0, path
+
+
+def test_the_locator_uses_the_phones_location(browser, site):
+    base, city = site
+    grids = city.layers["areas"].query("level == 'grid' and kind == 'comprehensive'")
+    inside = grids.geometry.iloc[0].representative_point()
+    context = browser.new_context(geolocation={"longitude": inside.x, "latitude": inside.y},
+                                  permissions=["geolocation"], locale="zh-CN")
+    page = context.new_page()
+    page.goto(base + "/map/locate")
+    page.click("#gm-here")
+    page.wait_for_selector(".gm-worker")
+    assert grids.name.iloc[0] in page.inner_text("#gm-result")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(SHOTS / "locate_here.png"))
+    context.close()

@@ -367,3 +367,19 @@ def test_a_case_keeps_its_grid_when_boundaries_are_redrawn(app_env, city, engine
     again = client.get(f"/v1/cases/{case['id']}", headers=h["worker"]).json()
     assert again["grid_code"] == case["grid_code"]
     assert again["generation_id"] == case["generation_id"]
+
+
+def test_holidays_and_make_up_days_move_deadlines(settings_env, engine):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app as cli
+    from layers.cases import exceptions
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["cases", "holiday", "2026-10-01", "--name", "国庆节"]).exit_code == 0
+    assert runner.invoke(cli, ["cases", "holiday", "2026-10-11", "--workday"]).exit_code == 0
+    with session_scope(engine) as session:
+        cal = exceptions(session)
+    assert cal == {dt.date(2026, 10, 1): False, dt.date(2026, 10, 11): True}
+    start = dt.datetime(2026, 9, 30, 17, 0, tzinfo=CST)
+    assert add_working_hours(start, 1, cal).astimezone(CST).date() == dt.date(2026, 10, 2)
