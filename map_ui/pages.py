@@ -74,6 +74,16 @@ def _workload_colour(households: float) -> str:
     return "#f87171"  # above the norm: split?
 
 
+def _map_with_streets(session: Session, ms: MapSettings, title: str) -> folium.Map:
+    """A page's map fitted to the district, with light street outlines for orientation."""
+    m = base_map(ms.bounds(mapdata.district_bounds(session)), basemap_url=ms.url,
+                 basemap_attribution=ms.attribution, title=title)
+    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+                   style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
+                   interactive=False).add_to(m)
+    return m
+
+
 def _legend(html: str) -> Element:
     return Element(f'<div class="gm-legend">{html}</div>')
 
@@ -155,12 +165,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
 
 def cases(session: Session, ms: MapSettings, *, period_days: int, category: str | None,
           street: str | None, today: dt.date) -> str:
-    bounds = ms.bounds(mapdata.district_bounds(session))
-    m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
-                 title="案件分布图 · gridmap")
-    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
-                   style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
-                   interactive=False).add_to(m)
+    m = _map_with_streets(session, ms, "案件分布图 · gridmap")
     since = today - dt.timedelta(days=period_days)
     rows = mapdata.cases(session, since=since, category=category, street=street)
     open_cluster = OfflineMarkerCluster(name="在办案件", show=True).add_to(m)
@@ -221,12 +226,7 @@ closedCluster.addLayers(closedMarkers);
 
 
 def locate(session: Session, ms: MapSettings) -> str:
-    bounds = ms.bounds(mapdata.district_bounds(session))
-    m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
-                 title="找网格员 · gridmap")
-    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
-                   style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
-                   interactive=False).add_to(m)
+    m = _map_with_streets(session, ms, "找网格员 · gridmap")
     m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'))
     m.get_root().html.add_child(Element("""
 <div class="gm-panel" id="gm-panel">
