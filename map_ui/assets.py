@@ -107,7 +107,9 @@ def base_map(bounds: list[list[float]], *, basemap_url: str | None, basemap_attr
     m.options["maxZoom"] = 19  # marker clusters need it even without a basemap
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution, name="底图", max_zoom=19).add_to(m)
-    m.fit_bounds(bounds)
+    # Fit without animation: an animated zoom still running when the page's own script moves
+    # the map makes Leaflet ignore that move (seen in headless Chromium at some window sizes).
+    InlineScript(f"map.fitBounds({json.dumps(bounds)}, {{animate: false}});").add_to(m)
     m.get_root().header.add_child(Element(
         f'<meta charset="utf-8"><title>{title}</title>'
         '<link rel="icon" href="data:,">'))

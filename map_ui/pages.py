@@ -240,6 +240,7 @@ def locate(session: Session, ms: MapSettings) -> str:
 </div>"""))
     add_script(m, f"""
 var datum = {js_value(ms.datum)};
+window.gridmapMap = map;
 var drawn = L.layerGroup().addTo(map);
 var result = document.getElementById('gm-result');
 function esc(s) {{ return String(s == null ? '' : s).replace(/[&<>"]/g, function (c) {{
@@ -264,6 +265,7 @@ function show(body, here) {{
             var outline = L.geoJSON(g, {{style: {{color: '#2563eb', weight: 3, fillOpacity: 0.15}}}});
             outline.addTo(drawn);
             map.fitBounds(outline.getBounds(), {{padding: [30, 30]}});
+            window.gridmapShown = body.grid.code;  // the outline is drawn (tests wait for it)
             if (here) {{ L.circleMarker([here[1], here[0]], {{radius: 7, color: '#dc2626'}}).addTo(drawn); }}
             if (room && room.lon != null) {{
                 var r = shifted(room.lon, room.lat);

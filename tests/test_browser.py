@@ -149,7 +149,9 @@ def test_the_locator_finds_a_typed_address_and_shows_the_worker(page, site):
     page.fill("#gm-address", building["name"])
     page.click("#gm-form button")
     page.wait_for_selector(".gm-worker")
-    page.wait_for_timeout(500)
+    page.wait_for_function("window.gridmapShown !== undefined")
+    assert page.evaluate("window.gridmapMap.getZoom()") >= 14  # zoomed to the grid
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "locate_result.png"))
     card = page.inner_text("#gm-result")
     assert "网格员" in card and "****" in card and building["address"] in card
@@ -172,6 +174,8 @@ def test_the_locator_uses_the_phones_location(browser, site):
     page.click("#gm-here")
     page.wait_for_selector(".gm-worker")
     assert grids.name.iloc[0] in page.inner_text("#gm-result")
-    page.wait_for_timeout(400)
+    page.wait_for_function(f"window.gridmapShown === {grids.code.iloc[0]!r}")
+    assert page.evaluate("window.gridmapMap.getZoom()") >= 14
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "locate_here.png"))
     context.close()
