@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.routers import areas, cases, geocode, health, locate, maps, open311, stats
+from api.routers import areas, cases, features, geocode, health, locate, maps, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.cases import escalate_overdue
@@ -23,7 +23,7 @@ from layers.locating import LocatorRegistry
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
-           open311.router, stats.router, maps.router)
+           open311.router, stats.router, maps.router, features.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:

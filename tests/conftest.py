@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -104,3 +105,35 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, db_url: str):
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+@contextmanager
+def live_server(database_url: str, **env: str) -> Iterator[str]:
+    """A real ``uvicorn`` serving gridmap on a free loopback port, for clients that need HTTP
+    (Chromium, GDAL); yields its base URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from layers.cluster import pick_free_port
+
+    port = pick_free_port(18900)
+    environment = {**os.environ, "GRIDMAP_DATABASE_URL": database_url,
+                   "GRIDMAP_ESCALATION_INTERVAL_S": "0", **env}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
+                               "--log-level", "warning"], env=environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gridmap did not start"
+                time.sleep(0.3)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

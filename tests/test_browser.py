@@ -2,20 +2,15 @@
 city: features render, popups show the right worker, the locator finds a typed address, nothing
 is requested from outside localhost, no console errors. Screenshots go to tests/screenshots/."""
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from layers.case_history import load as load_history
-from layers.cluster import pick_free_port
 from layers.demo import generate
 from layers.importer import write_validated
-from tests.conftest import TEMPLATE, drop_database, new_database
+from tests.conftest import TEMPLATE, drop_database, live_server, new_database
 from tests.test_boundary import BOUNDARY
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,23 +29,8 @@ def site(server_url, template_url):
     assert write_validated(engine, city).ok
     load_history(engine, scale=0.01)
     engine.dispose()
-    port = pick_free_port(18900)
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ESCALATION_INTERVAL_S": "0",
-           "GRIDMAP_WARM_MAPS": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                               "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "gridmap did not start"
-            time.sleep(0.3)
-    yield base, city
-    server.terminate()
-    server.wait(timeout=30)
+    with live_server(url, GRIDMAP_WARM_MAPS="1") as base:
+        yield base, city
     drop_database(server_url, url)
 
 

@@ -168,6 +168,16 @@ def test_a_camera_alert_becomes_a_case_where_the_camera_looks(app_env, city):
     assert cam.code in [c["code"] for c in seen]
 
 
+def test_alert_field_names_of_common_video_platforms_are_accepted(app_env, city):
+    client, _clock, h, _app = app_env
+    cam = city.layers["cameras"].query("kind == 'panoramic'").iloc[0]
+    r = client.post("/v1/alerts", headers=h["dispatcher"], json={
+        "camera_code": cam.code, "alert_type": "扬尘", "alert_time": "2026-11-23T09:30:00+08:00",
+        "snapshot": "http://vms.local/s/2.jpg"})
+    assert r.status_code == 201, r.json()
+    assert r.json()["category_code"] == "E0301" and r.json()["snapshot_url"].endswith("2.jpg")
+
+
 def test_an_unknown_alert_type_or_camera_is_422(app_env, city):
     client, _clock, h, _app = app_env
     cam = city.layers["cameras"].code.iloc[0]

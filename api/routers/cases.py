@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import SessionDep
@@ -92,10 +92,16 @@ def create_case(
 
 
 class AlertIn(BaseModel):
-    camera: str = Field(description="camera code")
-    type: str = Field(description="alert type, e.g. 占道经营, 店外经营, 扬尘, 油烟, 乱堆物料")
-    time: dt.datetime | None = None
-    snapshot_url: str | None = Field(default=None, max_length=500)
+    """A camera-AI alert; the names video platforms commonly use are accepted too."""
+
+    camera: str = Field(description="camera code",
+                        validation_alias=AliasChoices("camera", "camera_code", "camera_id"))
+    type: str = Field(description="alert type, e.g. 占道经营, 店外经营, 扬尘, 油烟, 乱堆物料",
+                      validation_alias=AliasChoices("type", "alert_type", "event_type"))
+    time: dt.datetime | None = Field(default=None, validation_alias=AliasChoices(
+        "time", "alert_time", "detected_at", "timestamp"))
+    snapshot_url: str | None = Field(default=None, max_length=500, validation_alias=AliasChoices(
+        "snapshot_url", "snapshot", "image_url"))
 
 
 @router.post("/alerts", status_code=201, summary="A camera-AI alert becomes a case at the place "
