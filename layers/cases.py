@@ -245,8 +245,8 @@ def _reroute(session: Session, locator: Locator, case: Case, category_code: str 
 def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
     """镇呼区应: an open case past its deadline goes to the street centre; past a second time
     limit, to the district. Idempotent for a given ``now``; run it on any clock."""
-    _v, _c, _d = routing.load(session)
     cal = exceptions(session)
+    limits: dict[int, dict] = {}  # routing version → category → time limit
     changed = []
     # Every API process runs this; SKIP LOCKED lets them share the work without escalating a
     # case twice.
@@ -254,8 +254,10 @@ def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
         Case.status.in_([s for s in OPEN if s != S.SUSPENDED]), Case.deadline.is_not(None),
         Case.deadline < now, Case.escalation_level < 2).with_for_update(skip_locked=True))
     for case in open_cases:
-        _ver, categories, _ = routing.load(session, case.routing_version_id)
-        limit = categories[case.category_code].time_limit_hours
+        if case.routing_version_id not in limits:
+            _ver, categories, _ = routing.load(session, case.routing_version_id)
+            limits[case.routing_version_id] = {c: k.time_limit_hours for c, k in categories.items()}
+        limit = limits[case.routing_version_id][case.category_code]
         second = add_working_hours(case.deadline, limit, cal)
         level = 2 if now >= second else 1
         if level > case.escalation_level:
