@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -269,6 +269,12 @@ def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
     return changed
 
 
+def location(case: Case) -> tuple[float, float]:
+    """The case's WGS84 lon/lat, from the geometry already loaded with it (no query)."""
+    point = to_shape(case.geom)
+    return point.x, point.y
+
+
 def cameras_seeing(session: Session, case: Case) -> list[dict]:
     """Video cameras whose view sector covers the case's place, nearest first."""
     rows = session.execute(text("""
@@ -282,8 +288,7 @@ def cameras_seeing(session: Session, case: Case) -> list[dict]:
     """), {"id": case.id}).all()
     if not rows:
         return []
-    px, py = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cases WHERE id = :id"),
-                             {"id": case.id}).one()
+    px, py = location(case)
     visible = sees(np.array([r.lon for r in rows]), np.array([r.lat for r in rows]),
                    np.array([r.heading_deg or 0 for r in rows]), np.array([r.fov_deg or 360 for r in rows]),
                    np.array([r.range_m for r in rows]), px, py)
@@ -293,8 +298,7 @@ def cameras_seeing(session: Session, case: Case) -> list[dict]:
 
 
 def to_json(session: Session, case: Case, *, events: bool = False) -> dict:
-    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cases WHERE id = :id"),
-                               {"id": case.id}).one()
+    lon, lat = location(case)
     out = {
         "id": case.id, "case_no": case.case_no, "source": case.source,
         "category_code": case.category_code, "description": case.description,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from api.deps import PublicAccess, SessionDep
 from api.security import Principal, access
@@ -50,10 +50,13 @@ def service_definition(service_code: str, session: SessionDep, _: PublicAccess):
     return {"service_code": service_code, "attributes": []}
 
 
-def _request_json(session, case: Case) -> dict:
-    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM cases WHERE id = :id"),
-                               {"id": case.id}).one()
-    _v, categories, departments = routing.load(session, case.routing_version_id)
+def _request_json(session, case: Case, tables: dict | None = None) -> dict:
+    """A case as an Open311 request; ``tables`` caches routing versions across a listing."""
+    lon, lat = cases.location(case)
+    tables = {} if tables is None else tables
+    if case.routing_version_id not in tables:
+        tables[case.routing_version_id] = routing.load(session, case.routing_version_id)[1:]
+    categories, departments = tables[case.routing_version_id]
     category = categories.get(case.category_code)
     status = "closed" if case.status in CLOSED else "open"
     return {
@@ -145,7 +148,8 @@ def list_requests(
         q = q.where(Case.status.in_(CLOSED))
     elif status:
         return error(400, "status must be open or closed")
-    return [_request_json(session, c) for c in session.scalars(q)]
+    tables: dict = {}
+    return [_request_json(session, c, tables) for c in session.scalars(q)]
 
 
 @router.get("/requests/{request_id}.json", summary="Open311: one service request")
