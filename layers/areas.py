@@ -58,6 +58,13 @@ def info(session: Session, code: str, generation: Generation) -> AreaInfo:
     )
 
 
+def read_district(path: Path) -> tuple[dict, shapely.Geometry]:
+    """The properties and geometry of the one ``district`` feature of an areas GeoJSON file."""
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    (feature,) = [f for f in collection["features"] if f["properties"]["level"] == "district"]
+    return feature["properties"], shapely.geometry.shape(feature["geometry"])
+
+
 def load_district_boundary(session: Session, path: Path) -> tuple[Generation, bool]:
     """Put the district polygon of ``path`` (an ``areas`` GeoJSON) into the active generation.
 
@@ -65,10 +72,7 @@ def load_district_boundary(session: Session, path: Path) -> tuple[Generation, bo
     file again changes nothing; a changed polygon updates the district in place. Returns the
     generation and whether anything was written.
     """
-    collection = json.loads(path.read_text(encoding="utf-8"))
-    (feature,) = [f for f in collection["features"] if f["properties"]["level"] == "district"]
-    props = feature["properties"]
-    geom = shapely.geometry.shape(feature["geometry"])
+    props, geom = read_district(path)
     if geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     if not geom.is_valid:

@@ -5,9 +5,11 @@ writes one to PostGIS; export writes one to files.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.registry import SPATIAL_LAYERS, WORKERS, LayerSpec
@@ -31,6 +33,18 @@ class Dataset:
         for spec in SPATIAL_LAYERS:
             if spec.name in self.layers:
                 yield spec, self.layers[spec.name]
+
+
+def plain_value(value):
+    """A cell as a plain Python value: None for missing (None, NaN, NA, NaT), numpy scalars
+    unwrapped; for COPY and for JSON alike."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def extra_columns(spec: LayerSpec, frame: pd.DataFrame) -> list[str]:

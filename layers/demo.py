@@ -14,7 +14,6 @@ construction sites, 25 key enterprises, 50 restaurants and at least 36 back alle
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import shapely
 from gis.crs import transform_geometry
 from gis.partition import lloyd_relax, seeds_in, voronoi_partition
 from layers import demo_names as names
+from layers.areas import read_district
 from layers.dataset import Dataset
 
 METRIC = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Jining
@@ -607,17 +607,11 @@ class _Generator:
         frame["floating_population"] = _split_total(floating, weights + 1e-9)
 
 
-def load_boundary(path: Path) -> shapely.Geometry:
-    collection = json.loads(path.read_text(encoding="utf-8"))
-    (feature,) = [f for f in collection["features"] if f["properties"]["level"] == "district"]
-    return shapely.geometry.shape(feature["geometry"])
-
-
 def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dataset:
     """Build the demo district (deterministic for a given scale and seed)."""
     if not 0 < scale <= 4:
         raise ValueError(f"scale must be in (0, 4], got {scale}")
-    gen = _Generator(load_boundary(boundary_path), scale, seed)
+    gen = _Generator(read_district(boundary_path)[1], scale, seed)
     gen.streets()
     gen.grids()
     gen.road_network()

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.crs import UnknownCRSError, parse_crs, transform_geometry
-from layers.dataset import Dataset
+from layers.dataset import Dataset, plain_value
 from layers.registry import SPATIAL_LAYERS, WORKERS, LayerSpec
 from layers.validate import Report
 
@@ -292,19 +292,11 @@ def _write_geojson_file(frame: gpd.GeoDataFrame, path: Path) -> None:
     features = []
     columns = [c for c in frame.columns if c != "geometry"]
     for row, geom in zip(frame[columns].itertuples(index=False), frame.geometry, strict=True):
-        props = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        props = {c: plain_value(v) for c, v in zip(columns, row, strict=True)}
         features.append({"type": "Feature", "properties": props,
                          "geometry": shapely.geometry.mapping(geom)})
     collection = {"type": "FeatureCollection", "name": path.stem, "features": features}
     path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-
-
-def _json_value(v):
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def _write_shp(spec: LayerSpec, frame: gpd.GeoDataFrame, folder: Path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from layers import generations
-from layers.dataset import Dataset, extra_columns
+from layers.dataset import Dataset, extra_columns, plain_value
 from layers.models import Base, Generation, GenerationStatus
 from layers.registry import AREAS, LayerSpec
 
@@ -55,19 +54,6 @@ class WriteReport:
         return any(r.inserted or r.updated for r in self.layers.values())
 
 
-def _cell(value):
-    """A Python value for COPY: None for missing (NaN, NA, empty strings stay strings)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _as_multi(layer: str, geoms: np.ndarray) -> np.ndarray:
     multi = _MULTI.get(layer)
     if multi is None:
@@ -82,7 +68,7 @@ def _properties(frame: pd.DataFrame, extras: list[str]) -> list[str]:
     if not extras:
         return ["{}"] * len(frame)
     records = frame[extras].to_dict("records")
-    return [json.dumps({k: _cell(v) for k, v in r.items() if _cell(v) is not None},
+    return [json.dumps({k: plain_value(v) for k, v in r.items() if plain_value(v) is not None},
                        ensure_ascii=False, sort_keys=True) for r in records]
 
 
@@ -108,7 +94,7 @@ def _stage(session: Session, spec: LayerSpec, frame, columns: list[str]) -> str:
         values = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in columns]
         with cur.copy(f"COPY {stage} ({', '.join([*columns, 'properties', 'geom'])}) FROM STDIN") as cp:
             for i in range(len(frame)):
-                cp.write_row([*(_cell(v[i]) for v in values), props[i], wkb[i]])
+                cp.write_row([*(plain_value(v[i]) for v in values), props[i], wkb[i]])
     return stage
 
 
@@ -227,7 +213,7 @@ def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
                     "role worker_role) ON COMMIT DROP")
         with cur.copy("COPY stage_workers (code, name, phone, role) FROM STDIN") as cp:
             for r in workers.itertuples(index=False):
-                cp.write_row([r.code, r.name, _cell(r.phone), r.role])
+                cp.write_row([r.code, r.name, plain_value(r.phone), r.role])
         with cur.copy("COPY stage_assign (worker_code, grid_code, role) FROM STDIN") as cp:
             for r in workers.itertuples(index=False):
                 for grid in str(r.grid_codes).split(";"):
