@@ -76,6 +76,21 @@ def drop_database(server_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def scratch_database(server_url: str, pool_size: int = 1):
+    """A migrated, empty database of its own, with an engine; dropped afterwards. For module
+    fixtures and for tests that need a second database beside ``db_url``."""
+    from layers.db import make_engine
+
+    url = new_database(server_url, TEMPLATE)
+    engine = make_engine(url, pool_size=pool_size)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        drop_database(server_url, url)
+
+
 @pytest.fixture
 def db_url(server_url: str, template_url: str) -> Iterator[str]:
     """A fresh, migrated, empty gridmap database for one test."""

@@ -10,7 +10,7 @@ import pytest
 from layers.case_history import load as load_history
 from layers.demo import generate
 from layers.importer import write_validated
-from tests.conftest import TEMPLATE, drop_database, live_server, new_database
+from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,17 +21,12 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture(scope="module")
 def site(server_url, template_url):
-    from layers.db import make_engine
-
-    url = new_database(server_url, TEMPLATE)
-    engine = make_engine(url, pool_size=1)
     city = generate(BOUNDARY, scale=0.1)
-    assert write_validated(engine, city).ok
-    load_history(engine, scale=0.01)
-    engine.dispose()
-    with live_server(url, GRIDMAP_WARM_MAPS="1") as base:
-        yield base, city
-    drop_database(server_url, url)
+    with scratch_database(server_url) as (url, engine):
+        assert write_validated(engine, city).ok
+        load_history(engine, scale=0.01)
+        with live_server(url, GRIDMAP_WARM_MAPS="1") as base:
+            yield base, city
 
 
 @pytest.fixture(scope="module")

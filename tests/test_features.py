@@ -8,10 +8,10 @@ import subprocess
 import pytest
 
 from layers import users
-from layers.db import make_engine, session_scope
+from layers.db import session_scope
 from layers.demo import generate
 from layers.importer import write_validated
-from tests.conftest import TEMPLATE, drop_database, live_server, new_database
+from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 
 pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is needed")
@@ -19,16 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's 
 
 @pytest.fixture(scope="module")
 def ogc(server_url, template_url):
-    url = new_database(server_url, TEMPLATE)
-    engine = make_engine(url, pool_size=1)
     city = generate(BOUNDARY, scale=0.05)
-    assert write_validated(engine, city).ok
-    with session_scope(engine) as session:
-        _user, token = users.add(session, "qgis", "worker")
-    engine.dispose()
-    with live_server(url) as base:
-        yield base, token, city
-    drop_database(server_url, url)
+    with scratch_database(server_url) as (url, engine):
+        assert write_validated(engine, city).ok
+        with session_scope(engine) as session:
+            _user, token = users.add(session, "qgis", "worker")
+        with live_server(url) as base:
+            yield base, token, city
 
 
 def _ogr(base: str, token: str | None, *args: str, layer: str | None = None

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from gridmap.cli import app
 from layers import generations
-from layers.db import make_engine, session_scope
+from layers.db import session_scope
 from layers.demo import generate
 from layers.importer import export_path, import_path, write_validated
-from tests.conftest import TEMPLATE, drop_database, new_database
+from tests.conftest import scratch_database
 from tests.test_boundary import BOUNDARY
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "minimal"
@@ -102,9 +102,7 @@ def test_export_of_the_demo_reimports_into_an_empty_database_identically(
     assert write_validated(engine, city).ok
     target = tmp_path / ("demo.gpkg" if fmt == "gpkg" else "demo")
     export_path(engine, target, fmt)
-    other_url = new_database(server_url, TEMPLATE)
-    other = make_engine(other_url, pool_size=1)
-    try:
+    with scratch_database(server_url) as (_url, other):
         outcome = import_path(other, target)
         assert outcome.ok, problems(outcome)
         assert outcome.counts == city.counts()
@@ -116,9 +114,6 @@ def test_export_of_the_demo_reimports_into_an_empty_database_identically(
             assert left.keys() == right.keys()
             assert all(left[c].equals_exact(right[c], 0) for c in left), table
         assert snapshot(other)["worker_assignments"] == snapshot(engine)["worker_assignments"]
-    finally:
-        other.dispose()
-        drop_database(server_url, other_url)
 
 
 # -- bad input: a row-level report, and nothing written --------------------------------------------

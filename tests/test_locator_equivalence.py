@@ -14,23 +14,18 @@ from sqlalchemy import text
 from gis.locator import GridIndex
 from layers.demo import generate
 from layers.importer import write_validated
-from tests.conftest import TEMPLATE, drop_database, new_database
+from tests.conftest import scratch_database
 from tests.test_boundary import BOUNDARY
 
 
 @pytest.fixture(scope="module")
 def demo(server_url, template_url):
     """The full demo city in its own database, and the locator built from PostGIS for it."""
-    from layers.db import make_engine
     from layers.locating import LocatorRegistry
 
-    url = new_database(server_url, TEMPLATE)
-    engine = make_engine(url, pool_size=2)
-    assert write_validated(engine, generate(BOUNDARY, scale=1.0)).ok
-    locator = LocatorRegistry(engine).active()
-    yield engine, locator
-    engine.dispose()
-    drop_database(server_url, url)
+    with scratch_database(server_url, pool_size=2) as (_url, engine):
+        assert write_validated(engine, generate(BOUNDARY, scale=1.0)).ok
+        yield engine, LocatorRegistry(engine).active()
 
 
 def postgis_answers(engine, generation: int, lon: np.ndarray, lat: np.ndarray):
