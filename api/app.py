@@ -17,9 +17,9 @@ from api import errors
 from api.routers import areas, cases, features, geocode, health, locate, maps, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
-from layers.cases import escalate_overdue
-from layers.db import database_url, make_engine
-from layers.locating import LocatorRegistry
+from layers.cases.workflow import escalate_overdue
+from layers.locating.locators import LocatorRegistry
+from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,

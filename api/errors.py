@@ -15,10 +15,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
-from layers.areas import AreaNotFound
-from layers.cases import CaseError
-from layers.generations import GenerationError
-from layers.locating import NoGeneration
+from layers.boundaries.areas import AreaNotFound
+from layers.boundaries.generations import GenerationError
+from layers.cases.workflow import CaseError
+from layers.locating.locators import NoGeneration
 
 
 class ApiError(Exception):

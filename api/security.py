@@ -22,8 +22,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
-from layers import users
-from layers.models import UserRole
+from layers.access import users
+from layers.storage.models import UserRole
 
 # Which principals' roles satisfy a route's role. "worker" is the base signed-in role.
 GRANTED_BY: dict[UserRole, set[UserRole]] = {

@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, text
 
 from bench.runner import Figure
 from gridmap.settings import get_settings
-from layers.case_history import load as load_history
-from layers.demo import generate
-from layers.importer import write_validated
-from layers.validate import validate
+from layers.demo.case_history import load as load_history
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.interchange.validate import validate
 
 REPEAT = 3
 TABLES = ("case_events, cases, worker_assignments, workers, buildings, roads, alleys, cameras, sites, "

@@ -10,7 +10,7 @@ from bench.messy_addresses import generate as messy
 from bench.runner import Figure
 from gis.gazetteer import CONFIDENT, Gazetteer
 from gridmap.settings import get_settings
-from layers.demo import generate
+from layers.demo.city import generate
 
 
 def run() -> list[Figure]:

@@ -21,9 +21,9 @@ from sqlalchemy import create_engine
 
 from bench.runner import Figure
 from gridmap.settings import get_settings
-from layers.cluster import pick_free_port
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.cluster import pick_free_port
 
 DURATION_S = 15
 CONNECTIONS = 32

@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, text
 
 from bench.runner import Figure, median_seconds
 from gridmap.settings import get_settings
-from layers.demo import generate
-from layers.importer import write_validated
-from layers.locating import LocatorRegistry
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.locating.locators import LocatorRegistry
 
 N = 10_000_000
 N_STRTREE = 1_000_000

@@ -15,10 +15,10 @@ from sqlalchemy import create_engine
 
 from bench.runner import Figure
 from gridmap.settings import get_settings
-from layers.case_history import load as load_history
-from layers.cluster import pick_free_port
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.case_history import load as load_history
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.cluster import pick_free_port
 
 PAGES = ("/map/coverage", "/map/cases", "/map/locate")
 CHROMIUM = "/usr/bin/chromium"

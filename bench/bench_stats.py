@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, text
 from api.routers.stats import _SQL, DIMENSIONS
 from bench.runner import Figure, median_seconds
 from gridmap.settings import get_settings
-from layers.case_history import load as load_history
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.case_history import load as load_history
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
 
 
 def run() -> list[Figure]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy import make_url
 
-from layers.db import database_url
-from layers.migrate import upgrade
+from layers.storage.db import database_url
+from layers.storage.migrate import upgrade
 
 SCRATCH = "gridmap_bench"
 

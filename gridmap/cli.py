@@ -41,8 +41,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine():
-    from layers.cluster import ClusterError
-    from layers.db import database_url, engine_for
+    from layers.storage.cluster import ClusterError
+    from layers.storage.db import database_url, engine_for
 
     try:
         return engine_for(database_url())
@@ -54,8 +54,8 @@ def _engine():
 @db_app.command("up")
 def db_up() -> None:
     """Create (first time) and start the project-local PostGIS cluster under .gridmap/."""
-    from layers.cluster import ClusterError
-    from layers.db import local_cluster
+    from layers.storage.cluster import ClusterError
+    from layers.storage.db import local_cluster
 
     settings = get_settings()
     if settings.database_url:
@@ -77,7 +77,7 @@ def db_up() -> None:
 @db_app.command("down")
 def db_down() -> None:
     """Stop the local cluster (its data stays)."""
-    from layers.db import local_cluster
+    from layers.storage.db import local_cluster
 
     stopped = local_cluster().down()
     console.print("stopped" if stopped else "not running")
@@ -86,7 +86,7 @@ def db_down() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Show whether the local cluster (or the external database) is up."""
-    from layers.db import local_cluster
+    from layers.storage.db import local_cluster
 
     settings = get_settings()
     if settings.database_url:
@@ -108,7 +108,7 @@ def db_status() -> None:
 def _report_reachability() -> None:
     from sqlalchemy import text
 
-    from layers.migrate import current_revision_of, head_revision
+    from layers.storage.migrate import current_revision_of, head_revision
 
     try:
         with _engine().connect() as conn:
@@ -124,8 +124,8 @@ def _report_reachability() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the SQLAlchemy URL of the database gridmap uses."""
-    from layers.cluster import ClusterError
-    from layers.db import database_url
+    from layers.storage.cluster import ClusterError
+    from layers.storage.db import database_url
 
     try:
         print(database_url())
@@ -136,8 +136,8 @@ def db_url() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply Alembic migrations (creates PostGIS and the schema)."""
-    from layers.db import database_url
-    from layers.migrate import current_revision, upgrade
+    from layers.storage.db import database_url
+    from layers.storage.migrate import current_revision, upgrade
 
     url = database_url()
     upgrade(url, revision)
@@ -147,8 +147,8 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("reset")
 def db_reset(yes: Annotated[bool, typer.Option("--yes", help="really delete all data")] = False) -> None:
     """Delete every table and migrate again: an empty database (asks for --yes)."""
-    from layers.db import database_url
-    from layers.migrate import downgrade, upgrade
+    from layers.storage.db import database_url
+    from layers.storage.migrate import downgrade, upgrade
 
     if not yes:
         raise _fail("this deletes all gridmap data in the database; repeat with --yes")
@@ -162,8 +162,8 @@ def db_reset(yes: Annotated[bool, typer.Option("--yes", help="really delete all 
 @boundary_app.command("load")
 def boundary_load() -> None:
     """Load the district boundary (data/boundaries/<code>.geojson) into the active generation."""
-    from layers.areas import load_district_boundary
-    from layers.db import session_scope
+    from layers.boundaries.areas import load_district_boundary
+    from layers.storage.db import session_scope
 
     settings = get_settings()
     path = settings.boundaries_dir / f"{settings.district_code}.geojson"
@@ -179,8 +179,8 @@ def boundary_load() -> None:
 @areas_app.command("show")
 def areas_show(code: str, at: Annotated[str | None, typer.Option(help="ISO date")] = None) -> None:
     """Show an area and its area in km² (computed on the ellipsoid, in metres)."""
-    from layers import areas, generations
-    from layers.db import session_scope
+    from layers.boundaries import areas, generations
+    from layers.storage.db import session_scope
 
     with session_scope(_engine()) as session:
         gen = (generations.in_force_on(session, dt.date.fromisoformat(at)) if at
@@ -197,7 +197,7 @@ def areas_show(code: str, at: Annotated[str | None, typer.Option(help="ISO date"
 
 # -- demo / import / export ----------------------------------------------------------------------
 def _print_outcome(outcome, report_path: Path | None) -> None:
-    from layers.validate import Problem
+    from layers.interchange.validate import Problem
 
     for note in outcome.notes:
         console.print(f"[dim]note:[/] {note}")
@@ -237,9 +237,9 @@ def demo_load(
 
     from rich.progress import Progress
 
-    from layers.case_history import load as load_history
-    from layers.demo import generate
-    from layers.importer import write_validated
+    from layers.demo.case_history import load as load_history
+    from layers.demo.city import generate
+    from layers.interchange.importer import write_validated
 
     settings = get_settings()
     boundary = settings.boundaries_dir / "370811.geojson"
@@ -272,7 +272,7 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="write the full row-level report as CSV")] = None,
 ) -> None:
     """Import a folder of GeoJSON/Shapefiles or a GeoPackage (docs/data-format.md)."""
-    from layers.importer import import_path
+    from layers.interchange.importer import import_path
 
     outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy,
                           make_valid=make_valid, tolerance_m=tolerance, dry_run=dry_run)
@@ -290,8 +290,8 @@ def export(
     generation: Annotated[int | None, typer.Option(help="areas of this generation; default active")] = None,
 ) -> None:
     """Export everything in the interchange format, so that export → import round-trips."""
-    from layers.generations import GenerationError
-    from layers.importer import export_path
+    from layers.boundaries.generations import GenerationError
+    from layers.interchange.importer import export_path
 
     fmt = format or ("gpkg" if path.suffix.lower() == ".gpkg" else "geojson")
     try:
@@ -316,7 +316,7 @@ def locate_file(
     from api.batch import parse_batch, render_batch
     from api.errors import ApiError
     from api.routers.locate import locate_rows
-    from layers.locating import LocatorRegistry, NoGeneration
+    from layers.locating.locators import LocatorRegistry, NoGeneration
 
     content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
                     ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
@@ -348,8 +348,8 @@ def locate_file(
 @cases_app.command("escalate")
 def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; default now")] = None) -> None:
     """Escalate overdue cases (镇呼区应); the API also does this every minute."""
-    from layers.cases import escalate_overdue
-    from layers.db import session_scope
+    from layers.cases.workflow import escalate_overdue
+    from layers.storage.db import session_scope
 
     moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     if moment.tzinfo is None:
@@ -368,8 +368,8 @@ def cases_holiday(
     remove: Annotated[bool, typer.Option(help="delete the entry")] = False,
 ) -> None:
     """Edit the working calendar that time limits count in: public holidays and make-up days."""
-    from layers.db import session_scope
-    from layers.models import Holiday
+    from layers.storage.db import session_scope
+    from layers.storage.models import Holiday
 
     date = dt.date.fromisoformat(day)
     with session_scope(_engine()) as session:
@@ -389,8 +389,8 @@ def cases_holiday(
 @routing_app.command("export")
 def routing_export(path: Path) -> None:
     """Write the categories in force as CSV (edit it, then `gridmap routing import`)."""
-    from layers import routing
-    from layers.db import session_scope
+    from layers.cases import routing
+    from layers.storage.db import session_scope
 
     with session_scope(_engine()) as session:
         version, categories, _deps = routing.load(session)
@@ -401,8 +401,8 @@ def routing_export(path: Path) -> None:
 @routing_app.command("import")
 def routing_import(path: Path, note: Annotated[str | None, typer.Option()] = None) -> None:
     """Validate a categories CSV and make it the routing version in force."""
-    from layers import routing
-    from layers.db import session_scope
+    from layers.cases import routing
+    from layers.storage.db import session_scope
 
     try:
         with session_scope(_engine()) as session:
@@ -421,8 +421,8 @@ def routing_import(path: Path, note: Annotated[str | None, typer.Option()] = Non
 @gen_app.command("list")
 def generations_list() -> None:
     """List boundary generations."""
-    from layers import generations
-    from layers.db import session_scope
+    from layers.boundaries import generations
+    from layers.storage.db import session_scope
 
     table = Table("id", "name", "status", "effective from", "effective to")
     with session_scope(_engine()) as session:
@@ -438,8 +438,8 @@ def generations_publish(
     effective_from: Annotated[str | None, typer.Option(help="ISO date; default today")] = None,
 ) -> None:
     """Make a draft generation active (the current one is retired), atomically."""
-    from layers import generations
-    from layers.db import session_scope
+    from layers.boundaries import generations
+    from layers.storage.db import session_scope
 
     day = dt.date.fromisoformat(effective_from) if effective_from else None
     try:
@@ -458,8 +458,8 @@ def user_add(
     scope: Annotated[str | None, typer.Option("--scope", help="area code the user may touch")] = None,
 ) -> None:
     """Create an API user; the token is printed once, as the last word of the output."""
-    from layers import users
-    from layers.db import session_scope
+    from layers.access import users
+    from layers.storage.db import session_scope
 
     try:
         with session_scope(_engine()) as session:

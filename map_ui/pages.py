@@ -11,7 +11,7 @@ from branca.element import Element
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_geometry
-from layers import mapdata
+from layers.maps import queries
 from map_ui.assets import (
     LayerControlWithTiles,
     OfflineHeatMap,
@@ -76,9 +76,9 @@ def _workload_colour(households: float) -> str:
 
 def _map_with_streets(session: Session, ms: MapSettings, title: str) -> folium.Map:
     """A page's map fitted to the district, with light street outlines for orientation."""
-    m = base_map(ms.bounds(mapdata.district_bounds(session)), basemap_url=ms.url,
+    m = base_map(ms.bounds(queries.district_bounds(session)), basemap_url=ms.url,
                  basemap_attribution=ms.attribution, title=title)
-    folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+    folium.GeoJson(ms.shift(queries.outlines(session, "street")), name="镇街界",
                    style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
                    interactive=False).add_to(m)
     return m
@@ -89,10 +89,10 @@ def _legend(html: str) -> Element:
 
 
 def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") -> str:
-    bounds = ms.bounds(mapdata.district_bounds(session))
+    bounds = ms.bounds(queries.district_bounds(session))
     m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
                  title="网格覆盖图 · gridmap")
-    grids = mapdata.grids(session)
+    grids = queries.grids(session)
     streets = sorted({f["properties"]["street_code"] for f in grids["features"]})
     palette = {code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, code in enumerate(streets)}
     for f in grids["features"]:
@@ -112,18 +112,18 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         zoom_on_click=False,
     ).add_to(m)
-    comm = folium.GeoJson(ms.shift(mapdata.outlines(session, "community")), name="社区/村界",
+    comm = folium.GeoJson(ms.shift(queries.outlines(session, "community")), name="社区/村界",
                           style_function=lambda f: {"color": "#374151", "weight": 1.2, "fill": False},
                           interactive=False).add_to(m)
-    street = folium.GeoJson(ms.shift(mapdata.outlines(session, "street")), name="镇街界",
+    street = folium.GeoJson(ms.shift(queries.outlines(session, "street")), name="镇街界",
                             style_function=lambda f: {"color": "#111827", "weight": 2.5, "fill": False},
                             interactive=False).add_to(m)
-    sectors, polygons = mapdata.camera_sectors(session)
+    sectors, polygons = queries.camera_sectors(session)
     cams = folium.GeoJson(ms.shift(sectors), name="摄像头视域", show=False,
                           style_function=lambda f: {"color": "#b91c1c", "weight": 0.5,
                                                     "fillColor": "#ef4444", "fillOpacity": 0.25},
                           tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
-    alleys, blind, shares = mapdata.alley_coverage(session, polygons)
+    alleys, blind, shares = queries.alley_coverage(session, polygons)
     alley_layer = folium.GeoJson(ms.shift(alleys), name="背街小巷", show=True,
                                  style_function=lambda f: {"color": "#f59e0b", "weight": 3},
                                  tooltip=folium.GeoJsonTooltip(fields=["name", "covered_pct"],
@@ -133,7 +133,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
                                                            "dashArray": "4 4"},
                                  tooltip=folium.GeoJsonTooltip(fields=["name", "blind_m"],
                                                                aliases=["", "盲区 米"])).add_to(m)
-    sites = mapdata.points(session, "sites", "kind IN ('reception_room', 'service_hall')")
+    sites = queries.points(session, "sites", "kind IN ('reception_room', 'service_hall')")
     site_layer = folium.FeatureGroup(name="网格会客厅 / 服务大厅", show=False).add_to(m)
     for f in sites["features"]:
         lon, lat = ms.shift_point(*f["geometry"]["coordinates"])
@@ -167,7 +167,7 @@ def cases(session: Session, ms: MapSettings, *, period_days: int, category: str 
           street: str | None, today: dt.date) -> str:
     m = _map_with_streets(session, ms, "案件分布图 · gridmap")
     since = today - dt.timedelta(days=period_days)
-    rows = mapdata.cases(session, since=since, category=category, street=street)
+    rows = queries.cases(session, since=since, category=category, street=street)
     open_cluster = OfflineMarkerCluster(name="在办案件", show=True).add_to(m)
     closed_cluster = OfflineMarkerCluster(name=f"近{period_days}天已结案件", show=True).add_to(m)
     cst = dt.timezone(dt.timedelta(hours=8))
@@ -205,9 +205,9 @@ closedCluster.addLayers(closedMarkers);
     counts = Counter(r["status"] for r in rows)
     options = "".join(
         f"<option value='{c}' {'selected' if c == category else ''}>{c} {n}</option>"
-        for c, n in mapdata.categories(session))
+        for c, n in queries.categories(session))
     street_options = "".join(f"<option value='{c}' {'selected' if c == street else ''}>{n}</option>"
-                             for c, n in mapdata.streets(session))
+                             for c, n in queries.streets(session))
     periods = "".join(
         f"<option value='{d}' {'selected' if d == period_days else ''}>近{d}天</option>"
         for d in (7, 30, 90, 365))

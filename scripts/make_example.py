@@ -14,8 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from layers.dataset import Dataset
-from layers.interchange import write
+from layers.interchange.dataset import Dataset
+from layers.interchange.formats import write
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "examples" / "minimal"
 W, S, E, N = 116.550, 35.380, 116.570, 35.400

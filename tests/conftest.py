@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
-from layers.cluster import LocalCluster
-from layers.migrate import upgrade
+from layers.storage.cluster import LocalCluster
+from layers.storage.migrate import upgrade
 
 TEMPLATE = "gridmap_test_template"
 # Apps made in tests do not pre-build map pages in the background (the browser tests' server does).
@@ -80,7 +80,7 @@ def drop_database(server_url: str, url: str) -> None:
 def scratch_database(server_url: str, pool_size: int = 1):
     """A migrated, empty database of its own, with an engine; dropped afterwards. For module
     fixtures and for tests that need a second database beside ``db_url``."""
-    from layers.db import make_engine
+    from layers.storage.db import make_engine
 
     url = new_database(server_url, TEMPLATE)
     engine = make_engine(url, pool_size=pool_size)
@@ -96,7 +96,7 @@ def db_url(server_url: str, template_url: str) -> Iterator[str]:
     """A fresh, migrated, empty gridmap database for one test."""
     url = new_database(server_url, TEMPLATE)
     yield url
-    from layers.db import engine_for
+    from layers.storage.db import engine_for
 
     engine_for.cache_clear()
     drop_database(server_url, url)
@@ -104,7 +104,7 @@ def db_url(server_url: str, template_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def engine(db_url: str):
-    from layers.db import make_engine
+    from layers.storage.db import make_engine
 
     eng = make_engine(db_url, pool_size=2)
     yield eng
@@ -131,7 +131,7 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
     import time
     import urllib.request
 
-    from layers.cluster import pick_free_port
+    from layers.storage.cluster import pick_free_port
 
     port = pick_free_port(18900)
     environment = {**os.environ, "GRIDMAP_DATABASE_URL": database_url,

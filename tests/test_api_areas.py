@@ -4,8 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from layers.areas import load_district_boundary
-from layers.db import session_scope
+from layers.boundaries.areas import load_district_boundary
+from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
 
 

@@ -11,10 +11,10 @@ from sqlalchemy import text
 
 from api.app import create_app
 from gis.crs import transform_xy
-from layers import generations
-from layers.db import session_scope
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.boundaries import generations
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import text
 
 from api.app import api_routes, check_every_route_declares_access, create_app
 from api.security import route_access
-from layers import users
-from layers.areas import load_district_boundary
-from layers.db import session_scope
+from layers.access import users
+from layers.boundaries.areas import load_district_boundary
+from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
 
 

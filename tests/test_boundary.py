@@ -7,9 +7,9 @@ import pytest
 import shapely
 
 from gis.metric import area_m2
-from layers import areas, generations
-from layers.areas import load_district_boundary
-from layers.db import session_scope
+from layers.boundaries import areas, generations
+from layers.boundaries.areas import load_district_boundary
+from layers.storage.db import session_scope
 
 BOUNDARY = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "370811.geojson"
 

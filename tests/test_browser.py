@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from layers.case_history import load as load_history
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.case_history import load as load_history
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 

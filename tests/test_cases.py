@@ -10,12 +10,12 @@ from sqlalchemy import text
 from api.app import Escalator, create_app
 from gis.coverage import sees, viewed_point
 from gis.crs import transform_xy
-from layers import users
-from layers.case_history import load as load_history
-from layers.db import session_scope
-from layers.demo import generate
-from layers.importer import write_validated
-from layers.workcalendar import CST, add_working_hours, working_hours_between
+from layers.access import users
+from layers.cases.working_calendar import CST, add_working_hours, working_hours_between
+from layers.demo.case_history import load as load_history
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CST)
@@ -363,7 +363,7 @@ def test_the_demo_history_loads_through_the_case_model_and_reads_99_93(app_env, 
 
 
 def test_a_case_keeps_its_grid_when_boundaries_are_redrawn(app_env, city, engine):
-    from layers import generations
+    from layers.boundaries import generations
 
     client, _clock, h, _app = app_env
     case = _report(client, h["worker"], city).json()
@@ -383,7 +383,7 @@ def test_holidays_and_make_up_days_move_deadlines(settings_env, engine):
     from typer.testing import CliRunner
 
     from gridmap.cli import app as cli
-    from layers.cases import exceptions
+    from layers.cases.workflow import exceptions
 
     runner = CliRunner()
     assert runner.invoke(cli, ["cases", "holiday", "2026-10-01", "--name", "国庆节"]).exit_code == 0

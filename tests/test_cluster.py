@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
-from layers.cluster import ClusterError, LocalCluster, bindir_major, find_bindir, port_is_free
+from layers.storage.cluster import ClusterError, LocalCluster, bindir_major, find_bindir, port_is_free
 
 ROOT = Path(__file__).resolve().parents[1]
 

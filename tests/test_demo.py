@@ -7,9 +7,9 @@ import shapely
 from sqlalchemy import text
 
 from gis.topology import metres_to_degrees, sibling_defects
-from layers.demo import generate
-from layers.demo_names import STREETS
-from layers.importer import write_validated
+from layers.demo.city import generate
+from layers.demo.names import STREETS
+from layers.interchange.importer import write_validated
 from tests.test_boundary import BOUNDARY
 
 

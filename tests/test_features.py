@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from layers import users
-from layers.db import session_scope
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.access import users
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 

@@ -7,9 +7,9 @@ import shapely
 from geoalchemy2.shape import from_shape
 from sqlalchemy.exc import IntegrityError
 
-from layers import generations
-from layers.db import session_scope
-from layers.models import Area, Generation, GenerationStatus
+from layers.boundaries import generations
+from layers.storage.db import session_scope
+from layers.storage.models import Area, Generation, GenerationStatus
 
 D1, D2 = dt.date(2024, 1, 1), dt.date(2025, 7, 1)
 

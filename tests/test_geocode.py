@@ -10,8 +10,8 @@ from api.routers.geocode import RateLimiter
 from bench.messy_addresses import generate as messy
 from gis.address import normalise, parse, within_one_edit
 from gis.gazetteer import CONFIDENT, Gazetteer
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
 from tests.test_boundary import BOUNDARY
 
 

@@ -10,10 +10,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gridmap.cli import app
-from layers import generations
-from layers.db import session_scope
-from layers.demo import generate
-from layers.importer import export_path, import_path, write_validated
+from layers.boundaries import generations
+from layers.demo.city import generate
+from layers.interchange.importer import export_path, import_path, write_validated
+from layers.storage.db import session_scope
 from tests.conftest import scratch_database
 from tests.test_boundary import BOUNDARY
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from gis.locator import GridIndex
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
 from tests.conftest import scratch_database
 from tests.test_boundary import BOUNDARY
 
@@ -21,7 +21,7 @@ from tests.test_boundary import BOUNDARY
 @pytest.fixture(scope="module")
 def demo(server_url, template_url):
     """The full demo city in its own database, and the locator built from PostGIS for it."""
-    from layers.locating import LocatorRegistry
+    from layers.locating.locators import LocatorRegistry
 
     with scratch_database(server_url, pool_size=2) as (_url, engine):
         assert write_validated(engine, generate(BOUNDARY, scale=1.0)).ok

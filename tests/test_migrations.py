@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from layers.migrate import current_revision, downgrade, head_revision, include_object, upgrade
-from layers.models import Base
+from layers.storage.migrate import current_revision, downgrade, head_revision, include_object, upgrade
+from layers.storage.models import Base
 
 GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases"}
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from layers.demo import generate
-from layers.importer import write_validated
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
 from tests.test_boundary import BOUNDARY
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from api.deps import PublicAccess, SessionDep
 from api.errors import ApiError
 from api.security import Principal, access
-from layers import areas, generations
-from layers.models import Area, Generation, Worker, WorkerAssignment
+from layers.boundaries import areas, generations
+from layers.storage.models import Area, Generation, Worker, WorkerAssignment
 
 router = APIRouter(prefix="/v1", tags=["areas"])
 AreaCode = Annotated[str, Path(pattern=r"^\d{6}(\d{3}){0,2}(\d{2,3})?$",

@@ -17,8 +17,8 @@ from api.errors import ApiError
 from api.routers.locate import to_point
 from api.security import Principal, access, require_scope
 from gis.coverage import viewed_point
-from layers import cases, routing
-from layers.models import Camera, Case, Photo
+from layers.cases import routing, workflow
+from layers.storage.models import Camera, Case, Photo
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 WorkerUser = Annotated[Principal, Depends(access("worker"))]
@@ -69,10 +69,10 @@ def _place(request: Request, body_lon, body_lat, x, y, crs, address) -> tuple[fl
                    "请提供位置或地址")
 
 
-def _created_response(session, created: cases.Created, status: int) -> JSONResponse:
-    body = cases.to_json(session, created.case)
+def _created_response(session, created: workflow.Created, status: int) -> JSONResponse:
+    body = workflow.to_json(session, created.case)
     if created.duplicate_of is not None:
-        body["existing_case"] = cases.to_json(session, created.duplicate_of)
+        body["existing_case"] = workflow.to_json(session, created.duplicate_of)
     return JSONResponse(body, status_code=status)
 
 
@@ -82,7 +82,7 @@ def create_case(
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> JSONResponse:
     lon, lat, address = _place(request, body.lon, body.lat, body.x, body.y, body.crs, body.address)
-    created = cases.create(
+    created = workflow.create(
         session, locator(request), source=body.source, category_code=body.category, lon=lon,
         lat=lat, actor=who.name, now=now(request), description=body.description, address=address,
         building_code=body.building_code, reporter=body.reporter, idempotency_key=idempotency_key)
@@ -127,7 +127,7 @@ def camera_alert(
     else:
         lon, lat = mast.x, mast.y
     at = body.time or now(request)
-    created = cases.create(
+    created = workflow.create(
         session, locator(request), source="camera", category_code=category.code, lon=lon, lat=lat,
         actor=who.name, now=at, description=f"视频AI告警：{body.type}（{camera.name}）",
         camera_code=camera.code, snapshot_url=body.snapshot_url,
@@ -137,7 +137,7 @@ def camera_alert(
 
 
 def _case_in_scope(session, case_id: int, who: Principal) -> Case:
-    case = cases.get(session, case_id)
+    case = workflow.get(session, case_id)
     if case.grid_code:
         require_scope(who, case.grid_code)
     return case
@@ -145,7 +145,7 @@ def _case_in_scope(session, case_id: int, who: Principal) -> Case:
 
 @router.get("/cases/{case_id}", summary="A case with its history")
 def get_case(case_id: int, session: SessionDep, who: WorkerUser) -> dict:
-    return cases.to_json(session, _case_in_scope(session, case_id, who), events=True)
+    return workflow.to_json(session, _case_in_scope(session, case_id, who), events=True)
 
 
 @router.get("/cases", summary="Cases, newest first")
@@ -164,11 +164,11 @@ def list_cases(
         q = q.where(Case.grid_code.startswith(prefix))
     if category:
         q = q.where(Case.category_code == category)
-    return [cases.to_json(session, c) for c in session.scalars(q)]
+    return [workflow.to_json(session, c) for c in session.scalars(q)]
 
 
 class TransitionIn(BaseModel):
-    action: str = Field(description=", ".join(f"{k} ({v.zh})" for k, v in cases.ACTIONS.items()))
+    action: str = Field(description=", ".join(f"{k} ({v.zh})" for k, v in workflow.ACTIONS.items()))
     note: str | None = Field(default=None, max_length=2000)
     photo_ids: list[int] = Field(default_factory=list)
     assignee: str | None = None
@@ -199,12 +199,12 @@ def transition_case(
     if body.lon is not None and body.lat is not None:
         p = to_point(body.lon, body.lat, None, None, body.crs)
         lon, lat = p.lon, p.lat
-    cases.transition(session, locator(request), case, body.action, actor=who.name,
+    workflow.transition(session, locator(request), case, body.action, actor=who.name,
                      now=now(request), note=body.note, photo_ids=body.photo_ids,
                      category_code=body.category, lon=lon, lat=lat, assignee=body.assignee,
                      rating=body.rating)
     session.commit()
-    return cases.to_json(session, case, events=True)
+    return workflow.to_json(session, case, events=True)
 
 
 @router.post("/cases/{case_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG, WebP; ≤ 5 MB)")
@@ -236,7 +236,7 @@ def get_photo(case_id: int, photo_id: int, session: SessionDep, who: WorkerUser)
 
 @router.get("/cases/{case_id}/cameras", summary="Cameras whose view covers the case's place")
 def case_cameras(case_id: int, session: SessionDep, who: WorkerUser) -> list[dict]:
-    return cases.cameras_seeing(session, _case_in_scope(session, case_id, who))
+    return workflow.cameras_seeing(session, _case_in_scope(session, case_id, who))
 
 
 # -- routing tables --------------------------------------------------------------------------------

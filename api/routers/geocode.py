@@ -15,7 +15,7 @@ from api.deps import PublicAccess
 from api.errors import ApiError
 from api.routers.locate import outside_error, to_point
 from gis.gazetteer import CONFIDENT
-from layers.locating import Locator
+from layers.locating.locators import Locator
 
 router = APIRouter(prefix="/v1", tags=["geocode"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api.deps import PublicAccess
-from layers import generations
-from layers.migrate import current_revision_of
+from layers.boundaries import generations
+from layers.storage.migrate import current_revision_of
 
 router = APIRouter(tags=["health"])
 

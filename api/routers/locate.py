@@ -23,7 +23,7 @@ from gis.crs import (
     parse_crs,
     transform_xy,
 )
-from layers.locating import Locator
+from layers.locating.locators import Locator
 
 router = APIRouter(prefix="/v1", tags=["locate"])
 MAX_BATCH_ROWS = 200_000

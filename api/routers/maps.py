@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import PublicAccess, SessionDep
 from api.errors import ApiError
-from layers import mapdata
-from layers.tiles import TILE_LAYERS, UnknownTileLayer, tile
+from layers.maps import queries
+from layers.maps.tiles import TILE_LAYERS, UnknownTileLayer, tile
 from map_ui import pages
 
 router = APIRouter(tags=["maps"])
@@ -100,7 +100,7 @@ def locate_page(request: Request, session: SessionDep, _: PublicAccess) -> str:
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")
 def grid_outline(code: str, session: SessionDep, _: PublicAccess,
                  datum: Literal["wgs84", "gcj02"] = "wgs84") -> JSONResponse:
-    feature = mapdata.grid_geojson(session, code)
+    feature = queries.grid_geojson(session, code)
     if feature is None:
         raise ApiError(404, "area_not_found", f"no grid {code}", "未找到该网格")
     shifted = pages.MapSettings(datum=datum).shift({"type": "FeatureCollection",

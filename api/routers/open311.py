@@ -14,8 +14,8 @@ from sqlalchemy import select
 from api.deps import PublicAccess, SessionDep
 from api.security import Principal, access
 from gis.crs import CoordinateError, check_lonlat
-from layers import cases, routing
-from layers.models import Case, CaseStatus
+from layers.cases import routing, workflow
+from layers.storage.models import Case, CaseStatus
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 CLOSED = {CaseStatus.CLOSED, CaseStatus.CANCELLED}
@@ -52,7 +52,7 @@ def service_definition(service_code: str, session: SessionDep, _: PublicAccess):
 
 def _request_json(session, case: Case, tables: dict | None = None) -> dict:
     """A case as an Open311 request; ``tables`` caches routing versions across a listing."""
-    lon, lat = cases.location(case)
+    lon, lat = workflow.location(case)
     tables = {} if tables is None else tables
     if case.routing_version_id not in tables:
         tables[case.routing_version_id] = routing.load(session, case.routing_version_id)[1:]
@@ -62,7 +62,7 @@ def _request_json(session, case: Case, tables: dict | None = None) -> dict:
     return {
         "service_request_id": case.case_no,
         "status": status,
-        "status_notes": cases.STATUS_ZH[case.status],
+        "status_notes": workflow.STATUS_ZH[case.status],
         "service_name": category.name if category else case.category_code,
         "service_code": case.category_code,
         "description": case.description,
@@ -110,13 +110,13 @@ async def create_request(
     reporter = {k: form.get(k) for k in ("email", "first_name", "last_name", "phone", "device_id")
                 if form.get(k)}
     try:
-        created = cases.create(
+        created = workflow.create(
             session, request.app.state.locators.active(), source="open311", category_code=code,
             lon=lon, lat=lat, actor=who.name, now=request.app.state.clock(),
             description=form.get("description") or None, address=address, reporter=reporter,
             idempotency_key=request.headers.get("idempotency-key") or form.get("idempotency_key"),
             snapshot_url=form.get("media_url") or None)
-    except cases.InvalidCase as exc:
+    except workflow.InvalidCase as exc:
         return error(400, str(exc))
     session.commit()
     case = created.case

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
 from gis.metric import distance_m
-from layers import generations
-from layers.demo_names import STREET_ALIASES
-from layers.models import Generation
+from layers.boundaries import generations
+from layers.demo.names import STREET_ALIASES
+from layers.storage.models import Generation
 
 log = logging.getLogger(__name__)
 DATA_CHANNEL = "gridmap_data"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from layers.models import Category, Department, RoutingVersion
+from layers.storage.models import Category, Department, RoutingVersion
 
 HANDLERS = ("grid", "environment", "safety", "department")
 KINDS = ("event", "component", "social")

@@ -22,9 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.crs import UnknownCRSError, parse_crs, transform_geometry
-from layers.dataset import Dataset, plain_value
+from layers.interchange.dataset import Dataset, plain_value
+from layers.interchange.validate import Report
 from layers.registry import SPATIAL_LAYERS, WORKERS, LayerSpec
-from layers.validate import Report
 
 FORMATS = ("geojson", "gpkg", "shp")
 _SHP_PART = "__"  # a Shapefile holds one geometry type: sites.shp + sites__polygon.shp

@@ -25,10 +25,10 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from layers import generations
-from layers.dataset import Dataset, extra_columns, plain_value
-from layers.models import Base, Generation, GenerationStatus
+from layers.boundaries import generations
+from layers.interchange.dataset import Dataset, extra_columns, plain_value
 from layers.registry import AREAS, LayerSpec
+from layers.storage.models import Base, Generation, GenerationStatus
 
 _DIALECT = postgresql.dialect()
 _MULTI = {"areas": shapely.MultiPolygon, "roads": shapely.MultiLineString,

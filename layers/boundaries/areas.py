@@ -12,8 +12,8 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from layers import generations
-from layers.models import SRID, Area, AreaLevel, Generation, GenerationStatus
+from layers.boundaries import generations
+from layers.storage.models import SRID, Area, AreaLevel, Generation, GenerationStatus
 
 
 class AreaNotFound(LookupError):

@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Ignore tables PostGIS owns (spatial_ref_sys, topology, tiger): never ours to drop."""
     if type_ == "table" and reflected and compare_to is None:
-        from layers.models import Base
+        from layers.storage.models import Base
 
         return name in Base.metadata.tables
     return True

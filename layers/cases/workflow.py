@@ -20,10 +20,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
-from layers import routing
-from layers.locating import Locator
-from layers.models import Case, CaseEvent, CaseStatus, Holiday
-from layers.workcalendar import add_working_hours
+from layers.cases import routing
+from layers.cases.working_calendar import add_working_hours
+from layers.locating.locators import Locator
+from layers.storage.models import Case, CaseEvent, CaseStatus, Holiday
 
 S = CaseStatus
 OPEN = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED, S.SUSPENDED)

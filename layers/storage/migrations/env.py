@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from layers.migrate import include_object
-from layers.models import Base
+from layers.storage.migrate import include_object
+from layers.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,9 +15,9 @@ import shapely
 from gis import topology
 from gis.chinese_offsets import CHINA_BOX
 from gis.metric import area_m2
-from layers.dataset import Dataset
-from layers.models import PARENT_LEVEL
+from layers.interchange.dataset import Dataset
 from layers.registry import WORKERS, LayerSpec
+from layers.storage.models import PARENT_LEVEL
 
 _CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3}(\d{2,3})?)?)?$")
 _LEVEL_DIGITS = {"district": (6,), "street": (9,), "community": (12,), "grid": (14, 15)}

@@ -14,10 +14,10 @@ import secrets
 import numpy as np
 from sqlalchemy import Engine, text
 
-from layers import routing
-from layers.db import session_scope
-from layers.locating import LocatorRegistry
-from layers.workcalendar import CST, add_working_hours
+from layers.cases import routing
+from layers.cases.working_calendar import CST, add_working_hours
+from layers.locating.locators import LocatorRegistry
+from layers.storage.db import session_scope
 
 TOTAL, CLOSED = 168_177, 168_055
 YEARS = 3

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from layers import generations, interchange
-from layers.dataset import Dataset
-from layers.db import session_scope
-from layers.store import WriteReport, write_dataset
-from layers.validate import Context, Report, validate
+from layers.boundaries import generations
+from layers.interchange import formats
+from layers.interchange.dataset import Dataset
+from layers.interchange.store import WriteReport, write_dataset
+from layers.interchange.validate import Context, Report, validate
+from layers.storage.db import session_scope
 
 
 @dataclass
@@ -31,7 +32,7 @@ def write_validated(engine: Engine, dataset: Dataset, *, tolerance_m: float = 1.
                     draft_name: str = "导入 import") -> ImportOutcome:
     """Validate against what the database holds, then write in one transaction (or not at all)."""
     with session_scope(engine) as session:
-        context = Context(areas=interchange.existing_areas(session))
+        context = Context(areas=formats.existing_areas(session))
         report = validate(dataset, context, tolerance_m=tolerance_m, make_valid=make_valid)
         outcome = ImportOutcome(report=report, counts=dataset.counts())
         if report.errors or dry_run:
@@ -43,7 +44,7 @@ def write_validated(engine: Engine, dataset: Dataset, *, tolerance_m: float = 1.
 def import_path(engine: Engine, path: Path, *, from_crs: str | None = None,
                 encoding: str | None = None, swap_xy: bool = False, make_valid: bool = False,
                 tolerance_m: float = 1.0, dry_run: bool = False) -> ImportOutcome:
-    result = interchange.read(path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy)
+    result = formats.read(path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy)
     if result.report.errors:
         return ImportOutcome(report=result.report, notes=result.notes,
                              counts=result.dataset.counts())
@@ -64,5 +65,5 @@ def export_path(engine: Engine, path: Path, fmt: str, generation_id: int | None 
             generation_id = active.id
         else:
             generations.get(session, generation_id)
-        dataset = interchange.load_dataset(session, generation_id)
-    return interchange.write(dataset, path, fmt)
+        dataset = formats.load_dataset(session, generation_id)
+    return formats.write(dataset, path, fmt)

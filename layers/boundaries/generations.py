@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from layers.models import Area, Generation, GenerationStatus
+from layers.storage.models import Area, Generation, GenerationStatus
 
 NOTIFY_CHANNEL = "gridmap_generation"
 

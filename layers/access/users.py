@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layers.models import User, UserRole
+from layers.storage.models import User, UserRole
 
 TOKEN_PREFIX = "gm_"
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridmap.settings import Settings, get_settings
-from layers.cluster import LocalCluster
+from layers.storage.cluster import LocalCluster
 
 
 def local_cluster(settings: Settings | None = None) -> LocalCluster:

@@ -25,9 +25,9 @@ import shapely
 
 from gis.crs import transform_geometry
 from gis.partition import lloyd_relax, seeds_in, voronoi_partition
-from layers import demo_names as names
-from layers.areas import read_district
-from layers.dataset import Dataset
+from layers.boundaries.areas import read_district
+from layers.demo import names
+from layers.interchange.dataset import Dataset
 
 METRIC = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Jining
 CENTRE_WGS84 = (116.59, 35.41)  # the urban core of Rencheng
