@@ -17,6 +17,7 @@ from api import errors
 from api.routers import areas, cases, features, geocode, health, locate, maps, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
+from layers.access.rate_limit import RateLimiter
 from layers.cases.workflow import escalate_overdue
 from layers.locating.locators import LocatorRegistry
 from layers.storage.db import database_url, make_engine
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     )
     app.state.settings = settings
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
-    app.state.resident_limiter = geocode.RateLimiter(settings.resident_requests_per_minute)
+    app.state.resident_limiter = RateLimiter(settings.resident_requests_per_minute)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -1,98 +1,184 @@
-"""One error shape for the whole API: ``{"error", "error_zh", "code"}`` (+ optional ``detail``).
+"""One error table for the whole API.
 
-``error`` is English for integrators; ``error_zh`` is what a resident or dispatcher sees. Exception
-classes map to status codes in one table (as tipg does), so routes just raise domain errors.
+Domain code raises domain exceptions (layers/errors.py: a stable ``code``, an English message,
+optionally a more specific Chinese one and extra body fields) and knows nothing of HTTP. Here, and
+only here, each exception class gets its status and its default Chinese message. Every error body
+is ``{"error", "error_zh", "code"}`` (+ ``detail`` or other extra fields): ``error`` is English for
+integrators, ``error_zh`` is what a resident or dispatcher sees.
+
+Formatters render the same description differently: the default JSON body here, and Open311's
+``[{"code", "description"}]`` for the routes that use :class:`Open311Route`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
+from layers.access.policy import Forbidden, OutOfScope, Unauthorized
+from layers.access.rate_limit import RateLimited
 from layers.boundaries.areas import AreaNotFound
-from layers.boundaries.generations import GenerationError
-from layers.cases.workflow import CaseError
-from layers.locating.locators import NoGeneration
+from layers.boundaries.generations import GenerationError, NoGeneration
+from layers.cases import intake, open311, photos
+from layers.cases.routing import RoutingError
+from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, InvalidCase, UnknownPhoto
+from layers.errors import DomainError
+from layers.locating.batch import BadBatch, BatchTooLarge
+from layers.locating.geocoding import AddressNotFound
+from layers.locating.locators import MissingLocation, OutsideGrids
+from layers.maps.features import CollectionNotFound, FeatureNotFound, InvalidBbox
+from layers.maps.tiles import UnknownTileLayer
 
-
-class ApiError(Exception):
-    """An error with an explicit status, English and Chinese messages and a stable code."""
-
-    def __init__(self, status: int, code: str, error: str, error_zh: str, **extra: Any):
-        super().__init__(error)
-        self.status, self.code, self.error, self.error_zh, self.extra = (
-            status, code, error, error_zh, extra)
-
-
-# exception class → (status, code, Chinese message)
-STATUS_BY_EXCEPTION: dict[type[Exception], tuple[int, str, str]] = {
-    AreaNotFound: (404, "area_not_found", "未找到该区域"),
-    UnknownCRSError: (422, "unknown_crs", "无法识别的坐标系"),
-    CoordinateError: (422, "invalid_coordinates", "坐标有误，请检查经纬度"),
-    NoGeneration: (404, "no_generation", "该日期没有生效的网格边界"),
-    GenerationError: (409, "generation_conflict", "边界版本操作冲突"),
+# exception class → (status, Chinese message). Looked up along the class's MRO, so a subclass
+# without its own row takes its parent's.
+STATUS: dict[type[Exception], tuple[int, str]] = {
+    # access
+    Unauthorized: (401, "请先登录"),
+    Forbidden: (403, "当前账号无此权限"),
+    OutOfScope: (403, "该区域不在您的管辖范围内"),
+    RateLimited: (429, "查询过于频繁，请稍后再试"),
+    # boundaries and locating
+    AreaNotFound: (404, "未找到该区域"),
+    NoGeneration: (404, "该日期没有生效的网格边界"),
+    GenerationError: (409, "边界版本操作冲突"),
+    UnknownCRSError: (422, "无法识别的坐标系"),
+    CoordinateError: (422, "坐标有误，请检查经纬度"),
+    OutsideGrids: (404, "该位置不在任何网格内"),
+    MissingLocation: (422, "请提供位置或地址"),
+    AddressNotFound: (404, "未找到该地址"),
+    BadBatch: (422, "批量请求格式有误"),
+    BatchTooLarge: (413, "单次批量请求的记录过多"),
+    # cases
+    CaseError: (400, "案件处理失败"),
+    CaseNotFound: (404, "未找到该案件"),
+    InvalidCase: (422, "案件信息有误"),
+    IllegalTransition: (409, "当前状态下不能执行该操作"),
+    UnknownPhoto: (422, "照片不属于该案件"),
+    photos.PhotoTooLarge: (413, "照片不能超过 5 MB"),
+    photos.UnsupportedPhoto: (415, "仅支持 JPEG、PNG、WebP 图片"),
+    photos.PhotoNotFound: (404, "未找到该照片"),
+    intake.Unplaceable: (422, "无法定位该地址"),
+    intake.UnknownCamera: (422, "未找到该摄像头"),
+    intake.UnknownAlertType: (422, "无法识别的告警类型"),
+    RoutingError: (422, "路由表校验未通过"),
+    open311.ServiceNotFound: (404, "未找到该服务类别"),
+    open311.RequestNotFound: (404, "未找到该诉求"),
+    open311.BadRequest: (400, "请求参数有误"),
+    # maps and features
+    CollectionNotFound: (404, "未找到该图层"),
+    FeatureNotFound: (404, "未找到该要素"),
+    InvalidBbox: (400, "bbox 参数有误"),
+    UnknownTileLayer: (404, "未找到该瓦片"),
 }
+HTTP_ZH = {404: "未找到", 405: "不支持该请求方法"}
+
+
+@dataclass(frozen=True)
+class Described:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] | None = None
 
 
 def error_body(code: str, error: str, error_zh: str, **extra: Any) -> dict[str, Any]:
     return {"error": error, "error_zh": error_zh, "code": code, **extra}
 
 
-def _respond(request: Request, status: int, body: dict, headers=None) -> JSONResponse:
-    """Our error shape, except under /open311/ where the spec's [{"code", "description"}] rules."""
-    if request.url.path.startswith("/open311/"):
-        return JSONResponse([{"code": status, "description": body["error"]}], status_code=status,
-                            headers=headers)
-    return JSONResponse(body, status_code=status, headers=headers)
+def status_of(exc: Exception) -> tuple[int, str] | None:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        extra = dict(exc.extra)
-        headers = extra.pop("headers", None)
-        return _respond(request, exc.status, error_body(exc.code, exc.error, exc.error_zh, **extra),
-                        headers)
-
-    for exc_class, (status, code, zh) in STATUS_BY_EXCEPTION.items():
-        def _handler(request: Request, exc: Exception, status=status, code=code, zh=zh):
-            return _respond(request, status, error_body(code, str(exc), zh))
-
-        app.add_exception_handler(exc_class, _handler)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+def describe(exc: Exception) -> Described | None:
+    """Status, body and headers for an exception we know; None for a bug (→ 500)."""
+    if isinstance(exc, RequestValidationError):
         problems = [
             {"field": ".".join(str(p) for p in err["loc"] if p not in ("query", "path", "body")),
              "problem": err["msg"]}
             for err in exc.errors()
         ]
         text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return _respond(request, 422, error_body("invalid_request", f"invalid request: {text}",
-                                                 "请求参数有误", detail=problems))
+        return Described(422, error_body("invalid_request", f"invalid request: {text}", "请求参数有误",
+                                         detail=problems))
+    if isinstance(exc, StarletteHTTPException):
+        return Described(exc.status_code, error_body(
+            f"http_{exc.status_code}", str(exc.detail), HTTP_ZH.get(exc.status_code, "请求失败")),
+            getattr(exc, "headers", None))
+    if isinstance(exc, OperationalError):
+        return Described(503, error_body("database_unavailable",
+                                         "the database is unreachable; check `gridmap db status`",
+                                         "数据库暂时无法访问，请稍后再试"))
+    known = status_of(exc)
+    if known is None:
+        return None
+    status, zh = known
+    if isinstance(exc, DomainError):
+        return Described(status, error_body(exc.code, str(exc), exc.zh or zh, **exc.extra),
+                         exc.headers)
+    return Described(status, error_body(_code_of(exc), str(exc), zh))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        zh = {404: "未找到", 405: "不支持该请求方法"}.get(exc.status_code, "请求失败")
-        return _respond(request, exc.status_code, error_body(f"http_{exc.status_code}",
-                                                             str(exc.detail), zh),
-                        getattr(exc, "headers", None))
 
-    @app.exception_handler(CaseError)
-    async def _case_error(request: Request, exc: CaseError) -> JSONResponse:
-        return _respond(request, exc.status, error_body(exc.code, str(exc), exc.zh))
+def _code_of(exc: Exception) -> str:
+    """Stable codes for the few non-domain exceptions in the table (from gis/)."""
+    return {UnknownCRSError: "unknown_crs", CoordinateError: "invalid_coordinates"}.get(
+        type(exc), "error")
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
-        return JSONResponse(
-            error_body("database_unavailable",
-                       "the database is unreachable; check `gridmap db status`",
-                       "数据库暂时无法访问，请稍后再试"),
-            status_code=503,
-        )
+
+def json_error(described: Described) -> JSONResponse:
+    return JSONResponse(described.body, status_code=described.status, headers=described.headers)
+
+
+def open311_error(described: Described) -> JSONResponse:
+    """GeoReport v2 answers every invalid request with 400; the rest keep their status."""
+    status = 400 if described.status == 422 else described.status
+    return JSONResponse([{"code": status, "description": described.body["error"]}],
+                        status_code=status, headers=described.headers)
+
+
+def install(app: FastAPI) -> None:
+    async def handler(request: Request, exc: Exception) -> Response:
+        described = describe(exc)
+        if described is None:
+            raise exc
+        return json_error(described)
+
+    for exc_class in (DomainError, *STATUS, RequestValidationError, StarletteHTTPException,
+                      OperationalError):
+        app.add_exception_handler(exc_class, handler)
+
+
+class FormattedRoute(APIRoute):
+    """A route whose errors (from its dependencies, validation or the domain) are rendered by
+    ``formatter`` instead of the default JSON body."""
+
+    formatter: Callable[[Described], Response] = staticmethod(json_error)
+
+    def get_route_handler(self) -> Callable:
+        handle = super().get_route_handler()
+        formatter = type(self).formatter
+
+        async def formatted(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                described = describe(exc)
+                if described is None:
+                    raise
+                return formatter(described)
+
+        return formatted
+
+
+class Open311Route(FormattedRoute):
+    formatter = staticmethod(open311_error)

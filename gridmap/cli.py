@@ -1,4 +1,9 @@
-"""``gridmap`` — the single command-line entry point."""
+"""``gridmap`` — the single command-line entry point.
+
+Why this module is long: it is the one table of commands an operator reads top to bottom; each
+command is a few lines that parse options, call one domain function in layers/ and print. Every
+import is inside its command, so ``gridmap --help`` starts fast.
+"""
 
 from __future__ import annotations
 
@@ -106,14 +111,12 @@ def db_status() -> None:
 
 
 def _report_reachability() -> None:
-    from sqlalchemy import text
-
+    from layers.storage.health import postgis_version
     from layers.storage.migrate import current_revision_of, head_revision
 
     try:
         with _engine().connect() as conn:
-            postgis = conn.execute(text("SELECT extversion FROM pg_extension "
-                                        "WHERE extname = 'postgis'")).scalar()
+            postgis = postgis_version(conn)
             revision = current_revision_of(conn)
     except Exception as exc:  # noqa: BLE001 - report any failure to the user
         raise _fail(f"database unreachable: {exc}") from None
@@ -313,10 +316,9 @@ def locate_file(
 
     from rich.progress import Progress
 
-    from api.batch import parse_batch, render_batch
-    from api.errors import ApiError
-    from api.routers.locate import locate_rows
-    from layers.locating.locators import LocatorRegistry, NoGeneration
+    from layers.errors import DomainError
+    from layers.locating.batch import locate_rows, parse_batch, render_batch
+    from layers.locating.locators import LocatorRegistry
 
     content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
                     ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
@@ -324,8 +326,8 @@ def locate_file(
     try:
         fmt, rows = parse_batch(path.read_bytes(), content_type)
         locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
-    except (ApiError, NoGeneration, OSError) as exc:
-        raise _fail(getattr(exc, "error", None) or str(exc)) from None
+    except (DomainError, OSError) as exc:
+        raise _fail(str(exc)) from None
     sink = out.open("wb") if out else sys.stdout.buffer
     located = 0
     with Progress(console=err, transient=True) as progress:
@@ -368,21 +370,19 @@ def cases_holiday(
     remove: Annotated[bool, typer.Option(help="delete the entry")] = False,
 ) -> None:
     """Edit the working calendar that time limits count in: public holidays and make-up days."""
+    from layers.cases.working_calendar import remove_day, set_day
     from layers.storage.db import session_scope
-    from layers.storage.models import Holiday
 
-    date = dt.date.fromisoformat(day)
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise _fail(f"{day!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-01") from None
     with session_scope(_engine()) as session:
-        existing = session.get(Holiday, date)
         if remove:
-            if existing:
-                session.delete(existing)
+            remove_day(session, date)
             console.print(f"{date} removed from the calendar")
             return
-        if existing is None:
-            session.add(Holiday(day=date, is_workday=workday, name=name))
-        else:
-            existing.is_workday, existing.name = workday, name
+        set_day(session, date, workday=workday, name=name)
     console.print(f"{date}: {'working day' if workday else 'holiday'}{f' ({name})' if name else ''}")
 
 
@@ -501,12 +501,11 @@ def up(
 
 
 def _active_grid_count() -> int:
-    from sqlalchemy import text
+    from layers.boundaries.areas import active_grid_count
+    from layers.storage.db import session_scope
 
-    with _engine().connect() as conn:
-        return conn.execute(text(
-            "SELECT count(*) FROM areas a JOIN generations g ON g.id = a.generation_id "
-            "WHERE g.status = 'active' AND a.level = 'grid'")).scalar_one()
+    with session_scope(_engine()) as session:
+        return active_grid_count(session)
 
 
 @app.command()

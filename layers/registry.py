@@ -1,13 +1,37 @@
-"""The layers, declared once: name, Chinese label, geometry types, fields, table, style.
+"""The layers, declared once — the single source for everything a layer gets.
 
-Import, export, validation, the demo generator and (later) the API collections and map overlays
-all read these declarations, so a department's thematic layer is one more entry here plus its
-table. ``workers`` is the one attribute-only layer (a CSV in the interchange format).
+A declaration says what the layer is (name, Chinese label, table, geometry types, fields), whether
+its rows are versioned with the boundary generations, who may read it, what its vector tiles
+carry, whether and how the coverage map shows it, and its style. From that one declaration:
+
+- import/export and validation (layers/interchange) read and write it in the interchange format;
+- OGC API – Features (layers/maps/features.py) serves it as a collection;
+- the tile server (layers/maps/tiles.py) serves its tile layers;
+- the coverage map (map_ui/pages.py) adds its overlay to the layer control.
+
+So a department's thematic layer (消防栓, 垃圾分类点, …) is one :func:`register` call plus its
+table (a model on ``layers.storage.models.Base`` and a migration). Vocabularies come from the
+model enums, never repeated here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.storage.models import AreaLevel, CameraKind, GridKind, WorkerRole
+
+AREA_LEVELS = tuple(level.value for level in AreaLevel)
+GRID_KINDS = tuple(kind.value for kind in GridKind)
+CAMERA_KINDS = tuple(kind.value for kind in CameraKind)
+WORKER_ROLES = tuple(role.value for role in WorkerRole)
+SITE_KINDS = ("reception_room", "service_hall", "construction_site", "key_enterprise", "restaurant",
+              "school", "hospital", "park", "other")
+SITE_KIND_ZH = {"reception_room": "网格会客厅", "service_hall": "社区服务大厅",
+                "construction_site": "建筑工地", "key_enterprise": "重点企业", "restaurant": "餐饮店",
+                "school": "学校", "hospital": "医院", "park": "公园", "other": "其他"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +46,34 @@ class FieldSpec:
     def dbf_name(self) -> str:
         return self.shp_name or self.name
 
+    @property
+    def value_sql(self) -> str:
+        """The column as SQL that yields a plain JSON/MVT value (enums as text)."""
+        return f"{self.name}::text" if self.choices else self.name
+
+    @property
+    def select_sql(self) -> str:
+        return f"{self.value_sql} AS {self.name}" if self.choices else self.name
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """One vector-tile layer: ``/tiles/{name}/{z}/{x}/{y}.pbf``."""
+
+    name: str
+    columns: str  # SQL select list of the feature properties
+    where: str = ""  # extra SQL filter, starting with AND
+    read_role: str = "public"  # who may fetch the tiles
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """How the coverage map shows a layer: a toggle in its layer control."""
+
+    label_zh: str
+    where: str = "TRUE"  # which rows
+    show: bool = False  # on when the page opens
+
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -30,7 +82,13 @@ class LayerSpec:
     table: str
     geometry_types: tuple[str, ...]  # accepted on import; () for attribute-only layers
     fields: tuple[FieldSpec, ...]
-    style: dict = field(default_factory=dict)
+    style: dict = field(default_factory=dict)  # Leaflet path options: colour, weight, fill
+    versioned: bool = False  # rows belong to a boundary generation (only the active one is current)
+    read_role: str = "worker"  # who may read it through OGC API Features: public | worker | …
+    tile_layers: tuple[TileSpec, ...] | None = None  # None: one tile layer with every field
+    overlay: Overlay | None = None  # a toggle on the coverage map (None: not shown there)
+    interchange: bool = True  # imported and exported in the interchange format
+    collection: bool = True  # served as an OGC API collection (spatial layers only)
 
     @property
     def field_names(self) -> list[str]:
@@ -39,16 +97,25 @@ class LayerSpec:
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
 
+    @property
+    def is_spatial(self) -> bool:
+        return bool(self.geometry_types)
 
-AREA_LEVELS = ("district", "street", "community", "grid")
-GRID_KINDS = ("comprehensive", "dedicated")
-CAMERA_KINDS = ("fixed", "ptz", "panoramic", "loudspeaker", "fume_monitor")
-WORKER_ROLES = ("full_time", "part_time", "environment", "safety")
-SITE_KINDS = ("reception_room", "service_hall", "construction_site", "key_enterprise", "restaurant",
-              "school", "hospital", "park", "other")
-SITE_KIND_ZH = {"reception_room": "网格会客厅", "service_hall": "社区服务大厅",
-                "construction_site": "建筑工地", "key_enterprise": "重点企业", "restaurant": "餐饮店",
-                "school": "学校", "hospital": "医院", "park": "公园", "other": "其他"}
+    @property
+    def tiles(self) -> tuple[TileSpec, ...]:
+        if self.tile_layers is not None:
+            return self.tile_layers
+        if not self.is_spatial:
+            return ()
+        return (TileSpec(self.name, ", ".join(f.select_sql for f in self.fields)),)
+
+    def current_rows_sql(self, alias: str = "") -> str:
+        """SQL condition for the rows that are current (the active generation's, if versioned)."""
+        if not self.versioned:
+            return "TRUE"
+        prefix = f"{alias}." if alias else ""
+        return f"{prefix}generation_id = {ACTIVE_ID_SQL}"
+
 
 _code = FieldSpec("code", str, required=True)
 _name = FieldSpec("name", str, required=True)
@@ -61,12 +128,15 @@ AREAS = LayerSpec(
      FieldSpec("parent_code", str, shp_name="parent_cod"),
      FieldSpec("kind", str, choices=GRID_KINDS)),
     style={"color": "#2563eb", "weight": 1, "fillOpacity": 0.15},
+    versioned=True,
+    tile_layers=(TileSpec("grids", "code, name, kind::text AS kind", "AND level = 'grid'"),),
 )
 BUILDINGS = LayerSpec(
     "buildings", "建筑物", "buildings", (*POLYGONAL, "Point"),
     (_code, FieldSpec("address", str, required=True), FieldSpec("name", str),
      FieldSpec("households", int), FieldSpec("population", int), FieldSpec("floors", int)),
     style={"color": "#92400e", "weight": 0.5, "fillOpacity": 0.5},
+    tile_layers=(TileSpec("buildings", "code, name, address, households, floors"),),
 )
 ROADS = LayerSpec("roads", "道路", "roads", LINEAR, (_code, _name),
                   style={"color": "#6b7280", "weight": 3})
@@ -82,14 +152,77 @@ CAMERAS = LayerSpec(
 SITES = LayerSpec(
     "sites", "重点场所", "sites", (*POLYGONAL, "Point"),
     (_code, _name, FieldSpec("kind", str, required=True), FieldSpec("address", str)),
-    style={"color": "#059669"},
+    style={"color": "#047857", "radius": 4},
+    tile_layers=(TileSpec("sites", "code, name, kind"),),
+    overlay=Overlay("网格会客厅 / 服务大厅", where="kind IN ('reception_room', 'service_hall')"),
 )
 WORKERS = LayerSpec(
     "workers", "网格员", "workers", (),
     (_code, _name, FieldSpec("phone", str), FieldSpec("role", str, True, WORKER_ROLES),
      FieldSpec("grid_codes", str, required=True)),
+    collection=False,
+)
+CASES = LayerSpec(
+    "cases", "案件", "cases", ("Point",),
+    (FieldSpec("case_no", str, required=True), FieldSpec("category_code", str),
+     FieldSpec("status", str)),
+    style={"color": "#ef4444"},
+    read_role="dispatcher",
+    tile_layers=(TileSpec("cases", "case_no AS code, category_code, status::text AS status"),),
+    interchange=False, collection=False,
 )
 
-SPATIAL_LAYERS: tuple[LayerSpec, ...] = (AREAS, BUILDINGS, ROADS, ALLEYS, CAMERAS, SITES)
-ALL_LAYERS: tuple[LayerSpec, ...] = (*SPATIAL_LAYERS, WORKERS)
-BY_NAME = {layer.name: layer for layer in ALL_LAYERS}
+
+class LayerRegistry:
+    """The declared layers, in declaration order. Readers ask it each time (never copy the list),
+    so a layer registered later — a department's, or a test's — is seen everywhere."""
+
+    def __init__(self, layers: tuple[LayerSpec, ...]):
+        self._layers: dict[str, LayerSpec] = {}
+        for spec in layers:
+            self.register(spec)
+
+    def register(self, spec: LayerSpec) -> LayerSpec:
+        if spec.name in self._layers:
+            raise ValueError(f"a layer named {spec.name!r} is already declared")
+        self._layers[spec.name] = spec
+        return spec
+
+    def unregister(self, name: str) -> None:
+        self._layers.pop(name, None)
+
+    def get(self, name: str) -> LayerSpec | None:
+        return self._layers.get(name)
+
+    def all(self) -> tuple[LayerSpec, ...]:
+        return tuple(self._layers.values())
+
+    def spatial(self) -> tuple[LayerSpec, ...]:
+        """The layers of the interchange format that have geometry (areas, buildings, …)."""
+        return tuple(s for s in self._layers.values() if s.interchange and s.is_spatial)
+
+    def collections(self) -> tuple[LayerSpec, ...]:
+        return tuple(s for s in self._layers.values() if s.collection and s.is_spatial)
+
+    def tiles(self) -> dict[str, tuple[LayerSpec, TileSpec]]:
+        return {t.name: (s, t) for s in self._layers.values() for t in s.tiles}
+
+    def overlays(self) -> tuple[LayerSpec, ...]:
+        return tuple(s for s in self._layers.values() if s.overlay is not None)
+
+
+REGISTRY = LayerRegistry((AREAS, BUILDINGS, ROADS, ALLEYS, CAMERAS, SITES, WORKERS, CASES))
+
+
+def register(spec: LayerSpec) -> LayerSpec:
+    return REGISTRY.register(spec)
+
+
+@contextmanager
+def registered(spec: LayerSpec) -> Iterator[LayerSpec]:
+    """A layer declared for the duration of a block (tests, one-off tools)."""
+    REGISTRY.register(spec)
+    try:
+        yield spec
+    finally:
+        REGISTRY.unregister(spec.name)

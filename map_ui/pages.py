@@ -11,7 +11,9 @@ from branca.element import Element
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_geometry
+from layers.cases.workflow import STATUS_ZH
 from layers.maps import queries
+from layers.registry import REGISTRY, LayerSpec
 from map_ui.assets import (
     LayerControlWithTiles,
     OfflineHeatMap,
@@ -28,9 +30,6 @@ STREET_COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b
 STATUS_COLOURS = {"reported": "#f59e0b", "registered": "#f97316", "dispatched": "#ef4444",
                   "processing": "#dc2626", "resolved": "#8b5cf6", "verified": "#6366f1",
                   "suspended": "#6b7280", "closed": "#16a34a", "cancelled": "#9ca3af"}
-STATUS_ZH = {"reported": "信息采集", "registered": "立案", "dispatched": "派遣", "processing": "处置",
-             "resolved": "处置反馈", "verified": "核查", "suspended": "挂账", "closed": "结案",
-             "cancelled": "作废"}
 
 
 class MapSettings:
@@ -84,6 +83,18 @@ def _map_with_streets(session: Session, ms: MapSettings, title: str) -> folium.M
     return m
 
 
+def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.FeatureGroup:
+    """A registry layer's overlay: its features as markers styled by the declaration."""
+    group = folium.FeatureGroup(name=spec.overlay.label_zh, show=spec.overlay.show)
+    style = {"radius": 4, "color": "#374151", **spec.style}
+    for f in queries.points(session, spec, spec.overlay.where)["features"]:
+        lon, lat = ms.shift_point(*f["geometry"]["coordinates"])
+        folium.CircleMarker([lat, lon], radius=style["radius"], color=style["color"], fill=True,
+                            fill_opacity=0.9, tooltip=f["properties"].get("name")
+                            or f["properties"].get("code")).add_to(group)
+    return group
+
+
 def _legend(html: str) -> Element:
     return Element(f'<div class="gm-legend">{html}</div>')
 
@@ -133,20 +144,15 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
                                                            "dashArray": "4 4"},
                                  tooltip=folium.GeoJsonTooltip(fields=["name", "blind_m"],
                                                                aliases=["", "盲区 米"])).add_to(m)
-    sites = queries.points(session, "sites", "kind IN ('reception_room', 'service_hall')")
-    site_layer = folium.FeatureGroup(name="网格会客厅 / 服务大厅", show=False).add_to(m)
-    for f in sites["features"]:
-        lon, lat = ms.shift_point(*f["geometry"]["coordinates"])
-        folium.CircleMarker([lat, lon], radius=4, color="#047857", fill=True, fill_opacity=0.9,
-                            tooltip=f["properties"]["name"]).add_to(site_layer)
     VectorTiles("buildings", "建筑物（矢量瓦片）", {"weight": 0.5, "color": "#92400e",
                                                    "fill": True, "fillColor": "#d97706",
                                                    "fillOpacity": 0.5},
                 datum=ms.datum, min_zoom=13).add_to(m)
+    declared = [(spec.overlay.label_zh, _overlay(session, ms, spec).add_to(m))
+                for spec in REGISTRY.overlays()]
     LayerControlWithTiles([(n, layer.get_name()) for n, layer in (
         ("网格", grid_layer), ("社区/村界", comm), ("镇街界", street), ("摄像头视域", cams),
-        ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer),
-        ("网格会客厅 / 服务大厅", site_layer))]).add_to(m)
+        ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer), *declared)]).add_to(m)
     rows = "".join(f"<tr><td>{s['street']}</td><td>{s['alley_m']:,} 米</td>"
                    f"<td>{s['covered_pct']}%</td></tr>" for s in shares)
     legend = (

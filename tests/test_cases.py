@@ -383,13 +383,13 @@ def test_holidays_and_make_up_days_move_deadlines(settings_env, engine):
     from typer.testing import CliRunner
 
     from gridmap.cli import app as cli
-    from layers.cases.workflow import exceptions
+    from layers.cases.working_calendar import holiday_calendar
 
     runner = CliRunner()
     assert runner.invoke(cli, ["cases", "holiday", "2026-10-01", "--name", "国庆节"]).exit_code == 0
     assert runner.invoke(cli, ["cases", "holiday", "2026-10-11", "--workday"]).exit_code == 0
     with session_scope(engine) as session:
-        cal = exceptions(session)
+        cal = holiday_calendar(session)
     assert cal == {dt.date(2026, 10, 1): False, dt.date(2026, 10, 11): True}
     start = dt.datetime(2026, 9, 30, 17, 0, tzinfo=CST)
     assert add_working_hours(start, 1, cal).astimezone(CST).date() == dt.date(2026, 10, 2)

@@ -6,10 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routers.geocode import RateLimiter
 from bench.messy_addresses import generate as messy
 from gis.address import normalise, parse, within_one_edit
 from gis.gazetteer import CONFIDENT, Gazetteer
+from layers.access.rate_limit import RateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from tests.test_boundary import BOUNDARY

@@ -7,13 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from api.deps import PublicAccess, SessionDep
-from api.errors import ApiError
 from api.security import Principal, access
 from layers.boundaries import areas, generations
-from layers.storage.models import Area, Generation, Worker, WorkerAssignment
 
 router = APIRouter(prefix="/v1", tags=["areas"])
 AreaCode = Annotated[str, Path(pattern=r"^\d{6}(\d{3}){0,2}(\d{2,3})?$",
@@ -39,25 +36,16 @@ class GenerationOut(BaseModel):
     effective_to: dt.date | None
 
 
-def resolve_generation(session, at: dt.date | None) -> Generation:
-    gen = generations.in_force_on(session, at) if at else generations.active(session)
-    if gen is None:
-        when = f"on {at}" if at else "now"
-        raise ApiError(404, "no_generation", f"no boundaries are in force {when}; load some with "
-                       "`gridmap demo load` or `gridmap import`", "该日期没有生效的网格边界")
-    return gen
-
-
 @router.get("/areas/{code}", response_model=AreaOut, summary="One area, with its area in km²")
 def get_area(
     code: AreaCode, session: SessionDep, _: PublicAccess,
     at: Annotated[dt.date | None, Query(description="answer for the boundaries of this date")] = None,
 ) -> AreaOut:
-    gen = resolve_generation(session, at)
-    a = areas.info(session, code, gen)
-    return AreaOut(code=a.code, name=a.name, level=a.level, kind=a.kind,
-                   parent_code=a.parent_code, children=a.children,
-                   area_km2=round(a.area_km2, 3), generation=a.generation_id)
+    gen = generations.resolve(session, at)
+    info = areas.info(session, code, gen)
+    return AreaOut(code=info.code, name=info.name, level=info.level, kind=info.kind,
+                   parent_code=info.parent_code, children=info.children,
+                   area_km2=round(info.area_km2, 3), generation=info.generation_id)
 
 
 @router.get("/areas/{code}/workers", summary="Workers covering the grids of an area")
@@ -65,19 +53,7 @@ def area_workers(
     code: AreaCode, session: SessionDep,
     who: Annotated[Principal, Depends(access("worker", scope="code"))],
 ) -> list[dict]:
-    gen = resolve_generation(session, None)
-    areas.find(session, code, gen)  # 404 for unknown areas
-    grid_codes = select(Area.code).where(Area.generation_id == gen.id, Area.level == "grid",
-                                         Area.code.startswith(code))
-    rows = session.execute(
-        select(Worker.code, Worker.name, Worker.phone, WorkerAssignment.role,
-               WorkerAssignment.grid_code)
-        .join(WorkerAssignment)
-        .where(WorkerAssignment.grid_code.in_(grid_codes))
-        .order_by(WorkerAssignment.grid_code, Worker.code)
-    ).all()
-    return [{"code": r.code, "name": r.name, "phone": r.phone, "role": r.role.value,
-             "grid_code": r.grid_code} for r in rows]
+    return areas.workers_covering(session, code, generations.resolve(session, None))
 
 
 @router.get("/generations", response_model=list[GenerationOut], tags=["generations"])

@@ -12,13 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import PublicAccess, SessionDep
-from api.errors import ApiError
 from layers.maps import queries
-from layers.maps.tiles import TILE_LAYERS, UnknownTileLayer, tile
+from layers.maps.tiles import tile
 from map_ui import pages
 
 router = APIRouter(tags=["maps"])
-_cache: dict[tuple, str] = {}
+MAX_CACHED_PAGES = 32
 
 
 def _settings(request: Request) -> pages.MapSettings:
@@ -32,12 +31,20 @@ def _version(request: Request) -> tuple:
     return active.generation["id"], registry.rebuilds
 
 
-def _cached(key: tuple, build) -> str:
-    if key not in _cache:
-        if len(_cache) > 32:
-            _cache.clear()
-        _cache[key] = build()
-    return _cache[key]
+def _cached(app, key: tuple, build) -> str:
+    """A page per data version, kept by the app (two apps on two databases never share one)."""
+    cache = _page_cache(app)
+    if key not in cache:
+        if len(cache) > MAX_CACHED_PAGES:
+            cache.clear()
+        cache[key] = build()
+    return cache[key]
+
+
+def _page_cache(app) -> dict[tuple, str]:
+    if not hasattr(app.state, "page_cache"):
+        app.state.page_cache = {}
+    return app.state.page_cache
 
 
 def warm(app) -> None:
@@ -53,9 +60,9 @@ def warm(app) -> None:
     try:
         with app.state.sessionmaker() as session:
             for colour in ("street", "workload"):
-                _cached(("coverage", colour, ms.url, ms.datum, *version),
+                _cached(app, ("coverage", colour, ms.url, ms.datum, *version),
                         lambda colour=colour: pages.coverage(session, ms, colour_by=colour))
-            _cached(("locate", ms.url, ms.datum, *version), lambda: pages.locate(session, ms))
+            _cached(app, ("locate", ms.url, ms.datum, *version), lambda: pages.locate(session, ms))
     except Exception:
         logging.getLogger(__name__).warning("could not pre-build the map pages", exc_info=True)
 
@@ -77,7 +84,8 @@ async def coverage_page(request: Request, session: SessionDep, _: PublicAccess,
                         colour: Literal["street", "workload"] = "street") -> str:
     ms = _settings(request)
     key = ("coverage", colour, ms.url, ms.datum, *await run_in_threadpool(_version, request))
-    return await run_in_threadpool(_cached, key, lambda: pages.coverage(session, ms, colour_by=colour))
+    return await run_in_threadpool(_cached, request.app, key,
+                                   lambda: pages.coverage(session, ms, colour_by=colour))
 
 
 @router.get("/map/cases", response_class=HTMLResponse, summary="Cases map")
@@ -94,28 +102,23 @@ def cases_page(
 @router.get("/map/locate", response_class=HTMLResponse, summary="Resident locator page")
 def locate_page(request: Request, session: SessionDep, _: PublicAccess) -> str:
     ms = _settings(request)
-    return _cached(("locate", ms.url, ms.datum, *_version(request)), lambda: pages.locate(session, ms))
+    return _cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
+                   lambda: pages.locate(session, ms))
 
 
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")
 def grid_outline(code: str, session: SessionDep, _: PublicAccess,
                  datum: Literal["wgs84", "gcj02"] = "wgs84") -> JSONResponse:
     feature = queries.grid_geojson(session, code)
-    if feature is None:
-        raise ApiError(404, "area_not_found", f"no grid {code}", "未找到该网格")
     shifted = pages.MapSettings(datum=datum).shift({"type": "FeatureCollection",
                                                     "features": [feature]})
     return JSONResponse(shifted["features"][0], media_type="application/geo+json")
 
 
-@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", summary="Vector tiles (MVT): "
-            + ", ".join(TILE_LAYERS))
+@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf",
+            summary="Vector tiles (MVT) of the layers declared in layers/registry.py")
 def vector_tile(layer: str, z: int, x: int, y: int, session: SessionDep, _: PublicAccess,
                 datum: Literal["wgs84", "gcj02"] = "wgs84") -> Response:
-    try:
-        data = tile(session, layer, z, x, y, datum)
-    except UnknownTileLayer as exc:
-        raise ApiError(404, "tile_not_found", str(exc), "未找到该瓦片") from None
-    return Response(data, media_type="application/vnd.mapbox-vector-tile",
+    return Response(tile(session, layer, z, x, y, datum), media_type="application/vnd.mapbox-vector-tile",
                     headers={"Cache-Control": "public, max-age=60"})
 

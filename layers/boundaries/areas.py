@@ -13,11 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.boundaries import generations
-from layers.storage.models import SRID, Area, AreaLevel, Generation, GenerationStatus
+from layers.errors import DomainError
+from layers.storage.models import (
+    SRID,
+    Area,
+    AreaLevel,
+    Generation,
+    GenerationStatus,
+    Worker,
+    WorkerAssignment,
+)
 
 
-class AreaNotFound(LookupError):
-    pass
+class AreaNotFound(DomainError, LookupError):
+    code = "area_not_found"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,27 @@ def info(session: Session, code: str, generation: Generation) -> AreaInfo:
         kind=area.kind.value if area.kind else None, parent_code=parent_code,
         generation_id=generation.id, area_km2=float(km2), children=int(children),
     )
+
+
+def workers_covering(session: Session, code: str, generation: Generation) -> list[dict]:
+    """Every worker assigned to a grid of the area (phones in full: the caller is staff)."""
+    find(session, code, generation)  # AreaNotFound for unknown areas
+    grid_codes = select(Area.code).where(Area.generation_id == generation.id,
+                                         Area.level == AreaLevel.GRID, Area.code.startswith(code))
+    rows = session.execute(
+        select(Worker.code, Worker.name, Worker.phone, WorkerAssignment.role,
+               WorkerAssignment.grid_code)
+        .join(WorkerAssignment)
+        .where(WorkerAssignment.grid_code.in_(grid_codes))
+        .order_by(WorkerAssignment.grid_code, Worker.code)
+    ).all()
+    return [{"code": r.code, "name": r.name, "phone": r.phone, "role": r.role.value,
+             "grid_code": r.grid_code} for r in rows]
+
+
+def active_grid_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Area).join(Generation).where(
+        Generation.status == GenerationStatus.ACTIVE, Area.level == AreaLevel.GRID))
 
 
 def read_district(path: Path) -> tuple[dict, shapely.Geometry]:

@@ -12,13 +12,34 @@ import datetime as dt
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from layers.errors import DomainError
 from layers.storage.models import Area, Generation, GenerationStatus
 
 NOTIFY_CHANNEL = "gridmap_generation"
+# The active generation's id, for SQL that reads versioned rows (areas) "as they are now".
+ACTIVE_ID_SQL = "(SELECT id FROM generations WHERE status = 'active')"
 
 
-class GenerationError(ValueError):
+class GenerationError(DomainError, ValueError):
     """An operation on generations that cannot be done as asked; the message says why."""
+
+    code = "generation_conflict"
+
+
+class NoGeneration(DomainError, LookupError):
+    """No generation is in force for the date asked (or now)."""
+
+    code = "no_generation"
+
+
+def resolve(session: Session, at: dt.date | None) -> Generation:
+    """The generation in force on ``at`` (None: the active one), or NoGeneration."""
+    gen = in_force_on(session, at) if at else active(session)
+    if gen is None:
+        when = f"on {at}" if at else "now"
+        raise NoGeneration(f"no boundaries are in force {when}; load some with `gridmap demo load` "
+                           "or `gridmap import`", zh="该日期没有生效的网格边界")
+    return gen
 
 
 def active(session: Session) -> Generation | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from layers.errors import DomainError
 from layers.storage.models import Category, Department, RoutingVersion
 
 HANDLERS = ("grid", "environment", "safety", "department")
@@ -65,11 +66,13 @@ DEFAULT_CATEGORIES = (
 )
 
 
-class RoutingError(ValueError):
+class RoutingError(DomainError, ValueError):
     """The routing table cannot be accepted; ``problems`` lists each row's fault."""
 
+    code = "invalid_routing"
+
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+        super().__init__("; ".join(problems), zh="路由表校验未通过", problems=problems)
         self.problems = problems
 
 
@@ -139,6 +142,27 @@ def load(session: Session, version: int | None = None) -> tuple[int, dict[str, C
     deps = {d.code: d.name for d in session.scalars(
         select(Department).where(Department.version_id == version))}
     return version, cats, deps
+
+
+# -- the JSON form (API) -------------------------------------------------------------------------
+def as_json(version: int, categories: dict[str, Category], departments: dict[str, str]) -> dict:
+    return {
+        "version": version, "departments": departments,
+        "categories": [{"code": c.code, "name": c.name, "kind": c.kind, "big_class": c.big_class,
+                        "handler": c.handler, "department_code": c.department_code,
+                        "time_limit_hours": c.time_limit_hours,
+                        "duplicate_radius_m": c.duplicate_radius_m, "alert_types": c.alert_types}
+                       for c in categories.values()]}
+
+
+def rows_from_json(categories: list[dict]) -> list[CategoryRow]:
+    """Category rows as the API sends them (``alert_types`` as a list or a ';'-joined string)."""
+    try:
+        return [CategoryRow(**{"alert_types": "", **{
+            k: (";".join(v) if k == "alert_types" and isinstance(v, list) else v)
+            for k, v in c.items()}}) for c in categories]
+    except TypeError as exc:
+        raise RoutingError([f"invalid category row: {exc}"]) from None
 
 
 # -- the CSV form (import file) ------------------------------------------------------------------

@@ -20,10 +20,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
+from layers.access.policy import require_scope
 from layers.cases import routing
-from layers.cases.working_calendar import add_working_hours
+from layers.cases.working_calendar import add_working_hours, holiday_calendar
+from layers.errors import DomainError
 from layers.locating.locators import Locator
-from layers.storage.models import Case, CaseEvent, CaseStatus, Holiday
+from layers.storage.models import Case, CaseEvent, CaseStatus, Photo
 
 S = CaseStatus
 OPEN = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED, S.SUSPENDED)
@@ -31,22 +33,24 @@ SOURCES = ("patrol", "resident", "hotline", "open311", "camera")
 ESCALATION_ZH = {0: "网格", 1: "街道（镇）中心", 2: "区中心"}
 
 
-class CaseError(Exception):
-    status = 400
+class CaseError(DomainError):
     code = "case_error"
-    zh = "案件处理失败"
 
 
 class CaseNotFound(CaseError):
-    status, code, zh = 404, "case_not_found", "未找到该案件"
+    code = "case_not_found"
 
 
 class InvalidCase(CaseError):
-    status, code, zh = 422, "invalid_case", "案件信息有误"
+    code = "invalid_case"
 
 
 class IllegalTransition(CaseError):
-    status, code, zh = 409, "illegal_transition", "当前状态下不能执行该操作"
+    code = "illegal_transition"
+
+
+class UnknownPhoto(CaseError):
+    code = "unknown_photo"
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,6 @@ STATUS_ZH = {S.REPORTED: "信息采集", S.REGISTERED: "立案", S.DISPATCHED: "
              S.SUSPENDED: "挂账", S.MERGED: "重复合并"}
 
 
-def exceptions(session: Session) -> dict[dt.date, bool]:
-    return {h.day: h.is_workday for h in session.scalars(select(Holiday))}
 
 
 def _event(session: Session, case: Case, at: dt.datetime, actor: str, action: str,
@@ -174,11 +176,30 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
     return Created(case, True, duplicate)
 
 
-def get(session: Session, case_id: int) -> Case:
+def get(session: Session, case_id: int, *, scope: str | None = None) -> Case:
+    """A case by id, refused (OutOfScope) when its grid is outside the caller's scope."""
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
+    if case.grid_code:
+        require_scope(scope, case.grid_code)
     return case
+
+
+def newest(session: Session, *, scope: str | None, status: str | None = None,
+           grid: str | None = None, category: str | None = None, limit: int = 50) -> list[Case]:
+    """Cases newest first, inside the caller's scope (``grid`` narrows it, never widens it)."""
+    if grid:
+        require_scope(scope, grid)
+    prefix = grid or scope
+    q = select(Case).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
+    if status:
+        q = q.where(Case.status == status)
+    if prefix:
+        q = q.where(Case.grid_code.startswith(prefix))
+    if category:
+        q = q.where(Case.category_code == category)
+    return list(session.scalars(q))
 
 
 def transition(session: Session, locator: Locator, case: Case, action: str, *, actor: str,
@@ -193,12 +214,16 @@ def transition(session: Session, locator: Locator, case: Case, action: str, *, a
         raise IllegalTransition(
             f"cannot {action} ({spec.zh}) a case that is {case.status.value} "
             f"({STATUS_ZH[case.status]}); allowed now: {', '.join(allowed) or 'nothing'}")
+    if photo_ids:
+        owned = set(session.scalars(select(Photo.id).where(Photo.case_id == case.id)))
+        if not set(photo_ids) <= owned:
+            raise UnknownPhoto("photo_ids must be photos uploaded to this case", zh="照片不属于该案件")
     before = case.status
     _version, categories, _ = routing.load(session, case.routing_version_id)
     category = categories[case.category_code]
     if action == "register":
         case.registered_at = now
-        case.deadline = add_working_hours(now, category.time_limit_hours, exceptions(session))
+        case.deadline = add_working_hours(now, category.time_limit_hours, holiday_calendar(session))
     elif action == "dispatch" and assignee:
         case.assignee_worker_code = assignee
     elif action == "close":
@@ -239,13 +264,13 @@ def _reroute(session: Session, locator: Locator, case: Case, category_code: str 
     _route(case, locator, category)
     if case.registered_at is not None:
         case.deadline = add_working_hours(case.registered_at, category.time_limit_hours,
-                                          exceptions(session))
+                                          holiday_calendar(session))
 
 
 def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
     """镇呼区应: an open case past its deadline goes to the street centre; past a second time
     limit, to the district. Idempotent for a given ``now``; run it on any clock."""
-    cal = exceptions(session)
+    cal = holiday_calendar(session)
     limits: dict[int, dict] = {}  # routing version → category → time limit
     changed = []
     # Every API process runs this; SKIP LOCKED lets them share the work without escalating a

@@ -1,11 +1,17 @@
 """Working time: time limits are counted in working hours (08:30–12:00, 13:30–17:30 on working
 days, China Standard Time), skipping weekends and public holidays and counting make-up days
-(调休) that fall on weekends. Pure functions; the holidays come from the ``holidays`` table."""
+(调休) that fall on weekends. Pure functions, except :func:`holiday_calendar`, which reads the
+exceptions from the ``holidays`` table."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers.storage.models import Holiday
 
 CST = ZoneInfo("Asia/Shanghai")
 PERIODS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30)))
@@ -56,3 +62,23 @@ def working_hours_between(a: dt.datetime, b: dt.datetime, exceptions: dict[dt.da
                     total += p1 - p0
         day += dt.timedelta(days=1)
     return total.total_seconds() / 3600
+
+
+def holiday_calendar(session: Session) -> dict[dt.date, bool]:
+    """The calendar's exceptions: day → is it a working day (public holidays, make-up days)."""
+    return {h.day: h.is_workday for h in session.scalars(select(Holiday))}
+
+
+def set_day(session: Session, day: dt.date, *, workday: bool, name: str | None) -> None:
+    """Mark a day a holiday (or, with ``workday``, a make-up working day)."""
+    existing = session.get(Holiday, day)
+    if existing is None:
+        session.add(Holiday(day=day, is_workday=workday, name=name))
+    else:
+        existing.is_workday, existing.name = workday, name
+
+
+def remove_day(session: Session, day: dt.date) -> None:
+    existing = session.get(Holiday, day)
+    if existing is not None:
+        session.delete(existing)

@@ -10,6 +10,11 @@ comprehensive grids (898 urban with a full-time worker, 449 rural with a part-ti
 dedicated grids, 481,599 households, 1,162,189 residents (99,664 floating), 金城街道 with 320
 video cameras, 65 loudspeakers, 50 fume monitors, 38 reception rooms, 15 service halls, 21
 construction sites, 25 key enterprises, 50 restaurants and at least 36 back alleys.
+
+Why this module is long: it is one generator whose steps share the state of a half-built city
+(the tessellation, the road network, the households still to place); split into files, each step
+would need that state passed around or made global. The names and numbers it draws on live apart,
+in layers/demo/names.py.
 """
 
 from __future__ import annotations
@@ -625,9 +630,12 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
     buildings["code"] = [f"BLD{i + 1:07d}" for i in range(len(buildings))]
     gen.population(buildings)
     buildings = buildings.drop(columns=["grid"])
+    areas = gen.areas.frame(["code", "name", "level", "parent_code", "kind"])
+    # Other names a street goes by: data on the area (its `aliases` property), read by the geocoder.
+    areas["aliases"] = [";".join(names.STREET_ALIASES.get(n, ())) or None for n in areas["name"]]
     dataset = Dataset(
         layers={
-            "areas": gen.areas.frame(["code", "name", "level", "parent_code", "kind"]),
+            "areas": areas,
             "buildings": buildings,
             "roads": gen.roads.frame(["code", "name"]),
             "alleys": gen.alleys.frame(["code", "name"]),

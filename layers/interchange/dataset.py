@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.registry import SPATIAL_LAYERS, WORKERS, LayerSpec
+from layers.registry import REGISTRY, WORKERS, LayerSpec
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Dataset:
         return out
 
     def __iter__(self):
-        for spec in SPATIAL_LAYERS:
+        for spec in REGISTRY.spatial():
             if spec.name in self.layers:
                 yield spec, self.layers[spec.name]
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gis.crs import UnknownCRSError, parse_crs, transform_geometry
 from layers.interchange.dataset import Dataset, plain_value
 from layers.interchange.validate import Report
-from layers.registry import SPATIAL_LAYERS, WORKERS, LayerSpec
+from layers.registry import AREAS, REGISTRY, WORKERS, LayerSpec
 
 FORMATS = ("geojson", "gpkg", "shp")
 _SHP_PART = "__"  # a Shapefile holds one geometry type: sites.shp + sites__polygon.shp
@@ -134,10 +134,10 @@ def _normalise_columns(spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataF
             col = frame[f.name]
             as_text = col.map(_as_text)
             frame[f.name] = as_text.where(as_text != "", None)
-    if spec.name == "areas" and "kind" in frame.columns and "level" in frame.columns:
+    if spec is AREAS and "kind" in frame.columns and "level" in frame.columns:
         grids = (frame["level"] == "grid") & frame["kind"].isna()
         frame.loc[grids, "kind"] = "comprehensive"
-    elif spec.name == "areas" and "level" in frame.columns:
+    elif spec is AREAS and "level" in frame.columns:
         frame["kind"] = np.where(frame["level"] == "grid", "comprehensive", None)
     return frame
 
@@ -161,7 +161,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
     sources: dict[str, list[tuple[Path, str | None]]] = {}
     workers_csv: Path | None = None
     if path.is_dir():
-        for spec in SPATIAL_LAYERS:
+        for spec in REGISTRY.spatial():
             found = _layer_files(path, spec.name)
             if found:
                 sources[spec.name] = [(p, None) for p in found]
@@ -172,7 +172,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
         except Exception as exc:  # noqa: BLE001 - an unreadable file is a report row
             report.add("-", "", f"cannot read {path.name}: {exc}", "check that it is a GeoPackage")
             return ReadResult(dataset, report, notes)
-        for spec in SPATIAL_LAYERS:
+        for spec in REGISTRY.spatial():
             if spec.name in available:
                 sources[spec.name] = [(path, spec.name)]
         if "workers" in available:
@@ -180,14 +180,14 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
                                                                   read_geometry=False))
         elif (path.parent / "workers.csv").exists():
             workers_csv = path.parent / "workers.csv"
-        unknown = available - {s.name for s in SPATIAL_LAYERS} - {"workers"}
+        unknown = available - {s.name for s in REGISTRY.spatial()} - {"workers"}
         if unknown:
             notes.append(f"ignored GeoPackage layers: {', '.join(sorted(unknown))}")
     elif path.suffix.lower() in (".shp", ".geojson", ".json"):
         stem = path.stem.split(_SHP_PART)[0]
-        if stem not in {s.name for s in SPATIAL_LAYERS}:
+        if stem not in {s.name for s in REGISTRY.spatial()}:
             report.add("-", "", f"{path.name}: the file name must be a layer name",
-                       f"name it one of: {', '.join(s.name for s in SPATIAL_LAYERS)}")
+                       f"name it one of: {', '.join(s.name for s in REGISTRY.spatial())}")
             return ReadResult(dataset, report, notes)
         sources[stem] = [(path, None)]
     else:
@@ -195,7 +195,7 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
                    "see docs/data-format.md")
         return ReadResult(dataset, report, notes)
 
-    for spec in SPATIAL_LAYERS:
+    for spec in REGISTRY.spatial():
         frames = []
         for file, layer in sources.get(spec.name, []):
             try:
@@ -252,7 +252,7 @@ def existing_areas(session: Session) -> dict[str, tuple[str, shapely.Geometry]]:
 
 # -- export ----------------------------------------------------------------------------------------
 def _layer_sql(spec: LayerSpec) -> str:
-    if spec.name == "areas":
+    if spec is AREAS:  # the hierarchy: parents by code, one generation
         return """
             SELECT a.code, a.name, a.level::text AS level, COALESCE(p.code, '') AS parent_code,
                    a.kind::text AS kind, a.properties::text AS properties, a.geom
@@ -283,7 +283,7 @@ def load_workers(session: Session) -> pd.DataFrame:
 
 
 def load_dataset(session: Session, generation_id: int) -> Dataset:
-    layers = {spec.name: load_layer(session, spec, generation_id) for spec in SPATIAL_LAYERS}
+    layers = {spec.name: load_layer(session, spec, generation_id) for spec in REGISTRY.spatial()}
     return Dataset(layers={k: v for k, v in layers.items() if len(v)}, workers=load_workers(session))
 
 

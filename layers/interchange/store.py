@@ -31,8 +31,7 @@ from layers.registry import AREAS, LayerSpec
 from layers.storage.models import Base, Generation, GenerationStatus
 
 _DIALECT = postgresql.dialect()
-_MULTI = {"areas": shapely.MultiPolygon, "roads": shapely.MultiLineString,
-          "alleys": shapely.MultiLineString}
+_MULTI = {"MULTIPOLYGON": shapely.MultiPolygon, "MULTILINESTRING": shapely.MultiLineString}
 
 
 @dataclass
@@ -54,8 +53,9 @@ class WriteReport:
         return any(r.inserted or r.updated for r in self.layers.values())
 
 
-def _as_multi(layer: str, geoms: np.ndarray) -> np.ndarray:
-    multi = _MULTI.get(layer)
+def _as_multi(table: Table, geoms: np.ndarray) -> np.ndarray:
+    """Single parts promoted to the multi type the table's geometry column declares."""
+    multi = _MULTI.get(getattr(table.c.geom.type, "geometry_type", None))
     if multi is None:
         return geoms
     single = shapely.get_type_id(geoms) == (3 if multi is shapely.MultiPolygon else 1)
@@ -88,7 +88,7 @@ def _stage(session: Session, spec: LayerSpec, frame, columns: list[str]) -> str:
         # Normalise ring orientation (exterior counter-clockwise, as RFC 7946 says) so the same
         # shape from a Shapefile (clockwise) and from GeoJSON stores bit-identically.
         geoms = shapely.orient_polygons(np.asarray(frame.geometry.values, dtype=object))
-        geoms = _as_multi(spec.name, geoms)
+        geoms = _as_multi(table, geoms)
         wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
         props = _properties(frame, extra_columns(spec, frame))
         values = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in columns]
@@ -253,7 +253,7 @@ def write_dataset(session: Session, dataset: Dataset, *, draft_name: str = "å¯¼å
     """Write every layer present in ``dataset``; the caller's transaction makes it atomic."""
     report = WriteReport()
     for spec, frame in dataset:
-        if spec is AREAS:
+        if spec.versioned:  # the area hierarchy, written into a generation
             write_areas(session, frame, report, draft_name)
         else:
             report.layers[spec.name] = _write_simple(session, spec, frame)

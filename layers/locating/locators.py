@@ -27,17 +27,30 @@ from sqlalchemy.orm import Session
 from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
 from gis.metric import distance_m
+from gis.points import PointQuery
 from layers.boundaries import generations
-from layers.demo.names import STREET_ALIASES
-from layers.storage.models import Generation
+from layers.boundaries.generations import NoGeneration
+from layers.errors import DomainError
+from layers.storage.models import GRID_WORKER_ROLES, Generation, WorkerRole
 
 log = logging.getLogger(__name__)
 DATA_CHANNEL = "gridmap_data"
 CHANNELS = (generations.NOTIFY_CHANNEL, DATA_CHANNEL)
 
 
-class NoGeneration(LookupError):
-    """No boundaries are in force for the date asked."""
+class OutsideGrids(DomainError):
+    """The point lies in no grid; the error carries the nearest grid and the point."""
+
+    code = "outside_grids"
+
+
+class MissingLocation(DomainError):
+    code = "missing_location"
+
+
+def grid_worker(workers: list[dict]) -> dict | None:
+    """The grid's responsible worker (专职, else 兼职) among the workers covering it."""
+    return next((w for w in workers if w["role"] in GRID_WORKER_ROLES), None)
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -102,6 +115,26 @@ class Locator:
             "generation": self.generation,
         }
 
+    def locate(self, point: PointQuery) -> tuple[int, bool]:
+        """(grid index, on its boundary) of a point; OutsideGrids when no grid covers it."""
+        g, on_boundary = self.index.locate_one(point.lon, point.lat)
+        if g < 0:
+            raise self.outside(point)
+        return g, on_boundary
+
+    def outside(self, point: PointQuery) -> OutsideGrids:
+        nearest = self.nearest_grid(point.lon, point.lat)
+        return OutsideGrids("the point is not in any grid" + (
+            f"; the nearest is {nearest['grid']['code']} at {nearest['distance_m']} m"
+            if nearest else ""), zh="该位置不在任何网格内", nearest=nearest,
+            point=point.as_json())
+
+    def answer(self, point: PointQuery, g: int, on_boundary: bool) -> dict:
+        """The full locate answer for a point already located to grid ``g``."""
+        return {**self.grid_answer(g, on_boundary),
+                "nearest_reception_room": self.nearest_room(point.lon, point.lat),
+                "point": point.as_json(), "input": point.input}
+
     def nearest_room(self, lon: float, lat: float) -> dict | None:
         found = self._rooms_near.nearest(lon, lat) if self._rooms_near else None
         if found is None:
@@ -120,6 +153,22 @@ class Locator:
         return {"grid": {"code": code, "name": self.areas[code]["name"]}, "distance_m": round(dist, 1)}
 
 
+def locate_in_postgis(engine: Engine, locator: Locator, point: PointQuery) -> tuple[int, bool]:
+    """The comparator for the in-memory index: one PostGIS ST_Covers query, same tie-break rule
+    (lowest code), answered as an index into the locator's grids; OutsideGrids when none."""
+    with engine.connect() as conn:
+        row = conn.execute(text("""
+            SELECT code, NOT ST_Contains(geom, pt) AS on_boundary FROM areas,
+                   LATERAL (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326) AS pt) q
+            WHERE generation_id = :g AND level = 'grid' AND ST_Covers(geom, pt)
+            ORDER BY code LIMIT 1
+        """), {"x": point.lon, "y": point.lat, "g": locator.generation["id"]}).first()
+    if row is None:
+        raise locator.outside(point)
+    return (int(np.searchsorted(locator.index.codes.astype(str), row.code)),
+            bool(row.on_boundary))
+
+
 def _generation_dict(gen: Generation) -> dict:
     return {"id": gen.id, "name": gen.name, "status": gen.status.value,
             "effective_from": gen.effective_from.isoformat() if gen.effective_from else None,
@@ -130,19 +179,22 @@ def build(session: Session, gen: Generation) -> Locator:
     """Read a generation's grids and their facts from PostGIS and build the locator (≈ 1 s)."""
     started = time.perf_counter()
     rows = session.execute(text("""
-        SELECT code, name, level::text, kind::text, ST_AsBinary(geom) AS wkb
+        SELECT code, name, level::text, kind::text, ST_AsBinary(geom) AS wkb,
+               properties->>'aliases' AS aliases
         FROM areas WHERE generation_id = :g
     """), {"g": gen.id}).all()
-    areas = {r.code: {"code": r.code, "name": r.name, "level": r.level, "kind": r.kind} for r in rows}
+    # Other names an area goes by (廿里铺街道 is also written 二十里铺街道): the areas' `aliases`
+    # property, ';'-separated, as imported.
+    areas = {r.code: {"code": r.code, "name": r.name, "level": r.level, "kind": r.kind,
+                      "aliases": [a for a in (r.aliases or "").split(";") if a]} for r in rows}
     grids = [(r.code, shapely.from_wkb(bytes(r.wkb))) for r in rows if r.level == "grid"]
     index = GridIndex([c for c, _ in grids], [g for _, g in grids])
     workers: dict[str, list[dict]] = {}
     for r in session.execute(text("""
         SELECT wa.grid_code, w.code, w.name, wa.role::text AS role, w.phone
         FROM worker_assignments wa JOIN workers w ON w.id = wa.worker_id
-        ORDER BY wa.grid_code, array_position(ARRAY['full_time','part_time','environment','safety'],
-                                              wa.role::text), w.code
-    """)):
+        ORDER BY wa.grid_code, array_position(CAST(:roles AS text[]), wa.role::text), w.code
+    """), {"roles": [role.value for role in WorkerRole]}):
         workers.setdefault(r.grid_code, []).append(
             {"code": r.code, "name": r.name, "role": r.role, "phone_masked": mask_phone(r.phone)})
     room_rows = session.execute(text("""
@@ -167,7 +219,7 @@ def _gazetteer(session: Session, locator: Locator) -> Gazetteer:
     gazetteer = Gazetteer.for_district([a["name"] for a in names if a["level"] == "district"],
                                        [a["name"] for a in names if a["level"] == "street"]
                                        + [alias for a in names if a["level"] == "street"
-                                          for alias in STREET_ALIASES.get(a["name"], ())])
+                                          for alias in a["aliases"]])
     rows = session.execute(text("""
         SELECT code, address, name, 'building' AS kind, ST_X(p) AS lon, ST_Y(p) AS lat
         FROM (SELECT code, address, name, ST_PointOnSurface(geom) AS p FROM buildings) b

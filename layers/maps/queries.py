@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from gis.coverage import sector
 from gis.metric import length_m
-
-_ACTIVE = "(SELECT id FROM generations WHERE status = 'active')"
+from layers.boundaries.areas import AreaNotFound
+from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.registry import LayerSpec
+from layers.storage.models import GRID_WORKER_ROLES
 
 
 def _collection(session: Session, sql: str, params: dict | None = None) -> dict:
@@ -30,7 +32,7 @@ def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
             FROM buildings b
             JOIN LATERAL (
                 SELECT id FROM areas
-                WHERE generation_id = {_ACTIVE} AND level = 'grid'
+                WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'grid'
                   AND ST_Covers(geom, ST_PointOnSurface(b.geom))
                 ORDER BY code LIMIT 1) g ON true
             GROUP BY g.id
@@ -39,7 +41,7 @@ def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
                    string_agg(left(w.phone, 3) || '****' || right(w.phone, 4), '、' ORDER BY w.code)
                        AS phones, count(*) AS n
             FROM worker_assignments wa JOIN workers w ON w.id = wa.worker_id
-            WHERE wa.role IN ('full_time', 'part_time')
+            WHERE wa.role::text = ANY(:grid_roles)
             GROUP BY wa.grid_code
         )
         SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(g.geom, :tol), 6),
@@ -56,26 +58,28 @@ def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
         JOIN areas c ON c.id = g.parent_id
         JOIN areas s ON s.id = c.parent_id
         LEFT JOIN w ON w.grid_code = g.code
-        WHERE g.generation_id = {_ACTIVE} AND g.level = 'grid'
+        WHERE g.generation_id = {ACTIVE_ID_SQL} AND g.level = 'grid'
         ORDER BY g.code
-    """, {"tol": simplify_deg})
+    """, {"tol": simplify_deg, "grid_roles": [role.value for role in GRID_WORKER_ROLES]})
 
 
 def outlines(session: Session, level: str, simplify_deg: float = 0.00002) -> dict:
     return _collection(session, f"""
         SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6),
                json_build_object('code', code, 'name', name)
-        FROM areas WHERE generation_id = {_ACTIVE} AND level = CAST(:level AS area_level)
+        FROM areas WHERE generation_id = {ACTIVE_ID_SQL} AND level = CAST(:level AS area_level)
         ORDER BY code
     """, {"tol": simplify_deg, "level": level})
 
 
-def points(session: Session, table: str, where: str = "TRUE") -> dict:
-    columns = {"sites": "'code', code, 'name', name, 'kind', kind",
-               "cameras": "'code', code, 'name', name, 'kind', kind"}[table]
+def points(session: Session, spec: LayerSpec, where: str = "TRUE") -> dict:
+    """A layer's features as points (a polygon's point on surface) with code, name and the
+    layer's other text fields, for a map overlay."""
+    props = ", ".join(f"'{f.name}', {f.value_sql}" for f in spec.fields
+                      if f.type is str)
     return _collection(session, f"""
-        SELECT ST_AsGeoJSON(ST_PointOnSurface(geom), 6), json_build_object({columns})
-        FROM {table} WHERE {where} ORDER BY code
+        SELECT ST_AsGeoJSON(ST_PointOnSurface(geom), 6), json_build_object({props})
+        FROM {spec.table} t WHERE {spec.current_rows_sql("t")} AND ({where}) ORDER BY code
     """)
 
 
@@ -103,7 +107,7 @@ def alley_coverage(session: Session, sectors: list[shapely.Geometry]) -> tuple[d
         FROM alleys a
         LEFT JOIN LATERAL (
             SELECT code, name FROM areas
-            WHERE generation_id = {_ACTIVE} AND level = 'street'
+            WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'street'
               AND ST_Intersects(geom, ST_PointOnSurface(a.geom)) LIMIT 1) s ON true
         ORDER BY a.code""")).all()
     seen = shapely.union_all(sectors) if sectors else shapely.Polygon()
@@ -133,7 +137,7 @@ def alley_coverage(session: Session, sectors: list[shapely.Geometry]) -> tuple[d
 def district_bounds(session: Session) -> list[list[float]]:
     x0, y0, x1, y1 = session.execute(text(f"""
         SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-        FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE generation_id = {_ACTIVE}) q""")).one()
+        FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE generation_id = {ACTIVE_ID_SQL}) q""")).one()
     if x0 is None:
         return [[35.3, 116.5], [35.5, 116.7]]
     return [[y0, x0], [y1, x1]]
@@ -168,16 +172,16 @@ def categories(session: Session) -> list[tuple[str, str]]:
 
 def streets(session: Session) -> list[tuple[str, str]]:
     return [tuple(r) for r in session.execute(text(
-        f"SELECT code, name FROM areas WHERE generation_id = {_ACTIVE} AND level = 'street' "
+        f"SELECT code, name FROM areas WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'street' "
         "ORDER BY code"))]
 
 
-def grid_geojson(session: Session, code: str) -> dict | None:
+def grid_geojson(session: Session, code: str) -> dict:
     row = session.execute(text(f"""
         SELECT ST_AsGeoJSON(geom, 7), name FROM areas
-        WHERE generation_id = {_ACTIVE} AND code = :code"""), {"code": code}).first()
+        WHERE generation_id = {ACTIVE_ID_SQL} AND code = :code"""), {"code": code}).first()
     if row is None:
-        return None
+        raise AreaNotFound(f"no grid {code}", zh="未找到该网格")
     return {"type": "Feature", "geometry": json.loads(row[0]), "properties": {"code": code,
                                                                               "name": row[1]}}
 

@@ -1,5 +1,6 @@
 """Vector tiles (MVT) straight from PostGIS: ST_AsMVTGeom + ST_AsMVT, with the tile envelope
-transformed into the column's SRID (4326) so the GiST index is used, as tipg does.
+transformed into the column's SRID (4326) so the GiST index is used, as tipg does. The tile layers
+and what they carry are declared in layers/registry.py.
 
 For a basemap in GCJ-02 (Amap, Tencent) the tile's features are shifted by the GCJ-02 offset at
 the tile's centre: the offset changes by well under a metre across a tile at street zooms, so the
@@ -14,23 +15,19 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.chinese_offsets import wgs84_to_gcj02
-
-# layer → (table, properties, extra filter). Areas are the active generation's grids.
-TILE_LAYERS = {
-    "grids": ("areas", "code, name, kind::text AS kind",
-              "AND level = 'grid' AND generation_id = (SELECT id FROM generations "
-              "WHERE status = 'active')"),
-    "buildings": ("buildings", "code, name, address, households, floors", ""),
-    "alleys": ("alleys", "code, name", ""),
-    "roads": ("roads", "code, name", ""),
-    "cameras": ("cameras", "code, name, kind::text AS kind, heading_deg, fov_deg, range_m", ""),
-    "sites": ("sites", "code, name, kind", ""),
-    "cases": ("cases", "case_no AS code, category_code, status::text AS status", ""),
-}
+from layers.errors import DomainError
+from layers.registry import REGISTRY, LayerSpec, TileSpec
 
 
-class UnknownTileLayer(LookupError):
-    pass
+class UnknownTileLayer(DomainError, LookupError):
+    code = "tile_not_found"
+
+
+def tile_layer(name: str) -> tuple[LayerSpec, TileSpec]:
+    layers = REGISTRY.tiles()
+    if name not in layers:
+        raise UnknownTileLayer(f"no tile layer {name!r}; use one of {', '.join(layers)}")
+    return layers[name]
 
 
 def _tile_centre(z: int, x: int, y: int) -> tuple[float, float]:
@@ -41,11 +38,9 @@ def _tile_centre(z: int, x: int, y: int) -> tuple[float, float]:
 
 
 def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs84") -> bytes:
-    if layer not in TILE_LAYERS:
-        raise UnknownTileLayer(f"no tile layer {layer!r}; use one of {', '.join(TILE_LAYERS)}")
+    spec, tile_spec = tile_layer(layer)
     if not (0 <= z <= 22 and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise UnknownTileLayer(f"no tile {z}/{x}/{y}")
-    table, props, where = TILE_LAYERS[layer]
     dx = dy = 0.0
     if datum == "gcj02":
         lon, lat = _tile_centre(z, x, y)
@@ -58,9 +53,9 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs
                                 -:dx, -:dy) AS b4326
         ), features AS (
             SELECT ST_AsMVTGeom(ST_Transform(ST_Translate(t.geom, :dx, :dy), 3857), bounds.b3857,
-                                4096, 64, true) AS geom, {props}
-            FROM {table} t, bounds
-            WHERE t.geom && bounds.b4326 {where}
+                                4096, 64, true) AS geom, {tile_spec.columns}
+            FROM {spec.table} t, bounds
+            WHERE t.geom && bounds.b4326 AND {spec.current_rows_sql("t")} {tile_spec.where}
         )
         SELECT ST_AsMVT(features, :layer, 4096, 'geom') FROM features
     """

@@ -84,6 +84,10 @@ class WorkerRole(enum.StrEnum):
     SAFETY = "safety"  # 安全专员
 
 
+# The roles that make a worker the grid's responsible 网格员 (the others are specialists).
+GRID_WORKER_ROLES = (WorkerRole.FULL_TIME, WorkerRole.PART_TIME)
+
+
 class CameraKind(enum.StrEnum):
     FIXED = "fixed"
     PTZ = "ptz"

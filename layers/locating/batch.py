@@ -1,5 +1,6 @@
-"""Batch formats for locating many points: parse the request, stream the answer in the same
-format and order. A row that cannot be read becomes a row with an ``error``, never a failed batch.
+"""Locating many points: parse a batch (JSON, GeoJSON, CSV, NDJSON), locate it in chunks, and
+stream the answer in the same format and order. A row that cannot be read becomes a row with an
+``error``, never a failed batch. Used by ``POST /v1/locate/batch`` and ``gridmap locate``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,29 @@ import json
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
-from api.errors import ApiError
+import numpy as np
+
+from gis.points import PointQuery, to_point
+from layers.errors import DomainError
+from layers.locating.locators import Locator, grid_worker
+
+MAX_BATCH_ROWS = 200_000
+
+
+class BadBatch(DomainError):
+    """The body as a whole cannot be read (its rows never are: they become error rows)."""
+
+    code = "bad_batch"
+
+
+class BatchTooLarge(DomainError):
+    code = "batch_too_large"
+
+
+def check_size(rows: list[dict], limit: int = MAX_BATCH_ROWS) -> None:
+    if len(rows) > limit:
+        raise BatchTooLarge(f"{len(rows):,} rows; send at most {limit:,} per request",
+                            zh="单次批量请求的记录过多")
 
 
 class BatchFormat(StrEnum):
@@ -74,7 +97,7 @@ def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]
     try:
         text_body = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ApiError(422, "bad_encoding", "the body is not UTF-8", "请使用 UTF-8 编码") from None
+        raise BadBatch("the body is not UTF-8", code="bad_encoding", zh="请使用 UTF-8 编码") from None
     if ctype in ("text/csv", "application/csv"):
         return BatchFormat.CSV, _parse_csv(text_body)
     if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
@@ -82,23 +105,23 @@ def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]
     try:
         data = json.loads(text_body)
     except json.JSONDecodeError as exc:
-        raise ApiError(422, "bad_json", f"the body is not JSON ({exc}); send a JSON array, a "
-                       "GeoJSON FeatureCollection, CSV (text/csv) or NDJSON "
-                       "(application/x-ndjson)", "请求内容无法解析") from None
+        raise BadBatch(f"the body is not JSON ({exc}); send a JSON array, a GeoJSON "
+                       "FeatureCollection, CSV (text/csv) or NDJSON (application/x-ndjson)",
+                       code="bad_json", zh="请求内容无法解析") from None
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         return BatchFormat.GEOJSON, [_row_from_feature(f) for f in data.get("features") or []]
     if isinstance(data, list):
         return BatchFormat.JSON, [_row_from_item(item) for item in data]
-    raise ApiError(422, "bad_batch", "send a JSON array of points, a GeoJSON FeatureCollection, "
-                   "CSV or NDJSON", "批量请求格式有误")
+    raise BadBatch("send a JSON array of points, a GeoJSON FeatureCollection, CSV or NDJSON",
+                   zh="批量请求格式有误")
 
 
 def _parse_csv(text_body: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text_body))
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if not ({"lon", "lat"} <= set(fields) or {"x", "y"} <= set(fields)):
-        raise ApiError(422, "bad_csv", "the CSV needs a header with lon,lat (or x,y) columns",
-                       "CSV 需要包含 lon,lat 列")
+        raise BadBatch("the CSV needs a header with lon,lat (or x,y) columns", code="bad_csv",
+                       zh="CSV 需要包含 lon,lat 列")
     reader.fieldnames = fields
     return [_row_from_mapping({k: v for k, v in r.items() if k is not None}) for r in reader]
 
@@ -127,15 +150,13 @@ _CSV_COLUMNS = ("grid_code", "grid_name", "community_code", "community_name", "s
 def _flat(answer: dict) -> dict:
     if "error" in answer:
         return {"error": answer["error"]}
-    grid_worker = next((w for w in answer["workers"] if w["role"] in ("full_time", "part_time")),
-                       {})
+    worker = grid_worker(answer["workers"]) or {}
     return {"grid_code": answer["grid"]["code"], "grid_name": answer["grid"]["name"],
             "community_code": answer["community"]["code"],
             "community_name": answer["community"]["name"],
             "street_code": answer["street"]["code"], "street_name": answer["street"]["name"],
-            "on_boundary": answer["on_boundary"], "worker_code": grid_worker.get("code"),
-            "worker_name": grid_worker.get("name"),
-            "worker_phone_masked": grid_worker.get("phone_masked"),
+            "on_boundary": answer["on_boundary"], "worker_code": worker.get("code"),
+            "worker_name": worker.get("name"), "worker_phone_masked": worker.get("phone_masked"),
             "wgs84_lon": answer["point"]["lon"], "wgs84_lat": answer["point"]["lat"]}
 
 
@@ -177,3 +198,39 @@ def render_batch(fmt: BatchFormat, rows: list[dict], answers: Iterable[dict]) ->
         yield ((b", " if n else b"")
                + json.dumps({**_public(row), **_compact(next(answers))}, ensure_ascii=False).encode())
     yield b"]"
+
+
+def locate_rows(locator: Locator, rows: list[dict], crs: str, chunk: int = 20_000):
+    """Yield one result per input row, in order: the locate answer, or {"error": …}."""
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        points: list[PointQuery | None] = []
+        errors: list[str | None] = []
+        for row in part:
+            if "error" in row:
+                points.append(None)
+                errors.append(row["error"])
+                continue
+            try:
+                points.append(to_point(row.get("lon"), row.get("lat"), row.get("x"), row.get("y"),
+                                       row.get("crs") or crs))
+                errors.append(None)
+            except ValueError as exc:
+                points.append(None)
+                errors.append(str(exc))
+        ok = [i for i, pt in enumerate(points) if pt is not None]
+        lon = np.array([points[i].lon for i in ok])
+        lat = np.array([points[i].lat for i in ok])
+        found = locator.index.locate(lon, lat)
+        answers: list[dict] = [{} for _ in part]
+        for k, i in enumerate(ok):
+            g = int(found.grid[k])
+            if g < 0:
+                answers[i] = {"error": "not in any grid", "point": points[i].as_json()}
+            else:
+                answers[i] = {**locator.grid_answer(g, bool(found.on_boundary[k])),
+                              "point": points[i].as_json()}
+        for i, err in enumerate(errors):
+            if err is not None:
+                answers[i] = {"error": err}
+        yield from answers

@@ -1,0 +1,126 @@
+"""Cases as Open311 GeoReport v2 sees them (https://wiki.open311.org/GeoReport_v2): services are
+the routing table's categories, requests are cases, times are ISO 8601 with zone, coordinates
+WGS84. The HTTP shape (form bodies, ``[{"code", "description"}]`` errors) is api/routers/open311.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers.cases import routing, workflow
+from layers.errors import DomainError
+from layers.storage.models import Case, CaseStatus
+
+CLOSED = {CaseStatus.CLOSED, CaseStatus.CANCELLED}
+MAX_RESULTS = 1000
+
+
+class ServiceNotFound(DomainError):
+    code = "service_not_found"
+
+
+class RequestNotFound(DomainError):
+    code = "request_not_found"
+
+
+class BadRequest(DomainError):
+    code = "bad_request"
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if t else None
+
+
+def _service(c) -> dict:
+    return {"service_code": c.code, "service_name": c.name,
+            "description": f"{c.big_class} · {c.name}", "metadata": False, "type": "realtime",
+            "keywords": ";".join(c.alert_types or []), "group": c.big_class}
+
+
+def services(session: Session) -> list[dict]:
+    _version, categories, _departments = routing.load(session)
+    return [_service(c) for c in categories.values()]
+
+
+def service_definition(session: Session, service_code: str) -> dict:
+    _version, categories, _departments = routing.load(session)
+    if service_code not in categories:
+        raise ServiceNotFound(f"service_code {service_code} not found", zh="未找到该服务类别")
+    return {"service_code": service_code, "attributes": []}
+
+
+def request_json(session: Session, case: Case, tables: dict | None = None) -> dict:
+    """A case as an Open311 request; ``tables`` caches routing versions across a listing."""
+    lon, lat = workflow.location(case)
+    tables = {} if tables is None else tables
+    if case.routing_version_id not in tables:
+        tables[case.routing_version_id] = routing.load(session, case.routing_version_id)[1:]
+    categories, departments = tables[case.routing_version_id]
+    category = categories.get(case.category_code)
+    status = "closed" if case.status in CLOSED else "open"
+    return {
+        "service_request_id": case.case_no,
+        "status": status,
+        "status_notes": workflow.STATUS_ZH[case.status],
+        "service_name": category.name if category else case.category_code,
+        "service_code": case.category_code,
+        "description": case.description,
+        "agency_responsible": departments.get(case.department_code or "", None)
+        or (f"网格 {case.grid_code}" if case.grid_code else None),
+        "service_notice": None,
+        "requested_datetime": _iso(case.created_at),
+        "updated_datetime": _iso(case.updated_at),
+        "expected_datetime": _iso(case.deadline),
+        "address": case.address,
+        "address_id": case.building_code,
+        "zipcode": None,
+        "lat": round(lat, 7),
+        "long": round(lon, 7),
+        "media_url": case.snapshot_url,
+    }
+
+
+def search(session: Session, *, service_request_id: str | None = None,
+           service_code: str | None = None, start_date: dt.datetime | None = None,
+           end_date: dt.datetime | None = None, status: str | None = None) -> list[dict]:
+    q = select(Case).order_by(Case.created_at.desc()).limit(MAX_RESULTS)
+    if service_request_id:
+        q = q.where(Case.case_no.in_(service_request_id.split(",")))
+    if service_code:
+        q = q.where(Case.category_code.in_(service_code.split(",")))
+    if start_date:
+        q = q.where(Case.created_at >= start_date)
+    if end_date:
+        q = q.where(Case.created_at <= end_date)
+    if status == "open":
+        q = q.where(Case.status.not_in(CLOSED))
+    elif status == "closed":
+        q = q.where(Case.status.in_(CLOSED))
+    elif status:
+        raise BadRequest("status must be open or closed", zh="status 只能是 open 或 closed")
+    tables: dict = {}
+    return [request_json(session, c, tables) for c in session.scalars(q)]
+
+
+def one_request(session: Session, request_id: str) -> list[dict]:
+    case = session.scalars(select(Case).where(Case.case_no == request_id)).first()
+    if case is None:
+        raise RequestNotFound(f"service_request_id {request_id} not found", zh="未找到该诉求")
+    return [request_json(session, case)]
+
+
+def request_for_token(session: Session, token: str) -> list[dict]:
+    case = session.scalars(select(Case).where(Case.token == token)).first()
+    if case is None:
+        raise RequestNotFound(f"token {token} not found", zh="未找到该诉求")
+    return [{"service_request_id": case.case_no, "token": token}]
+
+
+def created_answer(created: workflow.Created) -> list[dict]:
+    case = created.case
+    notice = (f"与已受理案件 {created.duplicate_of.case_no} 重复，已合并处理" if created.duplicate_of
+              else "已受理")
+    return [{"service_request_id": case.case_no, "token": case.token, "service_notice": notice,
+             "account_id": None}]

@@ -1,0 +1,91 @@
+"""Features of the registry's layers for OGC API – Features: one collection per declared spatial
+layer, serialised by PostGIS (``ST_AsGeoJSON`` → JSON text passed through, never parsed and dumped
+again). Versioned layers answer with the active generation's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from layers.errors import DomainError
+from layers.registry import REGISTRY, LayerSpec
+
+
+class CollectionNotFound(DomainError):
+    code = "collection_not_found"
+
+
+class FeatureNotFound(DomainError):
+    code = "feature_not_found"
+
+
+class InvalidBbox(DomainError):
+    code = "invalid_bbox"
+
+
+def collection(collection_id: str) -> LayerSpec:
+    spec = REGISTRY.get(collection_id)
+    if spec is None or spec not in REGISTRY.collections():
+        raise CollectionNotFound(f"no collection {collection_id}; see /ogc/collections",
+                                 zh="未找到该图层")
+    return spec
+
+
+def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
+    try:
+        x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
+    except ValueError:
+        raise InvalidBbox("bbox must be minLon,minLat,maxLon,maxLat", zh="bbox 参数有误") from None
+    return x0, y0, x1, y1
+
+
+def _properties_sql(spec: LayerSpec) -> str:
+    pairs = ", ".join(f"'{f.name}', t.{f.name}" for f in spec.fields if f.name != "parent_code")
+    return f"jsonb_build_object({pairs}) || t.properties"
+
+
+def _feature_sql(spec: LayerSpec) -> str:
+    return (f"json_build_object('type', 'Feature', 'id', t.code, "
+            f"'geometry', ST_AsGeoJSON(t.geom, 7)::json, "
+            f"'properties', {_properties_sql(spec)})::text")
+
+
+def extent(session: Session, spec: LayerSpec) -> list[float] | None:
+    row = session.execute(text(
+        f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        f"(SELECT ST_Extent(geom) AS e FROM {spec.table} t WHERE {spec.current_rows_sql('t')}) q"
+    )).one()
+    return None if row[0] is None else list(row)
+
+
+@dataclass(frozen=True)
+class Page:
+    matched: int
+    features: list[str]  # GeoJSON Feature texts, as PostGIS wrote them
+
+
+def page(session: Session, spec: LayerSpec, *, limit: int, offset: int,
+         bbox: tuple[float, float, float, float] | None = None) -> Page:
+    params: dict = {"limit": limit, "offset": offset}
+    where = spec.current_rows_sql("t")
+    if bbox is not None:
+        where += " AND t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+        params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    matched = session.execute(text(f"SELECT count(*) FROM {spec.table} t WHERE {where}"),
+                              params).scalar()
+    rows = session.execute(text(f"""
+        SELECT {_feature_sql(spec)} FROM {spec.table} t WHERE {where}
+        ORDER BY t.code LIMIT :limit OFFSET :offset
+    """), params).scalars().all()
+    return Page(matched, list(rows))
+
+
+def one(session: Session, spec: LayerSpec, feature_id: str) -> str:
+    row = session.execute(text(f"""
+        SELECT {_feature_sql(spec)} FROM {spec.table} t
+        WHERE {spec.current_rows_sql('t')} AND t.code = :code"""), {"code": feature_id}).scalar()
+    if row is None:
+        raise FeatureNotFound(f"no feature {feature_id} in {spec.name}", zh="未找到该要素")
+    return row
