@@ -14,10 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
+from api.guards import RequestGuard
 from api.routers import areas, cases, features, geocode, health, locate, maps, open311, stats
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
-from layers.access.rate_limit import RateLimiter
+from layers.access.rate_limit import SharedRateLimiter
 from layers.cases.workflow import escalate_overdue
 from layers.locating.locators import LocatorRegistry
 from layers.storage.db import database_url, make_engine
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
         app.state.locators = LocatorRegistry(engine)
+        if not hasattr(app.state, "resident_limiter"):
+            app.state.resident_limiter = SharedRateLimiter(engine,
+                                                           settings.resident_requests_per_minute)
         app.state.locators.start_listener()
         escalator = Escalator(app, settings.escalation_interval_s)
         escalator.start()
@@ -56,12 +60,13 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     )
     app.state.settings = settings
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
-    app.state.resident_limiter = RateLimiter(settings.resident_requests_per_minute)
     errors.install(app)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     check_every_route_declares_access(app)
+    errors.document(api_routes(app.router.routes))
     return app
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from api.security import Principal, access
@@ -17,5 +20,24 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-PublicAccess = Annotated[Principal, Depends(access("public"))]
-WorkerAccess = Annotated[Principal, Depends(access("worker"))]
+# Row ids are PostgreSQL integers: anything larger is no id of ours (422, not a 500 from the driver).
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]
+
+
+def _iso_date(value):
+    """Dates as people write them (2026-11-27), not numbers that happen to parse (epoch days)."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("write the date as YYYY-MM-DD, e.g. 2026-11-27")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+def allowed(action: str, **options) -> object:
+    """``who: allowed("case.read")`` — the principal, once the access policy lets it take the
+    action (see api/security.py for ``scope``, ``form_key`` and ``cookie``)."""
+    return Annotated[Principal, Depends(access(action, **options))]

@@ -20,12 +20,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
 from layers.access.policy import Forbidden, OutOfScope, Unauthorized
 from layers.access.rate_limit import RateLimited
+from layers.access.users import UserError
 from layers.boundaries.areas import AreaNotFound
 from layers.boundaries.generations import GenerationError, NoGeneration
 from layers.cases import intake, open311, photos
@@ -46,6 +48,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     Forbidden: (403, "当前账号无此权限"),
     OutOfScope: (403, "该区域不在您的管辖范围内"),
     RateLimited: (429, "查询过于频繁，请稍后再试"),
+    UserError: (422, "账号信息有误"),
     # boundaries and locating
     AreaNotFound: (404, "未找到该区域"),
     NoGeneration: (404, "该日期没有生效的网格边界"),
@@ -82,6 +85,14 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
 HTTP_ZH = {404: "未找到", 405: "不支持该请求方法"}
 
 
+class Refused(Exception):
+    """Refused by the API itself before any route ran (api/guards.py): size, control characters."""
+
+    def __init__(self, status: int, code: str, error: str, error_zh: str):
+        super().__init__(error)
+        self.status, self.body = status, error_body(code, error, error_zh)
+
+
 @dataclass(frozen=True)
 class Described:
     status: int
@@ -115,6 +126,13 @@ def describe(exc: Exception) -> Described | None:
         return Described(exc.status_code, error_body(
             f"http_{exc.status_code}", str(exc.detail), HTTP_ZH.get(exc.status_code, "请求失败")),
             getattr(exc, "headers", None))
+    if isinstance(exc, Refused):
+        return Described(exc.status, exc.body)
+    if isinstance(exc, DataError):
+        # the last line of defence: a value that reached the database and did not fit
+        return Described(422, error_body("invalid_value", "a value does not fit its field "
+                                         "(too long, out of range or malformed); check the "
+                                         "request", "请求中的数据格式有误"))
     if isinstance(exc, OperationalError):
         return Described(503, error_body("database_unavailable",
                                          "the database is unreachable; check `gridmap db status`",
@@ -151,11 +169,70 @@ def install(app: FastAPI) -> None:
         described = describe(exc)
         if described is None:
             raise exc
+        if described.status == 405:
+            described = Described(405, described.body, {"Allow": _allowed_methods(app, request)})
         return json_error(described)
 
     for exc_class in (DomainError, *STATUS, RequestValidationError, StarletteHTTPException,
-                      OperationalError):
+                      OperationalError, DataError, Refused):
         app.add_exception_handler(exc_class, handler)
+
+
+class ErrorBody(BaseModel):
+    """Every error of the API (but Open311's): English, Chinese, a stable code, maybe details."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    error_zh: str
+    code: str
+
+
+class Open311Error(BaseModel):
+    code: int
+    description: str
+
+
+ERROR_STATUSES = {400: "bad request", 401: "no valid credential", 403: "role or scope do not allow it",
+                  404: "not found", 409: "conflicts with the current state",
+                  413: "body or batch too large", 415: "unsupported media type",
+                  422: "invalid input: the message says what to fix", 429: "rate limited",
+                  503: "database unavailable"}
+
+
+# Refused before any route runs (api/guards.py), so in the default shape even under Open311.
+GUARD_STATUSES = {413, 422}
+
+
+def document(routes) -> None:
+    """Put every error a route may answer into the OpenAPI document, with its body schema."""
+    for route in routes:
+        open311 = isinstance(route, Open311Route)
+        for status, what in ERROR_STATUSES.items():
+            model = ErrorBody
+            if open311:
+                model = ErrorBody | list[Open311Error] if status in GUARD_STATUSES else list[Open311Error]
+            route.responses.setdefault(status, {"model": model, "description": what})
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    from starlette.routing import Match
+
+    def walk(routes):
+        for route in routes:
+            if hasattr(route, "original_router"):
+                yield from walk(route.original_router.routes)
+            else:
+                yield route
+
+    methods: set[str] = set()
+    for route in walk(app.router.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        match, _child = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 class FormattedRoute(APIRoute):

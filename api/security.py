@@ -1,12 +1,16 @@
-"""The security seam: every route names, through one dependency, the role and area scope it needs.
+"""The security seam: every route names, through one dependency, the action it performs.
 
     @router.get("/v1/areas/{code}/workers")
-    def workers(code: str, who: Annotated[Principal, Depends(access("worker", scope="code"))]):
+    def workers(code: str, who: Annotated[Principal, Depends(access("areas.workers", scope="code"))]):
 
-``access(role, scope=param)`` authenticates the bearer token (when the role is not ``public``),
-asks the access policy (layers/access/policy.py) whether the principal's role grants ``role``,
-and — when ``scope`` names a path or query parameter holding an area code — whether the
-principal's scope contains that area. Domain functions apply the scope in their own queries.
+``access(action, scope=param)`` finds out who calls (a bearer token; for the map pages and their
+tiles also the ``gridmap_token`` cookie that ``/map/login`` sets, since a browser cannot send a
+header with a page load) and asks the access policy (layers/access/policy.py) whether that role
+may take ``action``. When ``scope`` names a path or query parameter holding an area code, the
+principal's scope must contain it. Public actions need no token, but a token that is sent is
+checked (an invalid one is a 401, never silently anonymous) and its principal is passed on, so
+staff see more on public routes where the domain allows it.
+
 The app factory refuses to start if any route lacks this dependency.
 """
 
@@ -20,17 +24,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from layers.access import users
-from layers.access.policy import (
-    ANONYMOUS,
-    Principal,
-    Unauthorized,
-    require_role,
-    require_scope,
-)
-from layers.storage.models import UserRole
+from layers.access.clients import client_address
+from layers.access.policy import ANONYMOUS, Principal, Unauthorized, is_public, require, require_scope
 
-__all__ = ["ANONYMOUS", "Principal", "access", "route_access"]
+__all__ = ["ANONYMOUS", "TOKEN_COOKIE", "Principal", "access", "route_access"]
 ACCESS_MARKER = "_gridmap_access"
+TOKEN_COOKIE = "gridmap_token"
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -38,51 +37,80 @@ def _unauthorized(error: str, error_zh: str) -> Unauthorized:
     return Unauthorized(error, zh=error_zh, headers={"WWW-Authenticate": 'Bearer realm="gridmap"'})
 
 
-def access(role: str, *, scope: str | None = None, form_key: str | None = None
-           ) -> Callable[..., Principal]:
+def access(action: str, *, scope: str | None = None, form_key: str | None = None,
+           cookie: bool = False) -> Callable[..., Principal]:
     """Build the dependency that guards one route (see module docstring). ``form_key`` also
-    accepts the token as a form field (Open311's ``api_key``)."""
-    required = UserRole(role)
+    accepts the token as a form field (Open311's ``api_key``); ``cookie`` accepts the map pages'
+    login cookie (only on GET routes: a cookie is sent by the browser on its own, so it may never
+    authorise a write)."""
 
-    if required == UserRole.PUBLIC:
-        async def dependency() -> Principal:  # async: no thread hop on the hot public routes
-            return ANONYMOUS
-    else:
-        async def dependency(
-            request: Request,
-            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        ) -> Principal:
-            token = credentials.credentials if credentials else None
-            if token is None and form_key is not None:
-                form = await request.form()
-                token = form.get(form_key) or None
-            if token is None:
-                raise _unauthorized(f"this needs a {required.value} credential: "
-                                    "send 'Authorization: Bearer <token>'", "请先登录")
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        token = credentials.credentials if credentials else None
+        if token is None and form_key is not None and request.method == "POST":
+            form = await request.form()
+            token = form.get(form_key) or None
+        if token is None and cookie and request.method in ("GET", "HEAD"):
+            token = request.cookies.get(TOKEN_COOKIE) or None
+        if token is None:
+            principal = ANONYMOUS
+        else:
             principal = await run_in_threadpool(_principal_for, request, str(token))
-            require_role(principal, required)
-            if scope is not None:
-                area_code = request.path_params.get(scope) or request.query_params.get(scope)
-                if area_code:
-                    require_scope(principal.scope_code, str(area_code))
-            return principal
+        require(principal, action)
+        if scope is not None:
+            area_code = request.path_params.get(scope) or request.query_params.get(scope)
+            if area_code:
+                require_scope(principal.scope_code, str(area_code))
+        return principal
 
-    setattr(dependency, ACCESS_MARKER, (required, scope))
-    dependency.__name__ = f"access_{required.value}"
+    if is_public(action) and form_key is None:
+        inner = dependency
+
+        async def public_dependency(request: Request) -> Principal:
+            # A public route needs no credential, so it declares no security scheme in the
+            # OpenAPI document; a token that is sent is still checked. The hot public routes
+            # (locate, the resident lookup) answer anonymous callers without a thread hop.
+            header = request.headers.get("authorization")
+            if header is None and not (cookie and TOKEN_COOKIE in request.cookies):
+                return ANONYMOUS
+            scheme, _, value = (header or "").partition(" ")
+            if header is not None and (scheme.lower() != "bearer" or not value.strip()):
+                raise _unauthorized("send 'Authorization: Bearer <token>'", "身份凭证格式有误")
+            credentials = (HTTPAuthorizationCredentials(scheme="Bearer", credentials=value.strip())
+                           if header is not None else None)
+            return await inner(request, credentials)
+
+        dependency = public_dependency
+
+    setattr(dependency, ACCESS_MARKER, (action, scope))
+    dependency.__name__ = f"access_{action.replace('.', '_').replace(':', '_')}"
     return dependency
 
 
 def _principal_for(request: Request, token: str) -> Principal:
+    principal = principal_for_token(request, token)
+    if principal is None:
+        raise _unauthorized("unknown, expired or disabled token: ask an admin for one "
+                            "(`gridmap user add` / `gridmap user rotate`)", "身份凭证无效、已过期或已停用")
+    return principal
+
+
+def principal_for_token(request: Request, token: str) -> Principal | None:
+    """The principal a token stands for, or None when it is unknown, expired or disabled."""
     with request.app.state.sessionmaker() as session:
-        user = users.by_token(session, token)
+        user = users.by_token(session, token, now=request.app.state.clock())
     if user is None:
-        raise _unauthorized("unknown or disabled token: create one with `gridmap user add`",
-                            "身份凭证无效或已停用")
-    return Principal(name=user.name, role=user.role, scope_code=user.scope_code)
+        return None
+    return Principal(name=user.name, role=user.role, scope_code=user.scope_code,
+                     client=client_address(request.client.host if request.client else None,
+                                           request.headers.get("x-forwarded-for"),
+                                           request.app.state.settings.trusted_proxies))
 
 
-def route_access(route) -> tuple[UserRole, str | None] | None:
-    """The (role, scope) a route declared, or None if it bypasses the seam."""
+def route_access(route) -> tuple[str, str | None] | None:
+    """The (action, scope) a route declared, or None if it bypasses the seam."""
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()

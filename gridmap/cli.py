@@ -456,17 +456,108 @@ def user_add(
     name: str,
     role: Annotated[str, typer.Option("--role", help="worker|dispatcher|planner|admin")],
     scope: Annotated[str | None, typer.Option("--scope", help="area code the user may touch")] = None,
+    days: Annotated[int | None, typer.Option(help="days until the token expires; default "
+                                                  "GRIDMAP_TOKEN_DAYS, 0: never")] = None,
 ) -> None:
     """Create an API user; the token is printed once, as the last word of the output."""
     from layers.access import users
     from layers.storage.db import session_scope
 
+    lifetime = get_settings().token_days if days is None else days
     try:
         with session_scope(_engine()) as session:
-            _user, token = users.add(session, name, role, scope)
+            user, token = users.add(session, name, role, scope, days=lifetime)
+            expires = user.expires_at
     except users.UserError as exc:
         raise _fail(str(exc)) from None
-    print(f"created {role} {name} (scope {scope or 'whole district'}); token: {token}")
+    until = f"until {expires:%Y-%m-%d}" if expires else "no expiry"
+    print(f"created {role} {name} (scope {scope or 'whole district'}, {until}); token: {token}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every credential: role, scope, created, expiry, state (never the token)."""
+    import datetime as dt
+
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    now = dt.datetime.now(dt.UTC)
+    table = Table("name", "role", "scope", "created", "expires", "state")
+    with session_scope(_engine()) as session:
+        for user in users.list_all(session):
+            table.add_row(user.name, user.role.value, user.scope_code or "—",
+                          f"{user.created_at:%Y-%m-%d}",
+                          f"{user.expires_at:%Y-%m-%d %H:%M}" if user.expires_at else "never",
+                          users.status(user, now))
+    console.print(table)
+
+
+def _user_change(name: str, change) -> None:
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    try:
+        with session_scope(_engine()) as session:
+            change(session, name)
+    except users.UserError as exc:
+        raise _fail(str(exc)) from None
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Stop a credential now (its requests get 401 from the next one on)."""
+    from layers.access import users
+
+    _user_change(name, users.disable)
+    console.print(f"{name} disabled")
+
+
+@user_app.command("enable")
+def user_enable(name: str) -> None:
+    """Let a disabled credential work again."""
+    from layers.access import users
+
+    _user_change(name, users.enable)
+    console.print(f"{name} enabled")
+
+
+@user_app.command("rotate")
+def user_rotate(
+    name: str,
+    days: Annotated[int | None, typer.Option(help="days until the new token expires")] = None,
+) -> None:
+    """Issue a new token; the old one stops working now. The token is the last word printed."""
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    lifetime = get_settings().token_days if days is None else days
+    try:
+        with session_scope(_engine()) as session:
+            _user, token = users.rotate(session, name, days=lifetime)
+    except users.UserError as exc:
+        raise _fail(str(exc)) from None
+    print(f"rotated {name}; token: {token}")
+
+
+@user_app.command("expire")
+def user_expire(
+    name: str,
+    at: Annotated[str | None, typer.Option(help="ISO date or time; default now")] = None,
+) -> None:
+    """Set when a credential stops working (now, by default)."""
+    import datetime as dt
+
+    from layers.access import users
+
+    try:
+        when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise _fail(f"{at!r} is not a date or time: write e.g. 2026-12-31 or 2026-12-31T18:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    _user_change(name, lambda session, n: users.expire(session, n, when))
+    console.print(f"{name} expires {when.isoformat()}")
 
 
 # -- serve / bench -------------------------------------------------------------------------------

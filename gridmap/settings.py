@@ -48,7 +48,18 @@ class Settings(BaseSettings):
     escalation_interval_s: float = Field(
         default=60, description="How often the API escalates overdue cases; 0 turns it off.")
     resident_requests_per_minute: int = Field(
-        default=30, description="Rate limit of the public resident lookup, per client address.")
+        default=30, description="Rate limit of the public resident lookup, per client address "
+                                "(shared by every API process through PostgreSQL).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is "
+                    "believed (e.g. [\"127.0.0.1\"] behind a local nginx); empty: the peer "
+                    "address is the client, X-Forwarded-For is ignored.")
+    max_body_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest request body read, before any parsing.")
+    max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
+    token_days: int = Field(
+        default=365, description="Lifetime of a new API credential in days; 0: no expiry.")
 
 
 @lru_cache(maxsize=1)

@@ -63,7 +63,7 @@ class TileSpec:
     name: str
     columns: str  # SQL select list of the feature properties
     where: str = ""  # extra SQL filter, starting with AND
-    read_role: str = "public"  # who may fetch the tiles
+    read_role: str | None = None  # who may fetch the tiles; None: the layer's read_role
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Overlay:
     label_zh: str
     where: str = "TRUE"  # which rows
     show: bool = False  # on when the page opens
+    read_role: str | None = None  # who sees the overlay; None: the layer's read_role
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ class LayerSpec:
     overlay: Overlay | None = None  # a toggle on the coverage map (None: not shown there)
     interchange: bool = True  # imported and exported in the interchange format
     collection: bool = True  # served as an OGC API collection (spatial layers only)
+    # How a caller's area scope limits the rows: by an area-code column (prefix), or — None —
+    # spatially, to the rows that touch the scope area of the active generation.
+    scope_column: str | None = None
 
     @property
     def field_names(self) -> list[str]:
@@ -116,6 +120,20 @@ class LayerSpec:
         prefix = f"{alias}." if alias else ""
         return f"{prefix}generation_id = {ACTIVE_ID_SQL}"
 
+    def scope_sql(self, scope: str | None, alias: str = "t") -> str:
+        """SQL condition for the rows inside a caller's scope (bind ``:scope``); TRUE for none."""
+        if scope is None:
+            return "TRUE"
+        if self.scope_column:
+            return f"{alias}.{self.scope_column} LIKE :scope || '%'"
+        return (f"ST_Intersects({alias}.geom, (SELECT geom FROM areas WHERE code = :scope "
+                f"AND generation_id = {ACTIVE_ID_SQL}))")
+
+    @property
+    def overlay_read_role(self) -> str:
+        return (self.overlay.read_role if self.overlay and self.overlay.read_role
+                else self.read_role)
+
 
 _code = FieldSpec("code", str, required=True)
 _name = FieldSpec("name", str, required=True)
@@ -129,6 +147,8 @@ AREAS = LayerSpec(
      FieldSpec("kind", str, choices=GRID_KINDS)),
     style={"color": "#2563eb", "weight": 1, "fillOpacity": 0.15},
     versioned=True,
+    read_role="public",
+    scope_column="code",
     tile_layers=(TileSpec("grids", "code, name, kind::text AS kind", "AND level = 'grid'"),),
 )
 BUILDINGS = LayerSpec(
@@ -136,25 +156,32 @@ BUILDINGS = LayerSpec(
     (_code, FieldSpec("address", str, required=True), FieldSpec("name", str),
      FieldSpec("households", int), FieldSpec("population", int), FieldSpec("floors", int)),
     style={"color": "#92400e", "weight": 0.5, "fillOpacity": 0.5},
-    tile_layers=(TileSpec("buildings", "code, name, address, households, floors"),),
+    # population and any imported properties are for staff; the tiles carry the public part
+    tile_layers=(TileSpec("buildings", "code, name, address, households, floors",
+                          read_role="public"),),
 )
 ROADS = LayerSpec("roads", "道路", "roads", LINEAR, (_code, _name),
-                  style={"color": "#6b7280", "weight": 3})
+                  style={"color": "#6b7280", "weight": 3}, read_role="public")
 ALLEYS = LayerSpec("alleys", "背街小巷", "alleys", LINEAR, (_code, _name),
-                   style={"color": "#f59e0b", "weight": 2})
+                   style={"color": "#f59e0b", "weight": 2}, read_role="public")
 CAMERAS = LayerSpec(
     "cameras", "视频监控与感知设备", "cameras", ("Point",),
     (_code, _name, FieldSpec("kind", str, True, CAMERA_KINDS),
      FieldSpec("heading_deg", float, shp_name="heading"), FieldSpec("fov_deg", float),
      FieldSpec("range_m", float)),
     style={"color": "#dc2626"},
+    # where cameras are and what they watch is for the people who dispatch on it
+    read_role="dispatcher",
+    tile_layers=(TileSpec("cameras", "code, name, kind::text AS kind, heading_deg, fov_deg, range_m",
+                          read_role="dispatcher"),),
 )
 SITES = LayerSpec(
     "sites", "重点场所", "sites", (*POLYGONAL, "Point"),
     (_code, _name, FieldSpec("kind", str, required=True), FieldSpec("address", str)),
     style={"color": "#047857", "radius": 4},
-    tile_layers=(TileSpec("sites", "code, name, kind"),),
-    overlay=Overlay("网格会客厅 / 服务大厅", where="kind IN ('reception_room', 'service_hall')"),
+    tile_layers=(TileSpec("sites", "code, name, kind", read_role="public"),),
+    overlay=Overlay("网格会客厅 / 服务大厅", where="kind IN ('reception_room', 'service_hall')",
+                    read_role="public"),
 )
 WORKERS = LayerSpec(
     "workers", "网格员", "workers", (),
@@ -168,7 +195,9 @@ CASES = LayerSpec(
      FieldSpec("status", str)),
     style={"color": "#ef4444"},
     read_role="dispatcher",
-    tile_layers=(TileSpec("cases", "case_no AS code, category_code, status::text AS status"),),
+    scope_column="grid_code",
+    tile_layers=(TileSpec("cases", "case_no AS code, category_code, status::text AS status",
+                          read_role="dispatcher"),),
     interchange=False, collection=False,
 )
 
@@ -205,6 +234,7 @@ class LayerRegistry:
         return tuple(s for s in self._layers.values() if s.collection and s.is_spatial)
 
     def tiles(self) -> dict[str, tuple[LayerSpec, TileSpec]]:
+        """tile layer name → (its layer, its declaration)"""
         return {t.name: (s, t) for s in self._layers.values() for t in s.tiles}
 
     def overlays(self) -> tuple[LayerSpec, ...]:

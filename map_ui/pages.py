@@ -4,6 +4,7 @@ return HTML; the API serves them (api/routers/maps.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections import Counter
 
 import folium
@@ -11,9 +12,11 @@ from branca.element import Element
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_geometry
+from layers.access.policy import READ_GRANTED_BY
 from layers.cases.workflow import STATUS_ZH
 from layers.maps import queries
 from layers.registry import REGISTRY, LayerSpec
+from layers.storage.models import UserRole
 from map_ui.assets import (
     LayerControlWithTiles,
     OfflineHeatMap,
@@ -73,14 +76,36 @@ def _workload_colour(households: float) -> str:
     return "#f87171"  # above the norm: split?
 
 
-def _map_with_streets(session: Session, ms: MapSettings, title: str) -> folium.Map:
-    """A page's map fitted to the district, with light street outlines for orientation."""
+def _map_with_streets(session: Session, ms: MapSettings, title: str,
+                      scope: str | None = None) -> folium.Map:
+    """A page's map fitted to the district, with light street outlines (those of the scope) for
+    orientation."""
     m = base_map(ms.bounds(queries.district_bounds(session)), basemap_url=ms.url,
                  basemap_attribution=ms.attribution, title=title)
-    folium.GeoJson(ms.shift(queries.outlines(session, "street")), name="镇街界",
+    folium.GeoJson(ms.shift(queries.outlines(session, "street", scope=scope)), name="镇街界",
                    style_function=lambda f: {"color": "#6b7280", "weight": 1.5, "fill": False},
                    interactive=False).add_to(m)
     return m
+
+
+def _camera_coverage(session: Session, ms: MapSettings, m: folium.Map) -> tuple[list, list[dict]]:
+    """Camera view sectors, back alleys with their watched share, and the blind stretches."""
+    sectors, polygons = queries.camera_sectors(session)
+    cams = folium.GeoJson(ms.shift(sectors), name="摄像头视域", show=False,
+                          style_function=lambda f: {"color": "#b91c1c", "weight": 0.5,
+                                                    "fillColor": "#ef4444", "fillOpacity": 0.25},
+                          tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+    alleys, blind, shares = queries.alley_coverage(session, polygons)
+    alley_layer = folium.GeoJson(ms.shift(alleys), name="背街小巷", show=True,
+                                 style_function=lambda f: {"color": "#f59e0b", "weight": 3},
+                                 tooltip=folium.GeoJsonTooltip(fields=["name", "covered_pct"],
+                                                               aliases=["", "监控覆盖 %"])).add_to(m)
+    blind_layer = folium.GeoJson(ms.shift(blind), name="监控盲区（背街小巷）", show=True,
+                                 style_function=lambda f: {"color": "#7f1d1d", "weight": 5,
+                                                           "dashArray": "4 4"},
+                                 tooltip=folium.GeoJsonTooltip(fields=["name", "blind_m"],
+                                                               aliases=["", "盲区 米"])).add_to(m)
+    return [("摄像头视域", cams), ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer)], shares
 
 
 def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.FeatureGroup:
@@ -99,7 +124,10 @@ def _legend(html: str) -> Element:
     return Element(f'<div class="gm-legend">{html}</div>')
 
 
-def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") -> str:
+def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
+             staff: bool = False) -> str:
+    """The coverage map. Everyone sees the grids, their workers (phones masked) and reception
+    rooms; staff also see camera sectors and which back alleys no camera watches."""
     bounds = ms.bounds(queries.district_bounds(session))
     m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
                  title="网格覆盖图 · gridmap")
@@ -117,8 +145,9 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
         highlight_function=lambda f: {"weight": 2.5, "fillOpacity": 0.55},
         popup=folium.GeoJsonPopup(
             fields=["name", "code", "community", "street", "worker", "phone", "households",
-                    "households_per_worker"],
-            aliases=["网格", "编码", "社区/村", "镇街", "网格员", "电话", "户数", "人均户数"],
+                    "population", "households_per_worker"],
+            aliases=["网格", "编码", "社区/村", "镇街", "网格员", "电话", "户数", "人口",
+                     "每名网格员户数"],
             localize=False, labels=True),
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         zoom_on_click=False,
@@ -129,36 +158,25 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
     street = folium.GeoJson(ms.shift(queries.outlines(session, "street")), name="镇街界",
                             style_function=lambda f: {"color": "#111827", "weight": 2.5, "fill": False},
                             interactive=False).add_to(m)
-    sectors, polygons = queries.camera_sectors(session)
-    cams = folium.GeoJson(ms.shift(sectors), name="摄像头视域", show=False,
-                          style_function=lambda f: {"color": "#b91c1c", "weight": 0.5,
-                                                    "fillColor": "#ef4444", "fillOpacity": 0.25},
-                          tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
-    alleys, blind, shares = queries.alley_coverage(session, polygons)
-    alley_layer = folium.GeoJson(ms.shift(alleys), name="背街小巷", show=True,
-                                 style_function=lambda f: {"color": "#f59e0b", "weight": 3},
-                                 tooltip=folium.GeoJsonTooltip(fields=["name", "covered_pct"],
-                                                               aliases=["", "监控覆盖 %"])).add_to(m)
-    blind_layer = folium.GeoJson(ms.shift(blind), name="监控盲区（背街小巷）", show=True,
-                                 style_function=lambda f: {"color": "#7f1d1d", "weight": 5,
-                                                           "dashArray": "4 4"},
-                                 tooltip=folium.GeoJsonTooltip(fields=["name", "blind_m"],
-                                                               aliases=["", "盲区 米"])).add_to(m)
+    layers = [("网格", grid_layer), ("社区/村界", comm), ("镇街界", street)]
+    shares: list[dict] = []
+    if staff:
+        camera_layers, shares = _camera_coverage(session, ms, m)
+        layers += camera_layers
     VectorTiles("buildings", "建筑物（矢量瓦片）", {"weight": 0.5, "color": "#92400e",
                                                    "fill": True, "fillColor": "#d97706",
                                                    "fillOpacity": 0.5},
                 datum=ms.datum, min_zoom=13).add_to(m)
-    declared = [(spec.overlay.label_zh, _overlay(session, ms, spec).add_to(m))
-                for spec in REGISTRY.overlays()]
-    LayerControlWithTiles([(n, layer.get_name()) for n, layer in (
-        ("网格", grid_layer), ("社区/村界", comm), ("镇街界", street), ("摄像头视域", cams),
-        ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer), *declared)]).add_to(m)
+    role = UserRole.DISPATCHER if staff else UserRole.PUBLIC
+    layers += [(spec.overlay.label_zh, _overlay(session, ms, spec).add_to(m))
+               for spec in REGISTRY.overlays() if role in READ_GRANTED_BY[UserRole(spec.overlay_read_role)]]
+    LayerControlWithTiles([(n, layer.get_name()) for n, layer in layers]).add_to(m)
     rows = "".join(f"<tr><td>{s['street']}</td><td>{s['alley_m']:,} 米</td>"
                    f"<td>{s['covered_pct']}%</td></tr>" for s in shares)
     legend = (
-        "<b>背街小巷监控覆盖率</b><table><tr><th>镇街</th><th>长度</th><th>覆盖</th></tr>"
-        f"{rows}</table>"
-        + ("<p><b>人均户数</b>：<span style='color:#60a5fa'>■</span> &lt;300 "
+        ("<b>背街小巷监控覆盖率</b><table><tr><th>镇街</th><th>长度</th><th>覆盖</th></tr>"
+         f"{rows}</table>" if staff else "<b>网格覆盖图</b>")
+        + ("<p><b>每名网格员户数</b>：<span style='color:#60a5fa'>■</span> &lt;300 "
            "<span style='color:#4ade80'>■</span> 300–500 <span style='color:#f87171'>■</span> &gt;500</p>"
            if colour_by == "workload"
            else "<p>网格按镇街着色；<a href='?colour=workload'>按工作量着色</a></p>")
@@ -170,10 +188,11 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street") ->
 
 
 def cases(session: Session, ms: MapSettings, *, period_days: int, category: str | None,
-          street: str | None, today: dt.date) -> str:
-    m = _map_with_streets(session, ms, "案件分布图 · gridmap")
+          street: str | None, today: dt.date, scope: str | None = None) -> str:
+    """The cases map (staff only): open cases and those closed in the period, inside ``scope``."""
+    m = _map_with_streets(session, ms, "案件分布图 · gridmap", scope)
     since = today - dt.timedelta(days=period_days)
-    rows = queries.cases(session, since=since, category=category, street=street)
+    rows = queries.cases(session, since=since, category=category, street=street, scope=scope)
     open_cluster = OfflineMarkerCluster(name="在办案件", show=True).add_to(m)
     closed_cluster = OfflineMarkerCluster(name=f"近{period_days}天已结案件", show=True).add_to(m)
     cst = dt.timezone(dt.timedelta(hours=8))
@@ -213,7 +232,7 @@ closedCluster.addLayers(closedMarkers);
         f"<option value='{c}' {'selected' if c == category else ''}>{c} {n}</option>"
         for c, n in queries.categories(session))
     street_options = "".join(f"<option value='{c}' {'selected' if c == street else ''}>{n}</option>"
-                             for c, n in queries.streets(session))
+                             for c, n in queries.streets(session, scope))
     periods = "".join(
         f"<option value='{d}' {'selected' if d == period_days else ''}>近{d}天</option>"
         for d in (7, 30, 90, 365))
@@ -300,3 +319,21 @@ document.getElementById('gm-here').addEventListener('click', function () {{
 }});
 """)
     return m.get_root().render()
+
+
+def login(next_url: str, *, failed: bool = False) -> str:
+    """The staff sign-in for the maps: a credential (token) kept in an HttpOnly cookie."""
+    error = ("<p class='gm-error'>凭证无效、已过期，或该账号无权查看此页面。"
+             "<br><small>Unknown, expired or insufficient credential.</small></p>" if failed else "")
+    return (
+        "<!doctype html><meta charset='utf-8'><meta name='viewport' "
+        "content='width=device-width, initial-scale=1'><title>工作人员登录 · gridmap</title>"
+        "<link rel='icon' href='data:,'>"
+        "<link rel='stylesheet' href='/static/gridmap.css'><div class='gm-index'>"
+        "<h1>工作人员登录</h1><p>案件分布图、摄像头覆盖等内容仅对工作人员开放。</p>" + error +
+        "<form method='post' action='/map/login'>"
+        f"<input type='hidden' name='next' value='{html.escape(next_url, quote=True)}'>"
+        "<label>身份凭证（token）<br><input id='gm-token' name='token' type='password' "
+        "autocomplete='off' required size='50'></label><br><br>"
+        "<button type='submit'>登录</button></form>"
+        "<p><small>凭证由管理员通过 <code>gridmap user add</code> 发放。</small></p></div>")

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from api.app import api_routes, check_every_route_declares_access, create_app
 from api.security import route_access
 from layers.access import users
+from layers.access.policy import is_public
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
@@ -17,6 +18,11 @@ from tests.test_boundary import BOUNDARY
 def client(db_url, engine):
     with session_scope(engine) as session:
         load_district_boundary(session, BOUNDARY)
+        # 金城街道, so that scopes can name a street that exists (scopes are checked)
+        session.execute(text("""
+            INSERT INTO areas (generation_id, code, name, level, parent_id, geom)
+            SELECT generation_id, '370811008', '金城街道', 'street', id, geom FROM areas
+            WHERE code = '370811'"""))
     with TestClient(create_app(url=db_url)) as c:
         yield c
 
@@ -31,8 +37,9 @@ def test_every_route_declares_a_role_and_public_ones_say_so(db_url):
     app = create_app(url=db_url)
     declared = {r.path: route_access(r) for r in api_routes(app.router.routes)}
     assert all(v is not None for v in declared.values())
-    assert declared["/healthz"][0] == "public"
-    assert declared["/v1/areas/{code}/workers"] == ("worker", "code")
+    assert is_public(declared["/healthz"][0])
+    assert declared["/v1/areas/{code}/workers"] == ("areas.workers", "code")
+    assert not is_public("areas.workers")
 
 
 def test_an_app_with_a_route_that_bypasses_the_seam_refuses_to_start(db_url):

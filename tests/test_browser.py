@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from layers.access import users
 from layers.demo.case_history import load as load_history
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 
@@ -25,8 +27,10 @@ def site(server_url, template_url):
     with scratch_database(server_url) as (url, engine):
         assert write_validated(engine, city).ok
         load_history(engine, scale=0.01)
+        with session_scope(engine) as session:
+            _user, token = users.add(session, "duty", "dispatcher")
         with live_server(url, GRIDMAP_WARM_MAPS="1") as base:
-            yield base, city
+            yield base, city, token
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, site):
-    base, _city = site
+    base, _city, _token = site
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = context.new_page()
     page.requests, page.errors = [], []
@@ -58,6 +62,15 @@ def page(browser, site):
     context.close()
 
 
+def _sign_in(page, site) -> None:
+    """A dispatcher signs in on the login page, as on the duty desk (the cookie stays)."""
+    base, _city, token = site
+    page.goto(base + "/map/login")
+    page.fill("#gm-token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/map/cases")
+
+
 def _open(page, path: str, shot: str) -> float:
     started = time.perf_counter()
     page.goto(page.base + path, wait_until="load")
@@ -70,7 +83,8 @@ def _open(page, path: str, shot: str) -> float:
 
 
 def test_coverage_map_draws_every_grid_and_the_legend(page, site):
-    _base, city = site
+    _base, city, _token = site
+    _sign_in(page, site)
     _open(page, "/map/coverage", "coverage")
     areas = city.layers["areas"]
     assert page.evaluate("window.gridmapGridCount") == int((areas.level == "grid").sum())
@@ -80,7 +94,7 @@ def test_coverage_map_draws_every_grid_and_the_legend(page, site):
 
 
 def test_clicking_a_grid_opens_its_worker_popup(page, site):
-    _base, city = site
+    _base, city, _token = site
     _open(page, "/map/coverage", "coverage_popup")
     code, x, y = page.evaluate("""(() => {
         var layers = window.gridmapGridLayer.getLayers();
@@ -104,10 +118,25 @@ def test_clicking_a_grid_opens_its_worker_popup(page, site):
 
 def test_workload_colouring(page):
     _open(page, "/map/coverage?colour=workload", "coverage_workload")
-    assert "人均户数" in page.inner_text(".gm-legend")
+    assert "每名网格员户数" in page.inner_text(".gm-legend")
 
 
-def test_cases_map_clusters_cases_and_filters(page):
+def test_the_public_coverage_map_shows_grids_and_reception_rooms_only(page):
+    _open(page, "/map/coverage", "coverage_public")
+    control = page.inner_text(".leaflet-control-layers")
+    assert "网格" in control and "网格会客厅" in control
+    assert "摄像头视域" not in control and "监控盲区" not in control
+
+
+def test_the_cases_map_asks_for_a_sign_in_first(page, site):
+    page.goto(page.base + "/map/cases")
+    assert "/map/login" in page.url and page.locator("#gm-token").count() == 1
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "login.png"))
+
+
+def test_cases_map_clusters_cases_and_filters(page, site):
+    _sign_in(page, site)
     _open(page, "/map/cases?period=365", "cases")
     total = page.evaluate("window.gridmapCaseCount")
     assert total > 100
@@ -117,7 +146,7 @@ def test_cases_map_clusters_cases_and_filters(page):
 
 
 def test_the_locator_finds_a_typed_address_and_shows_the_worker(page, site):
-    _base, city = site
+    _base, city, _token = site
     b = city.layers["buildings"]
     building = b[b.compound.notna()].iloc[0]
     _open(page, "/map/locate", "locate")
@@ -132,14 +161,15 @@ def test_the_locator_finds_a_typed_address_and_shows_the_worker(page, site):
     assert "网格员" in card and "****" in card and building["address"] in card
 
 
-def test_pages_render_within_two_seconds(page):
+def test_pages_render_within_two_seconds(page, site):
+    _sign_in(page, site)
     for path in ("/map/coverage", "/map/cases", "/map/locate"):
         _open(page, path, "timing")  # warm
         assert _open(page, path, "timing") < 2.0, path
 
 
 def test_the_locator_uses_the_phones_location(browser, site):
-    base, city = site
+    base, city, _token = site
     grids = city.layers["areas"].query("level == 'grid' and kind == 'comprehensive'")
     inside = grids.geometry.iloc[0].representative_point()
     context = browser.new_context(geolocation={"longitude": inside.x, "latitude": inside.y},

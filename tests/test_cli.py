@@ -16,8 +16,9 @@ def test_boundary_load_then_areas_show_reports_km2(settings_env):
 
 
 def test_user_add_prints_the_token_as_the_last_word(settings_env):
+    assert runner.invoke(app, ["boundary", "load"]).exit_code == 0  # a scope must exist
     result = runner.invoke(app, ["user", "add", "zhang", "--role", "dispatcher",
-                                 "--scope", "370811008"])
+                                 "--scope", "370811"])
     assert result.exit_code == 0
     assert result.output.split()[-1].startswith("gm_")
 

@@ -23,7 +23,8 @@ def ogc(server_url, template_url):
     with scratch_database(server_url) as (url, engine):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
-            _user, token = users.add(session, "qgis", "worker")
+            # a dispatcher reads every layer (cameras are not for workers)
+            _user, token = users.add(session, "qgis", "dispatcher")
         with live_server(url) as base:
             yield base, token, city
 

@@ -27,6 +27,7 @@ HYDRANTS = LayerSpec(
     (FieldSpec("code", str, required=True), FieldSpec("name", str, required=True),
      FieldSpec("pressure_mpa", float)),
     style={"color": "#b91c1c", "radius": 5},
+    read_role="public",  # where the hydrants are is for everyone to know
     overlay=Overlay("消防栓", show=True),
 )
 

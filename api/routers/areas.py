@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from api.deps import PublicAccess, SessionDep
-from api.security import Principal, access
+from api.deps import IsoDate, SessionDep, allowed
+from layers.access import audit
 from layers.boundaries import areas, generations
 
 router = APIRouter(prefix="/v1", tags=["areas"])
@@ -38,8 +38,8 @@ class GenerationOut(BaseModel):
 
 @router.get("/areas/{code}", response_model=AreaOut, summary="One area, with its area in km²")
 def get_area(
-    code: AreaCode, session: SessionDep, _: PublicAccess,
-    at: Annotated[dt.date | None, Query(description="answer for the boundaries of this date")] = None,
+    code: AreaCode, session: SessionDep, _: allowed("areas.read"),
+    at: Annotated[IsoDate | None, Query(description="answer for the boundaries of this date")] = None,
 ) -> AreaOut:
     gen = generations.resolve(session, at)
     info = areas.info(session, code, gen)
@@ -51,18 +51,21 @@ def get_area(
 @router.get("/areas/{code}/workers", summary="Workers covering the grids of an area")
 def area_workers(
     code: AreaCode, session: SessionDep,
-    who: Annotated[Principal, Depends(access("worker", scope="code"))],
+    who: allowed("areas.workers", scope="code"),
 ) -> list[dict]:
-    return areas.workers_covering(session, code, generations.resolve(session, None))
+    found = areas.workers_covering(session, code, generations.resolve(session, None))
+    audit.record(session, who, "workers.read", code, rows=len(found))  # full phone numbers
+    session.commit()
+    return found
 
 
 @router.get("/generations", response_model=list[GenerationOut], tags=["generations"])
-def list_generations(session: SessionDep, _: PublicAccess) -> list[GenerationOut]:
+def list_generations(session: SessionDep, _: allowed("generations.read")) -> list[GenerationOut]:
     return [GenerationOut(id=g.id, name=g.name, status=g.status.value,
                           effective_from=g.effective_from, effective_to=g.effective_to)
             for g in generations.list_all(session)]
 
 
 @router.get("/me", tags=["security"], summary="Who the bearer token belongs to")
-def me(who: Annotated[Principal, Depends(access("worker"))]) -> dict:
+def me(who: allowed("me")) -> dict:
     return {"name": who.name, "role": who.role.value, "scope_code": who.scope_code}

@@ -7,20 +7,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep
-from api.security import Principal, access
+from api.deps import MAX_ROW_ID, RowId, SessionDep, allowed
 from gis.points import to_point
-from layers.access.policy import require_transition
+from layers.access import audit
 from layers.cases import intake, photos, routing, workflow
+from layers.storage.models import CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["cases"])
-WorkerUser = Annotated[Principal, Depends(access("worker"))]
-DispatcherUser = Annotated[Principal, Depends(access("dispatcher"))]
-AdminUser = Annotated[Principal, Depends(access("admin"))]
+CaseReader = allowed("case.read")
+CaseId = RowId
 
 
 def now(request: Request) -> dt.datetime:
@@ -32,19 +31,28 @@ def locator(request: Request):
     return request.app.state.locators.active()
 
 
+class Reporter(BaseModel):
+    """A resident who reported by phone or in person (kept for call-backs, never shown publicly)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=50)
+    phone: str | None = Field(default=None, max_length=30)
+    email: str | None = Field(default=None, max_length=100)
+
+
 class CaseIn(BaseModel):
     source: Literal["patrol", "resident", "hotline"] = Field(description="how the case came in")
-    category: str = Field(description="category code, see GET /v1/routing")
+    category: str = Field(max_length=20, description="category code, see GET /v1/routing")
     description: str | None = Field(default=None, max_length=2000)
     lon: float | None = None
     lat: float | None = None
     x: float | None = None
     y: float | None = None
-    crs: str = "wgs84"
+    crs: str = Field(default="wgs84", max_length=40)
     address: str | None = Field(default=None, max_length=300,
                                 description="used to find the place when no coordinates are sent")
-    building_code: str | None = None
-    reporter: dict | None = Field(default=None, description="name/phone of a resident reporter")
+    building_code: str | None = Field(default=None, max_length=40)
+    reporter: Reporter | None = Field(default=None, description="a resident reporter")
 
 
 def _created_response(session, created: workflow.Created) -> JSONResponse:
@@ -56,15 +64,17 @@ def _created_response(session, created: workflow.Created) -> JSONResponse:
 
 @router.post("/cases", status_code=201, summary="Report a case (patrol, resident or hotline)")
 def create_case(
-    request: Request, body: CaseIn, session: SessionDep, who: WorkerUser,
+    request: Request, body: CaseIn, session: SessionDep, who: allowed("case.create"),
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> JSONResponse:
     created = intake.intake(
         session, locator(request), source=body.source, category_code=body.category,
         where=intake.Where(lon=body.lon, lat=body.lat, x=body.x, y=body.y, crs=body.crs,
                            address=body.address),
-        actor=who.name, scope=who.scope_code, now=now(request), description=body.description,
-        building_code=body.building_code, reporter=body.reporter, idempotency_key=idempotency_key)
+        by=who, now=now(request), description=body.description,
+        building_code=body.building_code,
+        reporter=body.reporter.model_dump(exclude_none=True) if body.reporter else None,
+        idempotency_key=idempotency_key)
     session.commit()
     return _created_response(session, created)
 
@@ -72,9 +82,9 @@ def create_case(
 class AlertIn(BaseModel):
     """A camera-AI alert; the names video platforms commonly use are accepted too."""
 
-    camera: str = Field(description="camera code",
+    camera: str = Field(max_length=40, description="camera code",
                         validation_alias=AliasChoices("camera", "camera_code", "camera_id"))
-    type: str = Field(description="alert type, e.g. 占道经营, 店外经营, 扬尘, 油烟, 乱堆物料",
+    type: str = Field(max_length=40, description="alert type, e.g. 占道经营, 店外经营, 扬尘, 油烟, 乱堆物料",
                       validation_alias=AliasChoices("type", "alert_type", "event_type"))
     time: dt.datetime | None = Field(default=None, validation_alias=AliasChoices(
         "time", "alert_time", "detected_at", "timestamp"))
@@ -85,28 +95,30 @@ class AlertIn(BaseModel):
 @router.post("/alerts", status_code=201, summary="A camera-AI alert becomes a case at the place "
                                                   "the camera looks at")
 def camera_alert(
-    request: Request, body: AlertIn, session: SessionDep, who: DispatcherUser,
+    request: Request, body: AlertIn, session: SessionDep, who: allowed("alert.create"),
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> JSONResponse:
     created = intake.alert_intake(
         session, locator(request),
         intake.Alert(camera=body.camera, type=body.type, time=body.time,
                      snapshot_url=body.snapshot_url),
-        actor=who.name, scope=who.scope_code, now=now(request), idempotency_key=idempotency_key)
+        by=who, now=now(request), idempotency_key=idempotency_key)
     session.commit()
     return _created_response(session, created)
 
 
 @router.get("/cases/{case_id}", summary="A case with its history")
-def get_case(case_id: int, session: SessionDep, who: WorkerUser) -> dict:
+def get_case(case_id: CaseId, session: SessionDep, who: CaseReader) -> dict:
     return workflow.to_json(session, workflow.get(session, case_id, scope=who.scope_code),
                             events=True)
 
 
 @router.get("/cases", summary="Cases, newest first")
 def list_cases(
-    session: SessionDep, who: WorkerUser,
-    status: str | None = None, grid: str | None = None, category: str | None = None,
+    session: SessionDep, who: CaseReader,
+    status: CaseStatus | None = None,
+    grid: Annotated[str | None, Query(pattern=r"^\d{6,15}$", description="area code prefix")] = None,
+    category: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict]:
     found = workflow.newest(session, scope=who.scope_code, status=status, grid=grid,
@@ -115,59 +127,67 @@ def list_cases(
 
 
 class TransitionIn(BaseModel):
-    action: str = Field(description=", ".join(f"{k} ({v.zh})" for k, v in workflow.ACTIONS.items()))
+    action: str = Field(max_length=20,
+                        description=", ".join(f"{k} ({v.zh})" for k, v in workflow.ACTIONS.items()))
     note: str | None = Field(default=None, max_length=2000)
-    photo_ids: list[int] = Field(default_factory=list)
-    assignee: str | None = None
-    category: str | None = None
+    photo_ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(default_factory=list,
+                                                                          max_length=20)
+    assignee: str | None = Field(default=None, max_length=40)
+    category: str | None = Field(default=None, max_length=20)
     lon: float | None = None
     lat: float | None = None
-    crs: str = "wgs84"
-    rating: int | None = None
+    crs: str = Field(default="wgs84", max_length=40)
+    rating: int | None = Field(default=None, ge=1, le=5)
 
 
 @router.post("/cases/{case_id}/transitions", summary="Move a case through the workflow")
 def transition_case(
-    request: Request, case_id: int, body: TransitionIn, session: SessionDep, who: WorkerUser,
+    request: Request, case_id: CaseId, body: TransitionIn, session: SessionDep,
+    who: CaseReader,
 ) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
-    require_transition(who, body.action)
     lon = lat = None
     if body.lon is not None and body.lat is not None:
         point = to_point(body.lon, body.lat, None, None, body.crs)
         lon, lat = point.lon, point.lat
-    workflow.transition(session, locator(request), case, body.action, actor=who.name,
-                        now=now(request), note=body.note, photo_ids=body.photo_ids,
-                        category_code=body.category, lon=lon, lat=lat, assignee=body.assignee,
-                        rating=body.rating)
+    workflow.act(session, locator(request), case, body.action, by=who, now=now(request),
+                 note=body.note, photo_ids=body.photo_ids, category_code=body.category, lon=lon,
+                 lat=lat, assignee=body.assignee, rating=body.rating)
     session.commit()
     return workflow.to_json(session, case, events=True)
 
 
 @router.post("/cases/{case_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG, WebP; ≤ 5 MB)")
-async def upload_photo(case_id: int, session: SessionDep, who: WorkerUser,
+async def upload_photo(case_id: CaseId, session: SessionDep, who: allowed("case.photo"),
                        file: Annotated[UploadFile, File()]) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
     photo = photos.attach(session, case, await file.read(photos.MAX_PHOTO_BYTES + 1),
-                          file.content_type)
+                          file.content_type, by=who)
     session.commit()
     return photos.as_json(photo)
 
 
-@router.get("/cases/{case_id}/photos/{photo_id}", summary="A case photo")
-def get_photo(case_id: int, photo_id: int, session: SessionDep, who: WorkerUser) -> Response:
+@router.get("/cases/{case_id}/photos/{photo_id}", summary="A case photo", response_class=Response,
+            responses={200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                         for t in photos.PHOTO_TYPES}, "description": "the photo"}})
+def get_photo(case_id: CaseId, photo_id: RowId, session: SessionDep, who: CaseReader) -> Response:
     photo = photos.get(session, workflow.get(session, case_id, scope=who.scope_code), photo_id)
-    return Response(photo.data, media_type=photo.content_type)
+    return Response(photo.data, media_type=photo.content_type,
+                    headers={"X-Content-Type-Options": "nosniff",
+                             "Content-Security-Policy": "default-src 'none'"})
 
 
 @router.get("/cases/{case_id}/cameras", summary="Cameras whose view covers the case's place")
-def case_cameras(case_id: int, session: SessionDep, who: WorkerUser) -> list[dict]:
+def case_cameras(case_id: CaseId, session: SessionDep, who: CaseReader) -> list[dict]:
     return workflow.cameras_seeing(session, workflow.get(session, case_id, scope=who.scope_code))
 
 
 # -- routing tables --------------------------------------------------------------------------------
-@router.get("/routing", tags=["routing"], summary="The routing tables in force")
-def get_routing(session: SessionDep, who: WorkerUser,
+@router.get("/routing", tags=["routing"], summary="The routing tables in force",
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}},
+                                         "text/csv": {"schema": {"type": "string"}}},
+                             "description": "JSON, or CSV with format=csv"}})
+def get_routing(session: SessionDep, who: allowed("routing.read"),
                 format: Literal["json", "csv"] = "json") -> Response:
     version, categories, departments = routing.load(session)
     session.commit()
@@ -177,14 +197,15 @@ def get_routing(session: SessionDep, who: WorkerUser,
 
 
 class RoutingIn(BaseModel):
-    departments: dict[str, str]
-    categories: list[dict]
-    note: str | None = None
+    departments: dict[Annotated[str, Field(max_length=20)], Annotated[str, Field(max_length=100)]]
+    categories: list[dict] = Field(max_length=1000)
+    note: str | None = Field(default=None, max_length=500)
 
 
 @router.put("/routing", tags=["routing"], summary="Replace the routing tables (a new version)")
-def put_routing(body: RoutingIn, session: SessionDep, who: AdminUser) -> dict:
+def put_routing(body: RoutingIn, session: SessionDep, who: allowed("routing.write")) -> dict:
     version = routing.save_version(session, routing.rows_from_json(body.categories),
                                    body.departments, by=who.name, note=body.note or "API")
+    audit.record(session, who, "routing.write", f"version {version}")
     session.commit()
     return {"version": version}

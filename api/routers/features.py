@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep
-from api.security import Principal, access
+from api.deps import SessionDep, allowed
 from layers.maps import features
-from layers.registry import REGISTRY, LayerSpec
+from layers.registry import LayerSpec
 
 router = APIRouter(prefix="/ogc", tags=["ogc api features"])
-Reader = Annotated[Principal, Depends(access("worker"))]
+Reader = allowed("ogc.read")
+CollectionId = Annotated[str, Path(max_length=40)]
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -54,31 +54,38 @@ def conformance(_: Reader) -> dict:
 
 
 @router.get("/collections", summary="The layers")
-def collections(request: Request, _: Reader) -> dict:
-    return {"collections": [_collection(request, s) for s in REGISTRY.collections()],
+def collections(request: Request, who: Reader) -> dict:
+    return {"collections": [_collection(request, s) for s in features.readable(who)],
             "links": [{"rel": "self", "type": "application/json",
                        "href": f"{_base(request)}/collections"}]}
 
 
 @router.get("/collections/{collection_id}", summary="One layer")
-def collection(request: Request, collection_id: str, session: SessionDep, _: Reader) -> dict:
-    spec = features.collection(collection_id)
+def collection(request: Request, collection_id: CollectionId, session: SessionDep,
+               who: Reader) -> dict:
+    spec = features.collection(collection_id, who)
     body = _collection(request, spec)
-    bbox = features.extent(session, spec)
+    bbox = features.extent(session, spec, who)
     if bbox is not None:
         body["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
     return body
 
 
-@router.get("/collections/{collection_id}/items", summary="Features, paged, with bbox")
+GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {"schema": {"type": "object"}}},
+                          "description": "GeoJSON"}}
+
+
+@router.get("/collections/{collection_id}/items", summary="Features, paged, with bbox",
+            response_class=Response, responses=GEOJSON_RESPONSE)
 def items(
-    request: Request, collection_id: str, session: SessionDep, _: Reader,
+    request: Request, collection_id: CollectionId, session: SessionDep, who: Reader,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    bbox: Annotated[str | None, Query(max_length=200,
+                                      description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> Response:
-    spec = features.collection(collection_id)
-    found = features.page(session, spec, limit=limit, offset=offset,
+    spec = features.collection(collection_id, who)
+    found = features.page(session, spec, who, limit=limit, offset=offset,
                           bbox=features.parse_bbox(bbox) if bbox else None)
     url = f"{_base(request)}/collections/{spec.name}/items"
     query = f"&bbox={bbox}" if bbox else ""
@@ -97,6 +104,8 @@ def _raw(body: str) -> Response:
     return Response(body.encode(), media_type=GEOJSON)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def item(collection_id: str, feature_id: str, session: SessionDep, _: Reader) -> Response:
-    return _raw(features.one(session, features.collection(collection_id), feature_id))
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            response_class=Response, responses=GEOJSON_RESPONSE)
+def item(collection_id: CollectionId, feature_id: Annotated[str, Path(max_length=100)],
+         session: SessionDep, who: Reader) -> Response:
+    return _raw(features.one(session, features.collection(collection_id, who), who, feature_id))

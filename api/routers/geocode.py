@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PublicAccess
+from api.deps import allowed
+from layers.access.clients import client_address
 from layers.locating import geocoding
 
 router = APIRouter(prefix="/v1", tags=["geocode"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["geocode"])
 @router.get("/geocode", summary="A Chinese address → candidate buildings and their grids")
 async def geocode(
     request: Request,
-    _: PublicAccess,
+    _: allowed("geocode"),
     q: Annotated[str, Query(min_length=1, max_length=200, description="the address, as typed")],
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict:
@@ -27,19 +28,22 @@ async def geocode(
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The real client, also behind a trusted reverse proxy (GRIDMAP_TRUSTED_PROXIES)."""
+    return client_address(request.client.host if request.client else None,
+                          request.headers.get("x-forwarded-for"),
+                          request.app.state.settings.trusted_proxies)
 
 
 @router.get("/resident/worker", summary="For residents: my grid, my grid worker, the nearest "
                                         "reception room (网格员查询)")
 async def resident_worker(
     request: Request,
-    _: PublicAccess,
+    _: allowed("resident.lookup"),
     address: Annotated[str | None, Query(max_length=200, description="home address")] = None,
     lon: Annotated[float | None, Query()] = None,
     lat: Annotated[float | None, Query()] = None,
     crs: Annotated[str, Query(description="default gcj02: what WeChat mini-programs send")] = "gcj02",
 ) -> dict:
-    request.app.state.resident_limiter.take(_client(request))
+    await run_in_threadpool(request.app.state.resident_limiter.take, _client(request))
     locator = await run_in_threadpool(request.app.state.locators.active)
     return geocoding.resident_worker(locator, address=address, lon=lon, lat=lat, crs=crs)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import PublicAccess
+from api.deps import IsoDate, allowed
 from gis.crs import parse_crs
 from gis.points import PointQuery, to_point
 from layers.locating import batch
@@ -35,9 +35,9 @@ def locator_for(request: Request, at: dt.date | None) -> Locator:
 @router.get("/locate", summary="Which grid covers a point, and who is responsible for it")
 async def locate(
     request: Request,
-    _: PublicAccess,
+    _: allowed("locate"),
     p: Annotated[PointQuery, Depends(point_query)],
-    at: Annotated[dt.date | None, Query(description="answer for the boundaries of this date")] = None,
+    at: Annotated[IsoDate | None, Query(description="answer for the boundaries of this date")] = None,
     engine: Annotated[Literal["memory", "postgis"],
                       Query(description="memory (default) or postgis: one ST_Covers query, for "
                                         "comparison")] = "memory",
@@ -68,14 +68,16 @@ async def locate(
 )
 async def locate_batch(
     request: Request,
-    _: PublicAccess,
+    _: allowed("locate"),
     crs: Annotated[str, Query(description="CRS of every row, unless a row says otherwise")] = "wgs84",
-    at: Annotated[dt.date | None, Query()] = None,
+    at: Annotated[IsoDate | None, Query()] = None,
 ) -> StreamingResponse:
     parse_crs(crs)  # a bad CRS fails the request, not each row
-    body = await request.body()
-    fmt, rows = batch.parse_batch(body, request.headers.get("content-type", ""))
-    batch.check_size(rows)
+    body = await request.body()  # its size is capped before this by api/guards.py
+    # parsing a large body takes seconds of CPU: off the event loop, which keeps answering
+    fmt, rows = await run_in_threadpool(batch.parse_batch, body,
+                                        request.headers.get("content-type", ""))
+    batch.check_size(rows, request.app.state.settings.max_batch_rows)
     locator = await run_in_threadpool(locator_for, request, at)
     return StreamingResponse(batch.render_batch(fmt, rows, batch.locate_rows(locator, rows, crs)),
                              media_type=batch.BatchFormat.media_type(fmt))

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import PublicAccess, SessionDep
+from api.deps import SessionDep, allowed
+from api.security import TOKEN_COOKIE, principal_for_token
+from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile
 from map_ui import pages
@@ -60,54 +63,112 @@ def warm(app) -> None:
     try:
         with app.state.sessionmaker() as session:
             for colour in ("street", "workload"):
-                _cached(app, ("coverage", colour, ms.url, ms.datum, *version),
+                _cached(app, ("coverage", colour, False, ms.url, ms.datum, *version),
                         lambda colour=colour: pages.coverage(session, ms, colour_by=colour))
             _cached(app, ("locate", ms.url, ms.datum, *version), lambda: pages.locate(session, ms))
     except Exception:
         logging.getLogger(__name__).warning("could not pre-build the map pages", exc_info=True)
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index(_: PublicAccess) -> str:
-    return ("<!doctype html><meta charset='utf-8'><title>gridmap</title>"
+# Pages answer HTML; their errors are JSON like everywhere (the one error shape).
+HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"}}
+REDIRECT = {303: {"description": "on to the page"}, **HTML}
+
+
+@router.get("/", include_in_schema=False)
+def index(_: allowed("map.public")) -> HTMLResponse:
+    return HTMLResponse("<!doctype html><meta charset='utf-8'><title>gridmap</title>"
+            "<link rel='icon' href='data:,'>"
             "<link rel='stylesheet' href='/static/gridmap.css'><div class='gm-index'>"
             "<h1>gridmap · 网格化服务管理空间底座</h1><ul>"
             "<li><a href='/map/locate'>找我的网格员（居民）</a></li>"
             "<li><a href='/map/coverage'>网格覆盖图</a>"
             "（<a href='/map/coverage?colour=workload'>按工作量</a>）</li>"
-            "<li><a href='/map/cases'>案件分布图</a></li>"
+            "<li><a href='/map/cases'>案件分布图</a>（工作人员）</li>"
+            "<li><a href='/map/login'>工作人员登录</a></li>"
             "<li><a href='/docs'>API 文档</a></li></ul></div>")
 
 
-@router.get("/map/coverage", response_class=HTMLResponse, summary="Coverage map")
-async def coverage_page(request: Request, session: SessionDep, _: PublicAccess,
-                        colour: Literal["street", "workload"] = "street") -> str:
+@router.get("/map/login", summary="Sign in to the staff maps", responses=HTML,
+            response_class=Response)
+def login_page(_: allowed("map.public"), next: Annotated[str, Query(max_length=200)] = "/map/cases",
+               failed: bool = False) -> HTMLResponse:
+    return HTMLResponse(pages.login(_safe_next(next), failed=failed))
+
+
+def _safe_next(target: str) -> str:
+    """Only our own map pages: never an open redirect to another site."""
+    return target if target.startswith("/map/") and "//" not in target else "/map/cases"
+
+
+@router.post("/map/login", summary="Check a staff token and keep it in a cookie for the maps",
+             responses=REDIRECT, response_class=Response)
+async def login(request: Request, _: allowed("map.public")) -> Response:
+    form = await request.form()
+    token, target = str(form.get("token") or "").strip(), _safe_next(str(form.get("next") or ""))
+    principal = await run_in_threadpool(principal_for_token, request, token) if token else None
+    if principal is None or not allows(principal.role, "map.staff"):
+        return RedirectResponse(f"/map/login?failed=1&next={quote(target)}", status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    # HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it; the cookie
+    # authorises GET map pages and tiles only (api/security.py), never a write.
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600, path="/")
+    return response
+
+
+@router.post("/map/logout", summary="Forget the staff cookie", responses=REDIRECT,
+             response_class=Response)
+def logout(_: allowed("map.public")) -> Response:
+    response = RedirectResponse("/map/coverage", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
+    return response
+
+
+@router.get("/map/coverage", summary="Coverage map (staff see camera sectors and back-alley "
+            "coverage too)", responses=HTML, response_class=Response)
+async def coverage_page(request: Request, session: SessionDep,
+                        who: allowed("map.public", cookie=True),
+                        colour: Literal["street", "workload"] = "street") -> Response:
     ms = _settings(request)
-    key = ("coverage", colour, ms.url, ms.datum, *await run_in_threadpool(_version, request))
-    return await run_in_threadpool(_cached, request.app, key,
-                                   lambda: pages.coverage(session, ms, colour_by=colour))
+    staff = allows(who.role, "map.staff")
+    key = ("coverage", colour, staff, ms.url, ms.datum, *await run_in_threadpool(_version, request))
+    html = await run_in_threadpool(_cached, request.app, key,
+                                   lambda: pages.coverage(session, ms, colour_by=colour, staff=staff))
+    return _page(html, private=staff)
 
 
-@router.get("/map/cases", response_class=HTMLResponse, summary="Cases map")
+def _page(html: str, *, private: bool) -> HTMLResponse:
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store" if private else
+                                       "public, max-age=60", "Vary": "Cookie"})
+
+
+@router.get("/map/cases", summary="Cases map (staff)", responses=REDIRECT, response_class=Response)
 def cases_page(
-    request: Request, session: SessionDep, _: PublicAccess,
+    request: Request, session: SessionDep, who: allowed("map.public", cookie=True),
     period: Annotated[int, Query(ge=1, le=3650)] = 30,
-    category: str | None = None, street: str | None = None,
-) -> str:
+    category: Annotated[str | None, Query(max_length=20)] = None,
+    street: Annotated[str | None, Query(max_length=15)] = None,
+) -> Response:
+    if not allows(who.role, "map.staff"):
+        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
     today = request.app.state.clock().date()
-    return pages.cases(session, _settings(request), period_days=period,
-                       category=category or None, street=street or None, today=today)
+    return _page(pages.cases(session, _settings(request), period_days=period,
+                             category=category or None, street=street or None, today=today,
+                             scope=who.scope_code), private=True)
 
 
-@router.get("/map/locate", response_class=HTMLResponse, summary="Resident locator page")
-def locate_page(request: Request, session: SessionDep, _: PublicAccess) -> str:
+@router.get("/map/locate", summary="Resident locator page", responses=HTML,
+            response_class=Response)
+def locate_page(request: Request, session: SessionDep, _: allowed("map.public")) -> HTMLResponse:
     ms = _settings(request)
-    return _cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
-                   lambda: pages.locate(session, ms))
+    return HTMLResponse(_cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
+                                lambda: pages.locate(session, ms)))
 
 
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")
-def grid_outline(code: str, session: SessionDep, _: PublicAccess,
+def grid_outline(code: Annotated[str, Path(pattern=r"^\d{6,15}$")], session: SessionDep,
+                 _: allowed("map.public"),
                  datum: Literal["wgs84", "gcj02"] = "wgs84") -> JSONResponse:
     feature = queries.grid_geojson(session, code)
     shifted = pages.MapSettings(datum=datum).shift({"type": "FeatureCollection",
@@ -116,9 +177,14 @@ def grid_outline(code: str, session: SessionDep, _: PublicAccess,
 
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.pbf",
-            summary="Vector tiles (MVT) of the layers declared in layers/registry.py")
-def vector_tile(layer: str, z: int, x: int, y: int, session: SessionDep, _: PublicAccess,
+            summary="Vector tiles (MVT) of the layers declared in layers/registry.py; layers "
+                    "that are not public need a credential", response_class=Response,
+            responses={200: {"content": {"application/vnd.mapbox-vector-tile": {
+                "schema": {"type": "string", "format": "binary"}}}, "description": "a tile"}})
+def vector_tile(layer: Annotated[str, Path(max_length=40)], z: Annotated[int, Path(ge=0, le=22)],
+                x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)], session: SessionDep,
+                who: allowed("tiles.read", cookie=True),
                 datum: Literal["wgs84", "gcj02"] = "wgs84") -> Response:
-    return Response(tile(session, layer, z, x, y, datum), media_type="application/vnd.mapbox-vector-tile",
-                    headers={"Cache-Control": "public, max-age=60"})
-
+    data, public = tile(session, layer, z, x, y, datum, by=who)
+    return Response(data, media_type="application/vnd.mapbox-vector-tile",
+                    headers={"Cache-Control": "public, max-age=60" if public else "private, max-age=60"})

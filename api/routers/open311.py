@@ -5,33 +5,47 @@ layers/cases/open311.py."""
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Query, Request
 
-from api.deps import PublicAccess, SessionDep
+from api.deps import SessionDep, allowed
 from api.errors import Open311Route
-from api.security import Principal, access
 from layers.cases import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+Reader = allowed("open311.read")
 
 
 @router.get("/services.json", summary="Open311: the list of services (case categories)")
-def services(session: SessionDep, _: PublicAccess) -> list[dict]:
+def services(session: SessionDep, _: Reader) -> list[dict]:
     found = open311.services(session)
     session.commit()  # the default routing tables are created on first use
     return found
 
 
 @router.get("/services/{service_code}.json", summary="Open311: one service definition")
-def service_definition(service_code: str, session: SessionDep, _: PublicAccess) -> dict:
+def service_definition(service_code: str, session: SessionDep, _: Reader) -> dict:
     return open311.service_definition(session, service_code)
 
 
-def _number(form, key: str) -> float | None:
+def _text(form, key: str, limit: int = 2000) -> str | None:
+    """A form field as text. Starlette reads raw (not percent-encoded) bytes of a form body as
+    Latin-1; clients that post UTF-8 unencoded (several do) would be stored as mojibake, so
+    Latin-1 text that is valid UTF-8 is read again as UTF-8."""
     value = form.get(key)
+    if not isinstance(value, str) or not value:
+        return None
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    if len(value) > limit:
+        raise open311.BadRequest(f"{key} is longer than {limit} characters", zh="内容过长")
+    return value
+
+
+def _number(form, key: str) -> float | None:
+    value = _text(form, key, 40)
     if not value:
         return None
     try:
@@ -44,43 +58,46 @@ def _number(form, key: str) -> float | None:
                                          "api_key or a bearer token)")
 async def create_request(
     request: Request, session: SessionDep,
-    who: Annotated[Principal, Depends(access("worker", form_key="api_key"))],
+    who: allowed("case.create", form_key="api_key"),
 ) -> list[dict]:
     form = await request.form()
-    code = form.get("service_code")
+    code = _text(form, "service_code", 20)
     if not code:
         raise open311.BadRequest("service_code is required", zh="请选择诉求类别")
     lat, lon = _number(form, "lat"), _number(form, "long")
-    reporter = {k: form.get(k) for k in ("email", "first_name", "last_name", "phone", "device_id")
-                if form.get(k)}
+    reporter = {k: _text(form, k, 100) for k in ("email", "first_name", "last_name", "phone",
+                                                  "device_id") if form.get(k)}
     created = intake.intake(
         session, request.app.state.locators.active(), source="open311", category_code=code,
-        where=intake.Where(lon=lon, lat=lat, address=form.get("address_string") or None),
-        actor=who.name, scope=who.scope_code, now=request.app.state.clock(),
-        description=form.get("description") or None, reporter=reporter,
-        idempotency_key=request.headers.get("idempotency-key") or form.get("idempotency_key"),
-        snapshot_url=form.get("media_url") or None)
+        where=intake.Where(lon=lon, lat=lat, address=_text(form, "address_string", 300)),
+        by=who, now=request.app.state.clock(),
+        description=_text(form, "description"), reporter=reporter,
+        idempotency_key=(request.headers.get("idempotency-key")
+                         or _text(form, "idempotency_key", 100)),
+        snapshot_url=_text(form, "media_url", 500))
     session.commit()
     return open311.created_answer(created)
 
 
 @router.get("/requests.json", summary="Open311: search service requests")
 def list_requests(
-    session: SessionDep, _: PublicAccess,
+    session: SessionDep, who: Reader,
     service_request_id: str | None = None, service_code: str | None = None,
-    start_date: dt.datetime | None = None, end_date: dt.datetime | None = None,
+    start_date: Annotated[str | None, Query(max_length=40, description="ISO 8601, e.g. "
+                                            "2026-11-01T00:00:00+08:00")] = None,
+    end_date: Annotated[str | None, Query(max_length=40, description="ISO 8601")] = None,
     status: str | None = None,
 ) -> list[dict]:
     return open311.search(session, service_request_id=service_request_id,
-                          service_code=service_code, start_date=start_date, end_date=end_date,
-                          status=status)
+                          service_code=service_code, start_date=open311.parse_time(start_date),
+                          end_date=open311.parse_time(end_date), status=status, by=who)
 
 
 @router.get("/requests/{request_id}.json", summary="Open311: one service request")
-def get_request(request_id: str, session: SessionDep, _: PublicAccess) -> list[dict]:
-    return open311.one_request(session, request_id)
+def get_request(request_id: str, session: SessionDep, who: Reader) -> list[dict]:
+    return open311.one_request(session, request_id, by=who)
 
 
 @router.get("/tokens/{token}.json", summary="Open311: the request id behind a token")
-def token(token: str, session: SessionDep, _: PublicAccess) -> list[dict]:
+def token(token: str, session: SessionDep, _: Reader) -> list[dict]:
     return open311.request_for_token(session, token)

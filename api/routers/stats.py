@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from api.deps import SessionDep
-from api.security import Principal, access
+from api.deps import IsoDate, SessionDep, allowed
 from layers.cases.statistics import case_statistics
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
@@ -20,9 +18,9 @@ def stats(
     request: Request,
     dimension: Literal["summary", "grid", "community", "street", "category", "period"],
     session: SessionDep,
-    who: Annotated[Principal, Depends(access("dispatcher", scope="area"))],
-    start: Annotated[dt.date | None, Query(alias="from")] = None,
-    end: Annotated[dt.date | None, Query(alias="to", description="exclusive")] = None,
+    who: allowed("stats.read", scope="area"),
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="exclusive")] = None,
     area: Annotated[str | None, Query(description="limit to an area code (prefix)")] = None,
     category: str | None = None,
 ) -> dict:

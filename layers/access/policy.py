@@ -1,10 +1,17 @@
-"""Who may do what, and where: the access policy every entry point asks.
+"""Who may do what, and where: the one access policy every entry point asks.
 
-A principal has a role and an area scope (a national code prefix; ``None`` is the whole district).
-National codes are hierarchical (370811 ⊃ 370811008 ⊃ 370811008003 ⊃ 37081100800301), so "the
-scope contains this area" is a prefix test. Domain functions take the caller's scope and apply it
-in their queries; the API's security seam (api/security.py) only authenticates and names the role
-a route needs.
+**Role × action.** Every route, CLI export and batch job names an *action* (``case.create``,
+``case.act:close``, ``stats.read``, …); :data:`POLICY` says which roles may take it. Nothing
+else grants anything: a route without an action does not start (api/app.py), and a test walks
+every route with every role.
+
+**Area scope.** A principal may be limited to an area: a national code prefix (``None`` is the
+whole district). Codes are hierarchical (370811 ⊃ 370811008 ⊃ 370811008003 ⊃ 37081100800301), so
+"the scope contains this area" is a prefix test. Domain functions take the caller's scope and
+apply it *in their queries*; a refusal names the caller's own scope, never the area asked for.
+
+**Layers.** Who may read a layer (OGC collections, tiles, map overlays) is declared per layer in
+layers/registry.py (``read_role``) and checked with :func:`may_read`.
 """
 
 from __future__ import annotations
@@ -14,13 +21,31 @@ from dataclasses import dataclass
 from layers.errors import DomainError
 from layers.storage.models import UserRole
 
-# Which principals' roles satisfy a required role. "worker" is the base signed-in role.
-GRANTED_BY: dict[UserRole, set[UserRole]] = {
-    UserRole.PUBLIC: set(UserRole),
-    UserRole.WORKER: {UserRole.WORKER, UserRole.DISPATCHER, UserRole.PLANNER, UserRole.ADMIN},
-    UserRole.DISPATCHER: {UserRole.DISPATCHER, UserRole.ADMIN},
-    UserRole.PLANNER: {UserRole.PLANNER, UserRole.ADMIN},
-    UserRole.ADMIN: {UserRole.ADMIN},
+R = UserRole
+_PUBLIC = frozenset({
+    "health", "locate", "geocode", "resident.lookup", "areas.read", "generations.read",
+    "map.public", "tiles.read", "open311.read",
+})
+_SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read"})
+_WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start", "case.act:feedback"}
+_DISPATCHER = _WORKER | {"case.act:*", "alert.create", "stats.read", "map.staff"}
+_PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
+
+# role → the actions it may take ("case.act:*" covers every workflow action; admin has "*")
+POLICY: dict[UserRole, frozenset[str]] = {
+    R.PUBLIC: _PUBLIC,
+    R.WORKER: _PUBLIC | _WORKER,
+    R.DISPATCHER: _PUBLIC | _DISPATCHER,
+    R.PLANNER: _PUBLIC | _PLANNER,
+    R.ADMIN: frozenset({"*"}),
+}
+# Reading a layer: which principals' roles satisfy a layer's declared read_role.
+READ_GRANTED_BY: dict[UserRole, set[UserRole]] = {
+    R.PUBLIC: set(UserRole),
+    R.WORKER: {R.WORKER, R.DISPATCHER, R.PLANNER, R.ADMIN},
+    R.DISPATCHER: {R.DISPATCHER, R.ADMIN},
+    R.PLANNER: {R.PLANNER, R.ADMIN},
+    R.ADMIN: {R.ADMIN},
 }
 
 
@@ -41,18 +66,52 @@ class Principal:
     name: str
     role: UserRole
     scope_code: str | None  # None: the whole district
+    client: str | None = None  # the caller's address, for the audit log
 
-    def covers(self, area_code: str) -> bool:
-        return self.scope_code is None or area_code.startswith(self.scope_code)
+    def covers(self, area_code: str | None) -> bool:
+        return self.scope_code is None or (area_code or "").startswith(self.scope_code)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role != R.PUBLIC
 
 
-ANONYMOUS = Principal(name="anonymous", role=UserRole.PUBLIC, scope_code=None)
+ANONYMOUS = Principal(name="anonymous", role=R.PUBLIC, scope_code=None)
 
 
-def require_role(principal: Principal, required: UserRole) -> None:
-    if principal.role not in GRANTED_BY[required]:
-        raise Forbidden(f"role {principal.role.value} may not do this; it needs {required.value}",
-                        zh="当前账号无此权限")
+def allows(role: UserRole, action: str) -> bool:
+    granted = POLICY[role]
+    if "*" in granted or action in granted:
+        return True
+    family, _, _ = action.partition(":")
+    return f"{family}:*" in granted
+
+
+def is_public(action: str) -> bool:
+    return allows(R.PUBLIC, action)
+
+
+def require(principal: Principal, action: str) -> None:
+    """Refuse (401 for anonymous, 403 otherwise) unless the principal's role may take ``action``."""
+    if allows(principal.role, action):
+        return
+    if not principal.signed_in:
+        raise Unauthorized(f"{action} needs a credential: send 'Authorization: Bearer <token>'",
+                           zh="请先登录", headers={"WWW-Authenticate": 'Bearer realm="gridmap"'})
+    raise Forbidden(f"role {principal.role.value} may not {action}", zh="当前账号无此权限")
+
+
+def may_read(principal: Principal, read_role: str) -> bool:
+    return principal.role in READ_GRANTED_BY[UserRole(read_role)]
+
+
+def require_read(principal: Principal, read_role: str, what: str) -> None:
+    if may_read(principal, read_role):
+        return
+    if not principal.signed_in:
+        raise Unauthorized(f"{what} is not public: send 'Authorization: Bearer <token>'",
+                           zh="请先登录", headers={"WWW-Authenticate": 'Bearer realm="gridmap"'})
+    raise Forbidden(f"role {principal.role.value} may not read {what}", zh="当前账号无此权限")
 
 
 def require_scope(scope: str | None, area_code: str | None) -> None:
@@ -62,15 +121,6 @@ def require_scope(scope: str | None, area_code: str | None) -> None:
         raise OutOfScope(f"this is outside your scope {scope}", zh="该区域不在您的管辖范围内")
 
 
-# Case workflow actions a role may take; roles not listed may take every action. Workers handle
-# what they are dispatched and report back; dispatchers run the rest.
-TRANSITIONS_BY_ROLE: dict[UserRole, frozenset[str]] = {
-    UserRole.WORKER: frozenset({"start", "feedback"}),
-}
-
-
 def require_transition(principal: Principal, action: str) -> None:
-    allowed = TRANSITIONS_BY_ROLE.get(principal.role)
-    if allowed is not None and action not in allowed:
-        raise Forbidden(f"a {principal.role.value} may only {', '.join(sorted(allowed))}; "
-                        f"{action} needs a dispatcher", zh="网格员无权执行该操作")
+    """A workflow action (register, dispatch, close, …) is ``case.act:<action>`` in the policy."""
+    require(principal, f"case.act:{action}")

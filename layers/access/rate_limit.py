@@ -1,10 +1,13 @@
-"""Rate limits for public endpoints (the residents' lookup): a token bucket per client."""
+"""Rate limits for public endpoints (the residents' lookup): a token bucket per client, in memory
+(one process) or shared by every process through PostgreSQL (what the API uses)."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+
+from sqlalchemy import Engine, text
 
 from layers.errors import DomainError
 
@@ -37,9 +40,54 @@ class RateLimiter:
             return (1 - tokens) / self.rate
 
     def take(self, client: str) -> None:
-        """Spend one request of the client's allowance, or raise RateLimited."""
-        wait = self.check(client)
-        if wait:
-            seconds = math.ceil(wait)
-            raise RateLimited(f"too many requests; try again in {seconds} s",
-                              zh="查询过于频繁，请稍后再试", headers={"Retry-After": str(seconds)})
+        _take(self, client)
+
+
+def _take(limiter, client: str) -> None:
+    """Spend one request of the client's allowance, or raise RateLimited (429, Retry-After)."""
+    wait = limiter.check(client)
+    if wait:
+        seconds = math.ceil(wait)
+        raise RateLimited(f"too many requests; try again in {seconds} s",
+                          zh="查询过于频繁，请稍后再试", headers={"Retry-After": str(seconds)})
+
+
+class SharedRateLimiter:
+    """The same token bucket, kept in PostgreSQL (``rate_buckets``) so that every API process
+    draws on one allowance per client: N processes do not make N × the limit. Two statements in
+    one transaction (~0.5 ms on loopback); the row lock makes concurrent takes queue, not race."""
+
+    _ENSURE = text("INSERT INTO rate_buckets (key, tokens, updated_at) "
+                   "VALUES (:key, :capacity, clock_timestamp()) ON CONFLICT (key) DO NOTHING")
+    _TAKE = text("""
+        UPDATE rate_buckets b
+        SET tokens = CASE WHEN r.refill >= 1 THEN r.refill - 1 ELSE r.refill END,
+            updated_at = clock_timestamp()
+        FROM (SELECT key, LEAST(:capacity, tokens + EXTRACT(EPOCH FROM clock_timestamp()
+                                                             - updated_at) * :rate) AS refill
+              FROM rate_buckets WHERE key = :key FOR UPDATE) r
+        WHERE b.key = r.key
+        RETURNING r.refill
+    """)
+
+    def __init__(self, engine: Engine, per_minute: int, *, name: str = "resident"):
+        self.engine, self.name = engine, name
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self._calls = 0
+
+    def check(self, client: str) -> float:
+        """0 if allowed, else the seconds to wait."""
+        params = {"key": f"{self.name}:{client}"[:120], "capacity": self.capacity,
+                  "rate": self.rate}
+        with self.engine.begin() as conn:
+            conn.execute(self._ENSURE, params)
+            refill = float(conn.execute(self._TAKE, params).scalar_one())
+            self._calls += 1
+            if self._calls % 1000 == 0:  # forget idle clients now and then
+                conn.execute(text("DELETE FROM rate_buckets WHERE updated_at < clock_timestamp() "
+                                  "- interval '10 minutes'"))
+        return 0.0 if refill >= 1 else (1 - refill) / self.rate
+
+    def take(self, client: str) -> None:
+        _take(self, client)

@@ -2,10 +2,14 @@
 
 A slow password hash (bcrypt, argon2) protects low-entropy secrets people choose; these tokens are
 machine-generated with 256 bits of entropy, so one SHA-256 is as safe and keeps every request fast.
+
+A credential expires (``token_days`` after it is made or rotated, from settings), can be disabled
+at once, and can be rotated: a new token replaces the old one, which stops working immediately.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -13,20 +17,40 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from layers.storage.models import User, UserRole
+from layers.boundaries import generations
+from layers.errors import DomainError
+from layers.storage.models import Area, User, UserRole
 
 TOKEN_PREFIX = "gm_"
+AREA_CODE = re.compile(r"\d{6}(\d{3}){0,2}(\d{2,3})?")
 
 
-class UserError(ValueError):
-    pass
+class UserError(DomainError, ValueError):
+    code = "invalid_user"
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add(session: Session, name: str, role: str, scope_code: str | None = None) -> tuple[User, str]:
+def _expiry(now: dt.datetime, days: int | None) -> dt.datetime | None:
+    return now + dt.timedelta(days=days) if days else None
+
+
+def check_scope(session: Session, scope_code: str) -> None:
+    """A scope must be a national code of an area that exists (in the active generation)."""
+    if not AREA_CODE.fullmatch(scope_code):
+        raise UserError(f"scope {scope_code!r} is not a national area code (6, 9, 12 or 14–15 digits)")
+    gen = generations.active(session)
+    exists = gen is not None and session.scalar(
+        select(Area.id).where(Area.generation_id == gen.id, Area.code == scope_code)) is not None
+    if not exists:
+        raise UserError(f"no area {scope_code} exists: a scope must be a district, street, "
+                        "community or grid code (see `gridmap areas show CODE`)")
+
+
+def add(session: Session, name: str, role: str, scope_code: str | None = None, *,
+        days: int | None = None, now: dt.datetime | None = None) -> tuple[User, str]:
     """Create a user and return it with its token (shown once, never stored in clear)."""
     try:
         role_value = UserRole(role)
@@ -35,19 +59,72 @@ def add(session: Session, name: str, role: str, scope_code: str | None = None) -
         raise UserError(f"unknown role {role!r}: use one of {roles}") from None
     if role_value == UserRole.PUBLIC:
         raise UserError("'public' needs no credential; choose worker, dispatcher, planner or admin")
-    if scope_code is not None and not re.fullmatch(r"\d{6}(\d{3}){0,2}(\d{2,3})?", scope_code):
-        raise UserError(f"scope {scope_code!r} is not a national area code (6, 9, 12 or 14–15 digits)")
+    if scope_code is not None:
+        check_scope(session, scope_code)
     if session.scalars(select(User).where(User.name == name)).first() is not None:
         raise UserError(f"a user named {name!r} exists already")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user = User(name=name, role=role_value, scope_code=scope_code, token_hash=hash_token(token))
+    now = now or dt.datetime.now(dt.UTC)
+    user = User(name=name, role=role_value, scope_code=scope_code, token_hash=hash_token(token),
+                expires_at=_expiry(now, days))
     session.add(user)
     session.flush()
     return user, token
 
 
-def by_token(session: Session, token: str) -> User | None:
+def by_token(session: Session, token: str, *, now: dt.datetime | None = None) -> User | None:
+    """The user a token belongs to, unless it is unknown, disabled or expired."""
     user = session.scalars(select(User).where(User.token_hash == hash_token(token))).one_or_none()
     if user is None or user.disabled_at is not None:
         return None
+    if user.expires_at is not None and user.expires_at <= (now or dt.datetime.now(dt.UTC)):
+        return None
     return user
+
+
+def named(session: Session, name: str) -> User:
+    user = session.scalars(select(User).where(User.name == name)).one_or_none()
+    if user is None:
+        raise UserError(f"no user named {name!r}: see `gridmap user list`")
+    return user
+
+
+def list_all(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def disable(session: Session, name: str, *, now: dt.datetime | None = None) -> User:
+    user = named(session, name)
+    user.disabled_at = user.disabled_at or now or dt.datetime.now(dt.UTC)
+    return user
+
+
+def enable(session: Session, name: str) -> User:
+    user = named(session, name)
+    user.disabled_at = None
+    return user
+
+
+def rotate(session: Session, name: str, *, days: int | None = None,
+           now: dt.datetime | None = None) -> tuple[User, str]:
+    """A new token for the user; the old one stops working now."""
+    user = named(session, name)
+    now = now or dt.datetime.now(dt.UTC)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    user.token_hash, user.rotated_at = hash_token(token), now
+    user.expires_at = _expiry(now, days)
+    return user, token
+
+
+def expire(session: Session, name: str, when: dt.datetime) -> User:
+    user = named(session, name)
+    user.expires_at = when
+    return user
+
+
+def status(user: User, now: dt.datetime) -> str:
+    if user.disabled_at is not None:
+        return "disabled"
+    if user.expires_at is not None and user.expires_at <= now:
+        return "expired"
+    return "active"

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from gis.coverage import viewed_point
 from gis.gazetteer import CONFIDENT
 from gis.points import to_point
-from layers.access.policy import require_scope
+from layers.access import audit
+from layers.access.policy import Principal, require_scope
 from layers.cases import routing, workflow
 from layers.errors import DomainError
 from layers.locating.locators import Locator, MissingLocation
@@ -81,25 +82,23 @@ def place(locator: Locator, where: Where) -> Place:
 
 
 def intake(session: Session, locator: Locator, *, source: str, category_code: str, where: Where,
-           actor: str, scope: str | None, now: dt.datetime, description: str | None = None,
+           by: Principal, now: dt.datetime, description: str | None = None,
            building_code: str | None = None, reporter: dict | None = None,
            idempotency_key: str | None = None, camera_code: str | None = None,
            snapshot_url: str | None = None) -> workflow.Created:
-    """Place, record and scope-check a new case (the caller commits)."""
+    """Place, record, scope-check and audit a new case (the caller commits)."""
     spot = place(locator, where)
     created = workflow.create(
         session, locator, source=source, category_code=category_code, lon=spot.lon, lat=spot.lat,
-        actor=actor, now=now, description=description, address=spot.address,
+        actor=by.name, now=now, description=description, address=spot.address,
         building_code=building_code, reporter=reporter, idempotency_key=idempotency_key,
         camera_code=camera_code, snapshot_url=snapshot_url)
-    require_scope(scope, created.case.grid_code)
-    if created.duplicate_of is not None and not _covers(scope, created.duplicate_of.grid_code):
+    require_scope(by.scope_code, created.case.grid_code)
+    if created.duplicate_of is not None and not by.covers(created.duplicate_of.grid_code):
         created.duplicate_of = None  # merged all the same, but another area's case is not shown
+    if created.new:
+        audit.record(session, by, "case.create", created.case.case_no, source=source)
     return created
-
-
-def _covers(scope: str | None, grid_code: str | None) -> bool:
-    return scope is None or (grid_code or "").startswith(scope)
 
 
 @dataclass(frozen=True)
@@ -110,8 +109,8 @@ class Alert:
     snapshot_url: str | None = None
 
 
-def alert_intake(session: Session, locator: Locator, alert: Alert, *, actor: str,
-                 scope: str | None, now: dt.datetime,
+def alert_intake(session: Session, locator: Locator, alert: Alert, *, by: Principal,
+                 now: dt.datetime,
                  idempotency_key: str | None = None) -> workflow.Created:
     """A camera-AI alert becomes a case at the place the camera looks at, in the category whose
     routing row lists the alert type."""
@@ -132,7 +131,7 @@ def alert_intake(session: Session, locator: Locator, alert: Alert, *, actor: str
     at = alert.time or now
     return intake(
         session, locator, source="camera", category_code=category.code,
-        where=Where(lon=float(lon), lat=float(lat)), actor=actor, scope=scope, now=at,
+        where=Where(lon=float(lon), lat=float(lat)), by=by, now=at,
         description=f"视频AI告警：{alert.type}（{camera.name}）", camera_code=camera.code,
         snapshot_url=alert.snapshot_url,
         idempotency_key=idempotency_key or f"alert:{camera.code}:{alert.type}:{at.isoformat()}")

@@ -1,6 +1,12 @@
 """Cases as Open311 GeoReport v2 sees them (https://wiki.open311.org/GeoReport_v2): services are
 the routing table's categories, requests are cases, times are ISO 8601 with zone, coordinates
-WGS84. The HTTP shape (form bodies, ``[{"code", "description"}]`` errors) is api/routers/open311.py."""
+WGS84. The HTTP shape (form bodies, ``[{"code", "description"}]`` errors) is api/routers/open311.py.
+
+Public on purpose: anyone may follow the city's requests, as FixMyStreet shows reports — but
+not what is nobody else's business. Unless the caller is staff whose scope covers the case, a
+request in a *sensitive* category (a routing-table flag: 邻里纠纷, 治安隐患 by default) has no
+description, address or position, and every other description has its phone- and ID-like
+numbers masked."""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from layers.access.masking import mask_numbers
+from layers.access.policy import ANONYMOUS, Principal
 from layers.cases import routing, workflow
+from layers.cases.working_calendar import CST
 from layers.errors import DomainError
 from layers.storage.models import Case, CaseStatus
 
@@ -51,8 +60,10 @@ def service_definition(session: Session, service_code: str) -> dict:
     return {"service_code": service_code, "attributes": []}
 
 
-def request_json(session: Session, case: Case, tables: dict | None = None) -> dict:
-    """A case as an Open311 request; ``tables`` caches routing versions across a listing."""
+def request_json(session: Session, case: Case, tables: dict | None = None, *,
+                 by: Principal = ANONYMOUS) -> dict:
+    """A case as an Open311 request, as much of it as ``by`` may see; ``tables`` caches routing
+    versions across a listing."""
     lon, lat = workflow.location(case)
     tables = {} if tables is None else tables
     if case.routing_version_id not in tables:
@@ -60,7 +71,9 @@ def request_json(session: Session, case: Case, tables: dict | None = None) -> di
     categories, departments = tables[case.routing_version_id]
     category = categories.get(case.category_code)
     status = "closed" if case.status in CLOSED else "open"
-    return {
+    full = by.signed_in and by.covers(case.grid_code)
+    hidden = not full and (category is None or category.sensitive)
+    answer = {
         "service_request_id": case.case_no,
         "status": status,
         "status_notes": workflow.STATUS_ZH[case.status],
@@ -80,11 +93,30 @@ def request_json(session: Session, case: Case, tables: dict | None = None) -> di
         "long": round(lon, 7),
         "media_url": case.snapshot_url,
     }
+    if hidden:
+        answer.update(description=None, address=None, address_id=None, lat=None, long=None,
+                      media_url=None)
+    elif not full:
+        answer["description"] = mask_numbers(case.description)
+    return answer
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as the spec has it (a date alone is midnight in China Standard Time)."""
+    if value is None or value == "":
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00:00+08:00",
+                         zh="时间格式有误") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def search(session: Session, *, service_request_id: str | None = None,
            service_code: str | None = None, start_date: dt.datetime | None = None,
-           end_date: dt.datetime | None = None, status: str | None = None) -> list[dict]:
+           end_date: dt.datetime | None = None, status: str | None = None,
+           by: Principal = ANONYMOUS) -> list[dict]:
     q = select(Case).order_by(Case.created_at.desc()).limit(MAX_RESULTS)
     if service_request_id:
         q = q.where(Case.case_no.in_(service_request_id.split(",")))
@@ -101,14 +133,14 @@ def search(session: Session, *, service_request_id: str | None = None,
     elif status:
         raise BadRequest("status must be open or closed", zh="status 只能是 open 或 closed")
     tables: dict = {}
-    return [request_json(session, c, tables) for c in session.scalars(q)]
+    return [request_json(session, c, tables, by=by) for c in session.scalars(q)]
 
 
-def one_request(session: Session, request_id: str) -> list[dict]:
+def one_request(session: Session, request_id: str, *, by: Principal = ANONYMOUS) -> list[dict]:
     case = session.scalars(select(Case).where(Case.case_no == request_id)).first()
     if case is None:
         raise RequestNotFound(f"service_request_id {request_id} not found", zh="未找到该诉求")
-    return [request_json(session, case)]
+    return [request_json(session, case, by=by)]
 
 
 def request_for_token(session: Session, token: str) -> list[dict]:

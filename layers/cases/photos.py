@@ -1,17 +1,25 @@
-"""Photos attached to a case (before/after a repair, proof of a visit): checked, stored, served."""
+"""Photos attached to a case (before/after a repair, proof of a visit): checked, stored, served.
+
+A photo is what its *content* is, not what its name, declared type or first bytes claim: Pillow
+must decode it as the declared format (a WAV file starts with RIFF like WebP; an HTML page can
+begin with JPEG's magic bytes). The API serves photos with ``nosniff`` so a browser never
+second-guesses the type either."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
+from layers.access import audit
+from layers.access.policy import Principal
 from layers.cases.workflow import CaseError
 from layers.storage.models import Case, Photo
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_TYPES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",),
-               "image/webp": (b"RIFF",)}
+PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}  # → Pillow format
 
 
 class PhotoTooLarge(CaseError):
@@ -26,19 +34,33 @@ class PhotoNotFound(CaseError):
     code = "photo_not_found"
 
 
-def attach(session: Session, case: Case, data: bytes, content_type: str | None) -> Photo:
+def attach(session: Session, case: Case, data: bytes, content_type: str | None, *,
+           by: Principal | None = None) -> Photo:
     """Store a photo on a case (the caller commits); ``data`` may be one byte over the limit, so
     that a reader can stop at MAX_PHOTO_BYTES + 1 and still be refused."""
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge("photos may be at most 5 MB", zh="照片不能超过 5 MB")
     content_type = (content_type or "").lower()
-    if content_type not in PHOTO_TYPES or not data.startswith(PHOTO_TYPES[content_type]):
-        raise UnsupportedPhoto("send a JPEG, PNG or WebP image", zh="仅支持 JPEG、PNG、WebP 图片")
+    if content_type not in PHOTO_TYPES or _format_of(data) != PHOTO_TYPES[content_type]:
+        raise UnsupportedPhoto("send a JPEG, PNG or WebP image (the file must really be one, of "
+                               "the type it is sent as)", zh="仅支持 JPEG、PNG、WebP 图片")
     photo = Photo(case_id=case.id, content_type=content_type, size=len(data),
                   sha256=hashlib.sha256(data).hexdigest(), data=data)
     session.add(photo)
     session.flush()
+    if by is not None:
+        audit.record(session, by, "case.photo", case.case_no, photo=photo.id, sha256=photo.sha256)
     return photo
+
+
+def _format_of(data: bytes) -> str | None:
+    """The image format Pillow decodes the bytes as, or None if they are no image."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            return image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def get(session: Session, case: Case, photo_id: int) -> Photo:

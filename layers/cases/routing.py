@@ -36,6 +36,7 @@ class CategoryRow:
     time_limit_hours: float
     duplicate_radius_m: float
     alert_types: str = ""  # ';'-separated camera-AI alert types that map to this category
+    sensitive: bool = False  # the public sees neither description nor exact place
 
 
 _C = CategoryRow
@@ -57,8 +58,8 @@ DEFAULT_CATEGORIES = (
     _C("C0301", "垃圾箱破损", "component", "03 市容环境", "grid", None, 24, 20),
     _C("C0401", "绿地损坏", "component", "04 园林绿化", "department", "YL", 48, 50),
     _C("C0501", "违章建筑", "component", "05 房屋土地", "department", "ZJ", 72, 30),
-    _C("S0101", "邻里纠纷", "social", "矛盾纠纷", "grid", None, 16, 0),
-    _C("S0201", "治安隐患", "social", "治安隐患", "grid", None, 8, 50),
+    _C("S0101", "邻里纠纷", "social", "矛盾纠纷", "grid", None, 16, 0, sensitive=True),
+    _C("S0201", "治安隐患", "social", "治安隐患", "grid", None, 8, 50, sensitive=True),
     _C("S0301", "安全生产隐患", "social", "安全生产", "safety", None, 8, 50),
     _C("S0302", "消防通道堵塞", "social", "安全生产", "safety", None, 4, 30, "消防通道堵塞"),
     _C("S0401", "污水直排", "social", "生态环境", "environment", None, 24, 100),
@@ -122,7 +123,8 @@ def save_version(session: Session, categories: list[CategoryRow], departments: d
         version_id=version.id, code=c.code, name=c.name, kind=c.kind, big_class=c.big_class,
         handler=c.handler, department_code=c.department_code or None,
         time_limit_hours=float(c.time_limit_hours), duplicate_radius_m=float(c.duplicate_radius_m),
-        alert_types=[a for a in (c.alert_types or "").split(";") if a]) for c in categories)
+        alert_types=[a for a in (c.alert_types or "").split(";") if a],
+        sensitive=_truthy(c.sensitive)) for c in categories)
     session.flush()
     return version.id
 
@@ -151,7 +153,8 @@ def as_json(version: int, categories: dict[str, Category], departments: dict[str
         "categories": [{"code": c.code, "name": c.name, "kind": c.kind, "big_class": c.big_class,
                         "handler": c.handler, "department_code": c.department_code,
                         "time_limit_hours": c.time_limit_hours,
-                        "duplicate_radius_m": c.duplicate_radius_m, "alert_types": c.alert_types}
+                        "duplicate_radius_m": c.duplicate_radius_m, "alert_types": c.alert_types,
+                        "sensitive": c.sensitive}
                        for c in categories.values()]}
 
 
@@ -175,14 +178,21 @@ def to_csv(categories: dict[str, Category]) -> str:
     writer.writerow(CSV_FIELDS)
     for c in categories.values():
         writer.writerow([c.code, c.name, c.kind, c.big_class, c.handler, c.department_code or "",
-                         c.time_limit_hours, c.duplicate_radius_m, ";".join(c.alert_types or [])])
+                         c.time_limit_hours, c.duplicate_radius_m, ";".join(c.alert_types or []),
+                         "true" if c.sensitive else "false"])
     return out.getvalue()
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("true", "1", "yes", "是", "y")
 
 
 def from_csv(text: str) -> list[CategoryRow]:
     rows = []
     reader = csv.DictReader(io.StringIO(text))
-    missing = set(CSV_FIELDS) - set(reader.fieldnames or []) - {"alert_types"}
+    missing = set(CSV_FIELDS) - set(reader.fieldnames or []) - {"alert_types", "sensitive"}
     if missing:
         raise RoutingError([f"the CSV lacks columns: {', '.join(sorted(missing))}"])
     problems = []
@@ -194,7 +204,8 @@ def from_csv(text: str) -> list[CategoryRow]:
                 department_code=(r.get("department_code") or "").strip() or None,
                 time_limit_hours=float(r["time_limit_hours"]),
                 duplicate_radius_m=float(r["duplicate_radius_m"]),
-                alert_types=(r.get("alert_types") or "").strip()))
+                alert_types=(r.get("alert_types") or "").strip(),
+                sensitive=_truthy(r.get("sensitive"))))
         except (TypeError, ValueError) as exc:
             problems.append(f"line {n}: {exc}")
     if problems:

@@ -17,10 +17,12 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
-from layers.access.policy import require_scope
+from layers.access import audit
+from layers.access.policy import Principal, require_scope, require_transition
 from layers.cases import routing
 from layers.cases.working_calendar import add_working_hours, holiday_calendar
 from layers.errors import DomainError
@@ -141,11 +143,15 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
            address: str | None = None, building_code: str | None = None,
            reporter: dict | None = None, idempotency_key: str | None = None,
            camera_code: str | None = None, snapshot_url: str | None = None) -> Created:
-    """Record a new case (信息采集), routed to its grid and handler, or linked to an open duplicate."""
+    """Record a new case (信息采集), routed to its grid and handler, or linked to an open duplicate.
+
+    A repeated idempotency key answers the case made the first time — also when the repeats
+    race (a client retrying in parallel): the loser's insert fails on the unique key inside a
+    savepoint and it answers the winner's case instead."""
     if idempotency_key:
-        seen = session.scalars(select(Case).where(Case.idempotency_key == idempotency_key)).first()
+        seen = _by_idempotency_key(session, idempotency_key)
         if seen is not None:
-            return Created(seen, False, session.get(Case, seen.duplicate_of) if seen.duplicate_of else None)
+            return seen
     if source not in SOURCES:
         raise InvalidCase(f"source {source!r} is not one of {', '.join(SOURCES)}")
     version, categories, _departments = routing.load(session)
@@ -165,8 +171,15 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
         geom=from_shape(shapely.Point(lon, lat), srid=4326),
     )
     _route(case, locator, category)
-    session.add(case)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
+    except IntegrityError:
+        seen = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
+        if seen is None:
+            raise
+        return seen
     case.case_no = f"RC{now.astimezone(dt.UTC):%Y%m%d}{case.id:07d}"
     _event(session, case, now, actor, "report", None,
            f"重复案件，已关联 {duplicate.case_no}" if duplicate else None)
@@ -174,6 +187,13 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
         _event(session, duplicate, now, actor, "duplicate_linked", duplicate.status,
                f"新上报 {case.case_no} 与本案重复")
     return Created(case, True, duplicate)
+
+
+def _by_idempotency_key(session: Session, key: str) -> Created | None:
+    seen = session.scalars(select(Case).where(Case.idempotency_key == key)).first()
+    if seen is None:
+        return None
+    return Created(seen, False, session.get(Case, seen.duplicate_of) if seen.duplicate_of else None)
 
 
 def get(session: Session, case_id: int, *, scope: str | None = None) -> Case:
@@ -205,7 +225,10 @@ def newest(session: Session, *, scope: str | None, status: str | None = None,
 def transition(session: Session, locator: Locator, case: Case, action: str, *, actor: str,
                now: dt.datetime, note: str | None = None, photo_ids: list[int] | None = None,
                category_code: str | None = None, lon: float | None = None, lat: float | None = None,
-               assignee: str | None = None, rating: int | None = None) -> Case:
+               assignee: str | None = None, rating: int | None = None,
+               scope: str | None = None) -> Case:
+    """Take one workflow action; a case re-routed (``reroute``, ``return`` with a new place) must
+    stay inside the caller's ``scope``."""
     spec = ACTIONS.get(action)
     if spec is None:
         raise IllegalTransition(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
@@ -241,10 +264,22 @@ def transition(session: Session, locator: Locator, case: Case, action: str, *, a
         case.rating = rating
     elif action in ("reroute", "return"):
         _reroute(session, locator, case, category_code, lon, lat, now)
+        require_scope(scope, case.grid_code)
     if spec.target is not None:
         case.status = spec.target
     case.updated_at = now
     _event(session, case, now, actor, action, before, note, photo_ids)
+    return case
+
+
+def act(session: Session, locator: Locator, case: Case, action: str, *, by: Principal,
+        now: dt.datetime, **details) -> Case:
+    """A person's workflow action: allowed for their role (the access policy), kept inside their
+    scope, recorded in the case's events and in the audit log."""
+    require_transition(by, action)
+    transition(session, locator, case, action, actor=by.name, now=now, scope=by.scope_code,
+               **details)
+    audit.record(session, by, f"case.act:{action}", case.case_no)
     return case
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
@@ -56,7 +57,10 @@ def _number(value):
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # NaN and Infinity are no coordinates (and no JSON either)
+        raise ValueError("not a finite number")
+    return number
 
 
 def _row_from_mapping(item: dict) -> dict:
@@ -65,8 +69,10 @@ def _row_from_mapping(item: dict) -> dict:
         for key in _NUMBER_KEYS:
             if key in row:
                 row[key] = _number(row[key])
-    except (TypeError, ValueError):
-        return {**item, "error": f"{key} is not a number: {item.get(key)!r}"}
+    except (TypeError, ValueError, OverflowError):
+        echo = {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in item.items()}
+        return {**echo, "error": f"{key} is not a number: {item.get(key)!r}"}
     return row
 
 
@@ -92,6 +98,11 @@ def _row_from_feature(feature) -> dict:
     return {**_row_from_mapping({"lon": lon, "lat": lat}), "_feature": feature}
 
 
+def _no_constant(name: str):
+    """NaN and Infinity are not JSON (RFC 8259); Python would accept and echo them."""
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
 def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]]:
     ctype = content_type.split(";")[0].strip().lower()
     try:
@@ -103,13 +114,19 @@ def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]
     if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
         return BatchFormat.NDJSON, _parse_ndjson(text_body)
     try:
-        data = json.loads(text_body)
+        data = json.loads(text_body, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadBatch("the JSON is nested too deeply; send a flat array of points",
+                       code="bad_json", zh="请求内容嵌套过深") from None
     except json.JSONDecodeError as exc:
         raise BadBatch(f"the body is not JSON ({exc}); send a JSON array, a GeoJSON "
                        "FeatureCollection, CSV (text/csv) or NDJSON (application/x-ndjson)",
                        code="bad_json", zh="请求内容无法解析") from None
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         return BatchFormat.GEOJSON, [_row_from_feature(f) for f in data.get("features") or []]
+    if ctype == "application/geo+json":
+        raise BadBatch("a GeoJSON body must be a FeatureCollection of Point features",
+                       code="bad_geojson", zh="GeoJSON 需为点要素集合")
     if isinstance(data, list):
         return BatchFormat.JSON, [_row_from_item(item) for item in data]
     raise BadBatch("send a JSON array of points, a GeoJSON FeatureCollection, CSV or NDJSON",
@@ -132,8 +149,8 @@ def _parse_ndjson(text_body: str) -> list[dict]:
         if not line.strip():
             continue
         try:
-            rows.append(_row_from_item(json.loads(line)))
-        except json.JSONDecodeError:
+            rows.append(_row_from_item(json.loads(line, parse_constant=_no_constant)))
+        except (json.JSONDecodeError, RecursionError):
             rows.append({"error": f"line {n} is not JSON"})
     return rows
 

@@ -28,6 +28,7 @@ from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
 from gis.metric import distance_m
 from gis.points import PointQuery
+from layers.access.masking import mask_phone
 from layers.boundaries import generations
 from layers.boundaries.generations import NoGeneration
 from layers.errors import DomainError
@@ -51,16 +52,6 @@ class MissingLocation(DomainError):
 def grid_worker(workers: list[dict]) -> dict | None:
     """The grid's responsible worker (专职, else 兼职) among the workers covering it."""
     return next((w for w in workers if w["role"] in GRID_WORKER_ROLES), None)
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough to recognise a number, not to call it."""
-    if not phone:
-        return None
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 class _Nearest:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.access.policy import Principal, may_read, require_read
 from layers.errors import DomainError
 from layers.registry import REGISTRY, LayerSpec
 
@@ -25,11 +26,17 @@ class InvalidBbox(DomainError):
     code = "invalid_bbox"
 
 
-def collection(collection_id: str) -> LayerSpec:
+def readable(by: Principal) -> list[LayerSpec]:
+    """The collections this principal may read."""
+    return [s for s in REGISTRY.collections() if may_read(by, s.read_role)]
+
+
+def collection(collection_id: str, by: Principal) -> LayerSpec:
     spec = REGISTRY.get(collection_id)
     if spec is None or spec not in REGISTRY.collections():
         raise CollectionNotFound(f"no collection {collection_id}; see /ogc/collections",
                                  zh="未找到该图层")
+    require_read(by, spec.read_role, f"collection {collection_id}")
     return spec
 
 
@@ -52,11 +59,17 @@ def _feature_sql(spec: LayerSpec) -> str:
             f"'properties', {_properties_sql(spec)})::text")
 
 
-def extent(session: Session, spec: LayerSpec) -> list[float] | None:
+def _rows(spec: LayerSpec, by: Principal) -> str:
+    """The rows a principal may see: current ones, inside its scope (public layers: all)."""
+    scope = None if spec.read_role == "public" else by.scope_code
+    return f"{spec.current_rows_sql('t')} AND {spec.scope_sql(scope)}"
+
+
+def extent(session: Session, spec: LayerSpec, by: Principal) -> list[float] | None:
     row = session.execute(text(
         f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        f"(SELECT ST_Extent(geom) AS e FROM {spec.table} t WHERE {spec.current_rows_sql('t')}) q"
-    )).one()
+        f"(SELECT ST_Extent(geom) AS e FROM {spec.table} t WHERE {_rows(spec, by)}) q"
+    ), {"scope": by.scope_code}).one()
     return None if row[0] is None else list(row)
 
 
@@ -66,10 +79,10 @@ class Page:
     features: list[str]  # GeoJSON Feature texts, as PostGIS wrote them
 
 
-def page(session: Session, spec: LayerSpec, *, limit: int, offset: int,
+def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset: int,
          bbox: tuple[float, float, float, float] | None = None) -> Page:
-    params: dict = {"limit": limit, "offset": offset}
-    where = spec.current_rows_sql("t")
+    params: dict = {"limit": limit, "offset": offset, "scope": by.scope_code}
+    where = _rows(spec, by)
     if bbox is not None:
         where += " AND t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
@@ -82,10 +95,11 @@ def page(session: Session, spec: LayerSpec, *, limit: int, offset: int,
     return Page(matched, list(rows))
 
 
-def one(session: Session, spec: LayerSpec, feature_id: str) -> str:
+def one(session: Session, spec: LayerSpec, by: Principal, feature_id: str) -> str:
     row = session.execute(text(f"""
         SELECT {_feature_sql(spec)} FROM {spec.table} t
-        WHERE {spec.current_rows_sql('t')} AND t.code = :code"""), {"code": feature_id}).scalar()
+        WHERE {_rows(spec, by)} AND t.code = :code"""),
+        {"code": feature_id, "scope": by.scope_code}).scalar()
     if row is None:
         raise FeatureNotFound(f"no feature {feature_id} in {spec.name}", zh="未找到该要素")
     return row

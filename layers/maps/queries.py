@@ -63,13 +63,17 @@ def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
     """, {"tol": simplify_deg, "grid_roles": [role.value for role in GRID_WORKER_ROLES]})
 
 
-def outlines(session: Session, level: str, simplify_deg: float = 0.00002) -> dict:
+def outlines(session: Session, level: str, simplify_deg: float = 0.00002,
+             scope: str | None = None) -> dict:
+    """Outlines of one level of the hierarchy (those overlapping ``scope``, when given)."""
     return _collection(session, f"""
         SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6),
                json_build_object('code', code, 'name', name)
         FROM areas WHERE generation_id = {ACTIVE_ID_SQL} AND level = CAST(:level AS area_level)
+          AND (CAST(:scope AS text) IS NULL OR code LIKE left(:scope, length(code)) || '%'
+               OR code LIKE :scope || '%')
         ORDER BY code
-    """, {"tol": simplify_deg, "level": level})
+    """, {"tol": simplify_deg, "level": level, "scope": scope})
 
 
 def points(session: Session, spec: LayerSpec, where: str = "TRUE") -> dict:
@@ -144,7 +148,7 @@ def district_bounds(session: Session) -> list[list[float]]:
 
 
 def cases(session: Session, *, since: dt.date | None, category: str | None,
-          street: str | None, limit: int = 20_000) -> list[dict]:
+          street: str | None, scope: str | None = None, limit: int = 20_000) -> list[dict]:
     """Cases for the cases map: open ones always, closed ones in the period."""
     rows = session.execute(text("""
         SELECT c.id, c.case_no, c.category_code, cat.name AS category, c.status::text AS status,
@@ -158,9 +162,10 @@ def cases(session: Session, *, since: dt.date | None, category: str | None,
           AND (c.status NOT IN ('closed', 'cancelled') OR c.created_at >= :since)
           AND (CAST(:category AS text) IS NULL OR c.category_code = :category)
           AND (CAST(:street AS text) IS NULL OR c.grid_code LIKE :street || '%')
+          AND (CAST(:scope AS text) IS NULL OR c.grid_code LIKE :scope || '%')
         ORDER BY c.created_at DESC LIMIT :limit
     """), {"since": since or dt.date(1900, 1, 1), "category": category, "street": street,
-           "limit": limit}).mappings().all()
+           "scope": scope, "limit": limit}).mappings().all()
     return [dict(r) for r in rows]
 
 
@@ -170,10 +175,13 @@ def categories(session: Session) -> list[tuple[str, str]]:
         "ORDER BY code"))]
 
 
-def streets(session: Session) -> list[tuple[str, str]]:
+def streets(session: Session, scope: str | None = None) -> list[tuple[str, str]]:
+    """The streets of the active generation that overlap a scope (a street's or a grid's code
+    shares its first nine digits with the street)."""
     return [tuple(r) for r in session.execute(text(
         f"SELECT code, name FROM areas WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'street' "
-        "ORDER BY code"))]
+        "AND (CAST(:scope AS text) IS NULL OR code LIKE left(:scope, 9) || '%') ORDER BY code"),
+        {"scope": scope})]
 
 
 def grid_geojson(session: Session, code: str) -> dict:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.chinese_offsets import wgs84_to_gcj02
+from layers.access.policy import ANONYMOUS, Principal, require_read
 from layers.errors import DomainError
 from layers.registry import REGISTRY, LayerSpec, TileSpec
 
@@ -37,10 +38,17 @@ def _tile_centre(z: int, x: int, y: int) -> tuple[float, float]:
     return lon, lat
 
 
-def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs84") -> bytes:
+def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs84", *,
+         by: Principal = ANONYMOUS) -> tuple[bytes, bool]:
+    """One MVT tile and whether it is public (cacheable by anyone). A layer that is not public
+    needs a principal whose role may read it, and holds only the rows inside its scope."""
     spec, tile_spec = tile_layer(layer)
+    read_role = tile_spec.read_role or spec.read_role
+    require_read(by, read_role, f"tile layer {layer}")
     if not (0 <= z <= 22 and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise UnknownTileLayer(f"no tile {z}/{x}/{y}")
+    public = read_role == "public"
+    scope = None if public else by.scope_code
     dx = dy = 0.0
     if datum == "gcj02":
         lon, lat = _tile_centre(z, x, y)
@@ -56,9 +64,10 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs
                                 4096, 64, true) AS geom, {tile_spec.columns}
             FROM {spec.table} t, bounds
             WHERE t.geom && bounds.b4326 AND {spec.current_rows_sql("t")} {tile_spec.where}
+              AND {spec.scope_sql(scope)}
         )
         SELECT ST_AsMVT(features, :layer, 4096, 'geom') FROM features
     """
     data = session.execute(text(sql), {"z": z, "x": x, "y": y, "dx": dx, "dy": dy,
-                                       "layer": layer}).scalar()
-    return bytes(data or b"")
+                                       "layer": layer, "scope": scope}).scalar()
+    return bytes(data or b""), public

@@ -17,6 +17,8 @@ import enum
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Computed,
     Date,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -284,6 +287,34 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
                                                     server_default=func.now())
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One write, or one read of personal data: who, what, when, from where. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor", "actor"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(200))
+    client: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class RateBucket(Base):
+    """A token bucket of the rate limiter, shared by every API process."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 # -- cases and their routing (GB/T 30428 / CJ/T 315 workflow) ----------------------------------
@@ -345,6 +376,9 @@ class Category(Base):
     time_limit_hours: Mapped[float] = mapped_column(Float)  # working hours
     duplicate_radius_m: Mapped[float] = mapped_column(Float, default=50.0)
     alert_types: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # Sensitive categories (neighbour disputes, public-security hazards): the public sees neither
+    # their description nor their exact place.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Holiday(Base):

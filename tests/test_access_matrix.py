@@ -1,0 +1,216 @@
+"""Every route × every role × an out-of-scope credential, generated from the app's route table.
+
+For each route the app serves there must be a probe here (a concrete request); a route without
+one fails :func:`test_every_route_has_an_access_probe` — so a new route cannot land without its
+access test. Each probe runs as anonymous, a worker, a dispatcher, a planner and an admin, and
+as a worker, dispatcher and planner scoped to *another* street than the data it touches. The
+expected answer comes from the access policy (the route's declared action, layers/access/policy):
+refused callers get 401/403, allowed ones anything but 401/403/5xx — and no answer to a scoped
+caller may contain a code of the other street.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import api_routes, create_app
+from api.security import route_access
+from layers.access import users
+from layers.access.policy import allows
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
+from layers.storage.models import UserRole
+from tests.conftest import scratch_database
+from tests.test_boundary import BOUNDARY
+from tests.test_cases import MONDAY_10, Clock, real_png
+
+CALLERS = {  # name → (role, scoped to the *other* street?)
+    "anonymous": (UserRole.PUBLIC, False), "worker": (UserRole.WORKER, False),
+    "dispatcher": (UserRole.DISPATCHER, False), "planner": (UserRole.PLANNER, False),
+    "admin": (UserRole.ADMIN, False), "worker_elsewhere": (UserRole.WORKER, True),
+    "dispatcher_elsewhere": (UserRole.DISPATCHER, True),
+    "planner_elsewhere": (UserRole.PLANNER, True),
+}
+
+
+@dataclass
+class Probe:
+    method: str
+    path: str  # may use {case}, {photo}, {street}, {grid}, {lon}, {lat}, {camera}, {request}
+    json: object = None
+    data: dict | None = None
+    files: dict | None = None
+    content: str | None = None
+    headers: dict = field(default_factory=dict)
+    # the data belongs to "our" street: callers scoped elsewhere must be refused
+    scoped: bool = False
+    # extra roles refused beyond the route's action (a workflow action, say)
+    also_refused: set[UserRole] = field(default_factory=set)
+    # the answer is public on purpose (Open311 listings): no leak check
+    public_data: bool = False
+
+
+PROBES: dict[tuple[str, str], Probe] = {
+    ("GET", "/healthz"): Probe("GET", "/healthz"),
+    ("GET", "/v1/areas/{code}"): Probe("GET", "/v1/areas/{street}", public_data=True),
+    ("GET", "/v1/areas/{code}/workers"): Probe("GET", "/v1/areas/{street}/workers", scoped=True),
+    ("GET", "/v1/generations"): Probe("GET", "/v1/generations"),
+    ("GET", "/v1/me"): Probe("GET", "/v1/me"),
+    ("GET", "/v1/locate"): Probe("GET", "/v1/locate?lon={lon}&lat={lat}", public_data=True),
+    ("POST", "/v1/locate/batch"): Probe("POST", "/v1/locate/batch", json=[["{lon}", "{lat}"]],
+                                        public_data=True),
+    ("GET", "/v1/geocode"): Probe("GET", "/v1/geocode?q=任城区", public_data=True),
+    ("GET", "/v1/resident/worker"): Probe("GET", "/v1/resident/worker?crs=wgs84&lon={lon}&lat={lat}",
+                                          public_data=True),
+    ("POST", "/v1/cases"): Probe("POST", "/v1/cases", scoped=True, json={
+        "source": "patrol", "category": "E0101", "lon": "{lon}", "lat": "{lat}"}),
+    ("POST", "/v1/alerts"): Probe("POST", "/v1/alerts", scoped=True,
+                                  json={"camera": "{camera}", "type": "占道经营"}),
+    ("GET", "/v1/cases/{case_id}"): Probe("GET", "/v1/cases/{case}", scoped=True),
+    ("GET", "/v1/cases"): Probe("GET", "/v1/cases"),
+    ("POST", "/v1/cases/{case_id}/transitions"): Probe(
+        "POST", "/v1/cases/{case}/transitions", json={"action": "supervise"}, scoped=True,
+        also_refused={UserRole.WORKER, UserRole.PLANNER}),
+    ("POST", "/v1/cases/{case_id}/photos"): Probe(
+        "POST", "/v1/cases/{case}/photos", scoped=True, files={"file": ("a.png", b"", "image/png")}),
+    ("GET", "/v1/cases/{case_id}/photos/{photo_id}"): Probe("GET", "/v1/cases/{case}/photos/{photo}",
+                                                            scoped=True),
+    ("GET", "/v1/cases/{case_id}/cameras"): Probe("GET", "/v1/cases/{case}/cameras", scoped=True),
+    ("GET", "/v1/routing"): Probe("GET", "/v1/routing"),
+    ("PUT", "/v1/routing"): Probe("PUT", "/v1/routing", json={"departments": {}, "categories": []}),
+    ("GET", "/v1/stats/{dimension}"): Probe("GET", "/v1/stats/street"),
+    ("GET", "/open311/v2/services.json"): Probe("GET", "/open311/v2/services.json"),
+    ("GET", "/open311/v2/services/{service_code}.json"): Probe(
+        "GET", "/open311/v2/services/E0101.json"),
+    ("POST", "/open311/v2/requests.json"): Probe(
+        "POST", "/open311/v2/requests.json", scoped=True,
+        data={"service_code": "E0201", "lat": "{lat}", "long": "{lon}"}),
+    ("GET", "/open311/v2/requests.json"): Probe("GET", "/open311/v2/requests.json",
+                                                public_data=True),
+    ("GET", "/open311/v2/requests/{request_id}.json"): Probe(
+        "GET", "/open311/v2/requests/{request}.json", public_data=True),
+    ("GET", "/open311/v2/tokens/{token}.json"): Probe("GET", "/open311/v2/tokens/nope.json"),
+    ("GET", "/"): Probe("GET", "/"),
+    ("GET", "/map/login"): Probe("GET", "/map/login"),
+    ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
+    ("POST", "/map/logout"): Probe("POST", "/map/logout"),
+    ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
+    ("GET", "/map/cases"): Probe("GET", "/map/cases",
+                                 also_refused={UserRole.PUBLIC, UserRole.WORKER}),
+    ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
+    ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
+        "GET", "/tiles/cases/0/0/0.pbf",
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+    ("GET", "/ogc"): Probe("GET", "/ogc"),
+    ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
+    ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),
+    ("GET", "/ogc/collections/{collection_id}"): Probe("GET", "/ogc/collections/buildings"),
+    ("GET", "/ogc/collections/{collection_id}/items"): Probe(
+        "GET", "/ogc/collections/sites/items?limit=10000"),
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Probe(
+        "GET", "/ogc/collections/buildings/items/{building}", scoped=True),
+}
+
+
+def _routes(app) -> dict[tuple[str, str], tuple[str, str | None]]:
+    found = {}
+    for route in api_routes(app.router.routes):
+        for method in route.methods - {"HEAD"}:
+            found[(method, route.path)] = route_access(route)
+    return found
+
+
+def test_every_route_has_an_access_probe(db_url):
+    missing = sorted(set(_routes(create_app(url=db_url))) - set(PROBES))
+    assert missing == [], f"add a Probe to tests/test_access_matrix.py for {missing}"
+
+
+@pytest.fixture(scope="module")
+def world(server_url, template_url):
+    city = generate(BOUNDARY, scale=0.05)
+    areas = city.layers["areas"]
+    grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
+    cams = city.layers["cameras"]
+    with scratch_database(server_url, pool_size=2) as (url, engine):
+        assert write_validated(engine, city).ok
+        app = create_app(url=url)
+        app.state.clock = Clock(MONDAY_10)
+        with TestClient(app) as client:
+            tokens = {}
+            with session_scope(engine) as session:
+                admin = users.add(session, "setup", "admin")[1]
+            auth = {"Authorization": f"Bearer {admin}"}
+            camera = cams[cams.kind.isin(["fixed", "ptz", "panoramic"])].iloc[0].code
+            alert = client.post("/v1/alerts", headers=auth,
+                                json={"camera": camera, "type": "占道经营"}).json()
+            ours = alert["grid_code"]  # "our" street: where the camera looks
+            grid = grids[grids.code == ours].iloc[0]
+            other = grids[grids.code.str[:9] != ours[:9]].iloc[0].code
+            point = grid.geometry.representative_point()
+            case = client.post("/v1/cases", headers=auth, json={
+                "source": "patrol", "category": "E0101", "lon": point.x, "lat": point.y}).json()
+            photo = client.post(f"/v1/cases/{case['id']}/photos", headers=auth,
+                                files={"file": ("a.png", real_png(), "image/png")}).json()
+            with session_scope(engine) as session:
+                for name, (role, elsewhere) in CALLERS.items():
+                    if role != UserRole.PUBLIC:
+                        scope = other[:9] if elsewhere else None
+                        tokens[name] = users.add(session, name, role.value, scope)[1]
+            buildings = city.layers["buildings"]
+            building = buildings[buildings.within(grid.geometry)].iloc[0].code
+            values = {"case": case["id"], "photo": photo["id"], "street": ours[:9], "grid": ours,
+                      "lon": point.x, "lat": point.y, "camera": camera,
+                      "request": case["case_no"], "building": building}
+            yield client, tokens, values
+
+
+def _fill(value, values: dict):
+    if isinstance(value, str):
+        filled = value.format(**values)
+        if value.startswith("{") and value.endswith("}") and isinstance(values[value[1:-1]], float):
+            return float(filled)
+        return filled
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+@pytest.mark.parametrize("key", sorted(PROBES), ids=lambda k: f"{k[0]} {k[1]}")
+def test_a_route_answers_each_caller_as_the_policy_says(world, key, caller):
+    client, tokens, values = world
+    probe = PROBES[key]
+    role, elsewhere = CALLERS[caller]
+    app_routes = _routes(client.app)
+    if key not in app_routes:
+        pytest.skip("route no longer served")
+    action, _scope = app_routes[key]
+    headers = dict(probe.headers)
+    if caller in tokens:
+        headers["Authorization"] = f"Bearer {tokens[caller]}"
+    files = probe.files
+    if files:
+        files = {"file": ("a.png", real_png(), "image/png")}
+    response = client.request(probe.method, _fill(probe.path, values), headers=headers,
+                              json=_fill(probe.json, values), data=_fill(probe.data, values),
+                              files=files, follow_redirects=False)
+    allowed = allows(role, action) and role not in probe.also_refused
+    refused_for_scope = elsewhere and probe.scoped
+    assert response.status_code < 500, response.text
+    if not allowed:
+        assert response.status_code in (401, 403, 303), (caller, response.status_code, response.text)
+    elif refused_for_scope:  # refused, or not found inside the caller's scope
+        assert response.status_code in (403, 404), (caller, response.status_code, response.text)
+    else:
+        assert response.status_code not in (401, 403), (caller, response.text)
+    if elsewhere and not probe.public_data and response.status_code < 300:
+        leaked = re.findall(rf"{values['street']}\d*", response.text)
+        assert leaked == [], f"{caller} saw {leaked[:3]} outside its scope"
