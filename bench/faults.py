@@ -61,6 +61,8 @@ class Tally:
 class Client:
     """One keep-alive HTTP connection that reconnects after a reset (a killed process)."""
 
+    resets = 0  # connections that broke under a request (a killed process), all clients
+
     def __init__(self, port: int):
         self.port, self.conn = port, None
 
@@ -75,6 +77,7 @@ class Client:
                 return answer.status, answer.read()
             except (OSError, http.client.HTTPException):
                 self.conn = None
+                Client.resets += 1  # then one immediate retry on a new connection
         return 0, b""
 
 
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.scratch import scratch_url
 
     url = scratch_url()
-    engine = create_engine(url)
+    engine = create_engine(url, pool_pre_ping=True)  # its connections outlive the restart
     city = generate(get_settings().boundaries_dir / "370811.geojson", scale=args.scale)
     assert write_validated(engine, city).ok
     with session_scope(engine) as session:
@@ -287,6 +290,7 @@ def _report(tally: Tally, events: list[dict], engine, args) -> dict:
         "cases_given_up": len(tally.given_up), "lost": len(lost), "duplicated": len(duplicated),
         "half_written": half, "audited_creates": audited,
         "write_errors": dict(write_errors), "write_errors_during_outage": dict(Counter(during)),
+        "connection_resets": Client.resets,
         "generation_switch_s": switch_s, "mixed_generations": mixed,
         "first_write_after_database_start_s": recovered,
     }

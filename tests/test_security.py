@@ -477,3 +477,10 @@ def test_reading_workers_phone_numbers_is_audited(env, places, engine):
         row = conn.execute(text("SELECT actor, action, target FROM audit_log "
                                 "WHERE action = 'workers.read'")).one()
     assert tuple(row) == ("dispatcher", "workers.read", street)
+
+
+def test_the_rate_limit_falls_back_to_memory_while_the_database_is_away():
+    from sqlalchemy import create_engine
+
+    limiter = SharedRateLimiter(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), 2)
+    assert [limiter.check("203.0.113.8") == 0 for _ in range(3)] == [True, True, False]

@@ -8,6 +8,7 @@ import threading
 import time
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from layers.errors import DomainError
 
@@ -75,9 +76,18 @@ class SharedRateLimiter:
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
         self._calls = 0
+        # While the database is away the public lookup keeps answering from memory (it needs no
+        # database itself), limited per process as before the shared bucket existed.
+        self._fallback = RateLimiter(per_minute)
 
     def check(self, client: str) -> float:
         """0 if allowed, else the seconds to wait."""
+        try:
+            return self._check_shared(client)
+        except OperationalError:
+            return self._fallback.check(client)
+
+    def _check_shared(self, client: str) -> float:
         params = {"key": f"{self.name}:{client}"[:120], "capacity": self.capacity,
                   "rate": self.rate}
         with self.engine.begin() as conn:
