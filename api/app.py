@@ -15,17 +15,30 @@ from sqlalchemy.orm import sessionmaker
 
 from api import errors
 from api.guards import RequestGuard
-from api.routers import areas, cases, features, geocode, health, locate, maps, open311, stats
+from api.routers import (
+    areas,
+    cases,
+    features,
+    geocode,
+    health,
+    locate,
+    maps,
+    open311,
+    plans,
+    stats,
+)
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.access.rate_limit import SharedRateLimiter
 from layers.cases.workflow import escalate_overdue
+from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
+from layers.planning import plans as planning
 from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
-           open311.router, stats.router, maps.router, features.router)
+           open311.router, stats.router, maps.router, features.router, plans.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -71,7 +84,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
 
 
 class Escalator:
-    """Every ``interval`` seconds, escalate overdue cases (镇呼区应) on the app's clock."""
+    """Every ``interval`` seconds, on the app's clock: escalate overdue cases (镇呼区应) and
+    activate a generation scheduled for today (NOTIFY then switches every process)."""
 
     def __init__(self, app: FastAPI, interval: float):
         self.app, self.interval = app, interval
@@ -86,8 +100,11 @@ class Escalator:
         self._stop.set()
 
     def run_once(self) -> int:
+        """Escalate overdue cases, and switch to a scheduled generation whose day has come."""
+        now = self.app.state.clock()
         with self.app.state.sessionmaker() as session:
-            changed = escalate_overdue(session, self.app.state.clock())
+            changed = escalate_overdue(session, now)
+            planning.activate_due(session, now.astimezone(CST).date())
             session.commit()
         return len(changed)
 

@@ -39,6 +39,7 @@ from layers.locating.geocoding import AddressNotFound
 from layers.locating.locators import MissingLocation, OutsideGrids
 from layers.maps.features import CollectionNotFound, FeatureNotFound, InvalidBbox
 from layers.maps.tiles import UnknownTileLayer
+from layers.planning import plans
 
 # exception class → (status, Chinese message). Looked up along the class's MRO, so a subclass
 # without its own row takes its parent's.
@@ -76,6 +77,12 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     open311.ServiceNotFound: (404, "未找到该服务类别"),
     open311.RequestNotFound: (404, "未找到该诉求"),
     open311.BadRequest: (400, "请求参数有误"),
+    # planning
+    plans.PlanNotFound: (404, "未找到该规划"),
+    plans.PlanClosed: (409, "该规划已关闭"),
+    plans.StaleVersion: (409, "该网格已被他人修改，请刷新后重试"),
+    plans.InvalidEdit: (422, "编辑内容有误"),
+    plans.PlanInvalid: (422, "规划存在错误，无法发布"),
     # maps and features
     CollectionNotFound: (404, "未找到该图层"),
     FeatureNotFound: (404, "未找到该要素"),

@@ -10,13 +10,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep only the polygonal part of an intersection result (drop stray lines/points)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
+from gis.topology import polygonal
 
 
 def voronoi_partition(region: shapely.Geometry, seeds: NDArray[np.float64]) -> list[shapely.Geometry]:
@@ -31,7 +25,7 @@ def voronoi_partition(region: shapely.Geometry, seeds: NDArray[np.float64]) -> l
     seed_idx, cell_idx = shapely.STRtree(cells).query(shapely.points(seeds), predicate="within")
     by_seed: list[shapely.Geometry] = [shapely.Polygon()] * len(seeds)
     for s, c in zip(seed_idx, cell_idx, strict=True):
-        by_seed[int(s)] = _polygonal(shapely.intersection(cells[c], region))
+        by_seed[int(s)] = polygonal(shapely.intersection(cells[c], region))
     return by_seed
 
 

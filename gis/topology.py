@@ -40,7 +40,8 @@ def _significant(piece: shapely.Geometry, tolerance: float) -> bool:
     return not piece.buffer(-tolerance / 2).is_empty
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygonal part of an overlay result (drop stray lines and points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon") or geom.is_empty:
         return geom
     parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
@@ -58,16 +59,16 @@ def sibling_defects(parent_code: str, parent: shapely.Geometry | None, codes: li
     for i, j in zip(left, right, strict=True):
         if i >= j:
             continue
-        piece = _polygonal(shapely.intersection(arr[i], arr[j]))
+        piece = polygonal(shapely.intersection(arr[i], arr[j]))
         if _significant(piece, tolerance):
             defects.append(Defect("overlap", (codes[i], codes[j]), piece))
     if parent is None:
         return defects
     for code, geom in zip(codes, geoms, strict=True):
-        outside = _polygonal(geom.difference(parent))
+        outside = polygonal(geom.difference(parent))
         if _significant(outside, tolerance):
             defects.append(Defect("outside_parent", (code, parent_code), outside))
-    gap = _polygonal(parent.difference(shapely.union_all(arr)))
+    gap = polygonal(parent.difference(shapely.union_all(arr)))
     for piece in getattr(gap, "geoms", [gap]):
         if _significant(piece, tolerance):
             defects.append(Defect("gap", (parent_code,), piece))

@@ -31,6 +31,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
 app.add_typer(boundary_app, name="boundary")
 app.add_typer(demo_app, name="demo")
+plans_app = typer.Typer(help="Planning: drafts of the grid boundaries.", no_args_is_help=True)
+app.add_typer(plans_app, name="plans")
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 routing_app = typer.Typer(help="Routing tables (categories, departments).", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
@@ -441,13 +443,112 @@ def generations_publish(
     from layers.boundaries import generations
     from layers.storage.db import session_scope
 
-    day = dt.date.fromisoformat(effective_from) if effective_from else None
+    day = _date_option(effective_from)
     try:
         with session_scope(_engine()) as session:
-            generations.publish(session, generations.get(session, generation_id), day)
+            generation = generations.get(session, generation_id)
+            generations.publish(session, generation, day)
+            status, starts = generation.status.value, generation.effective_from
     except generations.GenerationError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"generation {generation_id} is active")
+    console.print(f"generation {generation_id} is {status}"
+                  + (f" from {starts} (the API switches on that day)" if status == "scheduled" else ""))
+
+
+def _date_option(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+# -- plans ---------------------------------------------------------------------------------------
+def _plan(session, plan_id: int):
+    from layers.access.audit import cli_principal
+    from layers.errors import DomainError
+    from layers.planning import plans
+
+    try:
+        return plans.get(session, plan_id, cli_principal())
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+
+
+@plans_app.command("list")
+def plans_list() -> None:
+    """Every plan: area, status, who made it, its generation."""
+    from layers.access.audit import cli_principal
+    from layers.planning import plans
+    from layers.storage.db import session_scope
+
+    table = Table("id", "name", "area", "status", "by", "generation")
+    with session_scope(_engine()) as session:
+        for p in plans.list_plans(session, cli_principal()):
+            table.add_row(str(p["id"]), p["name"], p["area"], p["status"], p["created_by"],
+                          f"{p['generation']['id']} ({p['generation']['status']})")
+    console.print(table)
+
+
+@plans_app.command("show")
+def plans_show(plan_id: int) -> None:
+    """A plan's grids with households, residents, buildings and workers."""
+    from layers.planning import plans
+    from layers.storage.db import session_scope
+
+    table = Table("grid", "name", "households", "residents", "buildings", "workers", "version")
+    with session_scope(_engine()) as session:
+        detail = plans.detail(session, _plan(session, plan_id))
+    for g in detail["grids"]:
+        table.add_row(g["code"], g["name"], f"{g['households']:,}", f"{g['residents']:,}",
+                      str(g["buildings"]), "、".join(w["name"] or w["code"] for w in g["workers"])
+                      or "—", str(g["version"]))
+    console.print(f"plan {detail['id']} {detail['name']} ({detail['area']}, {detail['status']})")
+    console.print(table)
+
+
+@plans_app.command("validate")
+def plans_validate(plan_id: int) -> None:
+    """Errors (blocking publication) and warnings; exit 1 when there are errors."""
+    from layers.planning import plans
+    from layers.storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        report = plans.validate(session, _plan(session, plan_id), get_settings())
+    for p in report["problems"]:
+        style = "red" if p["severity"] == "error" else "yellow"
+        console.print(f"[{style}]{p['severity']}[/] {p['kind']}: {p['message']}")
+    console.print(f"{report['errors']} error(s), {report['warnings']} warning(s)")
+    if not report["valid"]:
+        raise typer.Exit(1)
+
+
+@plans_app.command("publish")
+def plans_publish(
+    plan_id: int,
+    effective_from: Annotated[str | None, typer.Option(help="ISO date; default today")] = None,
+    reroute_open_cases: Annotated[bool, typer.Option(help="move open cases to their new grid")] = False,
+) -> None:
+    """Publish a valid plan (now, or scheduled for a future day)."""
+    from layers.access.audit import cli_principal
+    from layers.errors import DomainError
+    from layers.planning import plans
+    from layers.storage.db import session_scope
+
+    try:
+        with session_scope(_engine()) as session:
+            answer = plans.publish(session, _plan(session, plan_id),
+                                   effective_from=_date_option(effective_from),
+                                   today=dt.date.today(), reroute_open_cases=reroute_open_cases,
+                                   by=cli_principal(), settings=get_settings())
+    except DomainError as exc:
+        for p in getattr(exc, "extra", {}).get("validation", {}).get("problems", []):
+            if p["severity"] == "error":
+                err.print(f"  {p['kind']}: {p['message']}")
+        raise _fail(str(exc)) from None
+    console.print(f"plan {plan_id} published: generation {answer['generation']['id']} is "
+                  f"{answer['generation']['status']} from {answer['generation']['effective_from']}")
 
 
 # -- users ---------------------------------------------------------------------------------------

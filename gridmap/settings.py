@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest request body read, before any parsing.")
     max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
+    plan_snap_m: float = Field(
+        default=2.0, description="Planning: a redrawn grid's vertices within this many metres of a "
+                                 "neighbour's snap to it, so shared edges stay shared.")
+    plan_tolerance_m: float = Field(
+        default=1.0, description="Planning: gaps and overlaps thinner than this are not reported.")
+    norm_urban_households: tuple[int, int] = Field(
+        default=(300, 500), description="Households per urban grid (one full-time worker).")
+    norm_urban_residents: tuple[int, int] = Field(
+        default=(600, 1500), description="Residents per urban grid (the norm speaks of ~1,000).")
+    norm_rural_households: tuple[int, int] = Field(
+        default=(100, 600), description="Households per rural grid (usually one village).")
+    norm_rural_residents: tuple[int, int] = Field(
+        default=(200, 2000), description="Residents per rural grid.")
     token_days: int = Field(
         default=365, description="Lifetime of a new API credential in days; 0: no expiry.")
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from api.app import api_routes, create_app
@@ -115,6 +116,39 @@ PROBES: dict[tuple[str, str], Probe] = {
         "GET", "/ogc/collections/sites/items?limit=10000"),
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Probe(
         "GET", "/ogc/collections/buildings/items/{building}", scoped=True),
+    # planning: "plan" is a plan of our street; "doomed" is discarded by the first probe that may
+    ("POST", "/v1/plans"): Probe("POST", "/v1/plans", json={"name": "调整", "area": "{street}"},
+                                 scoped=True),
+    ("GET", "/v1/plans"): Probe("GET", "/v1/plans"),
+    ("GET", "/v1/plans/{plan_id}"): Probe("GET", "/v1/plans/{plan}", scoped=True),
+    ("DELETE", "/v1/plans/{plan_id}"): Probe("DELETE", "/v1/plans/{doomed}", scoped=True),
+    ("GET", "/v1/plans/{plan_id}/history"): Probe("GET", "/v1/plans/{plan}/history", scoped=True),
+    ("PUT", "/v1/plans/{plan_id}/grids/{code}"): Probe(
+        "PUT", "/v1/plans/{plan}/grids/{grid}", json={"geometry": "{grid_geometry}"}, scoped=True),
+    ("POST", "/v1/plans/{plan_id}/split"): Probe(
+        "POST", "/v1/plans/{plan}/split", json={"grid": "{grid}", "line": "{split_line}"},
+        scoped=True),
+    ("POST", "/v1/plans/{plan_id}/merge"): Probe(
+        "POST", "/v1/plans/{plan}/merge", json={"grids": ["{grid}", "{grid}1"]}, scoped=True),
+    ("POST", "/v1/plans/{plan_id}/grids"): Probe(
+        "POST", "/v1/plans/{plan}/grids", json={"geometry": "{small_square}", "name": "新网格"},
+        scoped=True),
+    ("DELETE", "/v1/plans/{plan_id}/grids/{code}"): Probe("DELETE", "/v1/plans/{doomed}/grids/{grid}",
+                                                          scoped=True),
+    ("PUT", "/v1/plans/{plan_id}/grids/{code}/workers"): Probe(
+        "PUT", "/v1/plans/{plan}/grids/{grid}/workers", json={"workers": []}, scoped=True),
+    ("GET", "/v1/plans/{plan_id}/validation"): Probe("GET", "/v1/plans/{plan}/validation",
+                                                     scoped=True),
+    ("GET", "/v1/plans/{plan_id}/units"): Probe("GET", "/v1/plans/{plan}/units?area={community}",
+                                                scoped=True),
+    ("POST", "/v1/plans/{plan_id}/assign"): Probe("POST", "/v1/plans/{plan}/assign",
+                                                  json={"units": [1], "grid": "{grid}"}, scoped=True),
+    ("POST", "/v1/plans/{plan_id}/suggest"): Probe(
+        "POST", "/v1/plans/{plan}/suggest", json={"area": "{community}", "seconds": 0.5},
+        scoped=True),
+    ("GET", "/v1/plans/{plan_id}/impact"): Probe("GET", "/v1/plans/{plan}/impact", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/publish"): Probe("POST", "/v1/plans/{doomed}/publish", json={},
+                                                   scoped=True),
 }
 
 
@@ -164,13 +198,29 @@ def world(server_url, template_url):
                         tokens[name] = users.add(session, name, role.value, scope)[1]
             buildings = city.layers["buildings"]
             building = buildings[buildings.within(grid.geometry)].iloc[0].code
+            plan = client.post("/v1/plans", headers=auth, json={"name": "p", "area": ours[:9]}).json()
+            doomed = client.post("/v1/plans", headers=auth,
+                                 json={"name": "d", "area": ours[:9]}).json()
+            x0, y0, x1, y1 = grid.geometry.bounds
+            cx, cy = point.x, point.y
+            d = min(x1 - x0, y1 - y0) / 20
             values = {"case": case["id"], "photo": photo["id"], "street": ours[:9], "grid": ours,
                       "lon": point.x, "lat": point.y, "camera": camera,
-                      "request": case["case_no"], "building": building}
+                      "request": case["case_no"], "building": building, "plan": plan["id"],
+                      "community": ours[:12],
+                      "doomed": doomed["id"],
+                      "grid_geometry": shapely.geometry.mapping(grid.geometry),
+                      "split_line": {"type": "LineString",
+                                     "coordinates": [[cx, y0 - 0.01], [cx, y1 + 0.01]]},
+                      "small_square": shapely.geometry.mapping(
+                          shapely.box(cx - d, cy - d, cx + d, cy + d))}
             yield client, tokens, values
 
 
 def _fill(value, values: dict):
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") \
+            and not isinstance(values.get(value[1:-1], ""), str | float | int):
+        return values[value[1:-1]]  # a whole object (a GeoJSON geometry)
     if isinstance(value, str):
         filled = value.format(**values)
         if value.startswith("{") and value.endswith("}") and isinstance(values[value[1:-1]], float):

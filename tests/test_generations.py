@@ -82,9 +82,39 @@ def test_a_failed_publish_leaves_the_active_generation_untouched(engine):
         session.flush()
         draft = generations.create_draft(session, "g2", copy_from=first)
         draft_id = draft.id
-    with pytest.raises(generations.GenerationError, match="must be after"), \
+    # boundaries cannot change in the past (the same day is allowed: a same-day correction)
+    with pytest.raises(generations.GenerationError, match="before the active"), \
             session_scope(engine) as session:
-        generations.publish(session, generations.get(session, draft_id), D1)
+        generations.publish(session, generations.get(session, draft_id), D1 - dt.timedelta(days=1))
     with session_scope(engine) as session:
         assert generations.active(session).name == "g1"
         assert generations.get(session, draft_id).status == GenerationStatus.DRAFT
+
+
+def test_a_second_publish_on_the_day_the_active_one_took_effect_is_allowed(engine):
+    with session_scope(engine) as session:
+        first = _first_active(session)
+        session.flush()
+        draft = generations.create_draft(session, "g2", copy_from=first)
+        generations.publish(session, draft, D1, today=D1)
+    with session_scope(engine) as session:
+        assert generations.active(session).name == "g2"
+        assert generations.in_force_on(session, D1).name == "g2"
+
+
+def test_a_future_publish_is_scheduled_and_activated_on_its_day(engine):
+    with session_scope(engine) as session:
+        first = _first_active(session)
+        session.flush()
+        draft = generations.create_draft(session, "g2", copy_from=first)
+        generations.publish(session, draft, D2, today=D2 - dt.timedelta(days=3))
+        assert draft.status == GenerationStatus.SCHEDULED
+    with session_scope(engine) as session:
+        assert generations.active(session).name == "g1"
+        assert generations.activate_due(session, D2 - dt.timedelta(days=1)) is None
+        assert generations.in_force_on(session, D2).name == "g2"  # `at=` the future day
+    with session_scope(engine) as session:
+        assert generations.activate_due(session, D2).name == "g2"
+    with session_scope(engine) as session:
+        assert generations.active(session).name == "g2"
+        assert generations.in_force_on(session, D2 - dt.timedelta(days=1)).name == "g1"

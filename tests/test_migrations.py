@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 from layers.storage.migrate import current_revision, downgrade, head_revision, include_object, upgrade
 from layers.storage.models import Base
 
-GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases"}
+GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases", "plan_units"}
 
 
 def test_every_geometry_column_is_srid_4326(engine):

@@ -104,8 +104,11 @@ def copy_areas(session: Session, source_id: int, target_id: int) -> None:
     )
 
 
-def publish(session: Session, generation: Generation, effective_from: dt.date | None = None) -> None:
-    """Make a draft the active generation, retiring the current one, in one transaction."""
+def publish(session: Session, generation: Generation, effective_from: dt.date | None = None, *,
+            today: dt.date | None = None) -> None:
+    """Make a draft the active generation, retiring the current one, in one transaction — or,
+    with an ``effective_from`` after ``today``, schedule it: lookups keep answering the current
+    boundaries until that day, when :func:`activate_due` switches them (no restart)."""
     if generation.status != GenerationStatus.DRAFT:
         raise GenerationError(
             f"generation {generation.id} is {generation.status.value}; only a draft can be published"
@@ -113,23 +116,52 @@ def publish(session: Session, generation: Generation, effective_from: dt.date | 
     n_areas = session.scalar(select(func.count()).where(Area.generation_id == generation.id))
     if not n_areas:
         raise GenerationError(f"generation {generation.id} has no areas; import some first")
-    effective_from = effective_from or dt.date.today()
+    today = today or dt.date.today()
+    effective_from = effective_from or today
     current = active(session)
+    if current is not None and current.effective_from and effective_from < current.effective_from:
+        raise GenerationError(
+            f"effective date {effective_from} is before the active generation's "
+            f"{current.effective_from}; boundaries cannot change in the past"
+        )
+    generation.effective_from = effective_from
+    generation.published_at = dt.datetime.now(dt.UTC)
+    if effective_from > today:
+        generation.status = GenerationStatus.SCHEDULED
+        session.flush()
+        return
+    _activate(session, generation, current)
+
+
+def _activate(session: Session, generation: Generation, current: Generation | None) -> None:
     if current is not None:
-        if current.effective_from and effective_from <= current.effective_from:
-            raise GenerationError(
-                f"effective date {effective_from} must be after the active generation's "
-                f"{current.effective_from}"
-            )
         session.execute(
             update(Generation)
             .where(Generation.id == current.id)
-            .values(status=GenerationStatus.RETIRED, effective_to=effective_from)
+            .values(status=GenerationStatus.RETIRED, effective_to=generation.effective_from)
         )
         session.flush()
     generation.status = GenerationStatus.ACTIVE
-    generation.effective_from = effective_from
-    generation.published_at = dt.datetime.now(dt.UTC)
     session.flush()
     session.execute(text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": NOTIFY_CHANNEL, "payload": str(generation.id)})
+
+
+def activate_due(session: Session, today: dt.date) -> Generation | None:
+    """Activate the latest scheduled generation whose day has come (run by every API process;
+    the row lock makes one of them do it)."""
+    due = session.scalars(
+        select(Generation).where(Generation.status == GenerationStatus.SCHEDULED,
+                                 Generation.effective_from <= today)
+        .order_by(Generation.effective_from.desc(), Generation.id.desc())
+        .with_for_update(skip_locked=True)
+    ).first()
+    if due is None:
+        return None
+    _activate(session, due, active(session))
+    # any earlier scheduled ones were overtaken before their day came: they never served
+    session.execute(update(Generation).where(
+        Generation.status == GenerationStatus.SCHEDULED,
+        Generation.effective_from <= due.effective_from).values(
+        status=GenerationStatus.RETIRED, effective_to=due.effective_from))
+    return due

@@ -1,4 +1,5 @@
-"""The PostGIS schema, as GeoAlchemy2 models. Alembic migrations in layers/migrations create it.
+"""The PostGIS schema, as GeoAlchemy2 models. Alembic migrations in layers/storage/migrations
+create it.
 
 Boundaries (``areas``: district → street/town → community/village → grid) are versioned in
 ``generations`` as MapIt does: a planner edits a draft generation, publishing makes it active and
@@ -8,6 +9,10 @@ question answered for whichever generation is asked. Worker assignments refer to
 national *code*, which survives redrawing, not by a row id of one generation.
 
 Every geometry is stored in EPSG:4326 and has a GiST index.
+
+Why this module is long: it is the one schema — Alembic compares the migrations against exactly
+this metadata (tests/test_migrations.py), and one file keeps every table, enum and index where a
+migration author checks it. Each concern's tables sit under their own heading.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
 
 class GenerationStatus(enum.StrEnum):
     DRAFT = "draft"
+    SCHEDULED = "scheduled"  # published with a future effective date; activated on that day
     ACTIVE = "active"
     RETIRED = "retired"
 
@@ -113,7 +119,8 @@ class Generation(Base):
         # At most one active generation: the partial unique index makes it a database fact.
         Index("uq_generations_one_active", "status", unique=True,
               postgresql_where=text("status = 'active'")),
-        CheckConstraint("effective_to IS NULL OR effective_to > effective_from",
+        # >=: a generation replaced on the day it took effect was in force for no whole day
+        CheckConstraint("effective_to IS NULL OR effective_to >= effective_from",
                         name="ck_generations_dates"),
     )
 
@@ -150,6 +157,8 @@ class Area(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
     kind: Mapped[GridKind | None] = mapped_column(_enum(GridKind, "grid_kind"))
     properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    # Bumped by every planning edit: an edit that names an older version is a conflict (409).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
 
     generation: Mapped[Generation] = relationship()
@@ -467,3 +476,75 @@ class Photo(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# -- planning: drafts of the grid boundaries, made by planners --------------------------------------
+class PlanStatus(enum.StrEnum):
+    OPEN = "open"
+    PUBLISHED = "published"
+    DISCARDED = "discarded"
+
+
+class Plan(Base):
+    """A draft generation plus who made it, which area it may change, and what happened to it."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area_code: Mapped[str] = mapped_column(String(15))
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus, "plan_status"),
+                                               default=PlanStatus.OPEN)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                    server_default=func.now())
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    generation: Mapped[Generation] = relationship()
+
+
+class PlanEvent(Base):
+    """The plan's history: who changed what, when."""
+
+    __tablename__ = "plan_events"
+    __table_args__ = (Index("ix_plan_events_plan", "plan_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    grids: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class PlanAssignment(Base):
+    """Who will cover a grid once the plan is published (a copy of today's, then edited)."""
+
+    __tablename__ = "plan_assignments"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    worker_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[WorkerRole] = mapped_column(_enum(WorkerRole, "worker_role"), primary_key=True)
+
+
+class PlanUnit(Base):
+    """A planning unit of a plan (a block cut by roads and alleys, split around its buildings),
+    painted into one grid. Computed for a community the first time it is painted."""
+
+    __tablename__ = "plan_units"
+    __table_args__ = (Index("ix_plan_units_plan_community", "plan_id", "community"),
+                      _gist("plan_units"))
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    community: Mapped[str] = mapped_column(String(15))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    buildings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    residents: Mapped[int] = mapped_column(Integer, default=0)
+    geom = mapped_column(_geom("GEOMETRY"), nullable=False)

@@ -1,0 +1,228 @@
+"""Planning over HTTP (``/v1/plans``): planners redraw grid boundaries in a draft, see it
+validated and its impact, and publish it. The domain is layers/planning/plans.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.deps import IsoDate, RowId, SessionDep, allowed
+from layers.planning import edits, plans, suggest, units
+
+router = APIRouter(prefix="/v1/plans", tags=["planning"])
+Reader = allowed("plan.read")
+Writer = allowed("plan.write")
+PlanId = RowId
+GridCode = Annotated[str, Path(pattern=r"^\d{14,15}$", description="a grid's national code")]
+Geometry = Annotated[dict[str, Any], Field(description="GeoJSON geometry, WGS84 lon/lat")]
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+class PlanIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    area: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$",
+                      description="the district, street or community the plan may change")
+
+
+@router.post("", status_code=201, summary="Start a plan: a draft copied from the active boundaries")
+def create_plan(body: PlanIn, session: SessionDep, who: Writer) -> dict:
+    plan = plans.create(session, name=body.name, area_code=body.area, by=who)
+    session.commit()
+    return plans.summary(plan)
+
+
+@router.get("", summary="The plans in the caller's scope")
+def list_plans(session: SessionDep, who: Reader) -> list[dict]:
+    return plans.list_plans(session, who)
+
+
+@router.get("/{plan_id}", summary="A plan and its grids (households, residents, buildings, "
+                                  "workers, version)")
+def get_plan(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
+    return plans.detail(session, plans.get(session, plan_id, who))
+
+
+@router.delete("/{plan_id}", summary="Discard a plan")
+def discard_plan(plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    plan = plans.get(session, plan_id, who)
+    plans.discard(session, plan, who)
+    session.commit()
+    return plans.summary(plan)
+
+
+@router.get("/{plan_id}/history", summary="Who changed what, when")
+def plan_history(plan_id: PlanId, session: SessionDep, who: Reader) -> list[dict]:
+    return plans.history(session, plans.get(session, plan_id, who))
+
+
+class GridGeometryIn(BaseModel):
+    geometry: Geometry
+    version: int | None = Field(default=None, ge=1, description="the version you edited; a stale "
+                                                                "one is a 409")
+
+
+@router.put("/{plan_id}/grids/{code}", summary="Replace a grid's polygon (neighbours snap along)")
+def replace_grid(request: Request, plan_id: PlanId, code: GridCode, body: GridGeometryIn,
+                 session: SessionDep, who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.replace_geometry(session, plan, code, body.geometry, body.version, by=who,
+                                    settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class SplitIn(BaseModel):
+    grid: str = Field(pattern=r"^\d{14,15}$")
+    line: Geometry
+
+
+@router.post("/{plan_id}/split", summary="Cut a grid in two along a line")
+def split_grid(request: Request, plan_id: PlanId, body: SplitIn, session: SessionDep,
+               who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.split_grid(session, plan, body.grid, body.line, by=who,
+                              settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class MergeIn(BaseModel):
+    grids: list[Annotated[str, Field(pattern=r"^\d{14,15}$")]] = Field(min_length=2, max_length=50)
+
+
+@router.post("/{plan_id}/merge", summary="Merge adjacent grids of one community")
+def merge_grids(request: Request, plan_id: PlanId, body: MergeIn, session: SessionDep,
+                who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.merge_grids(session, plan, body.grids, by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class NewGridIn(BaseModel):
+    geometry: Geometry
+    name: str = Field(min_length=1, max_length=200)
+    community: str | None = Field(default=None, pattern=r"^\d{12}$")
+    kind: Literal["comprehensive", "dedicated"] = "comprehensive"
+
+
+@router.post("/{plan_id}/grids", status_code=201, summary="Draw a new grid")
+def create_grid(request: Request, plan_id: PlanId, body: NewGridIn, session: SessionDep,
+                who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.create_grid(session, plan, body.geometry, name=body.name,
+                               community=body.community, kind=body.kind, by=who,
+                               settings=_settings(request))
+    session.commit()
+    return answer
+
+
+@router.delete("/{plan_id}/grids/{code}", summary="Delete a grid (its area becomes a gap)")
+def delete_grid(request: Request, plan_id: PlanId, code: GridCode, session: SessionDep,
+                who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.delete_grid(session, plan, code, by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class PlannedWorker(BaseModel):
+    code: str = Field(max_length=40)
+    role: Literal["full_time", "part_time", "environment", "safety"] | None = None
+
+
+class WorkersIn(BaseModel):
+    workers: list[PlannedWorker] = Field(max_length=20)
+
+
+@router.put("/{plan_id}/grids/{code}/workers", summary="Who will cover the grid")
+def set_workers(request: Request, plan_id: PlanId, code: GridCode, body: WorkersIn,
+                session: SessionDep, who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.set_workers(session, plan, code, [w.model_dump() for w in body.workers],
+                               by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
+@router.get("/{plan_id}/units", summary="Planning units of a community (or street) of the plan, "
+                                        "each with its grid, buildings, households, residents")
+def plan_units(plan_id: PlanId, session: SessionDep, who: Reader,
+               area: Annotated[str | None, Query(pattern=r"^\d{9}(\d{3})?$")] = None) -> Response:
+    plan = plans.get(session, plan_id, who)
+    collection = units.units(session, plan, area)
+    session.commit()  # units are computed once per community and kept with the plan
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+class AssignIn(BaseModel):
+    units: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=5000)
+    grid: str = Field(pattern=r"^\d{14,15}$")
+
+
+@router.post("/{plan_id}/assign", summary="Paint units into a grid (grids are unions of units)")
+def assign_units(request: Request, plan_id: PlanId, body: AssignIn, session: SessionDep,
+                 who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = units.assign(session, plan, body.units, body.grid, by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class SuggestIn(BaseModel):
+    area: str = Field(pattern=r"^\d{12}$", description="a community of the plan")
+    households_min: int = Field(default=300, ge=1, le=100_000)
+    households_max: int = Field(default=500, ge=1, le=100_000)
+    grids: int | None = Field(default=None, ge=1, le=200, description="how many grids; default "
+                                                                      "from the households norm")
+    seconds: float = Field(default=5.0, gt=0, le=30, description="time budget of the search")
+    apply: bool = Field(default=False, description="paint the suggestion into the plan")
+
+
+@router.post("/{plan_id}/suggest", summary="A balanced, contiguous, compact partition of a "
+                                           "community's units (GerryChain ReCom), beside today's")
+def suggest_grids(request: Request, plan_id: PlanId, body: SuggestIn, session: SessionDep,
+                  who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = suggest.suggest(session, plan, area=body.area, households_min=body.households_min,
+                             households_max=body.households_max, grids=body.grids,
+                             seconds=body.seconds, apply=body.apply, by=who,
+                             settings=_settings(request))
+    session.commit()
+    return answer
+
+
+@router.get("/{plan_id}/validation", summary="Errors (blocking) and warnings of the plan")
+def validate_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
+    return plans.validate(session, plans.get(session, plan_id, who), _settings(request))
+
+
+@router.get("/{plan_id}/impact", summary="What publishing would move: buildings, households, "
+                                         "residents, open cases, workers' loads")
+def plan_impact(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
+    return plans.impact(session, plans.get(session, plan_id, who))
+
+
+class PublishIn(BaseModel):
+    effective_from: IsoDate | None = Field(default=None, description="today (default) or a "
+                                                                     "future day")
+    reroute_open_cases: bool = False
+
+
+@router.post("/{plan_id}/publish", summary="Publish: 422 with the report while there are errors")
+def publish_plan(request: Request, plan_id: PlanId, body: PublishIn, session: SessionDep,
+                 who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    today = request.app.state.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    answer = plans.publish(session, plan, effective_from=body.effective_from, today=today,
+                           reroute_open_cases=body.reroute_open_cases, by=who,
+                           settings=_settings(request))
+    session.commit()
+    return answer

@@ -1,0 +1,227 @@
+"""Edits of a plan's grids: replace a polygon (neighbours snap along and give way), split along a
+line, merge adjacent grids, draw a new grid, delete one, set its workers. Each edit checks the
+grid's version (a stale one is a 409 with the current state), bumps it, records who did what,
+and answers with the changed grids and the fresh validation of the communities it touched."""
+
+from __future__ import annotations
+
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from gis.redraw import RedrawError, as_polygon, merge, next_grid_code, replace, split
+from gis.topology import metres_to_degrees
+from gridmap.settings import Settings
+from layers.access.policy import Principal
+from layers.planning import validation
+from layers.planning.plans import InvalidEdit, StaleVersion, record
+from layers.planning.state import Grid, PlanState, load
+from layers.storage.models import (
+    Area,
+    AreaLevel,
+    Plan,
+    PlanAssignment,
+    PlanUnit,
+    Worker,
+    WorkerRole,
+)
+
+
+def _grid_in_plan(state: PlanState, code: str) -> None:
+    if code not in state.grids:
+        raise InvalidEdit(f"grid {code} is not in this plan's area {state.plan.area_code}",
+                          zh="该网格不在规划范围内")
+
+
+def _check_version(state: PlanState, code: str, version: int | None) -> None:
+    grid = state.grids[code]
+    if version is not None and version != grid.version:
+        raise StaleVersion(
+            f"grid {code} is at version {grid.version}, not {version}: someone changed it since "
+            "you loaded it; reload and edit again", zh="该网格已被他人修改，请刷新后重试",
+            current={"code": code, "version": grid.version,
+                     "geometry": shapely.geometry.mapping(grid.geom)})
+
+
+def write_geometries(session: Session, state: PlanState, changed: dict[str, shapely.Geometry]) -> None:
+    for code, geom in changed.items():
+        multi = geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
+        session.execute(text("""
+            UPDATE areas SET geom = ST_GeomFromWKB(:wkb, 4326), version = version + 1
+            WHERE generation_id = :g AND code = :code
+        """), {"wkb": shapely.to_wkb(multi), "g": state.plan.generation_id, "code": code})
+        state.grids[code].geom = geom
+        state.grids[code].version += 1
+        state.index.put(code, geom)
+
+
+def edit_answer(state: PlanState, settings: Settings, changed: list[str]) -> dict:
+    """Every edit answers with the changed grids and the fresh validation of the communities it
+    touched (the whole plan is checked on publish)."""
+    touched = {state.grids[c].community for c in changed if c in state.grids}
+    problems = validation.validate(state, settings, touched)
+    totals = state.totals()
+    return {"changed": [{"code": c, "version": state.grids[c].version, **totals[c],
+                         "geometry": shapely.geometry.mapping(state.grids[c].geom)}
+                        for c in changed if c in state.grids],
+            "removed": [c for c in changed if c not in state.grids],
+            "validation": validation.report(problems)}
+
+
+def _snap_degrees(state: PlanState, settings: Settings) -> float:
+    _name, community, _rural = next(iter(state.communities.values()))
+    return metres_to_degrees(settings.plan_snap_m, community.centroid.y)
+
+
+def replace_geometry(session: Session, plan: Plan, code: str, geometry: dict, version: int | None,
+                     *, by: Principal, settings: Settings) -> dict:
+    state = load(session, plan)
+    _grid_in_plan(state, code)
+    _check_version(state, code, version)
+    try:
+        new = as_polygon(shapely.geometry.shape(geometry), "the geometry")
+        changed = replace(code, new, state.index, _snap_degrees(state, settings))
+    except (RedrawError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidEdit(str(exc), zh="图形有误") from None
+    changed = {c: g for c, g in changed.items() if c in state.grids}  # never outside the plan
+    forget_units(session, state, changed)
+    write_geometries(session, state, changed)
+    record(session, plan, by, "replace", sorted(changed))
+    return edit_answer(state, settings, sorted(changed))
+
+
+def split_grid(session: Session, plan: Plan, code: str, line: dict, *, by: Principal,
+               settings: Settings) -> dict:
+    state = load(session, plan)
+    _grid_in_plan(state, code)
+    grid = state.grids[code]
+    try:
+        kept, cut = split(grid.geom, shapely.geometry.shape(line))
+    except (RedrawError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidEdit(str(exc), zh="分割线有误") from None
+    new_code = next_grid_code(grid.community, [c for c in state.grids])
+    parent_id = session.scalar(select(Area.parent_id).where(
+        Area.generation_id == plan.generation_id, Area.code == code))
+    session.add(Area(generation_id=plan.generation_id, code=new_code, name=f"{grid.name}（分）",
+                     level=AreaLevel.GRID, parent_id=parent_id, kind=grid.kind,
+                     properties={}, geom=from_shape(shapely.MultiPolygon([cut]), srid=4326)))
+    session.flush()
+    forget_units(session, state, [code])
+    write_geometries(session, state, {code: kept})
+    state.grids[new_code] = Grid(new_code, f"{grid.name}（分）", grid.kind, 1, grid.community, cut, {})
+    state.index.put(new_code, cut)
+    record(session, plan, by, "split", [code, new_code])
+    return {"grids": [code, new_code], **edit_answer(state, settings, [code, new_code])}
+
+
+def merge_grids(session: Session, plan: Plan, codes: list[str], *, by: Principal,
+                settings: Settings) -> dict:
+    state = load(session, plan)
+    codes = sorted(set(codes))
+    if len(codes) < 2:
+        raise InvalidEdit("name at least two grids to merge", zh="至少选择两个网格")
+    for code in codes:
+        _grid_in_plan(state, code)
+    if len({state.grids[c].community for c in codes}) != 1:
+        raise InvalidEdit("grids of different communities cannot be merged", zh="只能合并同一社区/村的网格")
+    try:
+        merged = merge([state.grids[c].geom for c in codes])
+    except RedrawError as exc:
+        raise InvalidEdit(str(exc), zh="网格不相邻，无法合并") from None
+    kept, gone = codes[0], codes[1:]
+    forget_units(session, state, codes)
+    remove_grids(session, state, gone)
+    write_geometries(session, state, {kept: merged})
+    record(session, plan, by, "merge", codes, kept=kept)
+    return {"grid": kept, **edit_answer(state, settings, [kept, *gone])}
+
+
+def create_grid(session: Session, plan: Plan, geometry: dict, *, name: str, community: str | None,
+                kind: str, by: Principal, settings: Settings) -> dict:
+    state = load(session, plan)
+    try:
+        geom = as_polygon(shapely.geometry.shape(geometry), "the geometry")
+    except (RedrawError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidEdit(str(exc), zh="图形有误") from None
+    community = community or next(
+        (c for c, (_n, g, _r) in state.communities.items() if g.contains(geom.representative_point())),
+        None)
+    if community not in state.communities:
+        raise InvalidEdit("the new grid lies in no community of this plan; draw it inside one or "
+                          "name its community", zh="新网格不在规划范围内的社区/村中")
+    code = next_grid_code(community, list(state.grids))
+    parent_id = session.scalar(select(Area.id).where(Area.generation_id == plan.generation_id,
+                                                     Area.code == community))
+    session.add(Area(generation_id=plan.generation_id, code=code, name=name, level=AreaLevel.GRID,
+                     parent_id=parent_id, kind=kind, properties={},
+                     geom=from_shape(shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon"
+                                     else geom, srid=4326)))
+    session.flush()
+    state.grids[code] = Grid(code, name, kind, 1, community, geom, {})
+    state.index.put(code, geom)
+    try:
+        changed = replace(code, geom, state.index, _snap_degrees(state, settings))
+    except RedrawError as exc:
+        raise InvalidEdit(str(exc), zh="新网格完全覆盖了其他网格") from None
+    forget_units(session, state, changed)
+    write_geometries(session, state, changed)
+    record(session, plan, by, "create_grid", sorted(changed))
+    return {"grid": code, **edit_answer(state, settings, sorted(changed))}
+
+
+def delete_grid(session: Session, plan: Plan, code: str, *, by: Principal,
+                settings: Settings) -> dict:
+    state = load(session, plan)
+    _grid_in_plan(state, code)
+    community = state.grids[code].community
+    forget_units(session, state, [code])
+    remove_grids(session, state, [code])
+    record(session, plan, by, "delete_grid", [code])
+    problems = validation.validate(state, settings, {community})
+    return {"removed": [code], "validation": validation.report(problems)}
+
+
+def forget_units(session: Session, state: PlanState, codes) -> None:
+    """A geometry edit invalidates the painting units of the communities it touched."""
+    communities = sorted({state.grids[c].community for c in codes if c in state.grids})
+    if communities:
+        session.execute(delete(PlanUnit).where(PlanUnit.plan_id == state.plan.id,
+                                               PlanUnit.community.in_(communities)))
+
+
+def remove_grids(session: Session, state: PlanState, codes: list[str]) -> None:
+    session.execute(delete(Area).where(Area.generation_id == state.plan.generation_id,
+                                       Area.code.in_(codes)))
+    session.execute(delete(PlanAssignment).where(PlanAssignment.plan_id == state.plan.id,
+                                                 PlanAssignment.grid_code.in_(codes)))
+    for code in codes:
+        state.index.remove(code)
+        del state.grids[code]
+        state.workers.pop(code, None)
+
+
+def set_workers(session: Session, plan: Plan, code: str, workers: list[dict], *, by: Principal,
+                settings: Settings) -> dict:
+    state = load(session, plan)
+    _grid_in_plan(state, code)
+    known = {w.code: w for w in session.scalars(select(Worker).where(
+        Worker.code.in_([w.get("code") for w in workers])))}
+    rows = []
+    for w in workers:
+        if w.get("code") not in known:
+            raise InvalidEdit(f"no worker {w.get('code')!r}", zh="未找到该网格员")
+        try:
+            role = WorkerRole(w.get("role") or known[w["code"]].role.value)
+        except ValueError:
+            raise InvalidEdit(f"role must be one of {', '.join(r.value for r in WorkerRole)}",
+                              zh="网格员角色有误") from None
+        rows.append(PlanAssignment(plan_id=plan.id, grid_code=code, worker_code=w["code"], role=role))
+    session.execute(delete(PlanAssignment).where(PlanAssignment.plan_id == plan.id,
+                                                 PlanAssignment.grid_code == code))
+    session.add_all(rows)
+    session.flush()
+    state.workers[code] = [{"code": r.worker_code, "name": known[r.worker_code].name,
+                            "role": r.role.value} for r in rows]
+    record(session, plan, by, "workers", [code], workers=[w["code"] for w in workers])
+    return edit_answer(state, settings, [code])

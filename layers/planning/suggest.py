@@ -1,0 +1,110 @@
+"""Balanced grid suggestions for a community of a plan (gis/balance.py, GerryChain ReCom on the
+unit adjacency graph), reported side by side with today's grids; applied into the plan on
+request when they have as many grids as now (otherwise the planner adds or merges grids first)."""
+
+from __future__ import annotations
+
+import time
+
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis.balance import BalanceError, partition, polsby_popper, unit_graph
+from gridmap.settings import Settings
+from layers.access.policy import Principal
+from layers.planning import plans, units
+from layers.planning.state import load
+from layers.storage.models import Plan, PlanUnit
+
+
+def suggest(session: Session, plan: Plan, *, area: str, households_min: int, households_max: int,
+            grids: int | None, seconds: float, apply: bool, by: Principal,
+            settings: Settings) -> dict:
+    started = time.perf_counter()
+    state = load(session, plan)
+    if area not in state.communities:
+        raise plans.InvalidEdit("suggestions are made for one community of the plan; name its "
+                                "12-digit code", zh="请选择一个社区/村")
+    if not 0 < households_min <= households_max:
+        raise plans.InvalidEdit("households_min must be positive and at most households_max",
+                                zh="户数范围有误")
+    units.ensure(session, plan, state, [area])
+    rows = list(session.scalars(select(PlanUnit).where(PlanUnit.plan_id == plan.id,
+                                                       PlanUnit.community == area)
+                                .order_by(PlanUnit.id)))
+    shapes = {ident: shapely.from_wkb(bytes(wkb)) for ident, wkb in session.execute(
+        select(PlanUnit.id, PlanUnit.geom.ST_AsBinary()).where(PlanUnit.plan_id == plan.id,
+                                                               PlanUnit.community == area))}
+    total = sum(u.households for u in rows)
+    current = {u.id: u.grid_code for u in rows}
+    count = grids or max(1, round(total / ((households_min + households_max) / 2)))
+    target = total / count
+    epsilon = max(0.02, min(0.5, (households_max - households_min) / 2 / max(target, 1)))
+    graph = unit_graph([u.id for u in rows], [shapes[u.id] for u in rows], [u.households for u in rows])
+    try:
+        assignment = partition(graph, current, count, target, epsilon, seconds)
+    except BalanceError as exc:
+        raise plans.InvalidEdit(str(exc), zh="无法生成均衡方案") from None
+    labels = _label(assignment, current)
+    proposal = _report(rows, shapes, labels, households_min, households_max)
+    today = _report(rows, shapes, current, households_min, households_max)
+    moved = sum(1 for u in rows if labels[u.id] != current[u.id])
+    answer = {"area": area, "grids": count, "target_households": round(target, 1),
+              "suggestion": {**proposal, "units_moved": moved,
+                             "assignment": {str(k): v for k, v in sorted(labels.items())}},
+              "current": {**today, "units_moved": 0},
+              "seconds": round(time.perf_counter() - started, 2), "applied": False}
+    if apply:
+        answer["applied"] = _apply(session, plan, labels, current, by, settings)
+    return answer
+
+
+def _label(assignment: dict, current: dict) -> dict[int, str]:
+    """Name each suggested part after the grid it shares most units with (greedy, largest first),
+    so a suggestion reads as changes to today's grids; parts left over are ``new-1``, ``new-2``."""
+    overlap: dict[tuple, int] = {}
+    for unit, part in assignment.items():
+        overlap[(part, current[unit])] = overlap.get((part, current[unit]), 0) + 1
+    names: dict = {}
+    used: set[str] = set()
+    for (part, grid), _n in sorted(overlap.items(), key=lambda kv: -kv[1]):
+        if part not in names and grid not in used:
+            names[part] = grid
+            used.add(grid)
+    extra = 0
+    for part in sorted(set(assignment.values()), key=str):
+        if part not in names:
+            extra += 1
+            names[part] = f"new-{extra}"
+    return {unit: names[part] for unit, part in assignment.items()}
+
+
+def _report(rows: list[PlanUnit], shapes: dict, labels: dict, low: int, high: int) -> dict:
+    households: dict[str, int] = {}
+    for u in rows:
+        households[labels[u.id]] = households.get(labels[u.id], 0) + u.households
+    compact = [polsby_popper(shapely.union_all([shapes[u.id] for u in rows if labels[u.id] == g],
+                                               grid_size=1e-9))
+               for g in households]
+    values = list(households.values())
+    deviation = max(max(low - v, v - high, 0) for v in values)
+    return {"households_per_grid": dict(sorted(households.items())),
+            "households_min": min(values), "households_max": max(values),
+            "max_deviation_from_norm": deviation,
+            "grids_out_of_norm": sum(1 for v in values if not low <= v <= high),
+            "mean_polsby_popper": round(sum(compact) / len(compact), 3)}
+
+
+def _apply(session: Session, plan: Plan, labels: dict, current: dict, by: Principal,
+           settings: Settings) -> bool:
+    if any(label.startswith("new-") for label in labels.values()):
+        raise plans.InvalidEdit("the suggestion has more grids than today; split or draw grids "
+                                "first, then apply", zh="建议方案的网格数多于现有网格，请先新增网格")
+    by_grid: dict[str, list[int]] = {}
+    for unit, grid in labels.items():
+        if grid != current[unit]:
+            by_grid.setdefault(grid, []).append(unit)
+    for grid, ids in sorted(by_grid.items()):
+        units.assign(session, plan, ids, grid, by=by, settings=settings)
+    return True
