@@ -16,6 +16,8 @@ The app factory refuses to start if any route lacks this dependency.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Annotated
 
@@ -41,8 +43,9 @@ def access(action: str, *, scope: str | None = None, form_key: str | None = None
            cookie: bool = False) -> Callable[..., Principal]:
     """Build the dependency that guards one route (see module docstring). ``form_key`` also
     accepts the token as a form field (Open311's ``api_key``); ``cookie`` accepts the map pages'
-    login cookie (only on GET routes: a cookie is sent by the browser on its own, so it may never
-    authorise a write)."""
+    login cookie — on GET routes as it is, on writes only together with the page's CSRF token in
+    ``X-CSRF-Token`` (a browser sends the cookie on its own; only our page knows the CSRF token,
+    and SameSite=Strict keeps other sites' pages from sending the cookie at all)."""
 
     async def dependency(
         request: Request,
@@ -52,8 +55,11 @@ def access(action: str, *, scope: str | None = None, form_key: str | None = None
         if token is None and form_key is not None and request.method == "POST":
             form = await request.form()
             token = form.get(form_key) or None
-        if token is None and cookie and request.method in ("GET", "HEAD"):
-            token = request.cookies.get(TOKEN_COOKIE) or None
+        if token is None and cookie and TOKEN_COOKIE in request.cookies:
+            candidate = request.cookies[TOKEN_COOKIE]
+            if request.method in ("GET", "HEAD") or hmac.compare_digest(
+                    request.headers.get("x-csrf-token", ""), csrf_token(candidate)):
+                token = candidate
         if token is None:
             principal = ANONYMOUS
         else:
@@ -95,6 +101,12 @@ def _principal_for(request: Request, token: str) -> Principal:
         raise _unauthorized("unknown, expired or disabled token: ask an admin for one "
                             "(`gridmap user add` / `gridmap user rotate`)", "身份凭证无效、已过期或已停用")
     return principal
+
+
+def csrf_token(token: str) -> str:
+    """The value a signed-in page sends back with its writes (derived from the login token, so
+    nothing is stored; the token itself never reaches the page's script)."""
+    return hashlib.sha256(f"gridmap-csrf:{token}".encode()).hexdigest()[:32]
 
 
 def principal_for_token(request: Request, token: str) -> Principal | None:

@@ -104,6 +104,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/cases"): Probe("GET", "/map/cases",
                                  also_refused={UserRole.PUBLIC, UserRole.WORKER}),
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
+    ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
+                                          also_refused={UserRole.PUBLIC, UserRole.WORKER,
+                                                        UserRole.DISPATCHER}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",

@@ -32,7 +32,8 @@ def _community_with_grids(city, n: int = 2):
     for community, members in grids.groupby(grids.code.str[:12]):
         if len(members) >= n:
             pair = members.sort_values("code").iloc[:n]
-            if n == 1 or pair.geometry.iloc[0].touches(pair.geometry.iloc[1]):
+            shared = pair.geometry.iloc[0].intersection(pair.geometry.iloc[1]).length if n > 1 else 1
+            if shared > 1e-4:  # neighbours along an edge (about 10 m or more), not at a corner
                 return community, pair
     raise AssertionError("no community with adjacent grids")
 

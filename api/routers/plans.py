@@ -14,8 +14,9 @@ from api.deps import IsoDate, RowId, SessionDep, allowed
 from layers.planning import edits, plans, suggest, units
 
 router = APIRouter(prefix="/v1/plans", tags=["planning"])
-Reader = allowed("plan.read")
-Writer = allowed("plan.write")
+# The planner's map page calls these with its login cookie (and CSRF token on writes).
+Reader = allowed("plan.read", cookie=True)
+Writer = allowed("plan.write", cookie=True)
 PlanId = RowId
 GridCode = Annotated[str, Path(pattern=r"^\d{14,15}$", description="a grid's national code")]
 Geometry = Annotated[dict[str, Any], Field(description="GeoJSON geometry, WGS84 lon/lat")]

@@ -193,3 +193,11 @@ def grid_geojson(session: Session, code: str) -> dict:
     return {"type": "Feature", "geometry": json.loads(row[0]), "properties": {"code": code,
                                                                               "name": row[1]}}
 
+
+
+def communities(session: Session, generation_id: int, area: str) -> list[tuple[str, str]]:
+    """The communities of an area in a generation (a plan's draft, say), by code."""
+    return [tuple(r) for r in session.execute(text("""
+        SELECT code, name FROM areas WHERE generation_id = :g AND level = 'community'
+          AND (code LIKE :area || '%' OR :area LIKE code || '%') ORDER BY code
+    """), {"g": generation_id, "area": area})]
