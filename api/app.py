@@ -18,6 +18,7 @@ from api.guards import RequestGuard
 from api.routers import (
     areas,
     cases,
+    docs,
     features,
     geocode,
     health,
@@ -38,7 +39,8 @@ from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
-           open311.router, stats.router, maps.router, features.router, plans.router)
+           open311.router, stats.router, maps.router, features.router, plans.router,
+           docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         summary="网格化服务管理空间底座 — the spatial backbone of grid-based city governance",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api/routers/docs.py with local assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time

@@ -58,6 +58,9 @@ class Probe:
 
 PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/healthz"): Probe("GET", "/healthz"),
+    ("GET", "/readyz"): Probe("GET", "/readyz"),
+    ("GET", "/docs"): Probe("GET", "/docs"),
+    ("GET", "/redoc"): Probe("GET", "/redoc"),
     ("GET", "/v1/areas/{code}"): Probe("GET", "/v1/areas/{street}", public_data=True),
     ("GET", "/v1/areas/{code}/workers"): Probe("GET", "/v1/areas/{street}/workers", scoped=True),
     ("GET", "/v1/generations"): Probe("GET", "/v1/generations"),

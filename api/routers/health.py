@@ -1,8 +1,12 @@
-"""Liveness: is the process up, can it reach PostGIS, which generation is active."""
+"""Liveness (``/healthz``: the process answers; with what it knows of the database) and
+readiness (``/readyz``: 503 until the database is reachable, the schema current and the locator
+built — what a load balancer or compose health check should ask)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from api.deps import allowed
 from layers.storage import health
@@ -13,3 +17,22 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Liveness and database reachability")
 def healthz(request: Request, _: allowed("health")) -> dict:
     return health.check(request.app.state.sessionmaker)
+
+
+def _locator_ready(app) -> bool:
+    if app.state.locators.ready:
+        return True
+    try:
+        app.state.locators.active()  # builds it if the data is there
+    except Exception:  # noqa: BLE001 - not ready, whatever the reason; /readyz says which check
+        return False
+    return True
+
+
+@router.get("/readyz", summary="Readiness: database reachable, schema current, locator built "
+                               "(503 until all three)",
+            responses={503: {"description": "not ready: the body says which check failed"}})
+async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
+    locator = await run_in_threadpool(_locator_ready, request.app)
+    ready, body = await run_in_threadpool(health.readiness, request.app.state.sessionmaker, locator)
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -24,7 +24,7 @@ from layers.storage.models import UserRole
 R = UserRole
 _PUBLIC = frozenset({
     "health", "locate", "geocode", "resident.lookup", "areas.read", "generations.read",
-    "map.public", "tiles.read", "open311.read",
+    "map.public", "tiles.read", "open311.read", "docs.read",
 })
 _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read"})
 _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start", "case.act:feedback"}

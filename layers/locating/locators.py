@@ -241,6 +241,7 @@ class LocatorRegistry:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         self.rebuilds = 0
+        self.reconnects = 0  # times the LISTEN connection came back after a loss
         self.on_refresh: list = []  # callables run (in the listener thread) after a rebuild
 
     @property
@@ -317,11 +318,18 @@ class LocatorRegistry:
     def _listen(self) -> None:
         dsn = make_url(self.engine.url).set(drivername="postgresql").render_as_string(
             hide_password=False)
+        reconnecting = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     for channel in CHANNELS:
                         conn.execute(f"LISTEN {channel}")
+                    if reconnecting:
+                        # a publish while we were away sent a NOTIFY nobody heard: read the
+                        # active generation again rather than serve a stale index until the next
+                        self.reconnects += 1
+                        self.refresh()
+                    reconnecting = True
                     while not self._stop.is_set():
                         notified = False
                         for _note in conn.notifies(timeout=1.0, stop_after=1):

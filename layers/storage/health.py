@@ -1,5 +1,6 @@
-"""Is the database there, which PostGIS and schema revision, which generation is active — for
-``/healthz`` and ``gridmap db status``."""
+"""Is the process alive (``/healthz``), is it ready to serve (``/readyz``: database reachable,
+schema at the head revision, locator built), which PostGIS and schema revision, which generation
+is active — also for ``gridmap db status``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from layers.boundaries import generations
-from layers.storage.migrate import current_revision_of
+from layers.storage.migrate import current_revision_of, head_revision
 
 
 def postgis_version(conn: Connection) -> str | None:
@@ -35,3 +36,20 @@ def _active(session: Session) -> dict | None:
         return None
     return {"id": gen.id, "name": gen.name,
             "effective_from": gen.effective_from.isoformat() if gen.effective_from else None}
+
+
+def readiness(session_factory, locator_ready: bool) -> tuple[bool, dict]:
+    """(ready, detail): a load balancer sends traffic only where all three checks pass."""
+    checks = {"database": False, "schema": False, "locator": locator_ready}
+    detail: dict = {}
+    try:
+        with session_factory() as session:
+            session.execute(text("SELECT 1"))
+            checks["database"] = True
+            current, head = current_revision_of(session.connection()), head_revision()
+            checks["schema"] = current == head
+            detail["schema_revision"] = {"current": current, "head": head}
+            detail["active_generation"] = _active(session)
+    except Exception as exc:  # noqa: BLE001 - readiness reports, it never raises
+        detail["database_error"] = type(exc).__name__
+    return all(checks.values()), {"ready": all(checks.values()), "checks": checks, **detail}

@@ -1,0 +1,97 @@
+"""Operations: liveness vs readiness, the notification listener after a lost connection, and the
+API documentation working offline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api.app import create_app
+from layers.boundaries import generations
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
+from tests.conftest import live_server, scratch_database
+from tests.test_boundary import BOUNDARY
+from tests.test_browser import CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def city():
+    return generate(BOUNDARY, scale=0.05)
+
+
+def test_ready_when_the_database_schema_and_locator_are(db_url, engine, city):
+    assert write_validated(engine, city).ok
+    with TestClient(create_app(url=db_url)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {
+            "database": True, "schema": True, "locator": True}
+
+
+def test_not_ready_without_boundaries_but_alive(db_url):
+    with TestClient(create_app(url=db_url)) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["locator"] is False
+
+
+def test_not_ready_when_the_database_is_unreachable():
+    with TestClient(create_app(url="postgresql+psycopg://nobody@127.0.0.1:1/none")) as client:
+        assert client.get("/healthz").status_code == 200  # the process is alive
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["database"] is False
+
+
+def test_a_publish_while_the_listener_was_away_is_picked_up_when_it_reconnects(db_url, engine, city):
+    assert write_validated(engine, city).ok
+    with TestClient(create_app(url=db_url)) as client:
+        registry = client.app.state.locators
+        first = registry.active().generation["id"]
+        deadline = time.monotonic() + 10
+        while not _listening(engine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with engine.connect() as conn:  # cut the listener's connection, as a network blip would
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"))
+        with session_scope(engine) as session:  # … and publish before it is back: nobody hears
+            current = generations.active(session)
+            draft = generations.create_draft(session, "while away", copy_from=current)
+            generations.publish(session, draft, current.effective_from)
+            second = draft.id
+        deadline = time.monotonic() + 15
+        while registry.active().generation["id"] == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert registry.active().generation["id"] == second
+        assert registry.reconnects >= 1
+
+
+def _listening(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity "
+                                      "WHERE query LIKE 'LISTEN%'")).scalar())
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")
+def test_the_api_docs_render_offline(server_url, template_url):
+    from playwright.sync_api import sync_playwright
+
+    with scratch_database(server_url) as (url, _engine), live_server(url) as base, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        for path, ready in (("/docs", ".swagger-ui .opblock"), ("/redoc", "h1")):
+            page.goto(base + path)
+            page.wait_for_selector(ready, timeout=30_000)
+        browser.close()
+    outside = [u for u in requests if not u.startswith((base, "data:", f"blob:{base}"))]
+    assert outside == [], f"the docs loaded {outside[:3]} from outside"
