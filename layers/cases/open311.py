@@ -93,9 +93,9 @@ def request_json(session: Session, case: Case, tables: dict | None = None, *,
         "long": round(lon, 7),
         "media_url": case.snapshot_url,
     }
-    if hidden:
+    if hidden:  # not even the grid: it would place the dispute within a few hundred metres
         answer.update(description=None, address=None, address_id=None, lat=None, long=None,
-                      media_url=None)
+                      media_url=None, agency_responsible="网格员")
     elif not full:
         answer["description"] = mask_numbers(case.description)
     return answer
