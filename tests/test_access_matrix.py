@@ -149,6 +149,9 @@ PROBES: dict[tuple[str, str], Probe] = {
                                                 scoped=True),
     ("POST", "/v1/plans/{plan_id}/assign"): Probe("POST", "/v1/plans/{plan}/assign",
                                                   json={"units": [1], "grid": "{grid}"}, scoped=True),
+    ("POST", "/v1/plans/{plan_id}/upload"): Probe(
+        "POST", "/v1/plans/{plan}/upload", json={"type": "FeatureCollection", "features": []},
+        scoped=True),
     ("POST", "/v1/plans/{plan_id}/suggest"): Probe(
         "POST", "/v1/plans/{plan}/suggest", json={"area": "{community}", "seconds": 0.5},
         scoped=True),

@@ -241,3 +241,28 @@ def test_a_suggestion_is_balanced_contiguous_and_reported_beside_todays_grids(en
     assert applied.status_code == 200 and applied.json()["applied"]
     report = client.get(f"/v1/plans/{plan['id']}/validation", headers=h).json()
     assert not {p["kind"] for p in report["problems"]} & {"gap", "overlap", "not_contiguous"}
+
+
+def test_a_community_redrawn_elsewhere_is_uploaded_whole_or_not_at_all(env, city):
+    client, h, _other, plan, community, pair = env
+    areas = city.layers["areas"]
+    grids = areas[(areas.level == "grid") & (areas.code.str.startswith(community))].sort_values("code")
+    merged = shapely.union_all([pair.geometry.iloc[0], pair.geometry.iloc[1]])
+    features = [{"type": "Feature", "geometry": shapely.geometry.mapping(
+                    merged if g.code == pair.code.iloc[0] else g.geometry),
+                 "properties": {"code": g.code, "name": g.name, "parent_code": community,
+                                "kind": g.kind}}
+                for g in grids.itertuples() if g.code != pair.code.iloc[1]]
+    bad = [*features, {"type": "Feature", "geometry": features[0]["geometry"],
+                       "properties": {"code": "37081199999901", "name": "外来",
+                                      "parent_code": "370811999999"}}]
+    refused = client.post(f"/v1/plans/{plan['id']}/upload", headers=h,
+                          json={"type": "FeatureCollection", "features": bad})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["row"] == len(bad)
+    assert len(client.get(f"/v1/plans/{plan['id']}", headers=h).json()["grids"]) == len(grids)
+    r = client.post(f"/v1/plans/{plan['id']}/upload", headers=h,
+                    json={"type": "FeatureCollection", "features": features})
+    assert r.status_code == 200, r.text
+    assert pair.code.iloc[1] in r.json()["removed"]
+    assert not {p["kind"] for p in r.json()["validation"]["problems"]} & {"gap", "overlap"}
+    assert len(client.get(f"/v1/plans/{plan['id']}", headers=h).json()["grids"]) == len(grids) - 1

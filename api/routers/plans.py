@@ -134,6 +134,18 @@ def delete_grid(request: Request, plan_id: PlanId, code: GridCode, session: Sess
     return answer
 
 
+@router.post("/{plan_id}/upload", summary="Replace whole communities' grids with a GeoJSON "
+             "FeatureCollection in the interchange format (code, name, parent_code, kind)")
+def upload_grids(request: Request, plan_id: PlanId, body: dict[str, Any], session: SessionDep,
+                 who: Writer,
+                 crs: Annotated[str, Query(max_length=40, description="CRS of the coordinates")] = "wgs84",
+                 ) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = edits.upload(session, plan, body, crs=crs, by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
 class PlannedWorker(BaseModel):
     code: str = Field(max_length=40)
     role: Literal["full_time", "part_time", "environment", "safety"] | None = None

@@ -10,6 +10,7 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from gis.crs import transform_geometry
 from gis.redraw import RedrawError, as_polygon, merge, next_grid_code, replace, split
 from gis.topology import metres_to_degrees
 from gridmap.settings import Settings
@@ -225,3 +226,64 @@ def set_workers(session: Session, plan: Plan, code: str, workers: list[dict], *,
                             "role": r.role.value} for r in rows]
     record(session, plan, by, "workers", [code], workers=[w["code"] for w in workers])
     return edit_answer(state, settings, [code])
+
+
+def upload(session: Session, plan: Plan, collection: dict, *, crs: str, by: Principal,
+           settings: Settings) -> dict:
+    """Replace the grids of whole communities with those of a GeoJSON FeatureCollection in the
+    interchange format (``code``, ``name``, ``parent_code``, ``kind``; other properties kept):
+    a community or street redrawn in desktop GIS comes into the plan in one step. Every row is
+    checked first; one bad row refuses the upload with a row-level report and writes nothing."""
+    state = load(session, plan)
+    features = collection.get("features") if isinstance(collection, dict) else None
+    if collection.get("type") != "FeatureCollection" or not isinstance(features, list) or not features:
+        raise InvalidEdit("send a GeoJSON FeatureCollection of grids", zh="请上传网格的 GeoJSON 要素集合")
+    rows, problems = [], []
+    for n, feature in enumerate(features, start=1):
+        props = dict((feature or {}).get("properties") or {})
+        code, parent = str(props.pop("code", "") or ""), str(props.pop("parent_code", "") or "")
+        name, kind = str(props.pop("name", "") or ""), str(props.pop("kind", "") or "comprehensive")
+        try:
+            geom = as_polygon(transform_geometry(shapely.geometry.shape(feature["geometry"]), crs),
+                              "the geometry")
+        except (RedrawError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            problems.append({"row": n, "code": code, "problem": str(exc)})
+            continue
+        if parent not in state.communities:
+            problems.append({"row": n, "code": code, "problem": f"parent_code {parent!r} is not a "
+                             "community of this plan"})
+        elif not (code.startswith(parent) and len(code) in (14, 15) and code.isdigit()):
+            problems.append({"row": n, "code": code, "problem": "code must be the community's 12 "
+                             "digits and a 2–3 digit grid number"})
+        elif kind not in ("comprehensive", "dedicated"):
+            problems.append({"row": n, "code": code, "problem": "kind must be comprehensive or dedicated"})
+        elif not name:
+            problems.append({"row": n, "code": code, "problem": "name is required"})
+        else:
+            rows.append((code, name, parent, kind, props, geom))
+    codes = [r[0] for r in rows]
+    problems += [{"row": 0, "code": c, "problem": "the code appears twice"}
+                 for c in sorted({c for c in codes if codes.count(c) > 1})]
+    if problems:
+        raise InvalidEdit(f"{len(problems)} row(s) cannot be used; nothing was changed",
+                          zh="上传内容有误，未作任何修改", problems=problems)
+    communities = {r[2] for r in rows}
+    replaced = sorted(c for c, g in state.grids.items() if g.community in communities)
+    forget_units(session, state, replaced)
+    versions = {c: state.grids[c].version for c in replaced}
+    remove_grids(session, state, [c for c in replaced if c not in codes])
+    parents = dict(session.execute(select(Area.code, Area.id).where(
+        Area.generation_id == plan.generation_id, Area.code.in_(sorted(communities)))).all())
+    session.execute(delete(Area).where(Area.generation_id == plan.generation_id,
+                                       Area.code.in_(codes)))
+    for code, name, parent, kind, props, geom in rows:
+        multi = geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom])
+        session.add(Area(generation_id=plan.generation_id, code=code, name=name,
+                         level=AreaLevel.GRID, parent_id=parents[parent], kind=kind,
+                         properties=props, version=versions.get(code, 0) + 1,
+                         geom=from_shape(multi, srid=4326)))
+        state.grids[code] = Grid(code, name, kind, versions.get(code, 0) + 1, parent, geom, props)
+        state.index.put(code, geom)
+    session.flush()
+    record(session, plan, by, "upload", sorted(codes), communities=sorted(communities))
+    return edit_answer(state, settings, sorted(set(codes) | set(replaced)))
