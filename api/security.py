@@ -55,13 +55,18 @@ def access(action: str, *, scope: str | None = None, form_key: str | None = None
         if token is None and form_key is not None and request.method == "POST":
             form = await request.form()
             token = form.get(form_key) or None
+        from_cookie = False
         if token is None and cookie and TOKEN_COOKIE in request.cookies:
             candidate = request.cookies[TOKEN_COOKIE]
             if request.method in ("GET", "HEAD") or hmac.compare_digest(
                     request.headers.get("x-csrf-token", ""), csrf_token(candidate)):
-                token = candidate
+                token, from_cookie = candidate, True
         if token is None:
             principal = ANONYMOUS
+        elif from_cookie:
+            # an expired or revoked sign-in is simply signed out: the public pages still show,
+            # and anything that needs a credential answers 401 below
+            principal = await run_in_threadpool(principal_for_token, request, str(token)) or ANONYMOUS
         else:
             principal = await run_in_threadpool(_principal_for, request, str(token))
         require(principal, action)

@@ -484,3 +484,11 @@ def test_the_rate_limit_falls_back_to_memory_while_the_database_is_away():
 
     limiter = SharedRateLimiter(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), 2)
     assert [limiter.check("203.0.113.8") == 0 for _ in range(3)] == [True, True, False]
+
+
+def test_an_expired_sign_in_cookie_only_signs_out(env):
+    client, _h = env
+    client.cookies.set("gridmap_token", "gm_expired_or_revoked")
+    assert client.get("/map/coverage").status_code == 200  # the public page still shows
+    assert client.get("/map/cases", follow_redirects=False).status_code == 303
+    client.cookies.clear()
