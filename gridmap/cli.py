@@ -251,7 +251,11 @@ def demo_load(
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("generating the demo city", total=3)
-        dataset = generate(boundary, scale=scale, seed=seed)
+        try:
+            dataset = generate(boundary, scale=scale, seed=seed)
+        except ValueError as exc:  # bad input, or a scale the generator cannot lay out yet
+            raise _fail(f"cannot generate the demo city at scale {scale}: {exc}; scales from "
+                        "0.05 to 1 are tested") from None
         progress.update(task, advance=1, description="validating and writing to PostGIS")
         outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
         progress.update(task, advance=1, description="case history (first load only)")
@@ -355,7 +359,10 @@ def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; defau
     from layers.cases.workflow import escalate_overdue
     from layers.storage.db import session_scope
 
-    moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise _fail(f"{now!r} is not a time: write e.g. 2026-11-27T09:00+08:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     with session_scope(_engine()) as session:

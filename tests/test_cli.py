@@ -1,5 +1,6 @@
 """The gridmap CLI against the test database (GRIDMAP_DATABASE_URL)."""
 
+import pytest
 from typer.testing import CliRunner
 
 from gridmap.cli import app
@@ -36,3 +37,16 @@ def test_publishing_an_unknown_generation_fails_clearly(settings_env):
 def test_areas_show_on_an_empty_database_says_what_to_run(settings_env):
     result = runner.invoke(app, ["areas", "show", "370811"])
     assert result.exit_code == 1 and "gridmap boundary load" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "load", "--scale", "0"],
+    ["demo", "load", "--scale", "9"],
+    ["cases", "escalate", "--now", "yesterday"],
+    ["generations", "publish", "1", "--effective-from", "soon"],
+    ["cases", "holiday", "not-a-day"],
+])
+def test_bad_input_gets_a_message_not_a_traceback(settings_env, args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "error:" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
