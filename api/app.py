@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     )
     app.state.settings = settings
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
+    app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:

@@ -115,8 +115,3 @@ def next_grid_code(community_code: str, existing: list[str]) -> str:
     if following > 999:
         raise RedrawError(f"community {community_code} has no free grid code left")
     return f"{community_code}{following:02d}" if following < 100 else f"{community_code}{following:03d}"
-
-
-def pieces(geom: shapely.Geometry, min_area: float) -> list[shapely.Geometry]:
-    """The parts of a polygonal geometry larger than ``min_area`` (degrees²)."""
-    return [g for g in getattr(geom, "geoms", [geom]) if g.area > min_area]

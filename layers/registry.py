@@ -223,9 +223,6 @@ class LayerRegistry:
     def get(self, name: str) -> LayerSpec | None:
         return self._layers.get(name)
 
-    def all(self) -> tuple[LayerSpec, ...]:
-        return tuple(self._layers.values())
-
     def spatial(self) -> tuple[LayerSpec, ...]:
         """The layers of the interchange format that have geometry (areas, buildings, …)."""
         return tuple(s for s in self._layers.values() if s.interchange and s.is_spatial)

@@ -37,18 +37,12 @@ def _version(request: Request) -> tuple:
 
 def _cached(app, key: tuple, build) -> str:
     """A page per data version, kept by the app (two apps on two databases never share one)."""
-    cache = _page_cache(app)
+    cache = app.state.page_cache
     if key not in cache:
         if len(cache) > MAX_CACHED_PAGES:
             cache.clear()
         cache[key] = build()
     return cache[key]
-
-
-def _page_cache(app) -> dict[tuple, str]:
-    if not hasattr(app.state, "page_cache"):
-        app.state.page_cache = {}
-    return app.state.page_cache
 
 
 def warm(app) -> None:

@@ -7,10 +7,8 @@ gridmap (no code path updates or deletes it).
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from layers.access.policy import Principal
@@ -31,13 +29,3 @@ def cli_principal() -> Principal:
     except (KeyError, OSError):
         user = "unknown"
     return Principal(name=f"cli:{user}", role=UserRole.ADMIN, scope_code=None, client="local")
-
-
-def entries(session: Session, *, since: dt.datetime | None = None, actor: str | None = None,
-            limit: int = 100) -> list[AuditEntry]:
-    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if since is not None:
-        q = q.where(AuditEntry.at >= since)
-    if actor is not None:
-        q = q.where(AuditEntry.actor == actor)
-    return list(session.scalars(q))

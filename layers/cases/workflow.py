@@ -109,7 +109,7 @@ def _route(case: Case, locator: Locator, category) -> None:
         case.assignee_worker_code = grid_worker  # the grid worker is the department's liaison too
 
 
-def _place(locator: Locator, lon: float, lat: float) -> tuple[str, int]:
+def _grid_at(locator: Locator, lon: float, lat: float) -> tuple[str, int]:
     g, _on_boundary = locator.index.locate_one(lon, lat)
     if g < 0:
         raise InvalidCase(f"the location {lon:.6f}, {lat:.6f} is not in any grid of the district")
@@ -158,7 +158,7 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
     category = categories.get(category_code)
     if category is None:
         raise InvalidCase(f"unknown category {category_code!r}; see GET /v1/routing")
-    grid_code, generation_id = _place(locator, lon, lat)
+    grid_code, generation_id = _grid_at(locator, lon, lat)
     duplicate = _find_duplicate(session, category_code, category.duplicate_radius_m, lon, lat)
     case = Case(
         case_no="pending", token=secrets.token_urlsafe(12), source=source,
@@ -292,7 +292,7 @@ def _reroute(session: Session, locator: Locator, case: Case, category_code: str 
             raise InvalidCase(f"unknown category {category_code!r}")
         case.category_code = category_code
     if lon is not None and lat is not None:
-        case.grid_code, case.generation_id = _place(locator, lon, lat)
+        case.grid_code, case.generation_id = _grid_at(locator, lon, lat)
         case.geom = from_shape(shapely.Point(lon, lat), srid=4326)
     case.routing_version_id = version
     category = categories[case.category_code]

@@ -233,20 +233,19 @@ def publish(session: Session, plan: Plan, *, effective_from: dt.date | None, tod
     if not report["valid"]:
         raise PlanInvalid(f"the plan has {report['errors']} error(s); fix them before publishing",
                           zh="规划存在错误，无法发布", validation=report)
-    moved = impact(session, plan)["open_cases_moved"] if reroute_open_cases else 0
     try:
         generations.publish(session, plan.generation, effective_from, today=today)
     except generations.GenerationError as exc:
         raise InvalidEdit(str(exc), zh="生效日期有误") from None
     plan.status, plan.published_at = PlanStatus.PUBLISHED, dt.datetime.now(dt.UTC)
+    rerouted = 0
     if plan.generation.status == GenerationStatus.ACTIVE:
         apply_assignments(session, plan)
         if reroute_open_cases:
-            reroute_cases(session, plan, by)
+            rerouted = reroute_cases(session, plan, by)
     record(session, plan, by, "publish", [], effective_from=_iso(plan.generation.effective_from),
            status=plan.generation.status.value, reroute_open_cases=reroute_open_cases)
-    return {**summary(plan), "validation": report, "open_cases_rerouted": moved if
-            plan.generation.status == GenerationStatus.ACTIVE else 0}
+    return {**summary(plan), "validation": report, "open_cases_rerouted": rerouted}
 
 
 def apply_assignments(session: Session, plan: Plan) -> None:

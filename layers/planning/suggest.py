@@ -30,12 +30,10 @@ def suggest(session: Session, plan: Plan, *, area: str, households_min: int, hou
         raise plans.InvalidEdit("households_min must be positive and at most households_max",
                                 zh="户数范围有误")
     units.ensure(session, plan, state, [area])
-    rows = list(session.scalars(select(PlanUnit).where(PlanUnit.plan_id == plan.id,
-                                                       PlanUnit.community == area)
-                                .order_by(PlanUnit.id)))
-    shapes = {ident: shapely.from_wkb(bytes(wkb)) for ident, wkb in session.execute(
-        select(PlanUnit.id, PlanUnit.geom.ST_AsBinary()).where(PlanUnit.plan_id == plan.id,
-                                                               PlanUnit.community == area))}
+    found = session.execute(select(PlanUnit, PlanUnit.geom.ST_AsBinary()).where(
+        PlanUnit.plan_id == plan.id, PlanUnit.community == area).order_by(PlanUnit.id)).all()
+    rows = [unit for unit, _wkb in found]
+    shapes = {unit.id: shapely.from_wkb(bytes(wkb)) for unit, wkb in found}
     total = sum(u.households for u in rows)
     current = {u.id: u.grid_code for u in rows}
     count = grids or max(1, round(total / ((households_min + households_max) / 2)))
