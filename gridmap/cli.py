@@ -266,6 +266,12 @@ def demo_load(
         raise _fail("the demo city failed validation (a bug: please report it)")
     counts = ", ".join(f"{k} {v:,}" for k, v in {**outcome.counts, "cases": n_cases}.items())
     console.print(f"demo city (scale {scale}) in {time.perf_counter() - started:.1f} s: {counts}")
+    labels = {"overloaded": "overloaded grids (新建小区, over 1,000 households)",
+              "unstaffed": "grid without a worker (待配备网格员)",
+              "merged": "merged village, two grids (合村并居)"}
+    for kind, codes in dataset.notes.items():
+        if codes:
+            console.print(f"  planning situation — {labels.get(kind, kind)}: {', '.join(codes)}")
 
 
 @app.command("import")

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -78,10 +79,19 @@ def test_a_gauss_kruger_point_uses_x_and_y(client, city):
 def test_a_shared_boundary_point_says_so_and_follows_the_rule(client, city):
     a = city.layers["areas"]
     grids = a[a.level == "grid"]
-    first = grids.iloc[0]
-    neighbour = grids[grids.geometry.touches(first.geometry)].iloc[0]
-    shared = first.geometry.intersection(neighbour.geometry)
-    x, y = shared.coords[0] if shared.geom_type == "LineString" else shared.geoms[0].coords[0]
+
+    def shared_vertices():
+        # an inner vertex of an edge two grids share: a point of both and of no third grid
+        # (an edge's end may be a T-junction on a third grid's edge, not exactly on it)
+        for _, first in grids.iterrows():
+            for _, neighbour in grids[grids.geometry.touches(first.geometry)].iterrows():
+                shared = shapely.line_merge(first.geometry.intersection(neighbour.geometry))
+                for line in shapely.get_parts(shared):
+                    if line.geom_type == "LineString" and len(line.coords) >= 3:
+                        return first, neighbour, line.coords[1]
+        raise AssertionError("no two grids share an edge of three vertices")
+
+    first, neighbour, (x, y) = shared_vertices()
     body = client.get("/v1/locate", params={"lon": x, "lat": y}).json()
     assert body["on_boundary"] is True
     assert body["grid"]["code"] == min(first.code, neighbour.code)

@@ -64,14 +64,60 @@ def _locate(base: str, lon: float, lat: float) -> str:
         return json.load(answer)["grid"]["code"]
 
 
-def test_a_planner_paints_splits_and_publishes_on_the_map(page, planning_site):
-    base, token, plan_id, pair = planning_site
-    a, b = pair.code.iloc[0], pair.code.iloc[1]
+def _sign_in(page, base, token, plan_id) -> None:
     page.goto(f"{base}/map/login?next=/map/plan/{plan_id}")
     page.fill("#gm-token", token)
     page.click("button[type=submit]")
     page.wait_for_url(f"**/map/plan/{plan_id}")
     page.wait_for_function("window.gridmapUnitsShown > 0 && window.gridmapValidation !== undefined")
+
+
+def test_a_planner_draws_a_new_grid_free_hand_with_mouse_clicks(page, planning_site):
+    base, token, plan_id, pair = planning_site
+    a = pair.code.iloc[0]
+    _sign_in(page, base, token, plan_id)
+    request = urllib.request.Request(f"{base}/v1/plans/{plan_id}/units?area={a[:12]}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    features = json.load(urllib.request.urlopen(request))["features"]
+    # a triangle inside the largest unit of grid a that holds no building: it cuts no house
+    empty = max((shapely.geometry.shape(f["geometry"]) for f in features
+                 if f["properties"]["grid"] == a and not f["properties"]["buildings"]),
+                key=lambda g: g.area)
+    c = empty.buffer(-0.0002).representative_point()
+    corners = [(c.x - 0.0002, c.y - 0.00015), (c.x + 0.0002, c.y - 0.00015), (c.x, c.y + 0.0002)]
+    assert empty.contains(shapely.Polygon(corners))
+    page.evaluate("(b) => window.gridmapMap.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false})",
+                  list(shapely.Polygon(corners).buffer(0.003).bounds))
+    page.fill("#gm-new-name", "新建小区网格")
+    page.click("#gm-draw")
+    for lon, lat in corners:
+        x, y = page.evaluate("""([lon, lat]) => {
+            var p = window.gridmapMap.latLngToContainerPoint([lat, lon]);
+            var box = window.gridmapMap.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y]; }""", [lon, lat])
+        page.mouse.click(x, y)
+    assert "3 个拐点" in page.inner_text("#gm-message")
+    page.click("#gm-finish")
+    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已新建网格') === 0")
+    new_code = page.inner_text("#gm-message").split()[-1]
+    assert new_code.startswith(a[:12]) and new_code not in set(pair.code)
+    page.wait_for_selector(f".gm-grid-row[data-code='{new_code}']")
+    page.wait_for_function("window.gridmapUnitLoads >= 2")  # the units, cut anew around it
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "plan_drawn.png"))
+    grids = {g["code"]: g for g in json.load(urllib.request.urlopen(urllib.request.Request(
+        f"{base}/v1/plans/{plan_id}", headers={"Authorization": f"Bearer {token}"})))["grids"]}
+    drawn = grids[new_code]
+    assert drawn["name"] == "新建小区网格" and drawn["households"] == 0
+    report = page.evaluate("window.gridmapValidation")
+    assert not any(p["kind"] in ("overlap", "gap", "building_split") for p in report["problems"])
+    assert any(p["kind"] == "no_worker" and new_code in p["grids"] for p in report["problems"])
+
+
+def test_a_planner_paints_splits_and_publishes_on_the_map(page, planning_site):
+    base, token, plan_id, pair = planning_site
+    a, b = pair.code.iloc[0], pair.code.iloc[1]
+    _sign_in(page, base, token, plan_id)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "plan.png"))
     before = int(page.inner_text(f".gm-grid-row[data-code='{a}'] td:nth-child(2)"))

@@ -35,10 +35,12 @@ def test_the_fifteen_real_streets_and_towns_with_their_codes(city):
     assert {"喻屯镇", "长沟镇"} <= set(streets.name)
 
 
-def test_519_communities_and_1347_comprehensive_grids(city):
+def test_519_communities_and_1347_grid_workers_grids_plus_the_two_staged_ones(city):
     assert len(_areas(city, "community")) == 519
     grids = _areas(city, "grid")
-    assert (grids.kind == "comprehensive").sum() == 1347
+    # 1,347 grids with their own worker, a new compound's grid still without one, and the second
+    # grid of a merged village, which the first grid's worker covers
+    assert (grids.kind == "comprehensive").sum() == 1347 + 2
     assert (grids.kind == "dedicated").sum() >= 30
 
 
@@ -47,11 +49,56 @@ def test_workers_are_the_reference_counts_by_role(city):
         "full_time": 898, "part_time": 449, "environment": 159, "safety": 65}
 
 
-def test_every_comprehensive_grid_has_exactly_one_grid_worker(city):
+def test_every_comprehensive_grid_but_the_unstaffed_one_has_exactly_one_grid_worker(city):
     grid_workers = city.workers[city.workers.role.isin(["full_time", "part_time"])]
-    primary = grid_workers.grid_codes.str.split(";").str[0]
+    covered = grid_workers.grid_codes.str.split(";").explode()
     grids = _areas(city, "grid")
-    assert sorted(primary) == sorted(grids[grids.kind == "comprehensive"].code)
+    comprehensive = set(grids[grids.kind == "comprehensive"].code)
+    assert covered.is_unique
+    assert comprehensive - set(covered) == set(city.notes["unstaffed"])
+
+
+def test_the_demo_stages_the_planning_situations_a_planner_meets(city):
+    grids = _areas(city, "grid").set_index("code")
+    b = city.layers["buildings"].sjoin(
+        grids[["geometry"]].reset_index().rename(columns={"code": "grid"}), predicate="within")
+    households = b.groupby("grid").households.sum()
+    assert len(city.notes["overloaded"]) == 3
+    assert (households[city.notes["overloaded"]] > 1000).all()  # new compounds: split them
+    [unstaffed] = city.notes["unstaffed"]
+    grid_workers = city.workers[city.workers.role.isin(["full_time", "part_time"])]
+    assert not grid_workers.grid_codes.str.contains(unstaffed).any()  # specialists still cover it
+    [village] = city.notes["merged"]
+    old_villages = grids[grids.parent_code == village]
+    assert len(old_villages) == 2 and "（原" in old_villages.name.iloc[1]
+    one_worker = city.workers[city.workers.grid_codes == ";".join(sorted(old_villages.index))]
+    assert len(one_worker) == 1 and one_worker.role.iloc[0] == "part_time"
+    # the old village's houses keep its door plates
+    old_name = old_villages.name.iloc[1].split("（原")[1].rstrip("）")
+    assert b[b.grid == old_villages.index[1]].address.str.contains(old_name).all()
+
+
+def test_every_community_is_crossed_by_roads_or_lanes(city):
+    lines = list(city.layers["roads"].geometry) + list(city.layers["alleys"].geometry)
+    communities = _areas(city, "community")
+    crossed = set(shapely.STRtree(lines).query(communities.geometry.values, predicate="crosses")[0])
+    assert len(crossed) == len(communities)
+
+
+def test_urban_grids_are_cut_into_blocks_by_their_lanes(city):
+    lanes = city.layers["roads"][city.layers["roads"].name.str.endswith("巷")]
+    grids = _areas(city, "grid")
+    urban = grids[(grids.kind == "comprehensive") & ~grids.code.str[9:10].eq("2")]
+    cut = set(shapely.STRtree(list(lanes.geometry)).query(urban.geometry.values,
+                                                          predicate="intersects")[0])
+    assert len(cut) / len(urban) > 0.8
+
+
+def test_no_road_or_alley_crosses_a_building(city):
+    footprints = shapely.STRtree(city.layers["buildings"].geometry.values)
+    for layer in ("roads", "alleys"):
+        hits = footprints.query(city.layers[layer].geometry.values, predicate="intersects")
+        assert hits.size == 0, layer
 
 
 def test_specialists_cover_several_grids_each(city):

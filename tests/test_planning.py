@@ -10,6 +10,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gis.topology import polygonal
 from layers.access import users
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
@@ -86,8 +87,8 @@ def test_a_planner_of_another_street_cannot_see_or_change_the_plan(env):
 def test_moving_a_shared_edge_moves_it_for_both_grids_and_a_stale_version_is_409(env):
     client, h, _other, plan, _community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]
-    grown = pair.geometry.iloc[0].union(pair.geometry.iloc[1].buffer(-0.0005).intersection(
-        pair.geometry.iloc[0].buffer(0.0005)))
+    grown = polygonal(pair.geometry.iloc[0].union(pair.geometry.iloc[1].buffer(-0.0005).intersection(
+        pair.geometry.iloc[0].buffer(0.0005))))
     r = client.put(f"/v1/plans/{plan['id']}/grids/{a}", headers=h,
                    json={"geometry": shapely.geometry.mapping(grown), "version": 1})
     assert r.status_code == 200, r.text
@@ -103,13 +104,22 @@ def test_moving_a_shared_edge_moves_it_for_both_grids_and_a_stale_version_is_409
     assert _grid(client, h, plan["id"], a)["version"] == 2  # nothing lost
 
 
-def test_split_gives_the_next_free_code_and_merge_joins_them_again(env):
+def _along_a_lane(city, grid) -> dict:
+    """A split line as a planner draws it: along a lane of the grid, drawn past its edges."""
+    roads = city.layers["roads"]
+    lane = next(g for n, g in zip(roads.name, roads.geometry, strict=True)
+                if n.endswith("巷") and g.intersects(grid.buffer(-1e-5)))
+    (x0, y0), (x1, y1) = lane.coords[0], lane.coords[-1]
+    dx, dy = x1 - x0, y1 - y0
+    k = 0.2 / (dx * dx + dy * dy) ** 0.5
+    return {"type": "LineString", "coordinates": [[x0 - dx * k, y0 - dy * k], [x1 + dx * k, y1 + dy * k]]}
+
+
+def test_split_gives_the_next_free_code_and_merge_joins_them_again(env, city):
     client, h, _other, plan, community, pair = env
     code, geom = pair.code.iloc[0], pair.geometry.iloc[0]
-    _x0, y0, _x1, y1 = geom.bounds
-    cx = geom.representative_point().x
     r = client.post(f"/v1/plans/{plan['id']}/split", headers=h, json={
-        "grid": code, "line": {"type": "LineString", "coordinates": [[cx, y0 - 0.01], [cx, y1 + 0.01]]}})
+        "grid": code, "line": _along_a_lane(city, geom)})
     assert r.status_code == 200, r.text
     kept, new = r.json()["grids"]
     assert kept == code and new.startswith(community) and new > code

@@ -5,11 +5,17 @@ their communities and villages, the grids, buildings with standard addresses, ro
 cameras and sensors, sites and workers, and returns them as a :class:`Dataset` in WGS84 — the same
 shape an import produces, so the demo is loaded through the same validated writer as real data.
 
-At ``scale=1`` the totals are the reference district's: 519 communities/villages, 1,347
-comprehensive grids (898 urban with a full-time worker, 449 rural with a part-time one) plus
+At ``scale=1`` the totals are the reference district's: 519 communities/villages, 1,347 grid
+workers (898 urban full-time, 449 rural part-time) for as many comprehensive grids, plus
 dedicated grids, 481,599 households, 1,162,189 residents (99,664 floating), 金城街道 with 320
 video cameras, 65 loudspeakers, 50 fume monitors, 38 reception rooms, 15 service halls, 21
 construction sites, 25 key enterprises, 50 restaurants and at least 36 back alleys.
+
+The street network is as dense as a real town's: roads along the edges of urban grids, lanes
+between the rows of buildings (some of them the back alleys), roads joining neighbouring villages;
+no road crosses a building. And a newcomer finds the situations planners meet (``notes`` of the
+dataset): three grids overloaded by new compounds (1,000–1,400 households), a new compound's grid
+still without a worker, and a village merged into its neighbour that still runs two grids.
 
 Why this module is long: it is one generator whose steps share the state of a half-built city
 (the tessellation, the road network, the households still to place); split into files, each step
@@ -30,8 +36,10 @@ import shapely
 
 from gis.crs import transform_geometry
 from gis.partition import lloyd_relax, seeds_in, voronoi_partition
+from gis.topology import polygonal
 from layers.boundaries.areas import read_district
 from layers.demo import names
+from layers.demo.network import Lattice, edge_roads, village_links
 from layers.interchange.dataset import Dataset
 
 METRIC = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Jining
@@ -61,6 +69,8 @@ class _Grid:
     urban: bool
     kind: str = "comprehensive"
     households: int = 0
+    village: str | None = None  # the village whose door plates a rural grid's houses carry
+    staffed: bool = True  # False: no grid worker yet (a planning situation of the demo)
     geom: shapely.Geometry = None  # the same in metres, for placing things
 
     def __post_init__(self) -> None:
@@ -76,6 +86,8 @@ class _Community:
     street: names.StreetSpec
     grids: list[_Grid] = field(default_factory=list)
     geom: shapely.Geometry = None
+    # villages merged into this one (合村并居): (name, area) of each former village, itself first
+    former: list[tuple[str, shapely.Geometry]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.geom = _metric(self.wgs)
@@ -139,7 +151,11 @@ class _Generator:
         self.used_names: set[str] = set()
         self.areas, self.buildings, self.roads = _Rows(metric=False), _Rows(), _Rows()
         self.alleys, self.cameras, self.sites = _Rows(), _Rows(), _Rows()
-        self.dedicated_parent: dict[str, str] = {}
+        # grids whose worker is another grid's: dedicated grids, a merged village's second grid
+        self.covered_by: dict[str, str] = {}
+        # the planning situations staged for a newcomer to try the planner's tools on
+        self.situations: dict[str, list[str]] = {"overloaded": [], "unstaffed": [], "merged": []}
+        self.lanes: list[tuple[str, shapely.Geometry]] = []  # (street code, line in metres)
 
     # -- naming --------------------------------------------------------------------------------
     def _unique(self, candidates, fallback_suffixes=("二期", "三期", "新区", "东区", "西区")) -> str:
@@ -188,6 +204,10 @@ class _Generator:
         n_village = _scaled(spec.villages, self.scale)
         if n_urban + n_village == 0:
             n_urban, n_village = (1, 0) if spec.urban_communities else (0, 1)
+        # One village of the first rural street was merged into its neighbour (合村并居): draw
+        # one village more there and merge it, so the street keeps its number of villages.
+        merge_here = not self.situations["merged"] and n_village >= 2
+        n_village += merge_here
         candidates = seeds_in(street, 12 * (n_urban + n_village) + 20, self.rng)
         by_distance = candidates[np.argsort(np.hypot(*(candidates - self.centre).T))]
         urban_pool = by_distance[: max(n_urban * 3, 1)]
@@ -211,6 +231,20 @@ class _Generator:
                          for p in self.rng.permutation(names.VILLAGE_PREFIXES)]
                 name = self._unique([f"{s}村" for s in stems[:400]])
             self.communities.append(_Community(code, name, cell, is_urban, spec))
+        if merge_here:
+            self._merge_village(self.communities.pop())
+
+    def _merge_village(self, merged: _Community) -> None:
+        """``merged`` joins a neighbouring village of its street: one village, two old areas."""
+        host = next((c for c in self.communities if not c.urban and c.street is merged.street
+                     and c.wgs.touches(merged.wgs)), None)
+        if host is None:  # no neighbour to merge into: keep it a village of its own
+            self.communities.append(merged)
+            return
+        host.former = [(host.name, host.wgs), (merged.name, merged.wgs)]
+        host.wgs = polygonal(shapely.union_all([host.wgs, merged.wgs]))
+        host.geom = _metric(host.wgs)
+        self.situations["merged"].append(host.code)
 
     def grids(self) -> None:
         urban = [c for c in self.communities if c.urban]
@@ -225,9 +259,20 @@ class _Generator:
                 community.grids.append(_Grid(f"{community.code}{j + 1:02d}",
                                              f"{community.name}第{j + 1}网格", cell, True))
         for community in self.communities:
-            if not community.urban:
+            if community.urban:
+                continue
+            if not community.former:
                 community.grids.append(_Grid(f"{community.code}01", f"{community.name}网格",
-                                             community.wgs, False))
+                                             community.wgs, False, village=community.name))
+                continue
+            # the merged village still runs its old villages as two grids, one worker for both
+            for j, (village, area) in enumerate(community.former):
+                label = f"{community.name}网格" if j == 0 else f"{community.name}第{j + 1}网格（原{village}）"
+                community.grids.append(_Grid(f"{community.code}{j + 1:02d}", label, area, False,
+                                             village=village))
+            for g in community.grids[1:]:
+                self.covered_by[g.code] = community.grids[0].code
+        self._new_compound_grid(urban)
         self._dedicated_grids(urban)
         self._exclave()
         for community in self.communities:
@@ -238,10 +283,26 @@ class _Generator:
                 self.areas.add(grid.wgs, code=grid.code, name=grid.name, level="grid",
                                parent_code=community.code, kind=grid.kind)
 
+    def _new_compound_grid(self, urban: list[_Community]) -> None:
+        """A grid split off last month for a new compound, still waiting for its worker."""
+        pool = [(c, g) for c in urban for g in c.grids if g.geom.area > 250_000]
+        if not pool:
+            return
+        community, host = pool[int(self.rng.integers(len(pool)))]
+        seeds = lloyd_relax(host.wgs, seeds_in(host.wgs, 2, self.rng), rounds=2)
+        kept, new = voronoi_partition(host.wgs, seeds)
+        if kept.is_empty or new.is_empty:
+            return
+        host.wgs, host.geom = kept, _metric(kept)
+        seq = len(community.grids) + 1
+        community.grids.append(_Grid(f"{community.code}{seq:02d}", f"{community.name}第{seq}网格",
+                                     new, True, staffed=False))
+        self.situations["unstaffed"].append(community.grids[-1].code)
+
     def _dedicated_grids(self, urban: list[_Community]) -> None:
         """Schools, hospitals and parks as dedicated grids: enclaves cut out of an urban grid."""
         wanted = _scaled(DEDICATED_GRIDS, self.scale, minimum=1 if urban else 0)
-        pool = [(c, g) for c in urban for g in c.grids]
+        pool = [(c, g) for c in urban for g in c.grids if g.staffed]
         order = self.rng.permutation(len(pool))
         kinds = (("school", names.SCHOOLS), ("hospital", names.HOSPITALS), ("park", names.PARKS))
         made = 0
@@ -263,7 +324,7 @@ class _Generator:
             host.wgs = host.wgs.difference(rect_wgs)
             host.geom = _metric(host.wgs)
             community.grids.append(grid)
-            self.dedicated_parent[grid.code] = host.code
+            self.covered_by[grid.code] = host.code
             self.sites.add(rect, code=f"SITE{grid.code}", name=label, kind=kind,
                            address=f"{community.street.name}{community.name}")
             made += 1
@@ -271,7 +332,7 @@ class _Generator:
     def _exclave(self) -> None:
         """One village owns a field inside its neighbour (飞地): a grid of two parts, and a
         village with a hole — real districts have them, and the locator must get them right."""
-        villages = [c for c in self.communities if not c.urban and c.grids]
+        villages = [c for c in self.communities if not c.urban and len(c.grids) == 1]
         for host in villages:
             owner = next((c for c in villages if c is not host and c.street is host.street
                           and c.wgs.touches(host.wgs)), None)
@@ -316,15 +377,53 @@ class _Generator:
             start = self.centre + direction / np.linalg.norm(direction) * 3000.0
             lines.append((tuple(start), (far.x, far.y)))
             labels.append(spec.name.removesuffix("街道").removesuffix("镇") + "公路")
-        self.road_lines: list[tuple[str, shapely.Geometry]] = []
-        for i, (coords, label) in enumerate(zip(lines, labels, strict=True)):
+        self.road_lines: list[tuple[str, shapely.Geometry]] = []  # the main roads: addresses
+        for coords, label in zip(lines, labels, strict=True):
             clipped = shapely.LineString(coords).intersection(self.district)
             if clipped.is_empty or clipped.length < 200:
                 continue
             merged = shapely.line_merge(clipped) if clipped.geom_type != "LineString" else clipped
-            self.roads.add(merged, code=f"RD{i + 1:04d}", name=label)
+            self._road(merged, label)
             self.road_lines.append((label, merged))
         self.road_tree = shapely.STRtree([g for _, g in self.road_lines])
+        self._grid_edge_roads()
+        self._village_roads()
+        # what buildings keep clear of (lanes are laid between buildings, so they need not be)
+        self.clear_tree = shapely.STRtree(self.roads.geoms)
+
+    def _road(self, geom: shapely.Geometry, label: str) -> None:
+        self.roads.add(geom, code=f"RD{len(self.roads.rows) + 1:05d}", name=label)
+
+    def _grid_edge_roads(self) -> None:
+        """Urban grid boundaries follow streets: each edge between two urban grids is a road."""
+        cells = [g.geom for c in self.communities if c.urban for g in c.grids]
+        main = shapely.union_all([g for _, g in self.road_lines]).buffer(5)
+        stems = list(self.rng.permutation(names.COMMUNITY_STEMS))
+        for i, edge in enumerate(edge_roads(cells, self.district)):
+            edge = edge.difference(main)  # where a main road runs along an edge, it is the road
+            for part in shapely.get_parts(edge):
+                if part.geom_type == "LineString" and part.length >= 40:
+                    self._road(part, f"{stems[i % len(stems)]}{'路' if i % 3 else '街'}")
+
+    def _village_roads(self) -> None:
+        """Every village is joined to its neighbours by a road from centre to centre (村村通)."""
+        villages = [c for c in self.communities if not c.urban]
+        if len(villages) < 2:
+            return
+        cores = np.array([[p.x, p.y] for p in (c.geom.representative_point() for c in villages)])
+        for a, b in village_links(cores, [c.geom for c in villages]):
+            line = shapely.LineString([cores[a], cores[b]]).intersection(self.district)
+            if line.geom_type == "LineString" and line.length >= 200:
+                short = (villages[a].name.removesuffix("村")[:2], villages[b].name.removesuffix("村")[:2])
+                self._road(line, f"{short[0]}{short[1]}路")
+
+    def _clear_of_roads(self, region: shapely.Geometry, distance: float) -> shapely.Geometry:
+        """``region`` less a band of ``distance`` metres along the roads crossing it."""
+        near = self.clear_tree.query(region, predicate="dwithin", distance=distance)
+        if len(near) == 0:
+            return region
+        return region.difference(shapely.union_all(
+            shapely.buffer(np.asarray(self.roads.geoms, dtype=object)[near], distance)))
 
     def _address_on_road(self, point: shapely.Point) -> tuple[str, int]:
         """Nearest road and a house number: odd on the left of the road, even on the right."""
@@ -350,19 +449,6 @@ class _Generator:
                 grid.households = total
                 self._buildings_in_grid(community, grid, total, theta)
 
-    def _lattice(self, region: shapely.Geometry, dx: float, dy: float, theta: float) -> np.ndarray:
-        min_x, min_y, max_x, max_y = region.bounds
-        cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
-        r = math.hypot(max_x - min_x, max_y - min_y) / 2 + max(dx, dy)
-        u = np.arange(-r, r, dx)
-        v = np.arange(-r, r, dy)
-        uu, vv = np.meshgrid(u, v)
-        x = cx + uu * math.cos(theta) - vv * math.sin(theta)
-        y = cy + uu * math.sin(theta) + vv * math.cos(theta)
-        x, y = x.ravel(), y.ravel()
-        inside = shapely.contains_xy(region, x, y)
-        return np.column_stack([x[inside], y[inside]])
-
     def _rectangles(self, centres: np.ndarray, w: float, h: float, theta: float) -> np.ndarray:
         corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2],
                             [-w / 2, -h / 2]])
@@ -372,12 +458,20 @@ class _Generator:
 
     def _buildings_in_grid(self, community: _Community, grid: _Grid, total: int, theta: float) -> None:
         rng = self.rng
-        spots = self._lattice(grid.geom.buffer(-32), 68.0, 36.0, theta)  # footprint inside
-        if len(spots) == 0:
-            rp = grid.geom.representative_point()
+        lattice = Lattice(grid.geom, 68.0, 36.0, theta)
+        # footprints (at most 60 x 12 m) stay inside the grid and clear of the roads; the lanes
+        # run between the lattice's columns and rows, so they pass between the buildings
+        spots = lattice.points(self._clear_of_roads(grid.geom.buffer(-32), 32.0))
+        if len(spots) == 0:  # a small grid: one building where the roads leave room
+            room = self._clear_of_roads(grid.geom.buffer(-8), 32.0)
+            rp = (room if not room.is_empty else grid.geom).representative_point()
             spots = np.array([[rp.x, rp.y]])
         wanted = int(np.clip(total // 45, 2, len(spots)))
         spots = spots[rng.permutation(len(spots))[:wanted]]
+        if len(spots) >= 4:  # the compounds' blocks: lanes where the buildings are
+            built = shapely.MultiPoint(spots).convex_hull.buffer(60).intersection(grid.geom)
+            for lane in lattice.lanes(built):
+                self.lanes.append((community.street.code, lane))
         spots = spots[np.lexsort((spots[:, 1], spots[:, 0]))]
         households = _split_total(total, rng.uniform(0.6, 1.4, len(spots)))
         footprints = self._rectangles(spots, rng.choice([44.0, 52.0, 60.0]), 12.0, theta)
@@ -407,29 +501,40 @@ class _Generator:
         for community in self.communities:
             if community.urban:
                 continue
-            grid = community.grids[0]
-            total = households_by_grid[grid.code]
-            grid.households = total
             theta = math.radians(self.rng.uniform(-20, 20))
-            spots = self._lattice(community.geom.buffer(-15), 30.0, 20.0, theta)
-            if len(spots) == 0:
-                rp = community.geom.representative_point()
-                spots = np.array([[rp.x, rp.y]])
-            core = community.geom.representative_point()
-            near = np.argsort(np.hypot(spots[:, 0] - core.x, spots[:, 1] - core.y))
-            wanted = int(np.clip(math.ceil(total / 8), 1, len(spots)))
-            spots = spots[near[:wanted]]
-            households = _split_total(total, self.rng.uniform(0.7, 1.3, len(spots)))
-            footprints = self._rectangles(spots, 24.0, 10.0, theta)
-            village = community.name
-            for i in range(len(spots)):
-                number = i + 1
-                self.buildings.add(
-                    footprints[i], code="", address=f"{community.street.name}{village}{number}号",
-                    name=None, households=int(households[i]), floors=int(self.rng.choice([1, 1, 2])),
-                    grid=grid.code, road=village, house_number=str(number), compound=None,
-                    building_no=None,
-                )
+            for grid in community.grids:  # a merged village: its old villages' houses, grid by grid
+                grid.households = households_by_grid[grid.code]
+                self._village_houses(community, grid, grid.households, theta)
+
+    def _village_houses(self, community: _Community, grid: _Grid, total: int, theta: float) -> None:
+        area = grid.geom
+        lattice = Lattice(area, 30.0, 20.0, theta)
+        # a house (24 x 10 m) stays 2 m clear of the village roads
+        spots = lattice.points(self._clear_of_roads(area.buffer(-15), 15.0))
+        if len(spots) == 0:
+            spots = lattice.points(area.buffer(-15))
+        if len(spots) == 0:
+            rp = area.representative_point()
+            spots = np.array([[rp.x, rp.y]])
+        core = area.representative_point()
+        near = np.argsort(np.hypot(spots[:, 0] - core.x, spots[:, 1] - core.y))
+        wanted = int(np.clip(math.ceil(total / 8), 1, len(spots)))
+        spots = spots[near[:wanted]]
+        if len(spots) >= 6:  # lanes between the rows of houses (village houses face lanes)
+            houses = shapely.MultiPoint(spots).convex_hull.buffer(12).intersection(area)
+            for lane in lattice.lanes(houses, every_u=4, every_v=3, margin=20, min_length=50):
+                self.lanes.append((community.street.code, lane))
+        households = _split_total(total, self.rng.uniform(0.7, 1.3, len(spots)))
+        footprints = self._rectangles(spots, 24.0, 10.0, theta)
+        village = grid.village or community.name
+        for i in range(len(spots)):
+            number = i + 1
+            self.buildings.add(
+                footprints[i], code="", address=f"{community.street.name}{village}{number}号",
+                name=None, households=int(households[i]), floors=int(self.rng.choice([1, 1, 2])),
+                grid=grid.code, road=village, house_number=str(number), compound=None,
+                building_no=None,
+            )
 
     def households(self) -> dict[str, int]:
         """Households per comprehensive grid: urban 300–500 (a few outliers), rural the rest."""
@@ -445,6 +550,11 @@ class _Generator:
                 out[g.code] = int(self.rng.integers(520, 800))  # too big: planners should split
             else:
                 out[g.code] = int(self.rng.integers(300, 501))
+        # new compounds moved into a few grids: well over the norm, waiting to be split
+        staffed = [g for g in urban if g.staffed]
+        for i in self.rng.choice(len(staffed), min(3, len(staffed)), replace=False) if staffed else []:
+            out[staffed[i].code] = int(self.rng.integers(1000, 1400))
+            self.situations["overloaded"].append(staffed[i].code)
         rural_total = max(total - sum(out.values()), len(rural))
         if rural:
             weights = self.rng.uniform(0.6, 1.4, len(rural))
@@ -473,33 +583,35 @@ class _Generator:
         for spec in names.STREETS:
             counts = self._street_counts(spec)
             communities = [c for c in self.communities if c.street.code == spec.code]
-            alleys = self._alleys(spec, communities, counts["alleys"])
+            alleys = self._alleys(spec, counts["alleys"])
             self._cameras(spec, alleys, counts)
             self._sites(spec, communities, counts)
 
-    def _alleys(self, spec, communities, n: int) -> list[shapely.Geometry]:
+    def _alleys(self, spec, n: int) -> list[shapely.Geometry]:
+        """``n`` of the street's lanes are its back alleys (背街小巷), named and watched."""
+        pool = [i for i, (street, _) in enumerate(self.lanes) if street == spec.code]
         made: list[shapely.Geometry] = []
-        urban = [g for c in communities if c.urban for g in c.grids if g.kind == "comprehensive"]
-        hosts = urban or [g for c in communities for g in c.grids]
-        street = self.street_geoms[spec.code]
-        tries = 0
-        while len(made) < n and tries < n * 20:
-            tries += 1
-            grid = hosts[int(self.rng.integers(len(hosts)))]
-            p = grid.geom.representative_point()
-            angle = self.rng.uniform(0, math.pi)
-            half = self.rng.uniform(80, 180)
-            dx, dy = math.cos(angle) * half, math.sin(angle) * half
-            line = shapely.LineString([(p.x - dx, p.y - dy), (p.x + dx, p.y + dy)])
-            line = line.intersection(street)
-            if line.geom_type != "LineString" or line.length < 60:
-                continue
+        for i in sorted(self.rng.choice(len(pool), min(n, len(pool)), replace=False)) if pool else []:
+            line = self.lanes[pool[i]][1]
             stems = [s + suffix for s in self.rng.permutation(names.ALLEY_STEMS)
                      for suffix in self.rng.permutation(names.ALLEY_SUFFIXES)]
-            label = self._unique(stems)
-            self.alleys.add(line, code=f"ALY{spec.code[6:]}{len(made) + 1:04d}", name=label)
+            self.alleys.add(line, code=f"ALY{spec.code[6:]}{len(made) + 1:04d}", name=self._unique(stems))
+            self.lanes[pool[i]] = (None, line)
             made.append(line)
         return made
+
+    def lane_roads(self) -> None:
+        """The lanes that are not back alleys are roads too, named after their community: 仙营三巷."""
+        tree = shapely.STRtree([c.geom for c in self.communities])
+        counts: dict[str, int] = {}
+        for street, line in self.lanes:
+            if street is None:
+                continue
+            hit = tree.query(line.interpolate(0.5, normalized=True), predicate="intersects")
+            stem = (self.communities[int(hit[0])].name.removesuffix("社区").removesuffix("村")[:3]
+                    if len(hit) else "新")
+            counts[stem] = counts.get(stem, 0) + 1
+            self._road(line, f"{stem}{names.chinese_number(counts[stem])}巷")
 
     def _cameras(self, spec, alleys: list[shapely.Geometry], counts: dict[str, int]) -> None:
         rng = self.rng
@@ -584,10 +696,10 @@ class _Generator:
         rows = []
         grids = sorted((g for c in self.communities for g in c.grids), key=lambda g: g.code)
         by_host: dict[str, list[str]] = {}
-        for child, host in self.dedicated_parent.items():
+        for child, host in self.covered_by.items():
             by_host.setdefault(host, []).append(child)
         for g in grids:
-            if g.kind != "comprehensive":
+            if g.kind != "comprehensive" or g.code in self.covered_by or not g.staffed:
                 continue
             role = "full_time" if g.urban else "part_time"
             covered = [g.code, *by_host.get(g.code, [])]
@@ -624,6 +736,7 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
     gen.urban_buildings(households)
     gen.rural_buildings(households)
     gen.street_features()
+    gen.lane_roads()
 
     buildings = gen.buildings.frame(["code", "address", "name", "households", "floors", "grid",
                                      "road", "house_number", "compound", "building_no"])
@@ -644,5 +757,6 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
             "sites": gen.sites.frame(["code", "name", "kind", "address"]),
         },
         workers=gen.workers(),
+        notes={k: sorted(v) for k, v in gen.situations.items()},
     )
     return dataset

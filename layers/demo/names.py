@@ -99,3 +99,12 @@ PARKS = ("南池公园", "太白湖公园", "人民公园", "洸河公园", "运
 ENTERPRISES = ("机械", "纺织", "食品", "建材", "物流", "化工", "医药", "电子", "汽车配件", "印刷", "包装")
 RESTAURANT_WORDS = ("甏肉干饭", "羊肉汤", "烧烤", "水饺", "家常菜", "火锅", "面馆", "快餐", "包子铺",
                     "煎饼", "鲁菜馆", "酒楼")
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 23 → 二十三: how lanes are numbered (三巷, 十二巷)."""
+    digits = "零一二三四五六七八九"
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones else "")

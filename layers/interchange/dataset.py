@@ -19,6 +19,8 @@ from layers.registry import REGISTRY, WORKERS, LayerSpec
 class Dataset:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     workers: pd.DataFrame | None = None
+    # what a generator wants a person to know (the demo's staged planning situations); not data
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     def get(self, name: str) -> gpd.GeoDataFrame | None:
         return self.layers.get(name)

@@ -35,9 +35,13 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
     missing = [c for c in communities if c not in have]
     if not missing:
         return
-    lines = [shapely.from_wkb(bytes(r[0])) for r in session.execute(text("""
-        SELECT ST_AsBinary(geom) FROM roads UNION ALL SELECT ST_AsBinary(geom) FROM alleys
-    """))]
+    # only the roads and alleys that can cut these communities' grids
+    extent = shapely.total_bounds([g.geom for g in state.grids.values() if g.community in missing])
+    lines = shapely.from_wkb([bytes(r[0]) for r in session.execute(text("""
+        WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g)
+        SELECT ST_AsBinary(l.geom) FROM roads l, box WHERE l.geom && box.g
+        UNION ALL SELECT ST_AsBinary(l.geom) FROM alleys l, box WHERE l.geom && box.g
+    """), dict(zip(("x0", "y0", "x1", "y1"), map(float, extent), strict=True)))])
     b = state.buildings
     ids = np.arange(len(b.codes))
     next_id = (session.scalar(select(func.max(PlanUnit.id)).where(PlanUnit.plan_id == plan.id))
@@ -47,7 +51,7 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
         for code in sorted(c for c, g in state.grids.items() if g.community == community):
             geom = state.grids[code].geom
             near = shapely.intersects(b.points, geom) if len(ids) else np.zeros(0, dtype=bool)
-            for unit in units_of_grid(code, geom, [ln for ln in lines if ln.intersects(geom)],
+            for unit in units_of_grid(code, geom, list(lines[shapely.intersects(lines, geom)]),
                                       b.points[near], ids[near], b.shapes[near]):
                 held = list(unit.buildings)
                 rows.append(PlanUnit(

@@ -17,3 +17,14 @@ window.gridmapToGcj = function (lon, lat) {
   dLon = (dLon * 180.0) / (A / sq * Math.cos(rad) * PI);
   return [lon + dLon, lat + dLat];
 };
+/* GCJ-02 → WGS84 by iterating the forward formula (as gis/chinese_offsets.py does): what a click
+   on a GCJ-02 basemap means in the stored datum, to well under a millimetre. */
+window.gridmapFromGcj = function (lon, lat) {
+  var x = lon, y = lat;
+  for (var i = 0; i < 30; i++) {
+    var f = window.gridmapToGcj(x, y), dx = f[0] - lon, dy = f[1] - lat;
+    x -= dx; y -= dy;
+    if (Math.abs(dx) < 1e-11 && Math.abs(dy) < 1e-11) { break; }
+  }
+  return [x, y];
+};

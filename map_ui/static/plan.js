@@ -1,11 +1,12 @@
-/* The planner's page (map_ui/pages.py:plan_page): paint units into grids, split a grid, see
-   totals, validation and impact, publish. Edits go to /v1/plans with the login cookie and the
+/* The planner's page (map_ui/pages.py:plan_page): paint units into grids, split a grid, draw a
+   new grid or redraw one free-hand, see totals, validation and impact, publish. Edits go to /v1/plans with the login cookie and the
    page's CSRF token. */
 function gridmapPlanStart(map, config) {
 var plan = config.plan, csrf = config.csrf, datum = config.datum;
 window.gridmapMap = map;
 var unitsLayer = L.geoJSON(null).addTo(map);
-var state = {community: null, grid: null, grids: {}, units: null, splitting: null};
+var state = {community: null, grid: null, grids: {}, units: null, splitting: null, drawing: null};
+var sketch = L.polyline([], {color: '#dc2626', weight: 2, dashArray: '6 4'}).addTo(map);
 var palette = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04',
                '#db2777', '#4f46e5', '#65a30d', '#0d9488', '#b91c1c'];
 function esc(s) { return String(s == null ? '' : s).replace(/[&<>"]/g, function (c) {
@@ -24,6 +25,10 @@ function shifted(geojson) {
         if (k === 'coordinates') { return deep(v); } return v; });
     function deep(c) { return typeof c[0] === 'number' ? window.gridmapToGcj(c[0], c[1]) : c.map(deep); }
 }
+function stored(latlng) {  // a click on the map, in the stored datum (WGS84)
+    return datum === 'gcj02' ? window.gridmapFromGcj(latlng.lng, latlng.lat) : [latlng.lng, latlng.lat];
+}
+function say(text) { document.getElementById('gm-message').textContent = text; }
 function loadPlan() {
     return api('GET', '').then(function (p) {
         state.grids = {};
@@ -33,19 +38,21 @@ function loadPlan() {
         renderGrids();
     });
 }
-function loadUnits() {
+function loadUnits(keepView) {
     return fetch('/v1/plans/' + plan.id + '/units?area=' + state.community, {credentials: 'same-origin'})
         .then(function (r) { return r.json(); }).then(function (fc) {
             state.units = fc;
             unitsLayer.clearLayers();
             unitsLayer = L.geoJSON(shifted(fc), {style: styleUnit, onEachFeature: function (f, layer) {
-                layer.on('click', function (e) { if (state.splitting) { splitClick(e); return; }
+                // while drawing or splitting, the click goes on to the map's handler
+                layer.on('click', function (e) { if (state.drawing || state.splitting) { return; }
                     paint(f.properties.id, layer); });
                 layer.bindTooltip(f.properties.grid + '：' + f.properties.households + ' 户');
             }}).addTo(map);
             window.gridmapUnitLayer = unitsLayer;
-            map.fitBounds(unitsLayer.getBounds(), {animate: false, padding: [20, 20]});
+            if (!keepView) { map.fitBounds(unitsLayer.getBounds(), {animate: false, padding: [20, 20]}); }
             window.gridmapUnitsShown = fc.features.length;
+            window.gridmapUnitLoads = (window.gridmapUnitLoads || 0) + 1;
         });
 }
 function styleUnit(f) { return {color: '#374151', weight: 0.4, fillColor: colour(f.properties.grid),
@@ -96,7 +103,7 @@ function paint(unitId, layer) {
     });
 }
 function splitClick(e) {
-    state.splitting.push([e.latlng.lng, e.latlng.lat]);
+    state.splitting.push(stored(e.latlng));
     if (state.splitting.length < 2) { document.getElementById('gm-message').textContent = '再点一下，完成分割线'; return; }
     var line = {type: 'LineString', coordinates: state.splitting};
     state.splitting = null;
@@ -106,6 +113,48 @@ function splitClick(e) {
             loadPlan().then(loadUnits); }
     });
 }
+/* Free-hand drawing: click the corners, then 完成绘制. A new grid takes the next free code of its
+   community; a redrawn grid keeps its code, and its neighbours give way (snapped, no gaps). */
+function startDrawing(mode) {
+    if (mode === 'redraw' && !state.grid) { say('先在上表中点选要重画的网格'); return; }
+    state.splitting = null; state.drawing = {mode: mode, points: [], shown: []}; sketch.setLatLngs([]);
+    document.getElementById('gm-finish').hidden = false;
+    say(mode === 'create' ? '在地图上依次点出新网格的各个拐点，再点“完成绘制”'
+                          : '依次点出网格 ' + state.grid + ' 的新边界拐点，再点“完成绘制”');
+}
+function drawClick(e) {
+    state.drawing.points.push(stored(e.latlng)); state.drawing.shown.push(e.latlng);
+    sketch.setLatLngs(state.drawing.shown);
+    say('已点 ' + state.drawing.points.length + ' 个拐点');
+}
+function finishDrawing() {
+    var d = state.drawing; state.drawing = null; sketch.setLatLngs([]);
+    document.getElementById('gm-finish').hidden = true;
+    if (!d || d.points.length < 3) { say('至少需要三个拐点'); return; }
+    var ring = d.points.concat([d.points[0]]);
+    var geometry = {type: 'Polygon', coordinates: [ring]};
+    var request = d.mode === 'create'
+        ? api('POST', '/grids', {geometry: geometry, community: state.community,
+                                 name: (document.getElementById('gm-new-name').value || '新网格')})
+        : api('PUT', '/grids/' + state.grid, {geometry: geometry, version: state.grids[state.grid].version});
+    request.then(function (answer) {
+        applyAnswer(answer);
+        if (answer._status < 400) {
+            say(d.mode === 'create' ? '已新建网格 ' + answer.grid : '已重画网格 ' + state.grid);
+            if (answer.grid) { state.grid = answer.grid; }
+            loadPlan().then(function () { return loadUnits(true); });
+        } else if (answer._status === 409) { loadPlan().then(function () { return loadUnits(true); }); }
+    });
+}
+window.gridmapDraw = function (mode, points) {  // for tests: the same clicks, given as [lon, lat]
+    startDrawing(mode);
+    points.forEach(function (p) { drawClick({latlng: L.latLng(p[1], p[0])}); });
+    finishDrawing();
+};
+map.on('click', function (e) { if (state.drawing) { drawClick(e); } else if (state.splitting) { splitClick(e); } });
+document.getElementById('gm-draw').addEventListener('click', function () { startDrawing('create'); });
+document.getElementById('gm-redraw').addEventListener('click', function () { startDrawing('redraw'); });
+document.getElementById('gm-finish').addEventListener('click', finishDrawing);
 window.gridmapSplit = function (a, b) { state.splitting = [a]; splitClick({latlng: {lng: b[0], lat: b[1]}}); };
 window.gridmapPaint = function (unitId, grid) { state.grid = grid;
     unitsLayer.eachLayer(function (l) { if (l.feature.properties.id === unitId) { paint(unitId, l); } }); };
