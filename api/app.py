@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
@@ -26,6 +27,7 @@ from api.routers import (
     maps,
     open311,
     plans,
+    register,
     stats,
 )
 from api.security import route_access
@@ -35,12 +37,13 @@ from layers.cases.workflow import escalate_overdue
 from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
 from layers.planning import plans as planning
+from layers.register import crypto
 from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.router, stats.router, maps.router, features.router, plans.router,
-           docs.router)
+           register.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -51,6 +54,11 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         engine = make_engine(url or database_url(settings))
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        try:
+            crypto.check_key(engine, app.state.cipher)  # the key must read what is stored
+        except OperationalError:  # the database is down: /readyz checks the key once it is up
+            logging.getLogger(__name__).warning("database unreachable at start; the register "
+                                                "key is checked by /readyz when it answers")
         app.state.locators = LocatorRegistry(engine)
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
@@ -76,6 +84,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         redoc_url=None,
     )
     app.state.settings = settings
+    # personal data is encrypted at rest: no key, no server (MissingKey says what to do)
+    app.state.cipher = crypto.personal_data(settings)
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     errors.install(app)

@@ -40,6 +40,8 @@ from layers.locating.locators import MissingLocation, OutsideGrids
 from layers.maps.features import CollectionNotFound, FeatureNotFound, InvalidBbox
 from layers.maps.tiles import UnknownTileLayer
 from layers.planning import plans
+from layers.register import crypto, people, visits
+from layers.register import importer as register_import
 
 # exception class → (status, Chinese message). Looked up along the class's MRO, so a subclass
 # without its own row takes its parent's.
@@ -83,6 +85,13 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     plans.StaleVersion: (409, "该网格已被他人修改，请刷新后重试"),
     plans.InvalidEdit: (422, "编辑内容有误"),
     plans.PlanInvalid: (422, "规划存在错误，无法发布"),
+    # the register
+    people.BadQuery: (422, "查询内容有误"),
+    people.NotFound: (404, "未找到"),
+    visits.BadVisit: (422, "走访记录有误"),
+    crypto.MissingKey: (503, "缺少个人信息加密密钥"),
+    crypto.WrongKey: (503, "个人信息密钥与数据不符"),
+    register_import.BadRegisterFile: (422, "登记文件有误"),
     # maps and features
     CollectionNotFound: (404, "未找到该图层"),
     FeatureNotFound: (404, "未找到该要素"),

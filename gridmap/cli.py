@@ -37,6 +37,9 @@ cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 routing_app = typer.Typer(help="Routing tables (categories, departments).", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(routing_app, name="routing")
+register_app = typer.Typer(help="The register (实有人口·实有房屋·实有单位) and its key.",
+                           no_args_is_help=True)
+app.add_typer(register_app, name="register")
 
 console = Console(soft_wrap=True)  # never break paths or URLs across lines
 err = Console(stderr=True, soft_wrap=True)
@@ -242,11 +245,16 @@ def demo_load(
 
     from rich.progress import Progress
 
-    from layers.demo.case_history import load as load_history
     from layers.demo.city import generate
+    from layers.demo.loader import load_extras
     from layers.interchange.importer import write_validated
+    from layers.register.crypto import MissingKey, personal_data
 
     settings = get_settings()
+    try:
+        cipher = personal_data(settings)  # the register's personal data is encrypted as it loads
+    except MissingKey as exc:
+        raise _fail(str(exc)) from None
     boundary = settings.boundaries_dir / "370811.geojson"
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
@@ -258,13 +266,18 @@ def demo_load(
                         "0.05 to 1 are tested") from None
         progress.update(task, advance=1, description="validating and writing to PostGIS")
         outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
-        progress.update(task, advance=1, description="case history (first load only)")
-        n_cases = load_history(_engine(), scale=scale, seed=seed) if outcome.ok else 0
+        progress.update(task, advance=1,
+                        description="case history and register, side by side (first load only)")
+        from layers.storage.db import database_url
+
+        n_cases, register = load_extras(database_url(), cipher, scale=scale, seed=seed,
+                                        flag_m=settings.visit_distance_m) if outcome.ok else (0, {})
         progress.update(task, advance=1)
     _print_outcome(outcome, None)
     if not outcome.ok:
         raise _fail("the demo city failed validation (a bug: please report it)")
-    counts = ", ".join(f"{k} {v:,}" for k, v in {**outcome.counts, "cases": n_cases}.items())
+    counts = ", ".join(f"{k} {v:,}" for k, v in {**outcome.counts, "cases": n_cases,
+                                                   **register}.items())
     console.print(f"demo city (scale {scale}) in {time.perf_counter() - started:.1f} s: {counts}")
     labels = {"overloaded": "overloaded grids (新建小区, over 1,000 households)",
               "unstaffed": "grid without a worker (待配备网格员)",
@@ -685,8 +698,120 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    _cipher()  # no register key: a clear message now, not a traceback from every worker
     uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port,
                 workers=workers, log_level="info")
+
+
+# -- register ------------------------------------------------------------------------------------
+def _cipher():
+    from layers.register.crypto import MissingKey, personal_data
+
+    try:
+        return personal_data(get_settings())
+    except MissingKey as exc:
+        raise _fail(str(exc)) from None
+
+
+@register_app.command("keygen")
+def register_keygen(force: Annotated[bool, typer.Option(
+        "--force", help="replace an existing key file (only while no data uses it)")] = False) -> None:
+    """Write a new register key to the key file (.gridmap/register.key, owner-only)."""
+    from layers.register.crypto import generate_key, write_key_file
+
+    settings = get_settings()
+    path = settings.key_file
+    if path.exists() and not force:
+        console.print(f"{path} exists; keeping it (--force replaces it; to change the key of "
+                      "stored data use `gridmap register rotate-key`)")
+        return
+    if settings.register_key:
+        err.print("[yellow]note:[/] GRIDMAP_REGISTER_KEY is set and takes precedence over the file")
+    write_key_file(path, generate_key())
+    console.print(f"register key written to {path} (mode 0600). Keep a copy somewhere safe: "
+                  "without it the encrypted ID and phone numbers cannot be read.")
+
+
+@register_app.command("rotate-key")
+def register_rotate_key() -> None:
+    """Re-encrypt all personal data under a new key (one transaction), then replace the key file."""
+    from layers.access.audit import cli_principal
+    from layers.register import keys
+    from layers.register.crypto import PersonalData, _decode, generate_key
+
+    settings = get_settings()
+    old = _cipher()
+    new_key = generate_key()
+    counts = keys.rotate(_engine(), old, PersonalData(_decode(new_key)), settings.key_file, new_key,
+                         by=cli_principal())
+    console.print(f"re-encrypted {counts or 'nothing'}; the new key is in {settings.key_file} "
+                  f"(the old one in {settings.key_file}.old)")
+    if settings.register_key:
+        err.print("[yellow]GRIDMAP_REGISTER_KEY is set:[/] replace its value with the content of "
+                  f"{settings.key_file} before the next start, or the API refuses to start")
+
+
+@register_app.command("import")
+def register_import(
+    path: Path,
+    kind: Annotated[str, typer.Option("--kind", help="persons | dwellings | organisations")],
+    encoding: Annotated[str | None, typer.Option(help="of a CSV file; default: UTF-8, else GBK")] = None,
+    report: Annotated[Path | None, typer.Option(help="write the row-level report (CSV) here")] = None,
+    accept_partial: Annotated[bool, typer.Option(
+        "--accept-partial", help="load the good rows even when some are rejected")] = False,
+) -> None:
+    """Import a register file (CSV or .xlsx, Chinese headers): checked, placed, atomic, idempotent;
+    exit 1 when any row was rejected."""
+    from layers.access.audit import cli_principal, record
+    from layers.errors import DomainError
+    from layers.locating.locators import LocatorRegistry
+    from layers.register import importer
+    from layers.storage.db import session_scope
+
+    cipher = _cipher()
+    engine = _engine()
+    locator = LocatorRegistry(engine).active()
+    try:
+        with session_scope(engine) as session:
+            outcome = importer.run(session, locator, cipher, path, kind, encoding=encoding,
+                                   accept_partial=accept_partial)
+            record(session, cli_principal(), "register.import", target=str(path)[:200], kind=kind,
+                   rows=outcome.rows, accepted=outcome.accepted,
+                   rejected=outcome.rejected_rows, written=outcome.written)
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    if report:
+        outcome.write_csv(report)
+    for p in outcome.problems[:20]:
+        err.print(f"  row {p.row} {p.field}: {p.problem} ({p.zh})")
+    if len(outcome.problems) > 20:
+        err.print(f"  … {len(outcome.problems) - 20} more" + (f" in {report}" if report else
+                                                            " (--report FILE lists them all)"))
+    written = ", ".join(f"{k} {v:,}" for k, v in outcome.written.items()) or "nothing written"
+    console.print(f"{kind}: {outcome.rows:,} rows, {outcome.accepted:,} accepted, "
+                  f"{outcome.rejected_rows:,} rejected; {written}")
+    if outcome.problems:
+        if not accept_partial:
+            err.print("nothing was loaded because rows were rejected; fix them, or give "
+                      "--accept-partial to load the accepted rows")
+        raise typer.Exit(1)
+
+
+@register_app.command("export")
+def register_export(
+    path: Path,
+    personal_data: Annotated[bool, typer.Option(
+        "--personal-data", help="ID and phone numbers in clear (audited); default: masked")] = False,
+    area: Annotated[str | None, typer.Option(help="only this area (code prefix)")] = None,
+) -> None:
+    """Export the persons as CSV with the register's Chinese headers (audited)."""
+    from layers.access.audit import cli_principal
+    from layers.register.keys import export_persons
+
+    n = export_persons(_engine(), _cipher(), path, by=cli_principal(), personal=personal_data,
+                       scope=area)
+    console.print(f"{n:,} persons written to {path}" + (
+        " with ID and phone numbers in clear (audited)" if personal_data else " (masked)"))
 
 
 @app.command()
@@ -697,12 +822,22 @@ def up(
     """Everything a newcomer needs: database up, schema, the demo district (once), then serve."""
     db_up()
     db_upgrade()
-    if _active_grid_count() == 0:
+    settings = get_settings()
+    if not settings.register_key and not settings.key_file.exists():
+        register_keygen()  # a newcomer's first start: a fresh key, owner-only, outside git
+    if _active_grid_count() == 0 or not _has_register():
         demo_load(scale=1.0, seed=370811)
     else:
         console.print("district data present; not reloading the demo (run `gridmap demo load` to)")
     console.print(f"serving on http://{host or get_settings().host}:{port or get_settings().port}")
     serve(host=host, port=port)
+
+
+def _has_register() -> bool:
+    from sqlalchemy import text
+
+    with _engine().connect() as conn:
+        return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM persons)")).scalar())
 
 
 def _active_grid_count() -> int:

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
         default=(200, 2000), description="Residents per rural grid.")
     token_days: int = Field(
         default=365, description="Lifetime of a new API credential in days; 0: no expiry.")
+    register_key: str | None = Field(
+        default=None, repr=False,
+        description="Master key of the register's personal data (32 bytes, URL-safe base64; "
+                    "`gridmap register keygen`). Unset: read from register_key_file. Never "
+                    "commit it; without it the encrypted ID and phone numbers cannot be read.")
+    register_key_file: Path | None = Field(
+        default=None, description="File holding the register key when GRIDMAP_REGISTER_KEY is "
+                                  "unset; default: <home>/register.key (owner-only, 0600).")
+    visit_distance_m: float = Field(
+        default=200.0, description="A care visit logged farther than this from the dwelling's "
+                                   "building is flagged for review (not refused).")
+
+    @property
+    def key_file(self) -> Path:
+        return self.register_key_file or self.home / "register.key"
 
 
 @lru_cache(maxsize=1)

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api.app import api_routes, create_app
 from api.security import route_access
 from layers.access import users
 from layers.access.policy import allows
 from layers.demo.city import generate
+from layers.demo.register import load as load_register
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
 from layers.storage.models import UserRole
@@ -158,6 +160,19 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/plans/{plan_id}/impact"): Probe("GET", "/v1/plans/{plan}/impact", scoped=True),
     ("POST", "/v1/plans/{plan_id}/publish"): Probe("POST", "/v1/plans/{doomed}/publish", json={},
                                                    scoped=True),
+    # the register: searches answer an out-of-scope caller with nothing of ours (the leak check)
+    ("GET", "/v1/people"): Probe("GET", "/v1/people?q={person_name}"),
+    ("GET", "/v1/dwellings/{dwelling_id}"): Probe("GET", "/v1/dwellings/{dwelling}", scoped=True),
+    ("GET", "/v1/buildings/{code}/dwellings"): Probe("GET", "/v1/buildings/{building}/dwellings",
+                                                     scoped=True),
+    ("GET", "/v1/organisations"): Probe("GET", "/v1/organisations?q={organisation}"),
+    ("POST", "/v1/visits"): Probe("POST", "/v1/visits", json={"person": "{person}", "note": "走访"},
+                                  scoped=True),
+    ("GET", "/v1/visits/due"): Probe("GET", "/v1/visits/due?area={street}", scoped=True),
+    ("GET", "/v1/visits/compliance"): Probe("GET", "/v1/visits/compliance?area={street}",
+                                            scoped=True),
+    ("GET", "/v1/stats/register"): Probe("GET", "/v1/stats/register?by=grid&area={street}",
+                                         scoped=True),
 }
 
 
@@ -205,8 +220,18 @@ def world(server_url, template_url):
                     if role != UserRole.PUBLIC:
                         scope = other[:9] if elsewhere else None
                         tokens[name] = users.add(session, name, role.value, scope)[1]
-            buildings = city.layers["buildings"]
-            building = buildings[buildings.within(grid.geometry)].iloc[0].code
+            load_register(engine, app.state.cipher, scale=0.05, today=MONDAY_10.date())
+            with engine.connect() as conn:
+                person = conn.execute(text("""
+                    SELECT p.code, p.name, p.dwelling_id, b.code AS building
+                    FROM persons p JOIN building_grids bg ON bg.building_id = p.building_id
+                    JOIN buildings b ON b.id = p.building_id
+                    WHERE bg.grid_code = :g ORDER BY p.id LIMIT 1"""), {"g": ours}).one()
+                organisation = conn.scalar(text("""
+                    SELECT o.name FROM organisations o
+                    JOIN building_grids bg ON bg.building_id = o.building_id
+                    WHERE bg.grid_code LIKE :s || '%' ORDER BY o.id LIMIT 1"""), {"s": ours[:9]})
+            building = person.building
             plan = client.post("/v1/plans", headers=auth, json={"name": "p", "area": ours[:9]}).json()
             doomed = client.post("/v1/plans", headers=auth,
                                  json={"name": "d", "area": ours[:9]}).json()
@@ -216,7 +241,8 @@ def world(server_url, template_url):
             values = {"case": case["id"], "photo": photo["id"], "street": ours[:9], "grid": ours,
                       "lon": point.x, "lat": point.y, "camera": camera,
                       "request": case["case_no"], "building": building, "plan": plan["id"],
-                      "community": ours[:12],
+                      "community": ours[:12], "person": person.code, "person_name": person.name,
+                      "dwelling": person.dwelling_id, "organisation": organisation,
                       "doomed": doomed["id"],
                       "grid_geometry": shapely.geometry.mapping(grid.geometry),
                       "split_line": {"type": "LineString",

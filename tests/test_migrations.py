@@ -7,7 +7,8 @@ from sqlalchemy import create_engine, text
 from layers.storage.migrate import current_revision, downgrade, head_revision, include_object, upgrade
 from layers.storage.models import Base
 
-GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases", "plan_units"}
+GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases", "plan_units",
+                   "organisations", "visits"}
 
 
 def test_every_geometry_column_is_srid_4326(engine):

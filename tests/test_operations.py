@@ -30,7 +30,17 @@ def test_ready_when_the_database_schema_and_locator_are(db_url, engine, city):
     with TestClient(create_app(url=db_url)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"] == {
-            "database": True, "schema": True, "locator": True}
+            "database": True, "schema": True, "locator": True, "register_key": True}
+
+
+def test_a_server_whose_key_cannot_read_the_register_does_not_start(db_url, engine, city):
+    from layers.demo.register import load as load_register
+    from layers.register.crypto import PersonalData, WrongKey
+
+    assert write_validated(engine, city).ok
+    load_register(engine, PersonalData(b"another key, not the configured!"), scale=0.05)
+    with pytest.raises(WrongKey, match="rotate-key"), TestClient(create_app(url=db_url)):
+        pass
 
 
 def test_not_ready_without_boundaries_but_alive(db_url):

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import allowed
+from layers.register.crypto import check_key_on
 from layers.storage import health
 
 router = APIRouter(tags=["health"])
@@ -29,10 +30,13 @@ def _locator_ready(app) -> bool:
     return True
 
 
-@router.get("/readyz", summary="Readiness: database reachable, schema current, locator built "
-                               "(503 until all three)",
+@router.get("/readyz", summary="Readiness: database reachable, schema current, locator built, "
+                               "register key reads the stored data (503 until all pass)",
             responses={503: {"description": "not ready: the body says which check failed"}})
 async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
     locator = await run_in_threadpool(_locator_ready, request.app)
-    ready, body = await run_in_threadpool(health.readiness, request.app.state.sessionmaker, locator)
+    cipher = request.app.state.cipher
+    ready, body = await run_in_threadpool(
+        health.readiness, request.app.state.sessionmaker, locator,
+        lambda conn: check_key_on(conn, cipher))
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,4 +1,5 @@
-"""Case statistics (``GET /v1/stats/{dimension}``); the SQL is layers/cases/statistics.py."""
+"""Case statistics (``GET /v1/stats/{dimension}``) and the register's counts
+(``GET /v1/stats/register``); the SQL is layers/cases/statistics.py and layers/register/people.py."""
 
 from __future__ import annotations
 
@@ -8,8 +9,22 @@ from fastapi import APIRouter, Query, Request
 
 from api.deps import IsoDate, SessionDep, allowed
 from layers.cases.statistics import case_statistics
+from layers.register.people import counts as register_counts
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
+
+
+@router.get("/register", summary="The register's counts (persons, floating, dwellings, rentals, "
+                                 "vacant, organisations) by grid, community or street")
+def register_stats(
+    session: SessionDep,
+    who: allowed("stats.read", scope="area"),
+    by: Literal["grid", "community", "street"] = "street",
+    area: Annotated[str | None, Query(pattern=r"^\d{6,15}$",
+                                      description="limit to an area code (prefix)")] = None,
+) -> dict:
+    scope = area or who.scope_code
+    return {"by": by, "area": scope, "rows": register_counts(session, by, scope)}
 
 
 @router.get("/{dimension}", summary="Case statistics by grid, community, street, category or "

@@ -27,8 +27,17 @@ _PUBLIC = frozenset({
     "map.public", "tiles.read", "open311.read", "docs.read",
 })
 _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read"})
-_WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start", "case.act:feedback"}
-_DISPATCHER = _WORKER | {"case.act:*", "alert.create", "stats.read", "map.staff"}
+# the register: a worker looks people up in their grids and calls them (so may identify them:
+# decrypted ID and phone numbers), and records the month's care visits
+_REGISTER_WORKER = {"person.read", "person.identify", "organisation.read", "visit.read",
+                    "visit.create"}
+_WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
+                        "case.act:feedback"} | _REGISTER_WORKER
+# a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员
+_DISPATCHER = (_WORKER - {"person.identify"}) | {
+    "case.act:*", "alert.create", "stats.read", "map.staff", "visit.compliance",
+    "person.sensitive"}
+# register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
 
 # role → the actions it may take ("case.act:*" covers every workflow action; admin has "*")

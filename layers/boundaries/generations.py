@@ -143,8 +143,31 @@ def _activate(session: Session, generation: Generation, current: Generation | No
         session.flush()
     generation.status = GenerationStatus.ACTIVE
     session.flush()
+    refresh_building_grids(session)
     session.execute(text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": NOTIFY_CHANNEL, "payload": str(generation.id)})
+
+
+# Which grid of the active generation each building stands in (table ``building_grids``): the
+# register's scope and counts are joins on it, not a spatial join per request. Rebuilt whenever
+# the answer can change: a generation becomes active, buildings are written. A building stands in
+# the grid covering a point on its surface; on a shared edge, the smallest code (the locator's rule).
+BUILDING_GRIDS_SQL = (
+    "DELETE FROM building_grids",
+    f"""
+    INSERT INTO building_grids (building_id, grid_code)
+    SELECT DISTINCT ON (b.id) b.id, g.code
+    FROM buildings b
+    JOIN areas g ON g.generation_id = {ACTIVE_ID_SQL} AND g.level = 'grid'
+                AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+    ORDER BY b.id, g.code
+    """,
+)
+
+
+def refresh_building_grids(session: Session) -> None:
+    for statement in BUILDING_GRIDS_SQL:
+        session.execute(text(statement))
 
 
 def activate_due(session: Session, today: dt.date) -> Generation | None:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from layers.cases import routing
 from layers.cases.working_calendar import CST, add_working_hours
 from layers.locating.locators import LocatorRegistry
+from layers.storage.bulk import bare
 from layers.storage.db import session_scope
 
 TOTAL, CLOSED = 168_177, 168_055
@@ -158,15 +159,17 @@ def _copy(engine: Engine, rows: list[tuple], events: list[tuple]) -> None:
     with session_scope(engine) as session:
         conn = session.connection().connection.driver_connection
         with conn.cursor() as cur:
-            with cur.copy("""COPY cases (id, case_no, token, source, category_code, routing_version_id,
-                                         description, camera_code, status, grid_code, generation_id,
+            # the tables are empty (the history loads once): indexes are built after the rows
+            with bare(cur, "cases"), cur.copy("""COPY cases (id, case_no, token, source,
+                                         category_code, routing_version_id, description,
+                                         camera_code, status, grid_code, generation_id,
                                          assignee_worker_code, department_code, created_at,
                                          registered_at, deadline, closed_at, updated_at, geom)
                              FROM STDIN""") as cp:
                 for r in rows:
                     cp.write_row(r)
-            with cur.copy("""COPY case_events (case_id, at, actor, action, from_status, to_status)
-                             FROM STDIN""") as cp:
+            with bare(cur, "case_events"), cur.copy("""COPY case_events (case_id, at, actor,
+                                         action, from_status, to_status) FROM STDIN""") as cp:
                 for e in events:
                     cp.write_row(e)
             cur.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), "

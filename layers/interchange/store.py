@@ -267,6 +267,7 @@ def write_dataset(session: Session, dataset: Dataset, *, draft_name: str = "å¯¼å
                 session.execute(text(f"ANALYZE {name}"))
         if report.layers.get("workers"):
             session.execute(text("ANALYZE worker_assignments"))
+        generations.refresh_building_grids(session)  # buildings or grids may have moved
         # Delivered at commit: every API process rebuilds its locator (layers.locating).
         session.execute(text("SELECT pg_notify('gridmap_data', 'import')"))
     return report

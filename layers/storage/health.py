@@ -38,9 +38,12 @@ def _active(session: Session) -> dict | None:
             "effective_from": gen.effective_from.isoformat() if gen.effective_from else None}
 
 
-def readiness(session_factory, locator_ready: bool) -> tuple[bool, dict]:
-    """(ready, detail): a load balancer sends traffic only where all three checks pass."""
+def readiness(session_factory, locator_ready: bool, key_check=None) -> tuple[bool, dict]:
+    """(ready, detail): a load balancer sends traffic only where all the checks pass;
+    ``key_check(connection)`` raises when the register key cannot read the stored data."""
     checks = {"database": False, "schema": False, "locator": locator_ready}
+    if key_check is not None:
+        checks["register_key"] = False
     detail: dict = {}
     try:
         with session_factory() as session:
@@ -50,6 +53,12 @@ def readiness(session_factory, locator_ready: bool) -> tuple[bool, dict]:
             checks["schema"] = current == head
             detail["schema_revision"] = {"current": current, "head": head}
             detail["active_generation"] = _active(session)
+            if key_check is not None and checks["schema"]:
+                try:
+                    key_check(session.connection())
+                    checks["register_key"] = True
+                except Exception as exc:  # noqa: BLE001 - reported, never raised
+                    detail["register_key_error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - readiness reports, it never raises
         detail["database_error"] = type(exc).__name__
     return all(checks.values()), {"ready": all(checks.values()), "checks": checks, **detail}

@@ -1,0 +1,128 @@
+"""The register (实有人口·实有房屋·实有单位) and the monthly care visits. Routers stay thin: the
+queries, scope, masking and audit are layers/register/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.deps import RowId, SessionDep, allowed
+from gis.points import to_point
+from layers.register import people, visits
+
+router = APIRouter(prefix="/v1", tags=["register"])
+
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: this month")]
+
+
+def _today(request: Request) -> dt.date:
+    return request.app.state.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+
+
+@router.get("/people", summary="Look a person up by name, ID number, phone number or address "
+                                "(实有人口查询); scoped, masked by role, audited")
+async def search_people(
+    request: Request, session: SessionDep, who: allowed("person.read"),
+    q: Annotated[str, Query(min_length=1, max_length=100,
+                            description="a name (or its beginning), an 18-character ID number, a "
+                                        "mobile number, or an address down to the room")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict:
+    locator = await run_in_threadpool(request.app.state.locators.active)
+
+    def work() -> dict:
+        answer = people.search(session, locator, request.app.state.cipher, q, principal=who,
+                               today=_today(request), limit=limit)
+        session.commit()  # the audit entry
+        return answer
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/dwellings/{dwelling_id}", summary="A dwelling with its residents (and landlord)")
+async def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
+                   who: allowed("person.read")) -> dict:
+    locator = await run_in_threadpool(request.app.state.locators.active)
+    answer = people.dwelling(session, locator, request.app.state.cipher, dwelling_id,
+                             principal=who, today=_today(request))
+    session.commit()
+    return answer
+
+
+@router.get("/buildings/{code}/dwellings", summary="A building's dwellings: unit, floor, room, use, "
+                                                   "residents (counts, no names)")
+def building_dwellings(code: Annotated[str, Path(max_length=40)], session: SessionDep,
+                       who: allowed("person.read")) -> dict:
+    return people.building_dwellings(session, code, principal=who)
+
+
+@router.get("/organisations", summary="Organisations and places (实有单位) by name or credit code")
+def organisations(request: Request, session: SessionDep, who: allowed("organisation.read"),
+                  q: Annotated[str, Query(min_length=1, max_length=100)],
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
+    return people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
+
+
+class Location(BaseModel):
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
+    x: float | None = Field(default=None, allow_inf_nan=False)
+    y: float | None = Field(default=None, allow_inf_nan=False)
+    crs: str = Field(default="wgs84", max_length=40, description="wgs84, gcj02, bd09, EPSG:4490, …")
+
+
+class VisitIn(BaseModel):
+    person: str | None = Field(default=None, max_length=20, description="the person's code")
+    dwelling: int | None = Field(default=None, ge=1, le=2**63 - 1, description="a rental's id")
+    visited_at: dt.datetime | None = Field(default=None, description="default: now")
+    note: str | None = Field(default=None, max_length=2000)
+    location: Location | None = Field(default=None, description="where the worker stood")
+    key: str | None = Field(default=None, min_length=8, max_length=80,
+                            description="idempotency key: a resend returns the first visit")
+
+
+@router.post("/visits", status_code=201, summary="Record a care visit (每月必访)")
+def record_visit(request: Request, response: Response, body: VisitIn, session: SessionDep,
+                 who: allowed("visit.create")) -> dict:
+    point = None
+    if body.location is not None:
+        loc = body.location
+        point = to_point(loc.lon, loc.lat, loc.x, loc.y, loc.crs)
+    at = body.visited_at or request.app.state.clock()
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))  # as people write it: Beijing time
+    visit, created = visits.record(
+        session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
+        note=body.note, key=body.key, flag_m=request.app.state.settings.visit_distance_m)
+    session.commit()
+    if not created:
+        response.status_code = 200
+    return visit
+
+
+@router.get("/visits/due", summary="The month's visit list of the caller's grids (or an area "
+                                    "within their scope)")
+def visits_due(request: Request, session: SessionDep, who: allowed("visit.read"),
+               month: Month = None,
+               area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+               limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict:
+    answer = visits.due(session, who, month=visits.parse_month(month, _today(request)), area=area,
+                        limit=limit)
+    session.commit()
+    return answer
+
+
+@router.get("/visits/compliance", summary="Share of the month's list visited, overdue and flagged, "
+                                           "by grid, community, street or worker")
+def visits_compliance(request: Request, session: SessionDep, who: allowed("visit.compliance"),
+                      month: Month = None,
+                      by: Literal["grid", "community", "street", "worker"] = "street",
+                      area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None) -> dict:
+    today = _today(request)
+    return visits.compliance(session, who, month=visits.parse_month(month, today), by=by,
+                             today=today, area=area)
+

@@ -1,0 +1,200 @@
+"""Monthly care visits (每月必访): each grid's visit list for a month is derived from the register —
+the people carrying one of the care tags and the rental dwellings in the grid's buildings; a
+worker records visits (with where they stood: a visit logged far from the dwelling's building is
+flagged for review, not refused); compliance is the share of the list visited, in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gis.points import PointQuery
+from layers.access import audit
+from layers.access.policy import Principal
+from layers.errors import DomainError
+from layers.register.people import NotFound
+from layers.storage.models import GRID_WORKER_ROLES, Visit
+
+PERSON_TAGS = ("困难群众", "独居老人", "残疾家庭", "失业人员", "留守儿童")  # + 出租房屋: rentals
+
+
+class BadVisit(DomainError):
+    code = "bad_visit"
+
+
+def parse_month(value: str | None, today: dt.date) -> dt.date:
+    if value is None:
+        return today.replace(day=1)
+    if not re.fullmatch(r"\d{4}-\d{2}", value or ""):
+        raise BadVisit("write the month as YYYY-MM, e.g. 2026-11", zh="月份格式应为 YYYY-MM")
+    year, month = int(value[:4]), int(value[5:])
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        raise BadVisit(f"{value} is not a month", zh="月份有误")
+    return dt.date(year, month, 1)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+# The visit list of a month: one row per person or rental, with its grid and whether (and how)
+# it was visited that month. :scope limits it to grids under an area code.
+DUE_SQL = """
+WITH bg AS (SELECT building_id, grid_code FROM building_grids
+            WHERE CAST(:scope AS text) IS NULL OR grid_code LIKE :scope || '%'),
+due AS (
+    SELECT 'person' AS kind, p.id AS target, bg.grid_code, p.building_id, p.dwelling_id
+    FROM persons p JOIN bg ON bg.building_id = p.building_id
+    WHERE p.tags <> '{}' AND p.tags && CAST(:tags AS varchar[])
+    UNION ALL
+    SELECT 'dwelling', d.id, bg.grid_code, d.building_id, d.id
+    FROM dwellings d JOIN bg ON bg.building_id = d.building_id WHERE d.use = '出租'
+),
+done AS (
+    SELECT coalesce(person_id, dwelling_id) AS target,
+           CASE WHEN person_id IS NULL THEN 'dwelling' ELSE 'person' END AS kind,
+           count(*) AS visits, bool_or(flagged) AS flagged, max(visited_at) AS last_at
+    FROM visits WHERE month = :month GROUP BY 1, 2
+)
+SELECT due.*, coalesce(done.visits, 0) AS visits, coalesce(done.flagged, false) AS flagged,
+       done.last_at
+FROM due LEFT JOIN done ON done.target = due.target AND done.kind = due.kind
+"""
+
+
+def _scope(principal: Principal, area: str | None) -> str | None:
+    if area is None:
+        return principal.scope_code
+    if not principal.covers(area):
+        raise NotFound(f"{area} is outside your scope {principal.scope_code}", zh="该区域不在您的管辖范围内")
+    return area
+
+
+def due(session: Session, principal: Principal, *, month: dt.date, area: str | None = None,
+        limit: int = 500) -> dict:
+    """The visit list of the caller's grids (or an area within their scope) for a month."""
+    scope = _scope(principal, area)
+    rows = session.execute(text(f"""
+        WITH list AS ({DUE_SQL})
+        SELECT list.kind, list.target, list.grid_code, list.visits, list.flagged, list.last_at,
+               b.code AS building, b.address, d.unit, d.room, p.code AS person, p.name, p.tags
+        FROM list JOIN buildings b ON b.id = list.building_id
+        JOIN dwellings d ON d.id = list.dwelling_id
+        LEFT JOIN persons p ON list.kind = 'person' AND p.id = list.target
+        ORDER BY list.visits > 0, list.grid_code, b.code, list.kind, list.target LIMIT :limit"""),
+        {"scope": scope, "month": month, "tags": list(PERSON_TAGS), "limit": limit}).all()
+    total = session.execute(text(f"SELECT count(*), count(*) FILTER (WHERE visits > 0) FROM ({DUE_SQL}) x"),
+                            {"scope": scope, "month": month, "tags": list(PERSON_TAGS)}).one()
+    audit.record(session, principal, "visit.due", target=scope, month=str(month),
+                 persons=[r.person for r in rows if r.person])
+    return {"month": month.strftime("%Y-%m"), "area": scope, "due": total[0], "visited": total[1],
+            "items": [{
+                "kind": r.kind, "person": {"code": r.person, "name": r.name,
+                                           "tags": [t for t in r.tags if t in PERSON_TAGS]}
+                if r.person else None,
+                "dwelling": {"id": r.target if r.kind == "dwelling" else None,
+                             "building": r.building, "address": r.address,
+                             "unit": r.unit or None, "room": r.room},
+                "grid": r.grid_code, "visited": r.visits > 0, "visits": r.visits,
+                "flagged": r.flagged, "last_visit": r.last_at.isoformat() if r.last_at else None,
+            } for r in rows]}
+
+
+def compliance(session: Session, principal: Principal, *, month: dt.date, by: str,
+               today: dt.date, area: str | None = None) -> dict:
+    """Share of the month's list visited, overdue (not visited by the month's end) and flagged,
+    per grid, community, street or responsible grid worker."""
+    scope = _scope(principal, area)
+    if by == "worker":
+        key = "coalesce(w.code, '(无网格员)')"
+        join = """LEFT JOIN LATERAL (
+            SELECT wk.code FROM worker_assignments wa JOIN workers wk ON wk.id = wa.worker_id
+            WHERE wa.grid_code = list.grid_code AND wa.role = ANY(CAST(:roles AS worker_role[]))
+            ORDER BY wa.role, wk.code LIMIT 1) w ON true"""
+    else:
+        width = {"grid": 15, "community": 12, "street": 9}[by]
+        key = f"left(list.grid_code, {width})"
+        join = ""
+    ended = _next_month(month) <= today
+    rows = session.execute(text(f"""
+        WITH list AS ({DUE_SQL})
+        SELECT {key} AS key, count(*) AS due, count(*) FILTER (WHERE visits > 0) AS visited,
+               count(*) FILTER (WHERE flagged) AS flagged
+        FROM list {join} GROUP BY 1 ORDER BY 1"""),
+        {"scope": scope, "month": month, "tags": list(PERSON_TAGS),
+         "roles": [r.value for r in GRID_WORKER_ROLES]}).all()
+    return {"month": month.strftime("%Y-%m"), "by": by, "area": scope, "month_ended": ended,
+            "rows": [{by: r.key, "due": r.due, "visited": r.visited,
+                      "share": round(r.visited / r.due, 4) if r.due else None,
+                      "overdue": (r.due - r.visited) if ended else 0,
+                      "pending": 0 if ended else r.due - r.visited,
+                      "flagged": r.flagged} for r in rows]}
+
+
+def record(session: Session, principal: Principal, *, person: str | None, dwelling: int | None,
+           visited_at: dt.datetime, point: PointQuery | None, note: str | None, key: str | None,
+           flag_m: float) -> tuple[dict, bool]:
+    """Record a visit; (the visit, created). A retry with the same idempotency key returns the
+    visit it made the first time (also when two retries race: the unique key decides)."""
+    if (person is None) == (dwelling is None):
+        raise BadVisit("name the person (person: code) or the rental (dwelling: id) visited, "
+                       "not both", zh="请指明走访对象：人员或出租房屋之一")
+    if key is not None:
+        found = _by_key(session, key)
+        if found is not None:
+            return found, False
+    if person is not None:
+        target = session.execute(text("""
+            SELECT p.id, p.building_id, bg.grid_code FROM persons p
+            LEFT JOIN building_grids bg ON bg.building_id = p.building_id WHERE p.code = :code"""),
+            {"code": person}).one_or_none()
+    else:
+        target = session.execute(text("""
+            SELECT d.id, d.building_id, bg.grid_code FROM dwellings d
+            LEFT JOIN building_grids bg ON bg.building_id = d.building_id WHERE d.id = :id"""),
+            {"id": dwelling}).one_or_none()
+    if target is None or not principal.covers(target.grid_code):
+        raise NotFound("no such person or dwelling in your scope", zh="未找到走访对象")
+    distance = None
+    if point is not None:
+        distance = session.scalar(text("""
+            SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+            FROM buildings WHERE id = :b"""), {"lon": point.lon, "lat": point.lat,
+                                               "b": target.building_id})
+    visit = Visit(key=key, person_id=target.id if person else None,
+                  dwelling_id=target.id if dwelling else None, visited_at=visited_at,
+                  month=visited_at.date().replace(day=1), recorded_by=principal.name, note=note,
+                  distance_m=round(distance, 1) if distance is not None else None,
+                  flagged=distance is not None and distance > flag_m,
+                  geom=f"SRID=4326;POINT({point.lon} {point.lat})" if point else None)
+    try:
+        with session.begin_nested():
+            session.add(visit)
+            session.flush()
+    except IntegrityError:  # a concurrent retry with the same key won the race
+        found = _by_key(session, key) if key else None
+        if found is None:
+            raise
+        return found, False
+    audit.record(session, principal, "visit.create", target=person or f"dwelling:{dwelling}",
+                 visit=visit.id)
+    return _json(visit, person, dwelling), True
+
+
+def _by_key(session: Session, key: str) -> dict | None:
+    row = session.execute(text("""
+        SELECT v.*, p.code AS person FROM visits v LEFT JOIN persons p ON p.id = v.person_id
+        WHERE v.key = :key"""), {"key": key}).one_or_none()
+    return None if row is None else _json(row, row.person, row.dwelling_id)
+
+
+def _json(v, person: str | None, dwelling: int | None) -> dict:
+    return {"id": v.id, "person": person, "dwelling": dwelling,
+            "visited_at": v.visited_at.isoformat(), "month": v.month.strftime("%Y-%m"),
+            "distance_m": v.distance_m, "flagged": v.flagged, "note": v.note,
+            "recorded_by": v.recorded_by, "key": v.key}
