@@ -348,6 +348,8 @@ def locate_file(
     content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
                     ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
         path.suffix.lower(), "application/json")
+    if content_type == "text/csv":
+        return _locate_csv(path, crs, out, at)
     try:
         fmt, rows = parse_batch(path.read_bytes(), content_type)
         locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
@@ -369,6 +371,45 @@ def locate_file(
     if out:
         sink.close()
         err.print(f"{located:,} rows located into {out}")
+
+
+def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
+    """CSV takes the columnar path: streamed in chunks, located and written as arrays."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from layers.errors import DomainError
+    from layers.locating.bulk import locate_csv
+    from layers.locating.locators import LocatorRegistry
+
+    try:
+        locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
+        source = path.open(encoding="utf-8-sig", newline="")
+    except (DomainError, OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    total = path.stat().st_size
+    sink = out.open("wb") if out else sys.stdout.buffer
+    rows = 0
+    with source, Progress(TextColumn("locating"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("locating", total=None)
+
+        def advance(n: int) -> None:
+            nonlocal rows
+            rows += n
+            progress.update(task, completed=rows)
+
+        try:
+            for chunk in locate_csv(locator, source, crs, progress=advance):
+                sink.write(chunk)
+        except (DomainError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        except UnicodeDecodeError:
+            raise _fail(f"{path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+    if out:
+        sink.close()
+        err.print(f"{rows:,} rows located into {out} ({total / 2**20:,.0f} MiB read)")
 
 
 # -- cases / routing -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import IsoDate, allowed
 from gis.crs import parse_crs
 from gis.points import PointQuery, to_point
-from layers.locating import batch
+from layers.locating import batch, bulk
 from layers.locating.locators import Locator, locate_in_postgis
 
 router = APIRouter(prefix="/v1", tags=["locate"])
@@ -74,6 +74,14 @@ async def locate_batch(
 ) -> StreamingResponse:
     parse_crs(crs)  # a bad CRS fails the request, not each row
     body = await request.body()  # its size is capped before this by api/guards.py
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in (
+            "text/csv", "application/csv"):
+        # CSV takes the columnar path (layers/locating/bulk.py): arrays, not a dict per row
+        text = await run_in_threadpool(bulk.csv_text, body,
+                                       request.app.state.settings.max_batch_rows)
+        locator = await run_in_threadpool(locator_for, request, at)
+        first = await run_in_threadpool(bulk.first_chunks, locator, text, crs)
+        return StreamingResponse(first, media_type=batch.BatchFormat.media_type(batch.BatchFormat.CSV))
     # parsing a large body takes seconds of CPU: off the event loop, which keeps answering
     fmt, rows = await run_in_threadpool(batch.parse_batch, body,
                                         request.headers.get("content-type", ""))

@@ -61,6 +61,16 @@ def _ranks(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _ranks_unsorted(key: np.ndarray) -> np.ndarray:
+    """For each row, how many earlier rows share its key (0 for the first)."""
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.searchsorted(sorted_key, sorted_key)
+    ranks = np.empty(len(key), dtype=np.int64)
+    ranks[order] = np.arange(len(key)) - starts
+    return ranks
+
+
 def generate(buildings: pd.DataFrame, sites: pd.DataFrame, *, scale: float, seed: int,
              today: dt.date) -> Register:
     """``buildings``: id, households, population, floating, floors, urban, address, lon, lat
@@ -133,16 +143,22 @@ def _persons(b: pd.DataFrame, d: pd.DataFrame, rng, today: dt.date):
     male = np.select([pos == 0, pos == 1], [head_male[di], ~head_male[di]], rng.random(n) < 0.51)
     birth = (np.datetime64(today) - (age * 365.25 + rng.integers(0, 365, n)).astype("timedelta64[D]"))
 
-    origin_codes = np.array(list(ORIGINS))
-    origin = np.where(floating, origin_codes[rng.choice(len(origin_codes), n,
-                                                       p=ORIGIN_WEIGHTS / ORIGIN_WEIGHTS.sum())], "")
-    region = np.where(floating, origin, "370811")
-    births = pd.Series(birth).dt.strftime("%Y%m%d").to_numpy()
-    key = pd.DataFrame({"r": region, "b": births, "m": male})
-    seq = key.groupby(["r", "b", "m"], sort=False).cumcount().to_numpy()
-    seq = 2 * (seq % 499) + np.where(male, 1, 2)  # odd for men, even for women
-    first17 = pd.Series(region).str.cat([pd.Series(births), pd.Series(seq).map("{:03d}".format)])
-    id_numbers = (first17 + identity.id_check_chars(first17.to_numpy())).to_numpy()
+    # ID numbers, built as integers: region (6) · birth date (8) · sequence (3), then the check
+    # character; the sequence numbers people born the same day in the same county (odd: men)
+    origin_codes = np.array([int(c) for c in ORIGINS])
+    region = np.where(floating, origin_codes[rng.choice(len(origin_codes), n,
+                                                        p=ORIGIN_WEIGHTS / ORIGIN_WEIGHTS.sum())],
+                      370811)
+    days = birth.astype("datetime64[D]")
+    years = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dom = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+    ymd = years * 10_000 + months * 100 + dom
+    group = (region * 100_000_000 + ymd) * 2 + male
+    seq = _ranks_unsorted(group)
+    seq = 2 * (seq % 499) + np.where(male, 1, 2)
+    first17 = (region * 10**11 + ymd * 1000 + seq).astype(str)
+    id_numbers = np.char.add(first17, identity.id_check_chars(first17)).astype(object)
 
     surnames = np.array(list(names.SURNAMES))
     given = np.array(list(names.GIVEN))
@@ -152,19 +168,21 @@ def _persons(b: pd.DataFrame, d: pd.DataFrame, rng, today: dt.date):
     sur = np.where((pos >= 2) & ~parent, sur[np.repeat(np.cumsum(count) - count, count)], sur)
     g1 = given[rng.integers(0, len(given), n)]
     g2 = np.where(rng.random(n) < 0.75, given[rng.integers(0, len(given), n)], "")
-    name = pd.Series(sur).str.cat([pd.Series(g1), pd.Series(g2)]).to_numpy()
-    prefixes = np.array(["133", "135", "137", "138", "139", "150", "151", "152", "157", "158",
-                         "159", "177", "180", "182", "187", "188", "198"])
-    phone = pd.Series(prefixes[rng.integers(0, len(prefixes), n)]).str.cat(
-        pd.Series(rng.integers(0, 10**8, n)).map("{:08d}".format)).to_numpy().astype(object)
+    name = np.char.add(np.char.add(sur, g1), g2).astype(object)
+    prefixes = np.array([133, 135, 137, 138, 139, 150, 151, 152, 157, 158, 159, 177, 180, 182,
+                         187, 188, 198], dtype=np.int64)
+    phone = (prefixes[rng.integers(0, len(prefixes), n)] * 10**8
+             + rng.integers(0, 10**8, n)).astype(str).astype(object)
     phone[age < 12] = None
+    origin = np.where(floating, region.astype(str), "")
 
     tags, care = _tags(d, di, pos, age, count, rental, b.urban.to_numpy()[bi], rng)
     registered_on = np.where(
         floating, (np.datetime64(today) - rng.integers(30, 5 * 365, n).astype("timedelta64[D]")),
         np.datetime64("NaT"))
     persons = pd.DataFrame({
-        "id": np.arange(1, n + 1), "code": [f"P{i:08d}" for i in range(1, n + 1)],
+        "id": np.arange(1, n + 1),
+        "code": np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 8)).astype(object),
         "name": name, "gender": np.where(male, "男", "女"), "birth_date": birth,
         "id_number": id_numbers, "phone": phone, "floating": floating,
         "origin": pd.Series(origin).map(ORIGINS).to_numpy(), "registered_on": registered_on,
@@ -295,4 +313,8 @@ def load(engine: Engine, cipher: PersonalData, *, scale: float = 1.0, seed: int 
                                                  "building_id"])
     register = generate(buildings, sites, scale=scale, seed=seed,
                         today=today or dt.date.today())
-    return copy_rows(engine, register, cipher, flag_m=flag_m)
+    counts = copy_rows(engine, register, cipher, flag_m=flag_m)
+    # freshly loaded tables: set their visibility maps (index-only scans for the visit lists)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) persons, dwellings, visits"))
+    return counts

@@ -5,8 +5,6 @@ stream the answer in the same format and order. A row that cannot be read become
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -16,7 +14,7 @@ import numpy as np
 
 from gis.points import PointQuery, to_point
 from layers.errors import DomainError
-from layers.locating.locators import Locator, grid_worker
+from layers.locating.locators import Locator
 
 MAX_BATCH_ROWS = 200_000
 
@@ -52,7 +50,7 @@ class BatchFormat(StrEnum):
 _NUMBER_KEYS = ("lon", "lat", "x", "y")
 
 
-def _number(value):
+def coordinate(value):
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -68,7 +66,7 @@ def _row_from_mapping(item: dict) -> dict:
     try:
         for key in _NUMBER_KEYS:
             if key in row:
-                row[key] = _number(row[key])
+                row[key] = coordinate(row[key])
     except (TypeError, ValueError, OverflowError):
         echo = {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in item.items()}
@@ -109,8 +107,8 @@ def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]
         text_body = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadBatch("the body is not UTF-8", code="bad_encoding", zh="请使用 UTF-8 编码") from None
-    if ctype in ("text/csv", "application/csv"):
-        return BatchFormat.CSV, _parse_csv(text_body)
+    if ctype in ("text/csv", "application/csv"):  # CSV is read by the columnar path (bulk.py)
+        raise BadBatch("CSV takes the columnar path: layers/locating/bulk.py", zh="CSV 格式有误")
     if ctype in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
         return BatchFormat.NDJSON, _parse_ndjson(text_body)
     try:
@@ -133,16 +131,6 @@ def parse_batch(body: bytes, content_type: str) -> tuple[BatchFormat, list[dict]
                    zh="批量请求格式有误")
 
 
-def _parse_csv(text_body: str) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text_body))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-    if not ({"lon", "lat"} <= set(fields) or {"x", "y"} <= set(fields)):
-        raise BadBatch("the CSV needs a header with lon,lat (or x,y) columns", code="bad_csv",
-                       zh="CSV 需要包含 lon,lat 列")
-    reader.fieldnames = fields
-    return [_row_from_mapping({k: v for k, v in r.items() if k is not None}) for r in reader]
-
-
 def _parse_ndjson(text_body: str) -> list[dict]:
     rows = []
     for n, line in enumerate(text_body.splitlines(), start=1):
@@ -159,24 +147,6 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith("_") and k != "error"}
 
 
-_CSV_COLUMNS = ("grid_code", "grid_name", "community_code", "community_name", "street_code",
-                "street_name", "on_boundary", "worker_code", "worker_name", "worker_phone_masked",
-                "wgs84_lon", "wgs84_lat", "error")
-
-
-def _flat(answer: dict) -> dict:
-    if "error" in answer:
-        return {"error": answer["error"]}
-    worker = grid_worker(answer["workers"]) or {}
-    return {"grid_code": answer["grid"]["code"], "grid_name": answer["grid"]["name"],
-            "community_code": answer["community"]["code"],
-            "community_name": answer["community"]["name"],
-            "street_code": answer["street"]["code"], "street_name": answer["street"]["name"],
-            "on_boundary": answer["on_boundary"], "worker_code": worker.get("code"),
-            "worker_name": worker.get("name"), "worker_phone_masked": worker.get("phone_masked"),
-            "wgs84_lon": answer["point"]["lon"], "wgs84_lat": answer["point"]["lat"]}
-
-
 def _compact(answer: dict) -> dict:
     """A batch row carries the answer without repeating the generation on every line."""
     return {k: v for k, v in answer.items() if k != "generation"}
@@ -184,19 +154,6 @@ def _compact(answer: dict) -> dict:
 
 def render_batch(fmt: BatchFormat, rows: list[dict], answers: Iterable[dict]) -> Iterator[bytes]:
     answers = iter(answers)
-    if fmt == BatchFormat.CSV:
-        input_cols = [c for c in rows[0] if not c.startswith("_") and c != "error"] if rows else []
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=[*input_cols, *_CSV_COLUMNS], extrasaction="ignore")
-        writer.writeheader()
-        for n, row in enumerate(rows):
-            writer.writerow({**_public(row), **_flat(next(answers))})
-            if n % 5000 == 4999:
-                yield buf.getvalue().encode()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue().encode()
-        return
     if fmt == BatchFormat.NDJSON:
         for row in rows:
             yield (json.dumps({**_public(row), **_compact(next(answers))}, ensure_ascii=False)

@@ -565,6 +565,9 @@ class BuildingGrid(Base):
 
 
 DWELLING_USES = ("自住", "出租", "空置", "经营")
+# People visited every month (每月必访): the care tags carried by persons (出租房屋 is a dwelling's).
+CARE_TAGS = ("困难群众", "独居老人", "残疾家庭", "失业人员", "留守儿童")
+CARE_PREDICATE = "tags && '{" + ",".join(CARE_TAGS) + "}'::varchar[]"
 
 
 class Dwelling(Base):
@@ -575,6 +578,7 @@ class Dwelling(Base):
     __table_args__ = (
         Index("uq_dwellings_place", "building_id", "unit", "floor", "room", unique=True),
         CheckConstraint("use IN ('自住', '出租', '空置', '经营')", name="ck_dwellings_use"),
+        Index("ix_dwellings_rental", "building_id", "id", postgresql_where=text("use = '出租'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -602,6 +606,8 @@ class Person(Base):
         # most people carry no tag: the index holds the others (queries say tags <> '{}')
         Index("ix_persons_tags", "tags", postgresql_using="gin", postgresql_where=text("tags <> '{}'")),
         CheckConstraint("gender IN ('男', '女')", name="ck_persons_gender"),
+        # the monthly visit list: people carrying a care tag, by building (index-only scans)
+        Index("ix_persons_care", "building_id", "id", postgresql_where=text(CARE_PREDICATE)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -119,6 +119,11 @@ def upgrade() -> None:
     op.create_index('ix_persons_tags', 'persons', ['tags'], unique=False, postgresql_using='gin',
                     postgresql_where=sa.text("tags <> '{}'"))
     op.create_index('uq_persons_id_index', 'persons', ['id_index'], unique=True)
+    op.create_index('ix_persons_care', 'persons', ['building_id', 'id'], unique=False,
+                    postgresql_where=sa.text("tags && '{困难群众,独居老人,残疾家庭,失业人员,留守儿童}'"
+                                             "::varchar[]"))
+    op.create_index('ix_dwellings_rental', 'dwellings', ['building_id', 'id'], unique=False,
+                    postgresql_where=sa.text("use = '出租'"))
     op.create_table('visits',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('key', sa.String(length=80), nullable=True),
@@ -149,6 +154,8 @@ def downgrade() -> None:
     op.drop_index('ix_visits_geom', table_name='visits', postgresql_using='gist')
     op.drop_index('ix_visits_dwelling', table_name='visits')
     op.drop_table('visits')
+    op.drop_index('ix_dwellings_rental', table_name='dwellings')
+    op.drop_index('ix_persons_care', table_name='persons')
     op.drop_index('uq_persons_id_index', table_name='persons')
     op.drop_index('ix_persons_tags', table_name='persons', postgresql_using='gin')
     op.drop_index('ix_persons_phone_index', table_name='persons')
