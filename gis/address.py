@@ -25,6 +25,11 @@ _SHORTHAND = re.compile(r"(\d+)-(\d+)-(\d+)$")  # 3-2-501: building-unit-room
 _BUILDING_WORDS = re.compile(r"(\d+)(?:号楼|号栋|号幢|号座|栋|幢|座|楼)")
 _UNIT = re.compile(r"(\d+)单元")
 _ROOM = re.compile(r"(\d+)(?:室|号房|户)?$")
+# 5楼西户 / 5层东户 (normalise has made 5楼 into 5号楼): the floor and the side → room 501 / 502
+_SIDE_ROOM = re.compile(r"^(\d+)(?:号楼|层)([东西])户?$")
+_SIDES = {"西": "01", "东": "02"}
+# a county-level prefix of another district (历下区, 微山县) before a road or a village
+_COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:区|县)(?=.+?(?:大道|路|街|巷|胡同|里|道|弄|村)\d+号)")
 _ROAD = re.compile(r"^(.+?(?:大道|路|街|巷|胡同|里|道|弄))(\d+)号(?!楼)")
 _VILLAGE = re.compile(r"^(.+?村)(\d+)号(?!楼)")
 _ROAD_LOOSE = re.compile(r"^(\D{2,8}?)(\d+)号(?!楼)")  # a road whose suffix was mistyped
@@ -87,6 +92,8 @@ def parse(text: str, *, drop_prefixes: tuple[str, ...] = (), streets: tuple[str,
     for prefix in drop_prefixes:
         if rest.startswith(prefix):
             rest = rest[len(prefix):]
+    if not any(rest.startswith(p) for p in drop_prefixes):
+        rest = _COUNTY.sub("", rest, count=1)
     out = ParsedAddress(normalised=norm)
     for street in streets:
         if rest.startswith(street):
@@ -97,7 +104,10 @@ def parse(text: str, *, drop_prefixes: tuple[str, ...] = (), streets: tuple[str,
         out.unit = m.group(1)
         tail = rest[m.end():]
         room = _ROOM.match(tail)
-        if room and tail:
+        side = _SIDE_ROOM.match(tail)
+        if side:
+            out.room = side.group(1) + _SIDES[side.group(2)]
+        elif room and tail:
             out.room = room.group(1)
         rest = rest[:m.start()]
     m = _VILLAGE.match(rest)

@@ -170,3 +170,97 @@ def test_resident_lookup_is_rate_limited_per_client(client):
     assert codes[-1] == 429 and codes.count(429) == 2
     limited = client.get("/v1/resident/worker", params={"lon": 116.6, "lat": 35.41})
     assert int(limited.headers["retry-after"]) >= 1 and limited.json()["error_zh"]
+
+
+# -- forms residents and officers write that are not the standard address ------------------------
+@pytest.fixture(scope="module")
+def forms_gazetteer():
+    gz = Gazetteer.for_district(["任城区", "济宁市任城区"], ["金城街道", "喻屯镇"])
+    for code, address, name, lon, grid in [
+        ("B1", "太白楼路12号曲水苑3号楼", "曲水苑3号楼", 116.50, "G1"),
+        ("B2", "太白楼路12号曲水苑4号楼", "曲水苑4号楼", 116.50, "G1"),
+        ("B8", "太白楼路20号银座1号楼", "银座1号楼", 116.60, "G9"),
+        ("B3", "喻屯镇后曹庄村20号", None, 116.40, "G2"),
+        ("B4", "曲水亭街8号", None, 117.00, "G3"),
+        ("B5", "建设路5号实验小学教学楼", "实验小学教学楼", 116.61, "G4"),
+        ("B6", "共青团路9号九九花园1号楼", "九九花园1号楼", 116.62, "G5"),
+        ("B7", "共青团路9号九九花园2号楼", "九九花园2号楼", 116.62, "G5"),
+        ("B9", "红星路1号红星家园1号楼", "红星家园1号楼", 116.63, "G6"),
+        ("B10", "红星路1号红星家园2号楼", "红星家园2号楼", 116.63, "G7"),
+    ]:
+        gz.add(code, address, name, lon, 35.4, grid_code=grid)
+    return gz
+
+
+def _top(gz, q):
+    parsed, found = gz.search(q)
+    return parsed, (found[0][0], found[0][1]) if found else (None, 0.0)
+
+
+def test_a_door_plate_of_another_district_with_province_city_and_district(forms_gazetteer):
+    for q in ("曲水亭街8号", "山东省济南市历下区曲水亭街8号"):
+        _p, (entry, score) = _top(forms_gazetteer, q)
+        assert entry.code == "B4" and score >= CONFIDENT
+
+
+def test_a_door_plate_of_several_buildings_answers_the_door_plate_and_its_grid(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "太白楼路12号")
+    assert entry.kind == "door_plate" and entry.grid_code == "G1" and score >= CONFIDENT
+
+
+def test_a_place_by_part_of_its_name(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "实验小学")
+    assert entry.code == "B5" and score >= CONFIDENT
+
+
+def test_a_village_house_by_village_and_number(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "后曹庄村20号")
+    assert entry.code == "B3" and score >= CONFIDENT
+
+
+def test_a_compound_alone_answers_the_compound_and_its_grid(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "九九花园")
+    assert entry.kind == "compound" and entry.grid_code == "G5" and score >= CONFIDENT
+
+
+def test_a_compound_across_two_grids_is_never_a_confident_grid(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "红星家园")
+    assert entry.grids == ("G6", "G7") and entry.grid_code is None and score < CONFIDENT
+
+
+def test_a_number_between_known_door_plates_is_placed_between_them_not_confidently(forms_gazetteer):
+    _p, (entry, score) = _top(forms_gazetteer, "太白楼路16号")
+    assert entry.kind == "interpolated" and 116.50 < entry.lon < 116.60 and score < CONFIDENT
+
+
+def test_floor_and_side_name_the_room(forms_gazetteer):
+    parsed, (entry, _s) = _top(forms_gazetteer, "九九花园2号楼2单元5楼西户")
+    assert entry.code == "B7" and (parsed.unit, parsed.room) == ("2", "501")
+    assert _top(forms_gazetteer, "九九花园2号楼3单元6层东户")[0].room == "602"
+
+
+def test_the_new_forms_on_the_demo_are_never_confidently_in_the_wrong_grid():
+    """Door plates, compounds alone and the district's prefix, for 3,000 demo buildings: a
+    confident answer is always in the building's own grid."""
+    city = generate(BOUNDARY, scale=0.3)
+    areas = city.layers["areas"]
+    grids = areas[areas.level == "grid"][["code", "geometry"]].rename(columns={"code": "grid"})
+    b = city.layers["buildings"].copy()
+    b["geometry"] = b.geometry.representative_point()
+    b = b.sjoin(grids, predicate="within").drop_duplicates("code")
+    gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),
+                                list(areas[areas.level == "street"].name))
+    for row in b.itertuples():
+        gz.add(row.code, row.address, row.name, row.geometry.x, row.geometry.y, grid_code=row.grid)
+    sample = b.sample(3000, random_state=7)
+    confident = wrong = 0
+    for row in sample.itertuples():
+        forms = [f"山东省济宁市任城区{row.address}"]
+        if isinstance(row.compound, str):
+            forms += [f"{row.road}{row.house_number}号", row.compound]
+        for q in forms:
+            _p, (entry, score) = _top(gz, q)
+            if entry is not None and score >= CONFIDENT:
+                confident += 1
+                wrong += entry.grid_code != row.grid
+    assert confident > 3000 and wrong == 0

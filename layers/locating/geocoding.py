@@ -20,11 +20,16 @@ def candidates(locator: Locator, q: str, limit: int) -> tuple[dict, list[dict]]:
     parsed, found = locator.gazetteer.search(q, limit=limit)
     out = []
     for entry, score in found:
-        grid = locator.areas.get(entry.grid_code) if entry.grid_code else None
+        code = entry.grid_code
+        if code is None and entry.kind == "interpolated":  # a point between door plates
+            g, _ = locator.index.locate_one(entry.lon, entry.lat)
+            code = str(locator.index.codes[g]) if g >= 0 else None
+        grid = locator.areas.get(code) if code else None
         out.append({
             "building": {"code": entry.code, "address": entry.address, "name": entry.name,
                          "kind": entry.kind},
             "grid": {"code": grid["code"], "name": grid["name"]} if grid else None,
+            **({"grids": list(entry.grids)} if entry.grids else {}),
             "location": {"lon": round(entry.lon, 7), "lat": round(entry.lat, 7)},
             "score": score,
             "confident": score >= CONFIDENT,

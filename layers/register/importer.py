@@ -182,6 +182,9 @@ class _Placer:
             return None, ("the address matches no building with confidence; write road or "
                           "compound and building number"), "地址无法匹配到建筑"
         entry = found[0][0]
+        if entry.kind in ("compound", "door_plate"):
+            return None, (f"{entry.address} has several buildings; add the building number, unit "
+                          "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
         building = self.ids.get(entry.code)
         if building is None:
             return None, f"{entry.code} is a site, not a building with dwellings", "该地址不是住宅建筑"

@@ -143,6 +143,10 @@ def _address_filter(session: Session, locator: Locator, q: str, params: dict) ->
     if not found or found[0][1] < CONFIDENT:
         raise NotFound("no building matches this address with confidence; give the road or "
                        "compound and the building number", zh="未找到该地址", parsed=parsed.as_dict())
+    if found[0][0].kind != "building":  # a compound or a door plate: which dwelling is unknown
+        raise NotFound(f"{found[0][0].address} is a {found[0][0].kind.replace('_', ' ')} of several "
+                       "buildings; give the building number (and unit and room)",
+                       zh="请补充楼号（及单元、房号）", parsed=parsed.as_dict())
     building = found[0][0].code
     params["building"] = building
     where = "b.code = :building"
