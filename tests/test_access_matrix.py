@@ -173,6 +173,10 @@ PROBES: dict[tuple[str, str], Probe] = {
                                             scoped=True),
     ("GET", "/v1/stats/register"): Probe("GET", "/v1/stats/register?by=grid&area={street}",
                                          scoped=True),
+    ("POST", "/v1/visits/{visit_id}/photos"): Probe("POST", "/v1/visits/{visit}/photos",
+                                                    files={"file": "png"}, scoped=True),
+    ("GET", "/v1/visits/{visit_id}/photos/{photo_id}"): Probe(
+        "GET", "/v1/visits/{visit}/photos/{visit_photo}", scoped=True),
 }
 
 
@@ -232,6 +236,10 @@ def world(server_url, template_url):
                     JOIN building_grids bg ON bg.building_id = o.building_id
                     WHERE bg.grid_code LIKE :s || '%' ORDER BY o.id LIMIT 1"""), {"s": ours[:9]})
             building = person.building
+            visit = client.post("/v1/visits", headers=auth,
+                                json={"person": person.code, "note": "入户走访"}).json()
+            visit_photo = client.post(f"/v1/visits/{visit['id']}/photos", headers=auth,
+                                      files={"file": ("a.png", real_png(), "image/png")}).json()
             plan = client.post("/v1/plans", headers=auth, json={"name": "p", "area": ours[:9]}).json()
             doomed = client.post("/v1/plans", headers=auth,
                                  json={"name": "d", "area": ours[:9]}).json()
@@ -243,6 +251,7 @@ def world(server_url, template_url):
                       "request": case["case_no"], "building": building, "plan": plan["id"],
                       "community": ours[:12], "person": person.code, "person_name": person.name,
                       "dwelling": person.dwelling_id, "organisation": organisation,
+                      "visit": visit["id"], "visit_photo": visit_photo["id"],
                       "doomed": doomed["id"],
                       "grid_geometry": shapely.geometry.mapping(grid.geometry),
                       "split_line": {"type": "LineString",

@@ -297,6 +297,27 @@ def test_a_visit_far_from_the_home_is_flagged_not_refused_and_a_resend_is_one_vi
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
 
 
+def test_a_visit_keeps_its_photos_and_refuses_what_is_no_image(reg):
+    from tests.test_cases import real_png
+
+    client, engine, _t, grid, *_ = reg
+    someone = _someone(engine, grid)
+    visit = client.post("/v1/visits", json={"person": someone["code"]}, headers=_h(reg, "worker")).json()
+    png = real_png()
+    stored = client.post(f"/v1/visits/{visit['id']}/photos", headers=_h(reg, "worker"),
+                         files={"file": ("门口.png", png, "image/png")})
+    assert stored.status_code == 201, stored.text
+    back = client.get(f"/v1/visits/{visit['id']}/photos/{stored.json()['id']}",
+                      headers=_h(reg, "worker"))
+    assert back.content == png and back.headers["content-type"] == "image/png"
+    fake = client.post(f"/v1/visits/{visit['id']}/photos", headers=_h(reg, "worker"),
+                       files={"file": ("x.png", b"not an image", "image/png")})
+    assert fake.status_code == 415
+    elsewhere = client.get(f"/v1/visits/{visit['id']}/photos/{stored.json()['id']}",
+                           headers=_h(reg, "worker_elsewhere"))
+    assert elsewhere.status_code == 404
+
+
 def test_concurrent_retries_of_one_visit_make_one_visit(reg):
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import RowId, SessionDep, allowed
 from gis.points import to_point
+from layers.cases import photos
 from layers.register import people, visits
 
 router = APIRouter(prefix="/v1", tags=["register"])
@@ -126,3 +127,24 @@ def visits_compliance(request: Request, session: SessionDep, who: allowed("visit
     return visits.compliance(session, who, month=visits.parse_month(month, today), by=by,
                              today=today, area=area)
 
+
+
+@router.post("/visits/{visit_id}/photos", status_code=201,
+             summary="Attach a photo to a visit (JPEG, PNG, WebP; ≤ 5 MB)")
+async def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.create"),
+                      file: Annotated[UploadFile, File()]) -> dict:
+    data = await file.read(photos.MAX_PHOTO_BYTES + 1)
+    answer = await run_in_threadpool(visits.add_photo, session, who, visit_id, data,
+                                     file.content_type)
+    session.commit()
+    return answer
+
+
+@router.get("/visits/{visit_id}/photos/{photo_id}", summary="A visit's photo",
+            response_class=Response, responses={200: {"content": {
+                t: {} for t in photos.PHOTO_TYPES}, "description": "the photo"}})
+def visit_photo_file(visit_id: RowId, photo_id: RowId, session: SessionDep,
+                     who: allowed("visit.read")) -> Response:
+    found = visits.photo(session, who, visit_id, photo_id)
+    return Response(found.data, media_type=found.content_type,
+                    headers={"Cache-Control": "private, max-age=86400"})

@@ -34,18 +34,24 @@ class PhotoNotFound(CaseError):
     code = "photo_not_found"
 
 
-def attach(session: Session, case: Case, data: bytes, content_type: str | None, *,
-           by: Principal | None = None) -> Photo:
-    """Store a photo on a case (the caller commits); ``data`` may be one byte over the limit, so
-    that a reader can stop at MAX_PHOTO_BYTES + 1 and still be refused."""
+def checked(data: bytes, content_type: str | None, **owner) -> Photo:
+    """A photo for ``owner`` (case_id= or visit_id=), once the bytes are an image of the type they
+    are sent as; ``data`` may be one byte over the limit, so that a reader can stop at
+    MAX_PHOTO_BYTES + 1 and still be refused."""
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge("photos may be at most 5 MB", zh="照片不能超过 5 MB")
     content_type = (content_type or "").lower()
     if content_type not in PHOTO_TYPES or _format_of(data) != PHOTO_TYPES[content_type]:
         raise UnsupportedPhoto("send a JPEG, PNG or WebP image (the file must really be one, of "
                                "the type it is sent as)", zh="仅支持 JPEG、PNG、WebP 图片")
-    photo = Photo(case_id=case.id, content_type=content_type, size=len(data),
-                  sha256=hashlib.sha256(data).hexdigest(), data=data)
+    return Photo(content_type=content_type, size=len(data),
+                 sha256=hashlib.sha256(data).hexdigest(), data=data, **owner)
+
+
+def attach(session: Session, case: Case, data: bytes, content_type: str | None, *,
+           by: Principal | None = None) -> Photo:
+    """Store a photo on a case (the caller commits)."""
+    photo = checked(data, content_type, case_id=case.id)
     session.add(photo)
     session.flush()
     if by is not None:

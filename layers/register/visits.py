@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from gis.points import PointQuery
 from layers.access import audit
 from layers.access.policy import Principal
+from layers.cases import photos as case_photos
 from layers.errors import DomainError
 from layers.register.people import NotFound
-from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Visit
+from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
 
 PERSON_TAGS = CARE_TAGS  # + 出租房屋: the rental dwellings
 
@@ -225,3 +226,35 @@ def _json(v, person: str | None, dwelling: int | None) -> dict:
             "visited_at": v.visited_at.isoformat(), "month": v.month.strftime("%Y-%m"),
             "distance_m": v.distance_m, "flagged": v.flagged, "note": v.note,
             "recorded_by": v.recorded_by, "key": v.key}
+
+
+def _visit_in_scope(session: Session, principal: Principal, visit_id: int):
+    row = session.execute(text("""
+        SELECT v.id, bg.grid_code FROM visits v
+        LEFT JOIN persons p ON p.id = v.person_id
+        LEFT JOIN dwellings d ON d.id = v.dwelling_id
+        LEFT JOIN building_grids bg ON bg.building_id = coalesce(p.building_id, d.building_id)
+        WHERE v.id = :id"""), {"id": visit_id}).one_or_none()
+    if row is None or not principal.covers(row.grid_code):
+        raise NotFound(f"no visit {visit_id} in your scope", zh="未找到该走访记录")
+    return row
+
+
+def add_photo(session: Session, principal: Principal, visit_id: int, data: bytes,
+              content_type: str | None) -> dict:
+    """A photo of a visit (the same checks as a case's: a real JPEG, PNG or WebP, ≤ 5 MB)."""
+    _visit_in_scope(session, principal, visit_id)
+    photo = case_photos.checked(data, content_type, visit_id=visit_id)
+    session.add(photo)
+    session.flush()
+    audit.record(session, principal, "visit.photo", target=str(visit_id), photo=photo.id,
+                 sha256=photo.sha256)
+    return case_photos.as_json(photo)
+
+
+def photo(session: Session, principal: Principal, visit_id: int, photo_id: int) -> Photo:
+    _visit_in_scope(session, principal, visit_id)
+    found = session.get(Photo, photo_id)
+    if found is None or found.visit_id != visit_id:
+        raise NotFound("no such photo on this visit", zh="未找到该照片")
+    return found

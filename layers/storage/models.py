@@ -464,13 +464,18 @@ class CaseEvent(Base):
 
 
 class Photo(Base):
-    """Photos are stored in PostGIS too: one backup, one transaction, size-limited on upload."""
+    """Photos are stored in PostGIS too: one backup, one transaction, size-limited on upload.
+    A photo belongs to a case or to a care visit."""
 
     __tablename__ = "photos"
-    __table_args__ = (Index("ix_photos_case", "case_id"),)
+    __table_args__ = (Index("ix_photos_case", "case_id"), Index("ix_photos_visit", "visit_id"),
+                      CheckConstraint("(case_id IS NULL) <> (visit_id IS NULL)",
+                                      name="ck_photos_owner"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    visit_id: Mapped[int | None] = mapped_column(BigInteger,
+                                                 ForeignKey("visits.id", ondelete="CASCADE"))
     content_type: Mapped[str] = mapped_column(String(50))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))

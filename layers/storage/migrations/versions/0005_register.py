@@ -146,9 +146,22 @@ def upgrade() -> None:
     op.create_index('ix_visits_geom', 'visits', ['geom'], unique=False, postgresql_using='gist')
     op.create_index('ix_visits_month', 'visits', ['month'], unique=False)
     op.create_index('ix_visits_person', 'visits', ['person_id'], unique=False)
+    # a photo belongs to a case or to a care visit
+    op.alter_column('photos', 'case_id', existing_type=sa.Integer(), nullable=True)
+    op.add_column('photos', sa.Column('visit_id', sa.BigInteger(), nullable=True))
+    op.create_foreign_key('photos_visit_id_fkey', 'photos', 'visits', ['visit_id'], ['id'],
+                          ondelete='CASCADE')
+    op.create_index('ix_photos_visit', 'photos', ['visit_id'], unique=False)
+    op.create_check_constraint('ck_photos_owner', 'photos', '(case_id IS NULL) <> (visit_id IS NULL)')
 
 
 def downgrade() -> None:
+    op.drop_constraint('ck_photos_owner', 'photos', type_='check')
+    op.drop_index('ix_photos_visit', table_name='photos')
+    op.drop_constraint('photos_visit_id_fkey', 'photos', type_='foreignkey')
+    op.drop_column('photos', 'visit_id')
+    op.execute("DELETE FROM photos WHERE case_id IS NULL")
+    op.alter_column('photos', 'case_id', existing_type=sa.Integer(), nullable=False)
     op.drop_index('ix_visits_person', table_name='visits')
     op.drop_index('ix_visits_month', table_name='visits')
     op.drop_index('ix_visits_geom', table_name='visits', postgresql_using='gist')
