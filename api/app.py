@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
@@ -33,6 +33,7 @@ from api.routers import (
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.access.rate_limit import SharedRateLimiter
+from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
@@ -59,6 +60,14 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         except OperationalError:  # the database is down: /readyz checks the key once it is up
             logging.getLogger(__name__).warning("database unreachable at start; the register "
                                                 "key is checked by /readyz when it answers")
+        try:  # the working calendar knows the statutory holidays from the first start on
+            with app.state.sessionmaker.begin() as session:
+                seeded = working_calendar.seed_statutory(session)
+            if seeded:
+                logging.getLogger(__name__).info("working calendar: statutory holidays of %s "
+                                                 "added", ", ".join(map(str, seeded)))
+        except (OperationalError, ProgrammingError):  # no database yet: /readyz says so
+            pass
         app.state.locators = LocatorRegistry(engine)
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,

@@ -150,6 +150,8 @@ def db_upgrade(revision: str = "head") -> None:
     url = database_url()
     upgrade(url, revision)
     console.print(f"schema at revision {current_revision(url)}")
+    if revision == "head":
+        cases_calendar_seed()
 
 
 @db_app.command("reset")
@@ -381,10 +383,10 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
 
     from layers.errors import DomainError
     from layers.locating.bulk import locate_csv
-    from layers.locating.locators import LocatorRegistry
+    from layers.locating.locators import for_points
 
     try:
-        locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
+        locator = for_points(_engine(), dt.date.fromisoformat(at) if at else None)
         source = path.open(encoding="utf-8-sig", newline="")
     except (DomainError, OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -453,6 +455,21 @@ def cases_holiday(
             return
         set_day(session, date, workday=workday, name=name)
     console.print(f"{date}: {'working day' if workday else 'holiday'}{f' ({name})' if name else ''}")
+
+
+@cases_app.command("calendar-seed")
+def cases_calendar_seed() -> None:
+    """Add China's statutory holidays and make-up days (调休) for every year the working calendar
+    has no entry in yet (the API does it at start; years you have edited stay as they are)."""
+    from layers.cases.working_calendar import last_statutory_year, seed_statutory
+    from layers.storage.db import session_scope
+
+    with session_scope(_engine()) as session:
+        years = seed_statutory(session)
+    console.print(f"statutory calendar added for {', '.join(map(str, years))}" if years else
+                  "every year the statutory calendar knows is in the working calendar already")
+    console.print(f"known up to {last_statutory_year()}: update the chinesecalendar package "
+                  "when the State Council publishes the next year's holidays")
 
 
 @routing_app.command("export")

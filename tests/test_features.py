@@ -64,3 +64,40 @@ def test_items_page_with_bbox_and_next_links(ogc):
 def test_without_a_credential_gdal_is_refused(ogc):
     base, _token, _city = ogc
     assert _ogr(base, None, "-so").returncode != 0
+
+
+def _get(base: str, token: str, path: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def test_following_next_links_visits_every_feature_once_in_order(ogc):
+    base, token, city = ogc
+    seen, path = [], "/ogc/collections/sites/items?limit=7"
+    while path:
+        status, body = _get(base, token, path)
+        assert status == 200
+        seen += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        assert not nxt or "after=" in nxt[0]  # by key, not by offset
+        path = nxt[0].removeprefix(base) if nxt else None
+    assert seen == sorted(city.layers["sites"].code)
+
+
+def test_a_limit_above_the_maximum_is_served_at_the_maximum(ogc):
+    base, token, _city = ogc
+    status, body = _get(base, token, "/ogc/collections/roads/items?limit=50000")
+    assert status == 200 and 0 < body["numberReturned"] <= 10_000
+
+
+def test_an_unknown_query_parameter_is_a_400_that_names_it(ogc):
+    base, token, _city = ogc
+    status, body = _get(base, token, "/ogc/collections/roads/items?limit=5&colour=red")
+    assert status == 400 and "colour" in body["error"]

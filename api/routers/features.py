@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -75,25 +76,41 @@ GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {"schema": {"type": "object"}}},
                           "description": "GeoJSON"}}
 
 
+MAX_LIMIT = 10_000
+ITEMS_PARAMETERS = {"limit", "offset", "after", "bbox", "f"}
+
+
 @router.get("/collections/{collection_id}/items", summary="Features, paged, with bbox",
             response_class=Response, responses=GEOJSON_RESPONSE)
 def items(
     request: Request, collection_id: CollectionId, session: SessionDep, who: Reader,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, json_schema_extra={"maximum": MAX_LIMIT},
+                                description=f"page size; above {MAX_LIMIT:,} the server "
+                                            f"answers {MAX_LIMIT:,} (and a next link)")] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    after: Annotated[str | None, Query(max_length=100, description="continue after this "
+                                       "feature id (the next link carries it)")] = None,
     bbox: Annotated[str | None, Query(max_length=200,
                                       description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> Response:
+    unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS)
+    if unknown:  # OGC API Features: an unknown parameter is a 400, not silently ignored
+        raise features.UnknownParameter(
+            f"unknown query parameter(s) {', '.join(unknown)}; this collection takes "
+            f"{', '.join(sorted(ITEMS_PARAMETERS))}", zh="不支持的查询参数")
+    limit = min(limit, MAX_LIMIT)
     spec = features.collection(collection_id, who)
-    found = features.page(session, spec, who, limit=limit, offset=offset,
+    found = features.page(session, spec, who, limit=limit, offset=offset, after=after,
                           bbox=features.parse_bbox(bbox) if bbox else None)
     url = f"{_base(request)}/collections/{spec.name}/items"
-    query = f"&bbox={bbox}" if bbox else ""
-    links = [{"rel": "self", "type": GEOJSON, "href": f"{url}?limit={limit}&offset={offset}{query}"}]
-    if offset + len(found.features) < found.matched:
+    query = f"&bbox={quote(bbox)}" if bbox else ""
+    here = f"&after={quote(after)}" if after else (f"&offset={offset}" if offset else "")
+    links = [{"rel": "self", "type": GEOJSON, "href": f"{url}?limit={limit}{here}{query}"}]
+    if found.next_after is not None:
         links.append({"rel": "next", "type": GEOJSON,
-                      "href": f"{url}?limit={limit}&offset={offset + limit}{query}"})
-    body = (f'{{"type": "FeatureCollection", "numberMatched": {found.matched}, '
+                      "href": f"{url}?limit={limit}&after={quote(found.next_after)}{query}"})
+    matched = "" if found.matched is None else f'"numberMatched": {found.matched}, '
+    body = (f'{{"type": "FeatureCollection", {matched}'
             f'"numberReturned": {len(found.features)}, "links": {json.dumps(links)}, '
             f'"features": [{",".join(found.features)}]}}')
     return _raw(body)

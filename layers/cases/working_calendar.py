@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.storage.models import Holiday
@@ -82,3 +82,33 @@ def remove_day(session: Session, day: dt.date) -> None:
     existing = session.get(Holiday, day)
     if existing is not None:
         session.delete(existing)
+
+
+def statutory_days() -> dict[dt.date, tuple[bool, str]]:
+    """China's statutory holidays and make-up working days (调休) as the State Council publishes
+    them each year, from the maintained ``chinesecalendar`` package: day → (working day?, name)."""
+    from chinese_calendar import constants
+
+    names = {h.value: h.chinese for h in constants.Holiday}
+    days = {d: (False, names.get(v, v)) for d, v in constants.holidays.items()}
+    days |= {d: (True, f"{names.get(v, v)}调休") for d, v in constants.workdays.items()}
+    return days
+
+
+def seed_statutory(session: Session) -> list[int]:
+    """Add the statutory calendar for every year the calendar has no entry in yet, and return
+    those years. A year someone has edited is left alone: a removed or changed day stays so."""
+    have = {y for (y,) in session.execute(
+        select(func.extract("year", Holiday.day)).distinct()).all()}
+    days = statutory_days()
+    years = sorted({d.year for d in days} - {int(y) for y in have})
+    for day, (workday, name) in days.items():
+        if day.year in years:
+            session.add(Holiday(day=day, is_workday=workday, name=name[:100]))
+    session.flush()
+    return years
+
+
+def last_statutory_year() -> int:
+    """The last year the statutory calendar is known for (later deadlines count weekends only)."""
+    return max(d.year for d in statutory_days())

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from layers.cases import routing
-from layers.cases.working_calendar import CST, add_working_hours
+from layers.cases.working_calendar import CST, add_working_hours, statutory_days
 from layers.locating.locators import LocatorRegistry
 from layers.storage.bulk import bare
 from layers.storage.db import session_scope
@@ -105,7 +105,8 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
     status_open = rng.choice(["registered", "dispatched", "processing", "resolved"], n - n_closed,
                              p=[0.2, 0.35, 0.3, 0.15])
     rows, events = [], []
-    exceptions: dict = {}
+    # the past three years' deadlines counted through their statutory holidays and make-up days
+    exceptions = {day: workday for day, (workday, _name) in statutory_days().items()}
     gen_id = int(locator.generation["id"])
     for i in range(n):
         if not keep[i]:

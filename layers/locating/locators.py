@@ -166,8 +166,9 @@ def _generation_dict(gen: Generation) -> dict:
             "effective_to": gen.effective_to.isoformat() if gen.effective_to else None}
 
 
-def build(session: Session, gen: Generation) -> Locator:
-    """Read a generation's grids and their facts from PostGIS and build the locator (≈ 1 s)."""
+def build(session: Session, gen: Generation, *, with_addresses: bool = True) -> Locator:
+    """Read a generation's grids and their facts from PostGIS and build the locator (≈ 1 s);
+    ``with_addresses=False`` leaves out the address gazetteer (a file of coordinates needs none)."""
     started = time.perf_counter()
     rows = session.execute(text("""
         SELECT code, name, level::text, kind::text, ST_AsBinary(geom) AS wkb,
@@ -199,7 +200,7 @@ def build(session: Session, gen: Generation) -> Locator:
     )
     locator._rooms_near = _Nearest([shapely.from_wkb(bytes(r.wkb)) for r in room_rows], lat0)
     locator._grids_near = _Nearest(list(index.geoms), lat0)
-    locator.gazetteer = _gazetteer(session, locator)
+    locator.gazetteer = _gazetteer(session, locator) if with_addresses else None
     locator.built_seconds = time.perf_counter() - started
     return locator
 
@@ -342,3 +343,14 @@ class LocatorRegistry:
             except psycopg.OperationalError:
                 log.warning("lost the notification connection; retrying in 2 s")
                 self._stop.wait(2.0)
+
+
+def for_points(engine: Engine, day: dt.date | None = None) -> Locator:
+    """A locator for coordinates only (no gazetteer), for the boundaries in force on ``day``:
+    what ``gridmap locate`` needs, built in about half the time."""
+    with Session(engine) as session:
+        gen = generations.in_force_on(session, day) if day else generations.active(session)
+        if gen is None:
+            raise NoGeneration("no boundaries are in force" + (f" on {day}" if day else "")
+                               + "; load some first")
+        return build(session, gen, with_addresses=False)

@@ -22,6 +22,10 @@ class FeatureNotFound(DomainError):
     code = "feature_not_found"
 
 
+class UnknownParameter(DomainError):
+    code = "unknown_parameter"
+
+
 class InvalidBbox(DomainError):
     code = "invalid_bbox"
 
@@ -75,24 +79,33 @@ def extent(session: Session, spec: LayerSpec, by: Principal) -> list[float] | No
 
 @dataclass(frozen=True)
 class Page:
-    matched: int
+    matched: int | None  # counted on the first page only
     features: list[str]  # GeoJSON Feature texts, as PostGIS wrote them
+    next_after: str | None = None  # the key to continue after, when there is more
 
 
-def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset: int,
-         bbox: tuple[float, float, float, float] | None = None) -> Page:
-    params: dict = {"limit": limit, "offset": offset, "scope": by.scope_code}
+def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset: int = 0,
+         after: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> Page:
+    """A page in code order. ``after`` (the last code of the previous page) pages by key: each
+    page costs the same however deep it is, where OFFSET reads and drops every earlier row.
+    The total (``matched``) is counted on the first page only: GDAL asks for thousands of pages."""
+    params: dict = {"limit": limit + 1, "offset": offset, "scope": by.scope_code, "after": after}
     where = _rows(spec, by)
     if bbox is not None:
         where += " AND t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    first = after is None and offset == 0
     matched = session.execute(text(f"SELECT count(*) FROM {spec.table} t WHERE {where}"),
-                              params).scalar()
+                              params).scalar() if first else None
+    if after is not None:
+        where += " AND t.code > :after"
     rows = session.execute(text(f"""
-        SELECT {_feature_sql(spec)} FROM {spec.table} t WHERE {where}
+        SELECT t.code, {_feature_sql(spec)} FROM {spec.table} t WHERE {where}
         ORDER BY t.code LIMIT :limit OFFSET :offset
-    """), params).scalars().all()
-    return Page(matched, list(rows))
+    """), params).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(matched, [r[1] for r in rows], rows[-1][0] if more and rows else None)
 
 
 def one(session: Session, spec: LayerSpec, by: Principal, feature_id: str) -> str:
