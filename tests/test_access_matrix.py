@@ -101,6 +101,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/open311/v2/requests/{request_id}.json"): Probe(
         "GET", "/open311/v2/requests/{request}.json", public_data=True),
     ("GET", "/open311/v2/tokens/{token}.json"): Probe("GET", "/open311/v2/tokens/nope.json"),
+    ("GET", "/open311/discovery.json"): Probe("GET", "/open311/discovery.json"),
     ("GET", "/"): Probe("GET", "/"),
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),

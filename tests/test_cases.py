@@ -348,6 +348,15 @@ def test_open311_services_and_a_request_round_trip(app_env, city):
     assert rid in [r["service_request_id"] for r in listed]
 
 
+def test_open311_discovery_points_at_the_georeport_endpoint(app_env):
+    client, _clock, _h, _app = app_env
+    body = client.get("/open311/discovery.json").json()
+    [endpoint] = body["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2") and "application/json" in endpoint["formats"]
+    assert client.get(endpoint["url"].split("testserver")[-1] + "/services.json").status_code == 200
+
+
 def test_open311_errors_use_the_spec_shape(app_env, city):
     client, _clock, _h, _app = app_env
     assert client.get("/open311/v2/requests/NOPE.json").json() == [

@@ -16,6 +16,14 @@ from layers.cases import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 Reader = allowed("open311.read")
+# the discovery document sits beside the versioned endpoint, as GeoReport clients look for it
+discovery_router = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)
+
+
+@discovery_router.get("/discovery.json", summary="Open311: the discovery document (where the "
+                                                "GeoReport v2 endpoint is, its formats)")
+def discovery(request: Request, session: SessionDep, _: Reader) -> dict:
+    return open311.discovery(session, str(request.base_url))
 
 
 @router.get("/services.json", summary="Open311: the list of services (case categories)")

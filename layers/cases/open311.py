@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.access.masking import mask_numbers
@@ -20,7 +20,7 @@ from layers.access.policy import ANONYMOUS, Principal
 from layers.cases import routing, workflow
 from layers.cases.working_calendar import CST
 from layers.errors import DomainError
-from layers.storage.models import Case, CaseStatus
+from layers.storage.models import Case, CaseStatus, RoutingVersion
 
 CLOSED = {CaseStatus.CLOSED, CaseStatus.CANCELLED}
 MAX_RESULTS = 1000
@@ -156,3 +156,22 @@ def created_answer(created: workflow.Created) -> list[dict]:
               else "已受理")
     return [{"service_request_id": case.case_no, "token": case.token, "service_notice": notice,
              "account_id": None}]
+
+
+def discovery(session: Session, base_url: str) -> dict:
+    """The GeoReport v2 discovery document: where the endpoint is, what it speaks, and when its
+    service list last changed (the routing tables' newest version)."""
+    changed = session.scalar(select(func.max(RoutingVersion.created_at)))
+    changeset = _iso(changed) or _iso(dt.datetime(2026, 1, 1, tzinfo=CST))
+    return {
+        "changeset": changeset,
+        "contact": "任城区网格化服务管理中心 (Rencheng grid management centre)",
+        "key_service": "an API credential from the grid management centre (gridmap user add)",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": f"{base_url.rstrip('/')}/open311/v2",
+            "changeset": changeset,
+            "type": "production",
+            "formats": ["application/json"],
+        }],
+    }

@@ -94,7 +94,7 @@ def _areas(locator: Locator, grid_code: str | None) -> dict:
     return {"grid": area(grid_code), "community": area(grid_code[:12]),
             "street": area(grid_code[:9]),
             "worker": {"code": worker["code"], "name": worker["name"],
-                       "phone": worker.get("phone")} if worker else None}
+                       "phone_masked": worker.get("phone_masked")} if worker else None}
 
 
 def person_json(r, cipher: PersonalData, principal: Principal, today: dt.date) -> dict:

@@ -17,6 +17,7 @@ from gis.points import PointQuery
 from layers.access import audit
 from layers.access.policy import Principal
 from layers.cases import photos as case_photos
+from layers.cases.working_calendar import CST
 from layers.errors import DomainError
 from layers.register.people import NotFound
 from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
@@ -196,7 +197,8 @@ def record(session: Session, principal: Principal, *, person: str | None, dwelli
                                                "b": target.building_id})
     visit = Visit(key=key, person_id=target.id if person else None,
                   dwelling_id=target.id if dwelling else None, visited_at=visited_at,
-                  month=visited_at.date().replace(day=1), recorded_by=principal.name, note=note,
+                  month=visited_at.astimezone(CST).date().replace(day=1),  # Beijing's month
+                  recorded_by=principal.name, note=note,
                   distance_m=round(distance, 1) if distance is not None else None,
                   flagged=distance is not None and distance > flag_m,
                   geom=f"SRID=4326;POINT({point.lon} {point.lat})" if point else None)
