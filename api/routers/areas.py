@@ -67,5 +67,5 @@ def list_generations(session: SessionDep, _: allowed("generations.read")) -> lis
 
 
 @router.get("/me", tags=["security"], summary="Who the bearer token belongs to")
-def me(who: allowed("me")) -> dict:
+def me(who: allowed("me", cookie=True)) -> dict:
     return {"name": who.name, "role": who.role.value, "scope_code": who.scope_code}

@@ -18,7 +18,8 @@ from layers.cases import intake, photos, routing, workflow
 from layers.storage.models import CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["cases"])
-CaseReader = allowed("case.read")
+# the worker's phone page (/m/) reads and reports with its sign-in cookie (writes: + CSRF token)
+CaseReader = allowed("case.read", cookie=True)
 CaseId = RowId
 
 
@@ -64,7 +65,7 @@ def _created_response(session, created: workflow.Created) -> JSONResponse:
 
 @router.post("/cases", status_code=201, summary="Report a case (patrol, resident or hotline)")
 def create_case(
-    request: Request, body: CaseIn, session: SessionDep, who: allowed("case.create"),
+    request: Request, body: CaseIn, session: SessionDep, who: allowed("case.create", cookie=True),
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> JSONResponse:
     created = intake.intake(

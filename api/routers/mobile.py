@@ -1,0 +1,48 @@
+"""The grid worker's phone page ``/m/`` and its service worker; the page itself is
+map_ui/mobile.py and map_ui/static/mobile.js. It signs in like the staff maps (a token kept in an
+HttpOnly cookie) and writes with the cookie plus the page's CSRF token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import allowed
+from api.security import TOKEN_COOKIE, csrf_token, principal_for_token
+from layers.access.policy import allows
+from map_ui import mobile
+from map_ui.assets import STATIC_DIR
+
+router = APIRouter(prefix="/m", tags=["mobile"])
+HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}
+
+
+@router.get("/", summary="The grid worker's phone page (works offline once opened)",
+            response_class=Response, responses=HTML)
+def page(request: Request, who: allowed("map.public", cookie=True), failed: bool = False) -> Response:
+    token = request.cookies.get(TOKEN_COOKIE)
+    signed_in = token is not None and allows(who.role, "case.create")
+    body = mobile.page(csrf=csrf_token(token) if signed_in else None, failed=failed)
+    return HTMLResponse(body, headers={"Cache-Control": "private, no-cache"})
+
+
+@router.get("/sw.js", summary="The phone page's service worker", response_class=Response,
+            responses={200: {"content": {"application/javascript": {}}}})
+def service_worker(_: allowed("map.public")) -> Response:
+    return Response((STATIC_DIR / "sw-mobile.js").read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"})
+
+
+@router.post("/login", summary="Sign a worker in on the phone page (a token kept in a cookie)",
+             response_class=Response, responses={303: {"description": "back to /m/"}})
+async def login(request: Request, _: allowed("map.public")) -> Response:
+    form = await request.form()
+    token = str(form.get("token") or "").strip()
+    principal = await run_in_threadpool(principal_for_token, request, token) if token else None
+    if principal is None or not allows(principal.role, "case.create"):
+        return RedirectResponse("/m/?failed=1", status_code=303)
+    response = RedirectResponse("/m/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600, path="/")
+    return response

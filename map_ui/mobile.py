@@ -1,0 +1,46 @@
+"""The grid worker's phone page (/m/): my grid on a map with my position, my cases, report a case
+with the phone's GPS — and it keeps working offline: a service worker caches the page and its
+assets, reports wait in a queue on the phone and are sent, each with its idempotency key, when
+the network returns (a resend never makes a second case)."""
+
+from __future__ import annotations
+
+import html
+import json
+
+SIGN_IN_ZH = "网格员登录"
+
+
+def page(*, csrf: str | None, failed: bool = False) -> str:
+    """The page; without ``csrf`` (not signed in) it shows the sign-in form instead."""
+    head = (
+        "<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1, viewport-fit=cover'>"
+        "<title>网格员 · gridmap</title><link rel='icon' href='data:,'>"
+        "<link rel='stylesheet' href='/static/vendor/leaflet/leaflet.css'>"
+        "<link rel='stylesheet' href='/static/gridmap.css'>")
+    if csrf is None:
+        error = ("<p class='gm-error'>凭证无效、已过期，或该账号不是网格员。<br><small>Unknown, "
+                 "expired or not a worker's credential.</small></p>" if failed else "")
+        return (head + "<body class='gm-mobile'><main class='gm-m-card'>"
+                f"<h1>{SIGN_IN_ZH}</h1>{error}<form method='post' action='/m/login'>"
+                "<label>身份凭证（token）<input id='gm-token' name='token' type='password' "
+                "autocomplete='off' required></label>"
+                "<button class='gm-m-big' type='submit'>登录</button></form></main></body></html>")
+    config = html.escape(json.dumps({"csrf": csrf}), quote=True)
+    return (head + f"<body class='gm-mobile' data-config='{config}'>"
+            "<header class='gm-m-bar'><b>网格员</b><span id='gm-m-user'></span>"
+            "<span id='gm-m-net' class='gm-m-net'></span></header>"
+            "<section class='gm-m-card'><h2>我的网格</h2><div id='gm-m-map'></div>"
+            "<p id='gm-m-grid' class='gm-small'></p></section>"
+            "<section class='gm-m-card'><h2>上报案件</h2>"
+            "<label>类别<select id='gm-m-category'></select></label>"
+            "<label>情况描述<textarea id='gm-m-description' rows='3' maxlength='2000' "
+            "placeholder='例：人行道上有人占道经营'></textarea></label>"
+            "<p id='gm-m-position' class='gm-small'>正在获取位置…</p>"
+            "<button id='gm-m-report' class='gm-m-big' type='button'>上报</button>"
+            "<p id='gm-m-message' aria-live='polite'></p>"
+            "<p id='gm-m-queue' class='gm-small'></p></section>"
+            "<section class='gm-m-card'><h2>我的案件</h2><ul id='gm-m-cases'></ul></section>"
+            "<script src='/static/vendor/leaflet/leaflet.js'></script>"
+            "<script src='/static/mobile.js'></script></body></html>")
