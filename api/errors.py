@@ -34,6 +34,7 @@ from layers.cases import intake, open311, photos
 from layers.cases.routing import RoutingError
 from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, InvalidCase, UnknownPhoto
 from layers.errors import DomainError
+from layers.field import patrols
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.geocoding import AddressNotFound
 from layers.locating.locators import MissingLocation, OutsideGrids
@@ -85,6 +86,9 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     plans.StaleVersion: (409, "该网格已被他人修改，请刷新后重试"),
     plans.InvalidEdit: (422, "编辑内容有误"),
     plans.PlanInvalid: (422, "规划存在错误，无法发布"),
+    # field work
+    patrols.BadTrack: (422, "轨迹数据有误"),
+    patrols.NoGrid: (404, "轨迹不在您管辖的网格内"),
     # the register
     people.BadQuery: (422, "查询内容有误"),
     people.NotFound: (404, "未找到"),

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     register_key_file: Path | None = Field(
         default=None, description="File holding the register key when GRIDMAP_REGISTER_KEY is "
                                   "unset; default: <home>/register.key (owner-only, 0600).")
+    patrol_reach_m: float = Field(
+        default=30.0, description="A road or back alley counts as patrolled where it lies within "
+                                  "this many metres of a patrol track.")
+    patrol_max_speed_ms: tuple[float, float] = Field(
+        default=(3.0, 8.0), description="Fastest plausible speed (m/s) walking and cycling: a GPS "
+                                        "point that would need more is a spike and is dropped.")
     visit_distance_m: float = Field(
         default=200.0, description="A care visit logged farther than this from the dwelling's "
                                    "building is flagged for review (not refused).")

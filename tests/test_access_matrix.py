@@ -102,6 +102,10 @@ PROBES: dict[tuple[str, str], Probe] = {
         "GET", "/open311/v2/requests/{request}.json", public_data=True),
     ("GET", "/open311/v2/tokens/{token}.json"): Probe("GET", "/open311/v2/tokens/nope.json"),
     ("GET", "/open311/discovery.json"): Probe("GET", "/open311/discovery.json"),
+    ("POST", "/v1/patrols"): Probe("POST", "/v1/patrols", scoped=True, json={
+        "track": {"type": "LineString", "coordinates": [["{lon}", "{lat}"], ["{lon2}", "{lat}"]]},
+        "times": ["2026-11-23T09:00:00+08:00", "2026-11-23T09:01:00+08:00"]}),
+    ("GET", "/v1/patrols/coverage"): Probe("GET", "/v1/patrols/coverage?area={grid}", scoped=True),
     ("GET", "/m/"): Probe("GET", "/m/"),
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
@@ -251,7 +255,7 @@ def world(server_url, template_url):
             cx, cy = point.x, point.y
             d = min(x1 - x0, y1 - y0) / 20
             values = {"case": case["id"], "photo": photo["id"], "street": ours[:9], "grid": ours,
-                      "lon": point.x, "lat": point.y, "camera": camera,
+                      "lon": point.x, "lat": point.y, "lon2": point.x + 0.0004, "camera": camera,
                       "request": case["case_no"], "building": building, "plan": plan["id"],
                       "community": ours[:12], "person": person.code, "person_name": person.name,
                       "dwelling": person.dwelling_id, "organisation": organisation,

@@ -30,7 +30,7 @@ _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc
 # the register: a worker looks people up in their grids and calls them (so may identify them:
 # decrypted ID and phone numbers), and records the month's care visits
 _REGISTER_WORKER = {"person.read", "person.identify", "organisation.read", "visit.read",
-                    "visit.create"}
+                    "visit.create", "patrol.create", "patrol.read"}
 _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
                         "case.act:feedback"} | _REGISTER_WORKER
 # a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员

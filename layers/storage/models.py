@@ -683,3 +683,26 @@ class Visit(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     geom = mapped_column(_geom("POINT"))
+
+
+# -- field work -----------------------------------------------------------------------------------
+class Patrol(Base):
+    """A worker's patrol (每日巡查): the cleaned track and what it covered of the worker's grid."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (Index("ix_patrols_started", "started_at"),
+                      Index("ix_patrols_grid", "grid_code"), _gist("patrols"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # the client's idempotency key
+    worker: Mapped[str] = mapped_column(String(100))  # who recorded it (the credential's name)
+    grid_code: Mapped[str | None] = mapped_column(String(15))  # the grid it was walked for
+    mode: Mapped[str] = mapped_column(String(10), default="walk")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    points_in: Mapped[int] = mapped_column(Integer)
+    points_kept: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Float)
+    inside_s: Mapped[float] = mapped_column(Float, default=0.0)
+    outside_s: Mapped[float] = mapped_column(Float, default=0.0)
+    geom = mapped_column(_geom("LINESTRING"), nullable=False)

@@ -1,0 +1,211 @@
+"""Patrols (每日巡查): a worker's track, cleaned (gis/track.py), stored, and measured against the
+grid it was walked for — the share of the grid's roads and back alleys that came within reach
+of the track, and the time spent inside and outside the grid. Coverage over days answers which
+parts of an area's roads and alleys nobody walked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import shapely
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gis.crs import transform_xy
+from gis.track import clean
+from layers.access import audit
+from layers.access.policy import Principal
+from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.errors import DomainError
+from layers.storage.models import Patrol
+
+MODES = ("walk", "cycle")
+MAX_POINTS = 50_000
+
+
+class BadTrack(DomainError):
+    code = "bad_track"
+
+
+class NoGrid(DomainError):
+    code = "no_grid"
+
+
+def _times(values: list) -> np.ndarray:
+    try:
+        stamps = [dt.datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in values]
+    except ValueError:
+        raise BadTrack("times must be ISO 8601 timestamps, one per point "
+                       "(2026-11-27T09:00:00+08:00)", zh="时间格式有误") from None
+    beijing = dt.timezone(dt.timedelta(hours=8))  # a time without a zone is the phone's local time
+    stamps = [s if s.tzinfo else s.replace(tzinfo=beijing) for s in stamps]
+    return np.array([s.timestamp() for s in stamps])
+
+
+def from_geojson(track: dict, times: list, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, t) from a GeoJSON LineString and its times, in WGS84."""
+    if not isinstance(track, dict) or track.get("type") != "LineString":
+        raise BadTrack("track must be a GeoJSON LineString", zh="轨迹须为 LineString")
+    coords = track.get("coordinates") or []
+    if not 2 <= len(coords) <= MAX_POINTS or len(times) != len(coords):
+        raise BadTrack(f"send 2 to {MAX_POINTS:,} points and one time per point "
+                       f"({len(coords)} points, {len(times)} times)", zh="轨迹点或时间数量有误")
+    try:
+        xy = np.array([[float(c[0]), float(c[1])] for c in coords])
+    except (TypeError, ValueError, IndexError):
+        raise BadTrack("each point is [lon, lat]", zh="轨迹点格式有误") from None
+    if not np.isfinite(xy).all():
+        raise BadTrack("coordinates must be finite numbers", zh="坐标有误")
+    lon, lat = transform_xy(xy[:, 0], xy[:, 1], crs, "wgs84")
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if (np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
+        raise BadTrack("coordinates out of range: send [lon, lat]", zh="坐标超出范围")
+    return lon, lat, _times(times)
+
+
+def from_gpx(body: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, t) of a GPX file's track points (WGS84 by definition)."""
+    if re.search(rb"<!(DOCTYPE|ENTITY)", body[:4096], re.IGNORECASE):
+        raise BadTrack("a GPX file with a DOCTYPE or entities is not read", zh="GPX 文件格式有误")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise BadTrack(f"the GPX is not well-formed XML ({exc})", zh="GPX 文件无法解析") from None
+    points = [e for e in root.iter() if e.tag.endswith("trkpt")]
+    if not 2 <= len(points) <= MAX_POINTS:
+        raise BadTrack(f"a GPX track needs 2 to {MAX_POINTS:,} <trkpt> points",
+                       zh="GPX 轨迹点数量有误")
+    try:
+        lon = np.array([float(p.get("lon")) for p in points])
+        lat = np.array([float(p.get("lat")) for p in points])
+    except (TypeError, ValueError):
+        raise BadTrack("every <trkpt> needs lat and lon", zh="GPX 轨迹点缺少坐标") from None
+    times = [next((c.text for c in p if c.tag.endswith("time")), None) for p in points]
+    if any(t is None for t in times):
+        raise BadTrack("every <trkpt> needs a <time>", zh="GPX 轨迹点缺少时间")
+    return lon, lat, _times(times)
+
+
+def _grid_of(session: Session, principal: Principal, lon: np.ndarray,
+             lat: np.ndarray) -> tuple[str, shapely.Geometry]:
+    """The worker's grid: their scope when it is one grid, else the grid the track spent most
+    points in — within their scope."""
+    rows = session.execute(text(f"""
+        SELECT code, ST_AsBinary(geom) FROM areas
+        WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'grid'
+          AND (CAST(:scope AS text) IS NULL OR code LIKE :scope || '%')
+          AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"""),
+        {"scope": principal.scope_code, "x0": float(lon.min()), "y0": float(lat.min()),
+         "x1": float(lon.max()), "y1": float(lat.max())}).all()
+    grids = [(code, shapely.from_wkb(bytes(wkb))) for code, wkb in rows]
+    if principal.scope_code and any(code == principal.scope_code for code, _ in grids):
+        return next((c, g) for c, g in grids if c == principal.scope_code)
+    counts = [(int(shapely.covers(g, shapely.points(lon, lat)).sum()), code, g) for code, g in grids]
+    best = max(counts, default=(0, None, None))
+    if best[0] == 0:
+        raise NoGrid("the track passes through no grid in your scope", zh="轨迹不在您管辖的网格内")
+    return best[1], best[2]
+
+
+COVERAGE_SQL = """
+WITH lines AS (
+    SELECT ST_Intersection(l.geom, a.geom) AS geom
+    FROM (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
+    JOIN areas a ON a.generation_id = {active} AND a.code = :area
+    WHERE l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
+), reach AS (
+    SELECT ST_Union(ST_Buffer(p.geom::geography, :m)::geometry) AS geom FROM patrols p
+    WHERE p.id = ANY(:ids)
+)
+SELECT coalesce(sum(ST_Length(lines.geom::geography)), 0) AS length_m,
+       coalesce(sum(ST_Length(ST_Intersection(lines.geom, reach.geom)::geography)), 0) AS visited_m,
+       ST_AsGeoJSON(ST_CollectionExtract(ST_Union(
+           CASE WHEN reach.geom IS NULL THEN lines.geom
+                ELSE ST_Difference(lines.geom, reach.geom) END), 2), 7) AS missed
+FROM lines CROSS JOIN reach
+"""
+
+
+def _coverage(session: Session, area: str, ids: list[int], reach_m: float) -> dict:
+    row = session.execute(text(COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
+                          {"area": area, "ids": ids, "m": reach_m}).one()
+    length, visited = float(row.length_m), float(row.visited_m)
+    return {"length_m": round(length, 1), "visited_m": round(visited, 1),
+            "share": round(visited / length, 4) if length else None,
+            "not_visited": json.loads(row.missed) if row.missed else None}
+
+
+def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndarray,
+           t: np.ndarray, *, mode: str, key: str | None, reach_m: float,
+           max_speed: tuple[float, float]) -> tuple[dict, bool]:
+    """Clean and store a patrol; (the answer, created). A resend with the same key answers the
+    patrol stored the first time."""
+    if mode not in MODES:
+        raise BadTrack(f"mode is one of {', '.join(MODES)}", zh="出行方式有误")
+    if key is not None:
+        found = session.execute(text("SELECT id FROM patrols WHERE key = :k"), {"k": key}).scalar()
+        if found is not None:
+            return _answer(session, found, reach_m), False
+    cleaned = clean(lon, lat, t, max_speed_ms=max_speed[MODES.index(mode)])
+    k = cleaned.keep
+    if len(k) < 2:
+        raise BadTrack("after removing GPS spikes and stops fewer than two points are left",
+                       zh="有效轨迹点不足")
+    grid, grid_geom = _grid_of(session, principal, lon[k], lat[k])
+    mid = shapely.points((lon[k][:-1] + lon[k][1:]) / 2, (lat[k][:-1] + lat[k][1:]) / 2)
+    seconds = np.diff(t[k])
+    inside = shapely.covers(grid_geom, mid)
+    line = shapely.LineString(np.column_stack([lon[k], lat[k]]))
+    tz = dt.UTC
+    patrol = Patrol(key=key, worker=principal.name, grid_code=grid, mode=mode,
+                    started_at=dt.datetime.fromtimestamp(float(t[k][0]), tz),
+                    ended_at=dt.datetime.fromtimestamp(float(t[k][-1]), tz),
+                    points_in=len(lon), points_kept=len(k), length_m=round(cleaned.length_m, 1),
+                    inside_s=float(seconds[inside].sum()), outside_s=float(seconds[~inside].sum()),
+                    geom=f"SRID=4326;{line.wkt}")
+    try:
+        with session.begin_nested():
+            session.add(patrol)
+            session.flush()
+    except IntegrityError:  # a concurrent resend with the same key won
+        found = session.execute(text("SELECT id FROM patrols WHERE key = :k"), {"k": key}).scalar()
+        if found is None:
+            raise
+        return _answer(session, found, reach_m), False
+    audit.record(session, principal, "patrol.create", target=grid, patrol=patrol.id)
+    answer = _answer(session, patrol.id, reach_m)
+    answer["dropped"] = {"spikes": cleaned.dropped_spikes, "stops": cleaned.merged_stops}
+    return answer, True
+
+
+def _answer(session: Session, patrol_id: int, reach_m: float) -> dict:
+    p = session.get(Patrol, patrol_id)
+    coverage = _coverage(session, p.grid_code, [p.id], reach_m)
+    return {"id": p.id, "grid": p.grid_code, "mode": p.mode, "worker": p.worker,
+            "started_at": p.started_at.isoformat(), "ended_at": p.ended_at.isoformat(),
+            "points_in": p.points_in, "points_kept": p.points_kept, "length_m": p.length_m,
+            "inside_s": round(p.inside_s), "outside_s": round(p.outside_s),
+            "coverage": {k: v for k, v in coverage.items() if k != "not_visited"}}
+
+
+def coverage(session: Session, principal: Principal, *, area: str | None, days: int,
+             now: dt.datetime, reach_m: float) -> dict:
+    """What the patrols of the last ``days`` covered of an area's roads and back alleys, and the
+    parts nobody walked (GeoJSON, for the map)."""
+    area = area or principal.scope_code
+    if area is None:
+        raise BadTrack("name the area (a grid, community or street code)", zh="请指定区域")
+    if not principal.covers(area):
+        raise NoGrid(f"{area} is outside your scope {principal.scope_code}",
+                     zh="该区域不在您的管辖范围内")
+    ids = [r[0] for r in session.execute(text("""
+        SELECT id FROM patrols WHERE started_at >= :since AND grid_code LIKE :area || '%'"""),
+        {"since": now - dt.timedelta(days=days), "area": area})]
+    return {"area": area, "days": days, "patrols": len(ids), "reach_m": reach_m,
+            **_coverage(session, area, ids, reach_m)}

@@ -1,0 +1,104 @@
+"""Patrols: a track is cleaned (GPS spikes, stops), stored, and measured against the worker's grid
+— the share of its roads and back alleys within reach, time inside and outside — and coverage
+over days names what nobody walked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gis.track import clean
+from layers.access import users
+from layers.demo.city import generate
+from layers.interchange.importer import write_validated
+from layers.storage.db import session_scope
+from tests.conftest import scratch_database
+from tests.test_boundary import BOUNDARY
+from tests.test_cases import MONDAY_10, Clock
+
+
+def test_a_gps_spike_is_dropped_and_a_stop_is_one_point():
+    lon = np.array([116.5900, 116.5901, 116.5901, 116.6500, 116.5902, 116.5903])
+    lat = np.full(6, 35.41)
+    t = np.array([0.0, 10, 20, 30, 40, 50])
+    track = clean(lon, lat, t, max_speed_ms=3.0)
+    assert 3 not in track.keep  # 5 km in 10 s: a spike
+    assert track.dropped_spikes == 1 and track.merged_stops >= 1
+    assert 15 < track.length_m < 40  # metres along what was walked, not degrees
+
+
+@pytest.fixture(scope="module")
+def field(server_url, template_url):
+    city = generate(BOUNDARY, scale=0.05)
+    areas = city.layers["areas"]
+    grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
+    roads = city.layers["roads"]
+    lanes = roads[roads.name.str.endswith("巷")]
+    grid, lane = next((g, ln) for g in grids.itertuples() for ln in lanes.geometry
+                      if g.geometry.buffer(-1e-4).contains(ln))
+    with scratch_database(server_url, pool_size=2) as (url, engine):
+        assert write_validated(engine, city).ok
+        app = create_app(url=url)
+        app.state.clock = Clock(MONDAY_10)
+        with TestClient(app) as client, session_scope(engine) as session:
+            worker = users.add(session, "巡查员", "worker", grid.code)[1]
+            other = users.add(session, "别处", "worker", "370811111")[1]
+            session.commit()
+            yield client, grid, lane, {"Authorization": f"Bearer {worker}"}, \
+                {"Authorization": f"Bearer {other}"}
+
+
+def _walk(line: shapely.LineString, start: dt.datetime, speed: float = 1.2) -> dict:
+    """A walk along ``line`` at ``speed`` m/s, a point every 10 m."""
+    metres = shapely.length(shapely.transform(line, lambda xy: xy * [91_000, 111_000]))
+    n = max(3, int(metres / 10))
+    points = [line.interpolate(i / (n - 1), normalized=True) for i in range(n)]
+    step = metres / (n - 1) / speed
+    return {"track": {"type": "LineString", "coordinates": [[p.x, p.y] for p in points]},
+            "times": [(start + dt.timedelta(seconds=i * step)).isoformat() for i in range(n)]}
+
+
+def test_a_walk_along_a_lane_covers_part_of_the_grid_and_is_stored_once(field):
+    client, grid, lane, worker, _other = field
+    walk = {**_walk(lane, MONDAY_10), "key": "patrol-0001-aaaa"}
+    first = client.post("/v1/patrols", json=walk, headers=worker)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["grid"] == grid.code and body["outside_s"] == 0 and body["inside_s"] > 0
+    assert 0 < body["coverage"]["share"] < 1 and body["coverage"]["visited_m"] > 0
+    again = client.post("/v1/patrols", json=walk, headers=worker)
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+
+
+def test_coverage_over_days_names_what_nobody_walked(field):
+    client, grid, _lane, worker, _other = field
+    body = client.get("/v1/patrols/coverage", params={"area": grid.code, "days": 7},
+                      headers=worker).json()
+    assert body["patrols"] >= 1 and 0 < body["share"] < 1
+    missed = shapely.geometry.shape(body["not_visited"])
+    assert missed.length > 0 and missed.geom_type in ("LineString", "MultiLineString")
+
+
+def test_a_gpx_file_from_a_phone_app_is_read(field):
+    client, _grid, lane, worker, _other = field
+    walk = _walk(lane, MONDAY_10 + dt.timedelta(hours=2))
+    points = "".join(f'<trkpt lat="{y}" lon="{x}"><time>{t}</time></trkpt>'
+                     for (x, y), t in zip(walk["track"]["coordinates"], walk["times"], strict=True))
+    gpx = f'<?xml version="1.0"?><gpx version="1.1"><trk><trkseg>{points}</trkseg></trk></gpx>'
+    r = client.post("/v1/patrols", content=gpx, headers={**worker, "Content-Type": "application/gpx+xml"})
+    assert r.status_code == 201, r.text
+
+
+def test_a_track_outside_my_grids_and_hostile_gpx_are_refused_clearly(field):
+    client, _grid, lane, _worker, other = field
+    assert client.post("/v1/patrols", json=_walk(lane, MONDAY_10), headers=other).status_code == 404
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><gpx>&a;</gpx>'
+    r = client.post("/v1/patrols", content=bomb, headers={**other, "Content-Type": "application/gpx+xml"})
+    assert r.status_code == 422 and "DOCTYPE" in r.json()["error"]
+    short = {"track": {"type": "LineString", "coordinates": [[116.5, 35.4]]}, "times": ["x"]}
+    assert client.post("/v1/patrols", json=short, headers=other).status_code == 422
