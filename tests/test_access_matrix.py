@@ -106,6 +106,12 @@ PROBES: dict[tuple[str, str], Probe] = {
         "track": {"type": "LineString", "coordinates": [["{lon}", "{lat}"], ["{lon2}", "{lat}"]]},
         "times": ["2026-11-23T09:00:00+08:00", "2026-11-23T09:01:00+08:00"]}),
     ("GET", "/v1/patrols/coverage"): Probe("GET", "/v1/patrols/coverage?area={grid}", scoped=True),
+    ("GET", "/v1/cases/{case_id}/responders"): Probe("GET", "/v1/cases/{case}/responders",
+                                                     scoped=True),
+    ("POST", "/v1/cases/{case_id}/responses"): Probe(
+        "POST", "/v1/cases/{case}/responses", json={"device": "CAM_NONE", "outcome": "现场无人"},
+        scoped=True),
+    ("GET", "/v1/stats/alerts"): Probe("GET", "/v1/stats/alerts?area={street}", scoped=True),
     ("GET", "/m/"): Probe("GET", "/m/"),
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),

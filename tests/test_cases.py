@@ -168,6 +168,39 @@ def test_a_camera_alert_becomes_a_case_where_the_camera_looks(app_env, city):
     assert cam.code in [c["code"] for c in seen]
 
 
+def test_a_loudspeaker_response_that_clears_the_place_resolves_the_alert(app_env, city, engine):
+    """金城街道: the camera saw street vending, the duty officer drove the vendor away through the
+    nearest loudspeaker, the next frame showed the place clear."""
+    from sqlalchemy import text
+
+    client, clock, h, _app = app_env
+    cams = city.layers["cameras"]
+    cam = cams[cams.kind == "fixed"].iloc[0]
+    case = client.post("/v1/alerts", headers=h["dispatcher"],
+                       json={"camera": cam.code, "type": "占道经营"}).json()
+    lon, lat = case["location"]["lon"], case["location"]["lat"]
+    with engine.begin() as conn:  # two loudspeakers on the street: 60 m and 120 m away
+        for code, dx in (("LS_NEAR", 0.0007), ("LS_FAR", 0.0014)):
+            conn.execute(text("""INSERT INTO cameras (code, name, kind, range_m, geom)
+                VALUES (:c, '远程喊话器', 'loudspeaker', 150,
+                        ST_SetSRID(ST_MakePoint(:x, :y), 4326))"""), {"c": code, "x": lon + dx, "y": lat})
+    found = client.get(f"/v1/cases/{case['id']}/responders", headers=h["worker"]).json()
+    assert [s["code"] for s in found["loudspeakers"]][:2] == ["LS_NEAR", "LS_FAR"]
+    assert cam.code in [c["code"] for c in found["cameras"]]
+    assert client.post(f"/v1/cases/{case['id']}/responses", headers=h["worker"],
+                       json={"device": "LS_NEAR", "outcome": "劝导驱离"}).status_code == 403
+    clock.t = clock.t + dt.timedelta(minutes=4)
+    answer = client.post(f"/v1/cases/{case['id']}/responses", headers=h["dispatcher"], json={
+        "device": "LS_NEAR", "outcome": "劝导驱离", "place_clear": True}).json()
+    assert answer["resolved_case"] is True and answer["case_status"] == "resolved"
+    stats = client.get("/v1/stats/alerts", params={"by": "type"}, headers=h["dispatcher"]).json()
+    row = next(r for r in stats["rows"] if r["type"] == "E0501")
+    assert row["responded"] == 1 and row["to_response_min_median"] == pytest.approx(4.0, abs=0.1)
+    bad = client.post(f"/v1/cases/{case['id']}/responses", headers=h["dispatcher"],
+                      json={"device": cam.code, "outcome": "现场无人"})
+    assert bad.status_code == 422 and "loudspeaker" in bad.json()["error"]
+
+
 def test_alert_field_names_of_common_video_platforms_are_accepted(app_env, city):
     client, _clock, h, _app = app_env
     cam = city.layers["cameras"].query("kind == 'panoramic'").iloc[0]

@@ -14,7 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from api.deps import MAX_ROW_ID, RowId, SessionDep, allowed
 from gis.points import to_point
 from layers.access import audit
-from layers.cases import intake, photos, routing, workflow
+from layers.cases import intake, photos, responses, routing, workflow
 from layers.storage.models import CaseStatus
 
 router = APIRouter(prefix="/v1", tags=["cases"])
@@ -181,6 +181,37 @@ def get_photo(case_id: CaseId, photo_id: RowId, session: SessionDep, who: CaseRe
 @router.get("/cases/{case_id}/cameras", summary="Cameras whose view covers the case's place")
 def case_cameras(case_id: CaseId, session: SessionDep, who: CaseReader) -> list[dict]:
     return workflow.cameras_seeing(session, workflow.get(session, case_id, scope=who.scope_code))
+
+
+@router.get("/cases/{case_id}/responders", summary="For an alert: the loudspeakers whose range "
+                                                  "covers its place (nearest first) and the cameras "
+                                                  "that see it")
+def case_responders(case_id: CaseId, session: SessionDep, who: CaseReader) -> dict:
+    return responses.responders(session, workflow.get(session, case_id, scope=who.scope_code))
+
+
+class ResponseIn(BaseModel):
+    device: str = Field(max_length=40, description="the loudspeaker's code")
+    outcome: Literal["劝导驱离", "劝导未离开", "现场无人", "设备故障"]
+    place_clear: bool = Field(default=False, description="the next frame shows the place clear")
+    note: str | None = Field(default=None, max_length=2000)
+    at: dt.datetime | None = Field(default=None, description="default: now")
+
+
+@router.post("/cases/{case_id}/responses", status_code=201,
+             summary="Record a remote response (喊话) to an alert; 劝导驱离 with the place clear "
+                     "resolves the case")
+def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: SessionDep,
+                  who: allowed("alert.respond")) -> dict:
+    case = workflow.get(session, case_id, scope=who.scope_code)
+    at = body.at or now(request)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    answer = responses.record(session, locator(request), case, device=body.device,
+                              outcome=body.outcome, place_clear=body.place_clear, note=body.note,
+                              at=at, by=who)
+    session.commit()
+    return answer
 
 
 # -- routing tables --------------------------------------------------------------------------------

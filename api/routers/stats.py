@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from api.deps import IsoDate, SessionDep, allowed
+from layers.cases.responses import statistics as alert_statistics
 from layers.cases.statistics import case_statistics
 from layers.register.people import counts as register_counts
 
@@ -25,6 +26,18 @@ def register_stats(
 ) -> dict:
     scope = area or who.scope_code
     return {"by": by, "area": scope, "rows": register_counts(session, by, scope)}
+
+
+@router.get("/alerts", summary="Camera alerts: alert → first remote response and alert → "
+                               "resolution in minutes, by street or alert type")
+def alert_stats(
+    session: SessionDep,
+    who: allowed("stats.read", scope="area"),
+    by: Literal["street", "type"] = "street",
+    area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+) -> dict:
+    scope = area or who.scope_code
+    return {"by": by, "area": scope, "rows": alert_statistics(session, by, scope)}
 
 
 @router.get("/{dimension}", summary="Case statistics by grid, community, street, category or "

@@ -35,7 +35,7 @@ _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
                         "case.act:feedback"} | _REGISTER_WORKER
 # a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
-    "case.act:*", "alert.create", "stats.read", "map.staff", "visit.compliance",
+    "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
     "person.sensitive"}
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}

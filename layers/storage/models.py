@@ -706,3 +706,27 @@ class Patrol(Base):
     inside_s: Mapped[float] = mapped_column(Float, default=0.0)
     outside_s: Mapped[float] = mapped_column(Float, default=0.0)
     geom = mapped_column(_geom("LINESTRING"), nullable=False)
+
+
+RESPONSE_OUTCOMES = ("劝导驱离", "劝导未离开", "现场无人", "设备故障")
+
+
+class CaseResponse(Base):
+    """A remote response to a camera alert: a loudspeaker (喊话设备) used, by whom, when, and how
+    it went (劝导驱离 with the place clear on the next frame resolves the case)."""
+
+    __tablename__ = "case_responses"
+    __table_args__ = (
+        Index("ix_case_responses_case", "case_id"),
+        CheckConstraint("outcome IN ('劝导驱离', '劝导未离开', '现场无人', '设备故障')",
+                        name="ck_case_responses_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    device_code: Mapped[str] = mapped_column(String(40))
+    operator: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(10))
+    place_clear: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
