@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -101,6 +102,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    # JSON, GeoJSON, CSV and tiles compressed for clients that accept it (outermost: it sees
+    # the final body)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")

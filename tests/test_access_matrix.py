@@ -130,6 +130,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",
         also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+    ("GET", "/tiles/{layer}.json"): Probe(
+        "GET", "/tiles/cases.json",
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
     ("GET", "/ogc"): Probe("GET", "/ogc"),
     ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),

@@ -62,3 +62,24 @@ def test_an_unknown_layer_or_tile_is_404(client_and_building):
     client, _building = client_and_building
     assert client.get("/tiles/nope/1/0/0.pbf").status_code == 404
     assert client.get("/tiles/buildings/3/9/0.pbf").status_code == 404
+
+
+def test_a_tilejson_document_says_where_the_tiles_are(client_and_building):
+    client, *_ = client_and_building
+    doc = client.get("/tiles/buildings.json").json()
+    assert doc["tilejson"] == "3.0.0" and doc["tiles"][0].endswith("/tiles/buildings/{z}/{x}/{y}.pbf")
+    assert doc["vector_layers"][0]["id"] == "buildings" and len(doc["bounds"]) == 4
+    assert client.get("/tiles/cases.json").status_code == 401  # not public: a credential first
+
+
+def test_a_tile_the_client_has_is_a_304_and_tiles_come_gzipped(client_and_building):
+    client, building = client_and_building
+    p = building.geometry.representative_point()
+    x, y = _tile_of(p.x, p.y, 16)
+    first = client.get(f"/tiles/buildings/16/{x}/{y}.pbf", headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == 200 and first.headers["etag"]
+    if len(first.content) >= 1024:
+        assert first.headers.get("content-encoding") == "gzip"
+    again = client.get(f"/tiles/buildings/16/{x}/{y}.pbf",
+                       headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""

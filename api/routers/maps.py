@@ -4,6 +4,7 @@ every publish and import (NOTIFY)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from api.deps import RowId, SessionDep, allowed
 from api.security import TOKEN_COOKIE, csrf_token, principal_for_token
 from layers.access.policy import allows
 from layers.maps import queries
-from layers.maps.tiles import tile
+from layers.maps.tiles import tile, tilejson
 from layers.planning import plans
 from map_ui import pages
 
@@ -191,10 +192,23 @@ def grid_outline(code: Annotated[str, Path(pattern=r"^\d{6,15}$")], session: Ses
                     "that are not public need a credential", response_class=Response,
             responses={200: {"content": {"application/vnd.mapbox-vector-tile": {
                 "schema": {"type": "string", "format": "binary"}}}, "description": "a tile"}})
-def vector_tile(layer: Annotated[str, Path(max_length=40)], z: Annotated[int, Path(ge=0, le=22)],
+def vector_tile(request: Request, layer: Annotated[str, Path(max_length=40)],
+                z: Annotated[int, Path(ge=0, le=22)],
                 x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)], session: SessionDep,
                 who: allowed("tiles.read", cookie=True),
                 datum: Literal["wgs84", "gcj02"] = "wgs84") -> Response:
     data, public = tile(session, layer, z, x, y, datum, by=who)
-    return Response(data, media_type="application/vnd.mapbox-vector-tile",
-                    headers={"Cache-Control": "public, max-age=60" if public else "private, max-age=60"})
+    # the tile's own fingerprint: a client that has it already gets 304 and no body
+    etag = '"' + hashlib.sha1(data, usedforsecurity=False).hexdigest() + '"'
+    headers = {"Cache-Control": "public, max-age=60" if public else "private, max-age=60",
+               "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="application/vnd.mapbox-vector-tile", headers=headers)
+
+
+@router.get("/tiles/{layer}.json", summary="TileJSON 3.0 of a tile layer (tiles URL, zooms, "
+                                           "extent, fields)")
+def tile_json(request: Request, layer: Annotated[str, Path(max_length=40)], session: SessionDep,
+              who: allowed("tiles.read", cookie=True)) -> dict:
+    return tilejson(session, layer, str(request.base_url), by=who)

@@ -71,3 +71,24 @@ def tile(session: Session, layer: str, z: int, x: int, y: int, datum: str = "wgs
     data = session.execute(text(sql), {"z": z, "x": x, "y": y, "dx": dx, "dy": dy,
                                        "layer": layer, "scope": scope}).scalar()
     return bytes(data or b""), public
+
+
+def tilejson(session: Session, layer: str, base_url: str, *, by: Principal = ANONYMOUS) -> dict:
+    """A TileJSON 3.0 document for one tile layer: where its tiles are, its zooms, its extent and
+    its fields — what MapLibre, QGIS and other clients read first."""
+    spec, tile_spec = tile_layer(layer)
+    require_read(by, tile_spec.read_role or spec.read_role, f"tile layer {layer}")
+    bbox = session.execute(text(
+        f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        f"(SELECT ST_Extent(geom) AS e FROM {spec.table} t WHERE {spec.current_rows_sql('t')}) q"
+    )).one()
+    fields = [c.strip().split(" AS ")[-1].split(".")[-1].strip()
+              for c in tile_spec.columns.split(",") if c.strip()]
+    return {
+        "tilejson": "3.0.0", "name": layer, "description": spec.label_zh,
+        "tiles": [f"{base_url.rstrip('/')}/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": 0, "maxzoom": 22, "scheme": "xyz",
+        "bounds": [round(v, 6) for v in bbox] if bbox[0] is not None else [-180, -85, 180, 85],
+        "vector_layers": [{"id": layer, "description": spec.label_zh, "minzoom": 0, "maxzoom": 22,
+                           "fields": {f: "" for f in fields}}],
+    }
