@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from api import errors
 from api.guards import RequestGuard
+from api.observability import Metrics, Observe, json_access_log
 from api.routers import (
     areas,
     cases,
@@ -102,9 +103,13 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
-    # JSON, GeoJSON, CSV and tiles compressed for clients that accept it (outermost: it sees
-    # the final body)
+    # JSON, GeoJSON, CSV and tiles compressed for clients that accept it
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # outermost: the request id, the access log line and the metrics see every request
+    app.state.metrics = Metrics()
+    app.add_middleware(Observe, metrics=app.state.metrics)
+    if settings.access_log:
+        json_access_log()
     for router in ROUTERS:
         app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
@@ -136,6 +141,7 @@ class Escalator:
             changed = escalate_overdue(session, now)
             planning.activate_due(session, now.astimezone(CST).date())
             session.commit()
+        self.app.state.metrics.escalation_runs += 1
         return len(changed)
 
     def _run(self) -> None:

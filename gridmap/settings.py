@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     register_key_file: Path | None = Field(
         default=None, description="File holding the register key when GRIDMAP_REGISTER_KEY is "
                                   "unset; default: <home>/register.key (owner-only, 0600).")
+    access_log: bool = Field(
+        default=True, description="One JSON line per request on standard error (request id, "
+                                  "method, route, status, duration, client).")
     patrol_reach_m: float = Field(
         default=30.0, description="A road or back alley counts as patrolled where it lies within "
                                   "this many metres of a patrol track.")

@@ -25,6 +25,7 @@ from layers.storage.migrate import upgrade
 TEMPLATE = "gridmap_test_template"
 # Apps made in tests do not pre-build map pages in the background (the browser tests' server does).
 os.environ.setdefault("GRIDMAP_WARM_MAPS", "0")
+os.environ.setdefault("GRIDMAP_ACCESS_LOG", "0")  # a JSON line per request would drown the output
 # The register's personal data is encrypted at rest; tests use a key of their own (never a real one).
 TEST_REGISTER_KEY = "dGVzdC1rZXktb2YtZ3JpZG1hcC10ZXN0cy0wMDAwMDA="
 os.environ.setdefault("GRIDMAP_REGISTER_KEY", TEST_REGISTER_KEY)

@@ -61,6 +61,7 @@ class Probe:
 PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/healthz"): Probe("GET", "/healthz"),
     ("GET", "/readyz"): Probe("GET", "/readyz"),
+    ("GET", "/metrics"): Probe("GET", "/metrics"),
     ("GET", "/docs"): Probe("GET", "/docs"),
     ("GET", "/redoc"): Probe("GET", "/redoc"),
     ("GET", "/v1/areas/{code}"): Probe("GET", "/v1/areas/{street}", public_data=True),

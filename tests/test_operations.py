@@ -105,3 +105,21 @@ def test_the_api_docs_render_offline(server_url, template_url):
         browser.close()
     outside = [u for u in requests if not u.startswith((base, "data:", f"blob:{base}"))]
     assert outside == [], f"the docs loaded {outside[:3]} from outside"
+
+
+def test_every_answer_carries_a_request_id_and_metrics_count_it(db_url, engine, city):
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    assert write_validated(engine, city).ok
+    with session_scope(engine) as session:
+        admin = users.add(session, "ops", "admin")[1]
+    with TestClient(create_app(url=db_url)) as client:
+        mine = client.get("/healthz", headers={"X-Request-ID": "trace-0001-abcd"})
+        assert mine.headers["x-request-id"] == "trace-0001-abcd"
+        assert len(client.get("/healthz").headers["x-request-id"]) == 32  # one made for it
+        assert client.get("/metrics").status_code == 401
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {admin}"}).text
+    assert 'gridmap_requests_total{method="GET",route="/healthz",status="200"' in text
+    assert "gridmap_request_seconds_bucket" in text and "gridmap_case_backlog" in text
+    assert "gridmap_locator_generation" in text

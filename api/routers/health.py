@@ -4,11 +4,15 @@ built — what a load balancer or compose health check should ask)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
-from api.deps import allowed
+from api.deps import SessionDep, allowed
+from layers.boundaries.generations import NoGeneration
+from layers.cases.statistics import open_backlog
 from layers.register.crypto import check_key_on
 from layers.storage import health
 
@@ -40,3 +44,22 @@ async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
         health.readiness, request.app.state.sessionmaker, locator,
         lambda conn: check_key_on(conn, cipher))
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics: requests and latency per route, locator "
+                                "generation and build time, case backlog, escalation runs",
+            response_class=PlainTextResponse)
+def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -> PlainTextResponse:
+    registry = request.app.state.locators
+    gauges: dict[str, tuple[str, float]] = {
+        "gridmap_case_backlog": ("Cases not yet closed, cancelled or merged.", open_backlog(session)),
+        "gridmap_locator_rebuilds": ("Locator rebuilds since start (NOTIFY).", registry.rebuilds),
+    }
+    with contextlib.suppress(NoGeneration):  # no boundaries yet: no locator gauges
+        active = registry.active()
+        gauges["gridmap_locator_generation"] = ("Id of the generation lookups answer for.",
+                                                active.generation["id"])
+        gauges["gridmap_locator_build_seconds"] = ("Seconds the active locator took to build.",
+                                                   round(active.built_seconds, 3))
+    return PlainTextResponse(request.app.state.metrics.exposition(gauges),
+                             media_type="text/plain; version=0.0.4")

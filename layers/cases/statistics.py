@@ -58,3 +58,9 @@ def case_statistics(session: Session, dimension: str, *, now: dt.datetime,
               "scope": scope, "category": category}
     rows = session.execute(text(_SQL.format(key=DIMENSIONS[dimension])), params).all()
     return [_row(r) for r in rows]
+
+
+def open_backlog(session: Session) -> int:
+    """Cases not yet closed, cancelled or merged (the metrics' backlog gauge)."""
+    return int(session.execute(text(
+        "SELECT count(*) FROM cases WHERE status NOT IN ('closed', 'cancelled', 'merged')")).scalar())
