@@ -8,7 +8,7 @@ import contextlib
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import SessionDep, allowed
 from layers.boundaries.generations import NoGeneration
@@ -48,8 +48,10 @@ async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics: requests and latency per route, locator "
                                 "generation and build time, case backlog, escalation runs",
-            response_class=PlainTextResponse)
-def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -> PlainTextResponse:
+            response_class=Response,  # errors stay JSON in the document; the metrics are text
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "the Prometheus text format"}})
+def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -> Response:
     registry = request.app.state.locators
     gauges: dict[str, tuple[str, float]] = {
         "gridmap_case_backlog": ("Cases not yet closed, cancelled or merged.", open_backlog(session)),
@@ -61,5 +63,5 @@ def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -
                                                 active.generation["id"])
         gauges["gridmap_locator_build_seconds"] = ("Seconds the active locator took to build.",
                                                    round(active.built_seconds, 3))
-    return PlainTextResponse(request.app.state.metrics.exposition(gauges),
-                             media_type="text/plain; version=0.0.4")
+    return Response(request.app.state.metrics.exposition(gauges),
+                    media_type="text/plain; version=0.0.4")
