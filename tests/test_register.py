@@ -417,6 +417,29 @@ def test_accept_partial_loads_the_good_rows_and_a_second_import_changes_nothing(
     assert hit["person"]["floating"] is True
 
 
+def test_empty_phones_and_origins_on_some_rows_load_as_nothing(reg, tmp_path):
+    client, engine, _t, grid, *_ = reg
+    someone = _someone(engine, grid, where="d.unit > 0")
+    room = f"{someone['address']}{someone['unit']}单元{someone['room']}室"
+    ids = []
+    for k in range(2):
+        first17 = f"320311{1985 + k}0305{k:02d}{2 * k + 1}"
+        ids.append(first17 + identity.id_check_char(first17))
+    path = tmp_path / "mixed.csv"
+    path.write_text("姓名,性别,身份证号,出生日期,联系电话,户籍类型,现住址,人员标签,户籍地\n"
+                    f"甲某,男,{ids[0]},1985-03-05,,流动,{room},,江苏省徐州市泉山区\n"
+                    f"乙某,男,{ids[1]},1986-03-05,13805371234,户籍,{room},,\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        report = importer.run(session, LocatorRegistry(engine).active(), client.app.state.cipher,
+                              path, "persons")
+    assert report.problems == [] and report.written["persons_inserted"] == 2
+    found = client.get("/v1/people", params={"q": ids[0]}, headers=_h(reg, "admin")).json()
+    person = found["results"][0]["person"]
+    assert person["phone_masked"] is None and person["origin"] == "江苏省徐州市泉山区"
+    other = client.get("/v1/people", params={"q": ids[1]}, headers=_h(reg, "admin")).json()
+    assert other["results"][0]["person"]["origin"] is None
+
+
 def test_an_excel_register_with_id_numbers_stored_as_numbers_is_reported(reg, tmp_path):
     from openpyxl import Workbook
 

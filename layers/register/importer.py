@@ -222,7 +222,8 @@ def check(frame: pd.DataFrame, kind: str, placer: _Placer, report: Report) -> pd
             seen[key] = i
         out.append({"row": i, **clean})
     report.accepted = len(out)
-    return pd.DataFrame(out)
+    # object columns: an empty phone or origin stays None (pandas would make it NaN)
+    return pd.DataFrame(out, dtype=object)
 
 
 class _Rules:
@@ -399,7 +400,7 @@ class _Writers:
             n = session.execute(text("""
                 UPDATE dwellings SET use = :use, area_m2 = :area, landlord_id = :landlord
                 WHERE id = :id AND (use, area_m2, landlord_id) IS DISTINCT FROM (:use, :area, :landlord)"""),
-                {"id": dwelling, "use": r.use, "area": None if pd.isna(r.area_m2) else r.area_m2,
+                {"id": dwelling, "use": r.use, "area": r.area_m2,
                  "landlord": landlord}).rowcount
             updated += n
         return {"dwellings_created": created, "dwellings_updated": updated}
