@@ -52,22 +52,14 @@ class Register:
     visits: pd.DataFrame
 
 
-def _ranks(group: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Rank of each row within its group (0 first) by ``key``; ``group`` is sorted ascending."""
-    order = np.lexsort((key, group))
-    starts = np.searchsorted(group, group)  # first row of each row's group
+def _ranks(group: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
+    """Each row's rank within its group (0 first), by ``key`` — or, without one, by the rows'
+    order: how many earlier rows share its group."""
+    order = np.lexsort((key if key is not None else np.arange(len(group)), group))
+    in_order = group[order]
+    starts = np.searchsorted(in_order, in_order)  # first place of each row's group
     ranks = np.empty(len(group), dtype=np.int64)
-    ranks[order] = np.arange(len(group)) - starts[order]
-    return ranks
-
-
-def _ranks_unsorted(key: np.ndarray) -> np.ndarray:
-    """For each row, how many earlier rows share its key (0 for the first)."""
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.searchsorted(sorted_key, sorted_key)
-    ranks = np.empty(len(key), dtype=np.int64)
-    ranks[order] = np.arange(len(key)) - starts
+    ranks[order] = np.arange(len(group)) - starts
     return ranks
 
 
@@ -155,7 +147,7 @@ def _persons(b: pd.DataFrame, d: pd.DataFrame, rng, today: dt.date):
     dom = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
     ymd = years * 10_000 + months * 100 + dom
     group = (region * 100_000_000 + ymd) * 2 + male
-    seq = _ranks_unsorted(group)
+    seq = _ranks(group)
     seq = 2 * (seq % 499) + np.where(male, 1, 2)
     first17 = (region * 10**11 + ymd * 1000 + seq).astype(str)
     id_numbers = np.char.add(first17, identity.id_check_chars(first17)).astype(object)
