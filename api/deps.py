@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from api.security import Principal, access
+from layers.cases.working_calendar import CST
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -41,3 +42,13 @@ def allowed(action: str, **options) -> object:
     """``who: allowed("case.read")`` — the principal, once the access policy lets it take the
     action (see api/security.py for ``scope``, ``form_key`` and ``cookie``)."""
     return Annotated[Principal, Depends(access(action, **options))]
+
+
+def beijing_today(request: Request) -> dt.date:
+    """Today in the district (the app's clock, which tests move, in Beijing time)."""
+    return request.app.state.clock().astimezone(CST).date()
+
+
+def beijing(at: dt.datetime) -> dt.datetime:
+    """A time sent without a zone is the district's local time, as people write it."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=CST)

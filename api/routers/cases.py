@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from api.deps import MAX_ROW_ID, RowId, SessionDep, allowed
+from api.deps import MAX_ROW_ID, RowId, SessionDep, allowed, beijing
 from gis.points import to_point
 from layers.access import audit
 from layers.cases import intake, photos, responses, routing, workflow
@@ -204,9 +204,7 @@ class ResponseIn(BaseModel):
 def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: SessionDep,
                   who: allowed("alert.respond")) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
-    at = body.at or now(request)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    at = beijing(body.at or now(request))
     answer = responses.record(session, locator(request), case, device=body.device,
                               outcome=body.outcome, place_clear=body.place_clear, note=body.note,
                               at=at, by=who)

@@ -3,14 +3,13 @@ validated and its impact, and publish it. The domain is layers/planning/plans.py
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import IsoDate, RowId, SessionDep, allowed
+from api.deps import IsoDate, RowId, SessionDep, allowed, beijing_today
 from layers.planning import edits, plans, suggest, units
 
 router = APIRouter(prefix="/v1/plans", tags=["planning"])
@@ -233,7 +232,7 @@ class PublishIn(BaseModel):
 def publish_plan(request: Request, plan_id: PlanId, body: PublishIn, session: SessionDep,
                  who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
-    today = request.app.state.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    today = beijing_today(request)
     answer = plans.publish(session, plan, effective_from=body.effective_from, today=today,
                            reroute_open_cases=body.reroute_open_cases, by=who,
                            settings=_settings(request))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import RowId, SessionDep, allowed
+from api.deps import RowId, SessionDep, allowed, beijing, beijing_today
 from gis.points import to_point
 from layers.cases import photos
 from layers.register import people, visits
@@ -18,10 +18,6 @@ from layers.register import people, visits
 router = APIRouter(prefix="/v1", tags=["register"])
 
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default: this month")]
-
-
-def _today(request: Request) -> dt.date:
-    return request.app.state.clock().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
 
 
 @router.get("/people", summary="Look a person up by name, ID number, phone number or address "
@@ -37,7 +33,7 @@ async def search_people(
 
     def work() -> dict:
         answer = people.search(session, locator, request.app.state.cipher, q, principal=who,
-                               today=_today(request), limit=limit)
+                               today=beijing_today(request), limit=limit)
         session.commit()  # the audit entry
         return answer
 
@@ -49,7 +45,7 @@ async def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
                    who: allowed("person.read")) -> dict:
     locator = await run_in_threadpool(request.app.state.locators.active)
     answer = people.dwelling(session, locator, request.app.state.cipher, dwelling_id,
-                             principal=who, today=_today(request))
+                             principal=who, today=beijing_today(request))
     session.commit()
     return answer
 
@@ -93,9 +89,7 @@ def record_visit(request: Request, response: Response, body: VisitIn, session: S
     if body.location is not None:
         loc = body.location
         point = to_point(loc.lon, loc.lat, loc.x, loc.y, loc.crs)
-    at = body.visited_at or request.app.state.clock()
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))  # as people write it: Beijing time
+    at = beijing(body.visited_at or request.app.state.clock())
     visit, created = visits.record(
         session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
         note=body.note, key=body.key, flag_m=request.app.state.settings.visit_distance_m)
@@ -111,7 +105,7 @@ def visits_due(request: Request, session: SessionDep, who: allowed("visit.read")
                month: Month = None,
                area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict:
-    answer = visits.due(session, who, month=visits.parse_month(month, _today(request)), area=area,
+    answer = visits.due(session, who, month=visits.parse_month(month, beijing_today(request)), area=area,
                         limit=limit)
     session.commit()
     return answer
@@ -123,7 +117,7 @@ def visits_compliance(request: Request, session: SessionDep, who: allowed("visit
                       month: Month = None,
                       by: Literal["grid", "community", "street", "worker"] = "street",
                       area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None) -> dict:
-    today = _today(request)
+    today = beijing_today(request)
     return visits.compliance(session, who, month=visits.parse_month(month, today), by=by,
                              today=today, area=area)
 

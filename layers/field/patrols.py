@@ -22,6 +22,7 @@ from gis.track import clean
 from layers.access import audit
 from layers.access.policy import Principal
 from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.cases.working_calendar import CST
 from layers.errors import DomainError
 from layers.storage.models import Patrol
 
@@ -43,8 +44,8 @@ def _times(values: list) -> np.ndarray:
     except ValueError:
         raise BadTrack("times must be ISO 8601 timestamps, one per point "
                        "(2026-11-27T09:00:00+08:00)", zh="时间格式有误") from None
-    beijing = dt.timezone(dt.timedelta(hours=8))  # a time without a zone is the phone's local time
-    stamps = [s if s.tzinfo else s.replace(tzinfo=beijing) for s in stamps]
+    # a time without a zone is the phone's local time
+    stamps = [s if s.tzinfo else s.replace(tzinfo=CST) for s in stamps]
     return np.array([s.timestamp() for s in stamps])
 
 
