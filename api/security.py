@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -112,6 +112,14 @@ def csrf_token(token: str) -> str:
     """The value a signed-in page sends back with its writes (derived from the login token, so
     nothing is stored; the token itself never reaches the page's script)."""
     return hashlib.sha256(f"gridmap-csrf:{token}".encode()).hexdigest()[:32]
+
+
+def keep_signed_in(response: Response, request: Request, token: str) -> None:
+    """The sign-in cookie of the pages (staff maps, the worker's phone page). HttpOnly: no script
+    reads it; SameSite=Strict: no other site's page sends it; a write made with it needs the
+    page's CSRF token too (``access(..., cookie=True)``)."""
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600, path="/")
 
 
 def principal_for_token(request: Request, token: str) -> Principal | None:

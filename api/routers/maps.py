@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import RowId, SessionDep, allowed
-from api.security import TOKEN_COOKIE, csrf_token, principal_for_token
+from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
@@ -106,10 +106,7 @@ async def login(request: Request, _: allowed("map.public")) -> Response:
     if principal is None or not allows(principal.role, "map.staff"):
         return RedirectResponse(f"/map/login?failed=1&next={quote(target)}", status_code=303)
     response = RedirectResponse(target, status_code=303)
-    # HttpOnly: no script reads it; SameSite=Strict: no other site's page sends it; the cookie
-    # authorises GET map pages and tiles only (api/security.py), never a write.
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=12 * 3600, path="/")
+    keep_signed_in(response, request, token)
     return response
 
 

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import allowed
-from api.security import TOKEN_COOKIE, csrf_token, principal_for_token
+from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
 from map_ui import mobile
 from map_ui.assets import STATIC_DIR
@@ -43,6 +43,5 @@ async def login(request: Request, _: allowed("map.public")) -> Response:
     if principal is None or not allows(principal.role, "case.create"):
         return RedirectResponse("/m/?failed=1", status_code=303)
     response = RedirectResponse("/m/", status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=12 * 3600, path="/")
+    keep_signed_in(response, request, token)
     return response
