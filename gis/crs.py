@@ -165,15 +165,21 @@ def check_lonlat(lon: float, lat: float) -> None:
         raise CoordinateError(f"longitude {lon} is out of range [-180, 180]")
 
 
+def in_area_of_use(crs: Crs, lon: ArrayLike, lat: ArrayLike, margin_deg: float = 1.0) -> np.ndarray:
+    """Which WGS84 points lie where ``crs`` is used, within a margin (vectorised; a CRS without
+    a declared area of use takes every point)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    area = _pyproj_crs(crs.epsg).area_of_use if crs.epsg is not None else None
+    if area is None:
+        return np.ones(np.broadcast(lon, lat).shape, dtype=bool)
+    return ((lon >= area.west - margin_deg) & (lon <= area.east + margin_deg)
+            & (lat >= area.south - margin_deg) & (lat <= area.north + margin_deg))
+
+
 def check_in_area_of_use(crs: Crs, lon: float, lat: float, margin_deg: float = 1.0) -> None:
     """Refuse points far outside where a projected CRS is defined (a wrong zone or swapped x/y)."""
-    if crs.epsg is None:
-        return
-    area = _pyproj_crs(crs.epsg).area_of_use
-    if area is None:
-        return
-    if not (area.west - margin_deg <= lon <= area.east + margin_deg
-            and area.south - margin_deg <= lat <= area.north + margin_deg):
+    if not in_area_of_use(crs, lon, lat, margin_deg):
+        area = _pyproj_crs(crs.epsg).area_of_use
         raise CoordinateError(
             f"the point falls at {lon:.4f}, {lat:.4f}, outside where {crs} is used "
             f"({area.west:.1f}–{area.east:.1f}°E, {area.south:.1f}–{area.north:.1f}°N): "

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from gis.crs import parse_crs, transform_xy
+from gis.crs import in_area_of_use, parse_crs, transform_xy
 from gis.points import to_point
 from layers.locating.batch import BadBatch, check_size, coordinate
 from layers.locating.locators import Locator, grid_worker
@@ -161,26 +161,14 @@ def _points(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray, np.n
         wx, wy = transform_xy(np.where(good, xs, 0.0), np.where(good, ys, 0.0), parsed, "wgs84")
         wx, wy = np.asarray(wx, dtype=float), np.asarray(wy, dtype=float)
         good &= np.isfinite(wx) & np.isfinite(wy) & (np.abs(wx) <= 180) & (np.abs(wy) <= 90)
-        if not parsed.is_geographic and parsed.epsg is not None:
-            area = parsed_area(parsed)
-            if area is not None:
-                west, south, east, north = area
-                good &= (wx >= west - 1) & (wx <= east + 1) & (wy >= south - 1) & (wy <= north + 1)
+        if not parsed.is_geographic:  # the row path's check_in_area_of_use, as arrays
+            good &= in_area_of_use(parsed, wx, wy)
         lon[idx], lat[idx], ok[idx] = wx, wy, good
     return lon, lat, ok
 
 
 def _numbers(column: pd.Series) -> pd.Series:
     return column if column.dtype.kind == "f" else pd.to_numeric(column, errors="coerce")
-
-
-def parsed_area(crs) -> tuple[float, float, float, float] | None:
-    from gis.crs import _pyproj_crs
-
-    area = _pyproj_crs(crs.epsg).area_of_use
-    return None if area is None else (area.west, area.south, area.east, area.north)
-
-
 def locate_csv(locator: Locator, source, crs: str,
                progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """Locate every row of a CSV (a text file object, or the whole text as a string); yields the
