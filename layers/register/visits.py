@@ -110,20 +110,23 @@ def due(session: Session, principal: Principal, *, month: dt.date, area: str | N
         limit: int = 500) -> dict:
     """The visit list of the caller's grids (or an area within their scope) for a month."""
     scope = _scope(principal, area)
+    # one pass over the list: the first rows, and the totals as window aggregates beside them
     rows = session.execute(text(f"""
         WITH list AS ({DUE_SQL})
         SELECT list.kind, list.target, list.grid_code, list.visits, list.flagged, list.last_at,
-               b.code AS building, b.address, d.unit, d.room, p.code AS person, p.name, p.tags
+               b.code AS building, b.address, d.unit, d.room, p.code AS person, p.name, p.tags,
+               count(*) OVER () AS due_total,
+               count(*) FILTER (WHERE list.visits > 0) OVER () AS visited_total
         FROM list JOIN buildings b ON b.id = list.building_id
         JOIN dwellings d ON d.id = list.dwelling_id
         LEFT JOIN persons p ON list.kind = 'person' AND p.id = list.target
         ORDER BY list.visits > 0, list.grid_code, b.code, list.kind, list.target LIMIT :limit"""),
         {"scope": scope, "month": month, "limit": limit}).all()
-    total = session.execute(text(f"SELECT count(*), count(*) FILTER (WHERE visits > 0) FROM ({DUE_SQL}) x"),
-                            {"scope": scope, "month": month}).one()
     audit.record(session, principal, "visit.due", target=scope, month=str(month),
                  persons=[r.person for r in rows if r.person])
-    return {"month": month.strftime("%Y-%m"), "area": scope, "due": total[0], "visited": total[1],
+    due_total, visited_total = (rows[0].due_total, rows[0].visited_total) if rows else (0, 0)
+    return {"month": month.strftime("%Y-%m"), "area": scope, "due": due_total,
+            "visited": visited_total,
             "items": [{
                 "kind": r.kind, "person": {"code": r.person, "name": r.name,
                                            "tags": [t for t in r.tags if t in PERSON_TAGS]}
