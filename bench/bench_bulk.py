@@ -23,7 +23,6 @@ from bench.runner import Figure
 from gridmap.settings import get_settings
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from layers.storage.cluster import pick_free_port
 
 ROWS = 1_162_189
 GEOPANDAS = """
@@ -46,7 +45,7 @@ def _child_peak_mib() -> float:
 
 
 def run() -> list[Figure]:
-    from bench.scratch import scratch_url
+    from bench.scratch import scratch_url, served
 
     url = scratch_url()
     engine = create_engine(url)
@@ -87,17 +86,7 @@ def run() -> list[Figure]:
                           gpd_inner, "s", f"without interpreter start-up; CLI is "
                                           f"{gpd_inner / cli:.1f}x faster"))
 
-    port = pick_free_port(18790)
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                               "--log-level", "warning"], env={**env, "GRIDMAP_WARM_MAPS": "0"})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/readyz").read()
-                break
-            except OSError:
-                time.sleep(1)
+    with served({**env, "GRIDMAP_WARM_MAPS": "0"}, 18790) as base:
         body = ("id,lon,lat\n" + "\n".join(
             f"P{i},{x:.7f},{y:.7f}" for i, (x, y) in enumerate(zip(lon[:200_000], lat[:200_000],
                                                                     strict=True))) + "\n").encode()
@@ -112,7 +101,4 @@ def run() -> list[Figure]:
         best = sorted(times)[len(times) // 2]
         figures.append(Figure("POST /v1/locate/batch (CSV)", "200,000 rows per request",
                               n / best, "rows/s", f"median of 5; {best:.2f} s per request"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return figures

@@ -24,7 +24,6 @@ from layers.access import users
 from layers.access.audit import cli_principal
 from layers.register import visits
 from layers.register.crypto import PersonalData, _decode, generate_key
-from layers.storage.cluster import pick_free_port
 from layers.storage.db import session_scope
 
 
@@ -41,7 +40,7 @@ def _p50_ms(base: str, token: str, queries: list[str], path: str = "/v1/people?q
 
 
 def run() -> list[Figure]:
-    from bench.scratch import scratch_url
+    from bench.scratch import scratch_url, served
 
     url = scratch_url()
     key = generate_key()
@@ -66,17 +65,7 @@ def run() -> list[Figure]:
     phones = [cipher.decrypt(r.phone_cipher, "phone") for r in sample]
     with session_scope(engine) as session:
         token = users.add(session, "bench-admin", "admin", None)[1]
-    port = pick_free_port(18750)
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                               "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/readyz").read()
-                break
-            except OSError:
-                time.sleep(1)
+    with served(env, 18750) as base:
         _p50_ms(base, token, names[:20])  # warm up
         floor = _p50_ms(base, token, [""] * 200, path="/healthz?")
         figures += [
@@ -90,9 +79,6 @@ def run() -> list[Figure]:
                    "ms p50"),
             Figure("GET /healthz", "framework floor, same server and client", floor, "ms p50"),
         ]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     with engine.connect() as conn:
         indexed = median_seconds(lambda: conn.execute(text(
             "SELECT id FROM persons WHERE name LIKE :n || '%' LIMIT 20"), {"n": names[0]}).all(),
