@@ -98,5 +98,51 @@ def run() -> list[Figure]:
                 session, cli_principal(), month=last, by=by, today=dt.date.today()), repeat=5)
             figures.append(Figure("visit compliance", f"by {by}, last month", t * 1000, "ms",
                                   "target ≤ 200"))
+    figures += _bulk_geocode(engine, env, gridmap)
     engine.dispose()
     return figures
+
+
+GEOCODE_SOURCE = """
+    SELECT p.id AS 编号, CASE WHEN d.unit > 0 THEN b.address || d.unit || '单元' || d.room || '室'
+                             WHEN d.room = '1' THEN b.address
+                             ELSE b.address || '（' || d.room || '户）' END AS 现住址,
+           d.id AS truth
+    FROM persons p JOIN dwellings d ON d.id = p.dwelling_id JOIN buildings b ON b.id = d.building_id
+    ORDER BY p.id"""
+
+
+def _bulk_geocode(engine, env: dict, gridmap: str) -> list[Figure]:
+    """`gridmap geocode` on every resident's 现住址 as the register writes it (1,162,189 rows),
+    checked against the dwelling each person lives in."""
+    import csv
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="gridmap-geocode-"))
+    source, out = tmp / "addresses.csv", tmp / "geocoded.csv"
+    with engine.connect() as conn, source.open("w", encoding="utf-8", newline="") as f:
+        rows = conn.execute(text(GEOCODE_SOURCE)).all()
+        w = csv.writer(f)
+        w.writerow(["编号", "现住址"])
+        w.writerows((r[0], r[1]) for r in rows)
+    truth = [str(r[2]) for r in rows]
+    distinct = len({r[1] for r in rows})
+    started = time.perf_counter()
+    subprocess.run([gridmap, "geocode", str(source), "--out", str(out)], env=env, check=True,
+                   capture_output=True)
+    took = time.perf_counter() - started
+    with out.open(encoding="utf-8-sig") as f:
+        answers = [r["dwelling_id"] for r in csv.DictReader(f)]
+    right = sum(a == t for a, t in zip(answers, truth, strict=True))
+    wrong = sum(a not in ("", t) for a, t in zip(answers, truth, strict=True))
+    return [
+        Figure("bulk geocoding, the register's 现住址", "`gridmap geocode` (whole command)",
+               len(rows) / took, "rows/s",
+               f"{len(rows):,} rows in {took:.1f} s; target ≥ 50,000 addresses/s"),
+        Figure("bulk geocoding, the register's 现住址", "distinct addresses", distinct / took,
+               "addresses/s", f"{distinct:,} distinct, each searched once"),
+        Figure("bulk geocoding, the register's 现住址", "to the person's own dwelling",
+               100 * right / len(rows), "%",
+               f"{wrong} wrong dwellings; the rest are a house's door plate without its "
+               "household number: the building, no dwelling"),
+    ]

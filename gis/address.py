@@ -28,6 +28,8 @@ _ROOM = re.compile(r"(\d+)(?:室|号房|户)?$")
 # 5楼西户 / 5层东户 (normalise has made 5楼 into 5号楼): the floor and the side → room 501 / 502
 _SIDE_ROOM = re.compile(r"^(\d+)(?:号楼|层)([东西])户?$")
 _SIDES = {"西": "01", "东": "02"}
+# the n-th household at a door plate: 后曹庄村20号（2户） → room 2
+_HOUSEHOLD = re.compile(r"^(\d+)(?:户|室)$")
 # a county-level prefix of another district (历下区, 微山县) before a road or a village
 _COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:区|县)(?=.+?(?:大道|路|街|巷|胡同|里|道|弄|村)\d+号)")
 _ROAD = re.compile(r"^(.+?(?:大道|路|街|巷|胡同|里|道|弄))(\d+)号(?!楼)")
@@ -125,6 +127,8 @@ def parse(text: str, *, drop_prefixes: tuple[str, ...] = (), streets: tuple[str,
         if tail and out.room is None and tail.isdigit():
             out.room, tail = tail, ""
         rest = tail
+    elif rest and out.room is None and (out.village or out.road) and _HOUSEHOLD.match(rest):
+        out.room, rest = _HOUSEHOLD.match(rest).group(1), ""
     elif rest and out.compound is None and not out.village:
         out.compound, rest = rest, ""
     out.rest = rest or None

@@ -265,6 +265,29 @@ class GridIndex:
         self._label, self._cand_off, self._cands = label, cand_off, cands
         self.boundary_cell_share = len(boundary_cells) / (nx * ny)
 
+    _ARRAYS = ("_grid_parts", "_part_rings", "_ring_verts", "_vx", "_vy", "_bbox", "_label",
+               "_cand_off", "_cands")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays (``np.savez``-able): everything ``locate`` reads."""
+        state = {name.lstrip("_"): getattr(self, name) for name in self._ARRAYS}
+        state["codes"] = self.codes.astype(str)
+        state["frame"] = np.array([self._x0, self._y0, self._inv, self._nx, self._ny])
+        return state
+
+    @classmethod
+    def from_arrays(cls, state) -> GridIndex:
+        """An index from ``arrays()``: it locates exactly as the original; it has no polygons
+        (``geoms`` is empty), so nothing that measures or draws grids can use it."""
+        index = cls.__new__(cls)
+        for name in cls._ARRAYS:
+            setattr(index, name, np.ascontiguousarray(state[name.lstrip("_")]))
+        index.codes = np.asarray(state["codes"]).astype(object)
+        index.geoms = []
+        x0, y0, inv, nx, ny = (float(v) for v in state["frame"])
+        index._x0, index._y0, index._inv, index._nx, index._ny = x0, y0, inv, int(nx), int(ny)
+        return index
+
     def __len__(self) -> int:
         return len(self.codes)
 

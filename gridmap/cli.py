@@ -339,6 +339,11 @@ def locate_file(
     at: Annotated[str | None, typer.Option(help="boundaries in force on this ISO date")] = None,
 ) -> None:
     """Locate every point of a CSV, JSON, GeoJSON or NDJSON file; same format out, same order."""
+    content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
+                    ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
+        path.suffix.lower(), "application/json")
+    if content_type == "text/csv":
+        return _locate_csv(path, crs, out, at)
     import sys
 
     from rich.progress import Progress
@@ -347,11 +352,6 @@ def locate_file(
     from layers.locating.batch import locate_rows, parse_batch, render_batch
     from layers.locating.locators import LocatorRegistry
 
-    content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
-                    ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
-        path.suffix.lower(), "application/json")
-    if content_type == "text/csv":
-        return _locate_csv(path, crs, out, at)
     try:
         fmt, rows = parse_batch(path.read_bytes(), content_type)
         locator = LocatorRegistry(_engine()).on(dt.date.fromisoformat(at) if at else None)
@@ -375,26 +375,61 @@ def locate_file(
         err.print(f"{located:,} rows located into {out}")
 
 
-def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
-    """CSV takes the columnar path: streamed in chunks, located and written as arrays."""
+def _start_numba_without_blas() -> None:
+    """Start numba's compiled-code machinery with scipy.linalg hidden: on its first dispatch
+    numba probes for a BLAS by importing scipy.linalg (0.2 s of a 2 s command), and the locate
+    and CSV kernels use no linear algebra. Only this command's process is affected; the module
+    is visible again right after."""
     import sys
+
+    import numpy as np
+
+    from layers.locating.csv_kernel import line_bounds
+
+    hidden = "scipy.linalg" not in sys.modules
+    if hidden:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]
+    try:
+        line_bounds(np.zeros(1, dtype=np.uint8))
+    finally:
+        if hidden:
+            del sys.modules["scipy.linalg"]
+
+
+def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
+    """CSV takes the columnar path: streamed in chunks, located and written as arrays; the
+    active generation's locator comes from its on-disk snapshot when it is still current
+    (layers/locating/snapshot.py), and a writer thread writes while the next chunk is located."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from layers.errors import DomainError
     from layers.locating.bulk import locate_csv
-    from layers.locating.locators import for_points
+    from layers.locating.snapshot import points_locator
+    from layers.storage.cluster import ClusterError, database_url
 
-    try:
-        locator = for_points(_engine(), dt.date.fromisoformat(at) if at else None)
-        source = path.open(encoding="utf-8-sig", newline="")
-    except (DomainError, OSError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    def build():
+        from layers.locating.locators import for_points
+
+        return for_points(_engine(), dt.date.fromisoformat(at) if at else None)
+
+    with ThreadPoolExecutor(1) as starter:
+        numba_ready = starter.submit(_start_numba_without_blas)  # while the database answers
+        try:
+            locator = (build() if at else
+                       points_locator(database_url(), get_settings().home / "cache", build))
+            source = path.open(encoding="utf-8-sig", newline="")
+        except (DomainError, OSError, ValueError, ClusterError) as exc:
+            raise _fail(str(exc)) from None
+        numba_ready.result()
     total = path.stat().st_size
     sink = out.open("wb") if out else sys.stdout.buffer
     rows = 0
-    with source, Progress(TextColumn("locating"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=err, transient=True) as progress:
+    with source, ThreadPoolExecutor(1) as writer, Progress(
+            TextColumn("locating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err, transient=True) as progress:
         task = progress.add_task("locating", total=None)
 
         def advance(n: int) -> None:
@@ -402,9 +437,14 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
             rows += n
             progress.update(task, completed=rows)
 
+        pending = None
         try:
             for chunk in locate_csv(locator, source, crs, progress=advance):
-                sink.write(chunk)
+                if pending is not None:
+                    pending.result()  # one chunk in flight: memory stays bounded
+                pending = writer.submit(sink.write, chunk)
+            if pending is not None:
+                pending.result()
         except (DomainError, ValueError) as exc:
             raise _fail(str(exc)) from None
         except UnicodeDecodeError:
@@ -412,6 +452,71 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
     if out:
         sink.close()
         err.print(f"{rows:,} rows located into {out} ({total / 2**20:,.0f} MiB read)")
+
+
+ADDRESS_HEADERS = ("address", "地址", "现住址", "住址", "详细地址", "房屋地址")
+
+
+@app.command("geocode")
+def geocode_file(
+    path: Path,
+    column: Annotated[str | None, typer.Option(
+        help="the address column; default: the first of " + ", ".join(ADDRESS_HEADERS))] = None,
+    encoding: Annotated[str | None, typer.Option(help="of a CSV file; default: UTF-8, else GBK")] = None,
+    out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+) -> None:
+    """Geocode every address of a CSV or .xlsx file (a register's 现住址, door plates, village
+    houses) to its building, unit, room, the register's dwelling and the grid; the input's
+    columns come out as they went in, the answer after them (CSV, UTF-8 with BOM)."""
+    import os
+    import sys
+    import time
+
+    import pandas as pd
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from layers.errors import DomainError
+    from layers.locating.locators import LocatorRegistry
+    from layers.register.importer import read_table
+    from layers.register.placing import GEOCODE_COLUMNS, Placer, geocode_column
+    from layers.storage.db import session_scope
+
+    started = time.perf_counter()
+    try:
+        frame = read_table(path, encoding)
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    name = column or next((h for h in frame.columns if str(h).strip().lower() in ADDRESS_HEADERS),
+                          None)
+    if name not in frame.columns:
+        raise _fail(f"{path.name} has no address column"
+                    + (f" {column!r}" if column else f" ({', '.join(ADDRESS_HEADERS)})")
+                    + f"; its columns are {', '.join(map(str, frame.columns))}; give --column")
+    clash = [c for c in GEOCODE_COLUMNS if c in frame.columns]
+    if clash:
+        raise _fail(f"{path.name} already has the answer's columns {', '.join(clash)}: rename them")
+    engine = _engine()
+    try:
+        locator = LocatorRegistry(engine).active()
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    with session_scope(engine) as session:
+        placer = Placer(session, locator, dwellings=True)
+    with Progress(TextColumn("geocoding distinct addresses"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("geocoding", total=int(frame[name].nunique()))
+        answers = geocode_column(placer, frame[name], lambda n: progress.advance(task, n),
+                                 processes=min(os.cpu_count() or 1, 4))
+    result = pd.concat([frame.reset_index(drop=True), answers], axis=1)
+    sink = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
+    result.to_csv(sink, index=False, lineterminator="\n")
+    if out:
+        sink.close()
+        found = int(answers["building_code"].notna().sum())
+        rooms = int(answers["dwelling_id"].notna().sum())
+        err.print(f"{len(frame):,} rows geocoded into {out} in {time.perf_counter() - started:.1f} s: "
+                  f"{found:,} to a building, {rooms:,} to a dwelling of the register, "
+                  f"{len(frame) - found:,} not placed (the error column says why)")
 
 
 # -- cases / routing -----------------------------------------------------------------------------

@@ -230,3 +230,37 @@ def test_cli_locate_writes_the_same_format_in_the_same_order(settings_env, engin
     rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == [1, 2]
     assert rows[0]["grid"]["code"] == grid.code and rows[1]["error"] == "not in any grid"
+
+
+def test_cli_locate_csv_follows_the_database_not_its_saved_locator(settings_env, engine, city,
+                                                                    tmp_path, monkeypatch):
+    """The CSV command keeps its locator on disk between runs; a worker renamed in the database
+    shows in the next run's answers (the snapshot's name is a digest of what it stands for)."""
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+    from gridmap.settings import get_settings
+
+    monkeypatch.setenv("GRIDMAP_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    assert write_validated(engine, city).ok
+    grid, lon, lat = _a_grid(city)
+    source = tmp_path / "points.csv"
+    source.write_text(f"id,lon,lat\n1,{lon},{lat}\n2,116.2,35.4\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+
+    def run() -> list[dict]:
+        result = CliRunner().invoke(app, ["locate", str(source), "--out", str(target)])
+        assert result.exit_code == 0, result.output
+        return list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+
+    first = run()
+    assert first[0]["grid_code"] == grid.code and first[1]["error"] == "not in any grid"
+    saved = list((tmp_path / "home" / "cache").glob("locator-*.npz"))
+    assert len(saved) == 1 and (saved[0].stat().st_mode & 0o777) == 0o600
+    assert run() == first  # read back from the snapshot: the same answers
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE workers SET name = '改名测试' WHERE code = :c"),
+                     {"c": first[0]["worker_code"]})
+    assert run()[0]["worker_name"] == "改名测试"
+    assert [p.name for p in (tmp_path / "home" / "cache").glob("locator-*.npz")] != [saved[0].name]

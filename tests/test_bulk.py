@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -112,3 +113,69 @@ def test_blocks_of_a_file_keep_the_order_of_the_rows(locator, monkeypatch):
 def test_a_csv_without_coordinates_is_refused_whole(locator):
     with pytest.raises(bulk.BadBatch, match="lon,lat"):
         list(bulk.locate_csv(locator, "name,address\na,b\n", "wgs84"))
+
+
+def test_plain_lines_with_every_kind_of_bad_row_get_the_row_paths_answer(locator):
+    """The compiled reader's lines (no quotes, no crs column): what it does not take as a plain
+    decimal is read by the row path's own rules, so the answers are the same."""
+    text = ("id,lon,lat\n"
+            "1,116.59,35.41\n"     # plain
+            "2,116.2,35.9\n"       # outside every grid
+            "3,abc,35.4\n"         # not a number
+            "4,35.41,116.59\n"     # swapped
+            "5,,\n"                # nothing
+            "6,nan,35.4\n"         # NaN
+            "7, 116.59 ,35.41\n"   # spaces: Python's float() takes them
+            "8,+116.59,35.41\n"    # a plus sign
+            "9,1.1659e2,35.41\n"   # an exponent
+            "10,116.590000000000000001,35.41\n"  # more digits than a double holds
+            "11,1_16.59,35.41\n"   # what float() takes and a CSV reader may not
+            "12,inf,35.41\n")
+    assert _same(_columnar(locator, text), _row_path(locator, text))
+    rows = _columnar(locator, text)
+    assert {r["grid_code"] for r in (rows[0], rows[6], rows[7], rows[8], rows[9])} == {
+        rows[0]["grid_code"]}
+
+
+def test_a_ragged_line_sends_the_chunk_to_the_general_reader(locator):
+    """Lines with another number of fields than the header: each line keeps its own fields, a
+    missing coordinate is that row's error, and the other rows are answered as usual."""
+    text = "id,lon,lat\n1,116.59,35.41\n2,116.59\n3,116.59,35.41,extra\n"
+    out = b"".join(bulk.locate_csv(locator, text, "wgs84")).decode().splitlines()
+    plain = _columnar(locator, "id,lon,lat\n1,116.59,35.41\n")[0]
+    assert len(out) == 4 and out[1].startswith("1,116.59,35.41," + plain["grid_code"])
+    assert out[2].startswith("2,116.59,") and out[2].endswith("send lon and lat")
+    assert out[3].startswith("3,116.59,35.41,extra," + plain["grid_code"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**15 - 1), st.integers(0, 15), st.booleans()),
+                min_size=1, max_size=50))
+def test_plain_decimals_are_read_as_python_reads_them(numbers):
+    from layers.locating.csv_kernel import POW10, line_bounds, parse_columns
+
+    texts = []
+    for mantissa, decimals, negative in numbers:
+        digits = str(mantissa).rjust(decimals + 1, "0")
+        texts.append(("-" if negative else "") + (f"{digits[:-decimals]}.{digits[-decimals:]}"
+                                                  if decimals else digits))
+    data = np.frombuffer("\n".join(f"a,{t}" for t in texts).encode(), dtype=np.uint8)
+    starts, ends = line_bounds(data)
+    values, simple, shaped = parse_columns(data, starts, ends, 2, np.array([1]), POW10)
+    assert shaped and simple.all()
+    assert [float(v) for v in values[:, 0]] == [float(t) for t in texts]
+
+
+@given(st.lists(st.floats(1e-4, 1e6 - 1e-3).flatmap(
+    lambda v: st.sampled_from([v, -v])), min_size=1, max_size=50))
+def test_coordinates_are_written_as_repr_writes_them_rounded_to_nine_decimals(values):
+    from layers.locating.csv_kernel import assemble
+
+    lon = np.array(values)
+    n = len(lon)
+    data = np.frombuffer(b"x" * n, dtype=np.uint8)
+    out = assemble(data, np.arange(n), np.arange(n) + 1, np.zeros(n, dtype=np.int64),
+                   np.frombuffer(b"T", dtype=np.uint8), np.array([0, 1, 1]), lon, lon,
+                   np.zeros(0, dtype=np.uint8), np.full(n, -1), np.full(n, -1))
+    lines = bytes(out).decode().splitlines()
+    written = [repr(float(np.round(v, 9))) for v in lon]  # what the Python path writes
+    assert lines == [f"x,T,{w},{w}," for w in written]

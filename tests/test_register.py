@@ -5,10 +5,13 @@ visits (due lists, flags, idempotent retries, compliance) and the register's cou
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
+import io
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -21,7 +24,7 @@ from layers.demo.city import generate
 from layers.demo.register import load as load_register
 from layers.interchange.importer import write_validated
 from layers.locating.locators import LocatorRegistry
-from layers.register import identity, importer, keys
+from layers.register import identity, importer, keys, placing
 from layers.register.crypto import MissingKey, PersonalData, WrongKey, _decode, check_key, read_key
 from layers.storage.db import session_scope
 from tests.conftest import TEST_REGISTER_KEY, scratch_database
@@ -529,3 +532,74 @@ def test_the_import_command_exits_1_with_a_report_when_a_row_is_rejected(reg, tm
     assert "1 rejected" in result.output and "nothing was loaded" in result.output
     lines = report.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("row 行号") and lines[1].startswith("5,id_number")
+
+
+def _geocode(engine, monkeypatch, path, *args):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+    from gridmap.settings import get_settings
+
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, ["geocode", str(path), *args])
+    finally:
+        get_settings.cache_clear()
+
+
+def _residents_addresses(engine, limit: int) -> list[tuple[str, int]]:
+    """(现住址 as the register writes it, the dwelling) for residents of flats and houses."""
+    with engine.connect() as conn:
+        return [(r[0], r[1]) for r in conn.execute(text("""
+            SELECT CASE WHEN d.unit > 0 THEN b.address || d.unit || '单元' || d.room || '室'
+                        WHEN d.room = '1' THEN b.address ELSE b.address || '（' || d.room || '户）' END,
+                   d.id
+            FROM persons p JOIN dwellings d ON d.id = p.dwelling_id
+            JOIN buildings b ON b.id = d.building_id
+            ORDER BY (d.unit > 0), md5(p.id::text) LIMIT :n"""), {"n": limit})]
+
+
+def test_geocoding_a_gbk_register_file_answers_each_row_with_its_dwelling_and_grid(reg, tmp_path,
+                                                                                 monkeypatch):
+    """A register's 现住址 column in a GBK CSV: every row comes back with its building, room,
+    the register's dwelling and the grid; never a wrong dwelling (a house's address without a
+    household number names the house, not one of its households)."""
+    _client, engine, *_ = reg
+    rows = _residents_addresses(engine, 400)
+    path, out = tmp_path / "人口地址.csv", tmp_path / "located.csv"
+    lines = ["姓名,现住址"] + [f"居民{i},{a}" for i, (a, _d) in enumerate(rows)] + ["空地址,",
+                                                                                "不存在,火星路1号"]
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    result = _geocode(engine, monkeypatch, path, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    answers = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [a["姓名"] for a in answers[:len(rows)]] == [f"居民{i}" for i in range(len(rows))]
+    for answer, (address, dwelling) in zip(answers, rows, strict=False):
+        if "单元" in address or "户" in address:  # a room or household named: that dwelling
+            assert answer["dwelling_id"] == str(dwelling), address
+        else:  # a house's door plate: the house's only dwelling, or none of its several
+            assert answer["dwelling_id"] in ("", str(dwelling)), address
+    assert all(a["grid_code"] and a["street_name"] for a in answers[:len(rows)])
+    assert answers[-2]["错误"] == "地址为空" and answers[-1]["error"].startswith("the address")
+
+
+def test_geocoding_in_two_processes_answers_as_one_does(reg, monkeypatch):
+    _client, engine, *_ = reg
+    addresses = pd.Series([a for a, _d in _residents_addresses(engine, 3000)])
+    with session_scope(engine) as session:
+        placer = placing.Placer(session, LocatorRegistry(engine).active(), dwellings=True)
+    one = placing.geocode_column(placer, addresses)
+    monkeypatch.setattr(placing, "_CHUNK", 500)  # several chunks for the workers
+    placer._memo.clear()
+    assert placing.geocode_column(placer, addresses, processes=2).equals(one)
+
+
+def test_geocoding_a_file_without_an_address_column_says_which_columns_it_has(reg, tmp_path,
+                                                                             monkeypatch):
+    _client, engine, *_ = reg
+    path = tmp_path / "x.csv"
+    path.write_text("姓名,电话\n张三,1\n", encoding="utf-8")
+    result = _geocode(engine, monkeypatch, path)
+    assert result.exit_code == 1 and "no address column" in result.output
+    assert "姓名, 电话" in result.output

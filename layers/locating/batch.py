@@ -9,12 +9,15 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gis.points import PointQuery, to_point
 from layers.errors import DomainError
-from layers.locating.locators import Locator
+
+if TYPE_CHECKING:  # the bulk CLI path imports this module without the ORM
+    from layers.locating.locators import Locator
 
 MAX_BATCH_ROWS = 200_000
 

@@ -15,14 +15,17 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from gis.crs import in_area_of_use, parse_crs, transform_xy
 from gis.points import to_point
 from layers.locating.batch import BadBatch, check_size, coordinate
-from layers.locating.locators import Locator, grid_worker
+from layers.locating.csv_kernel import POW10, assemble, fits, line_bounds, parse_columns
+
+if TYPE_CHECKING:  # the CLI reads a saved locator without importing the ORM
+    from layers.locating.locators import Locator
 
 BLOCK_CHARS = 16 << 20  # a file is read in blocks of whole lines, about 500,000 rows each
 # the answer's columns, after the input's own
@@ -39,36 +42,49 @@ def _csv_field(value) -> str:
     return buf.getvalue()
 
 
-class _Enrichment:
-    """Per grid index: the answer's columns as one CSV fragment (names, worker)."""
+class Enrichment:
+    """Per grid index: the answer's columns as one CSV fragment (names, worker; on a boundary or
+    not), as bytes for the compiled writer: grid g inside at g, on an edge at ``grids + g``."""
 
-    def __init__(self, locator: Locator):
-        codes = locator.index.codes
-        self.area = np.empty(len(codes) + 1, dtype=object)
-        self.worker = np.empty(len(codes) + 1, dtype=object)
-        for g, code in enumerate(codes):
+    def __init__(self, tail_blob: np.ndarray, tail_starts: np.ndarray):
+        self.tail_blob, self.tail_starts = tail_blob, tail_starts
+        self.grids = (len(tail_starts) - 1) // 2
+
+    @classmethod
+    def of(cls, locator: Locator) -> Enrichment:
+        from layers.locating.locators import grid_worker
+
+        inside, edge = [], []
+        for code in locator.index.codes:
             code = str(code)
             grid = locator.areas[code]
             community = locator.areas.get(code[:12], {"code": code[:12], "name": None})
             street = locator.areas.get(code[:9], {"code": code[:9], "name": None})
-            self.area[g] = ",".join(_csv_field(v) for v in (
+            area = ",".join(_csv_field(v) for v in (
                 code, grid["name"], community["code"], community["name"], street["code"],
                 street["name"]))
             w = grid_worker(locator.workers.get(code, [])) or {}
-            self.worker[g] = ",".join(_csv_field(w.get(k)) for k in ("code", "name", "phone_masked"))
-        self.area[-1] = self.worker[-1] = ""  # index -1: no grid
-        # the answer's columns between the input and the coordinates, on a boundary or not
-        self.inside = np.array([f"{a},False,{w}" for a, w in zip(self.area, self.worker,
-                                                                  strict=True)], dtype=object)
-        self.edge = np.array([f"{a},True,{w}" for a, w in zip(self.area, self.worker,
-                                                               strict=True)], dtype=object)
+            worker = ",".join(_csv_field(w.get(k)) for k in ("code", "name", "phone_masked"))
+            inside.append(f"{area},False,{worker}".encode())
+            edge.append(f"{area},True,{worker}".encode())
+        pieces = inside + edge
+        return cls(np.frombuffer(b"".join(pieces), dtype=np.uint8),
+                   np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64))
+
+    def texts(self, grid: np.ndarray, boundary: np.ndarray) -> np.ndarray:
+        """The fragments of the given rows as text ("" where no grid), for the general path."""
+        fragments = np.array([self.tail_blob[a:b].tobytes().decode() for a, b in
+                              zip(self.tail_starts[:-1], self.tail_starts[1:], strict=True)]
+                             + [""], dtype=object)
+        return fragments[np.where(grid < 0, -1, np.where(boundary, grid + self.grids, grid))]
 
 
-def enrichment(locator: Locator) -> _Enrichment:
-    cached = getattr(locator, "_bulk_enrichment", None)
+def enrichment(locator) -> Enrichment:
+    """The locator's fragments, made once per locator (a snapshot brings its own)."""
+    cached = getattr(locator, "bulk_enrichment", None)
     if cached is None:
-        cached = _Enrichment(locator)
-        object.__setattr__(locator, "_bulk_enrichment", cached)
+        cached = Enrichment.of(locator)
+        object.__setattr__(locator, "bulk_enrichment", cached)
     return cached
 
 
@@ -95,15 +111,15 @@ def blocks(source, size: int | None = None) -> Iterator[str]:
         yield rest
 
 
-def _split(block: str) -> list[str]:
+def _normalised(block: str) -> str:
+    """The block's lines joined by "\\n" without a last one: no "\\r", no blank lines."""
     if "\r" in block:
         block = block.replace("\r\n", "\n")
-    lines = block.split("\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    if "\n\n" in block or (lines and not lines[0]):  # blank lines: pandas skips them too
-        lines = [line for line in lines if line.strip()]
-    return lines
+    if block.endswith("\n"):
+        block = block[:-1]
+    if "\n\n" in block or block.startswith("\n"):  # blank lines: pandas skips them too
+        block = "\n".join(line for line in block.split("\n") if line.strip())
+    return block
 
 
 def _header(line: str) -> list[str]:
@@ -136,25 +152,30 @@ def _is_bad(value) -> bool:
         return True
 
 
-def _points(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lon, lat, ok) in WGS84 for a chunk; ``ok`` is False where the row path must speak."""
-    n = len(frame)
+def _points(columns: dict[str, np.ndarray], per_row, crs: str,
+            n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, ok) in WGS84 for a chunk's ``columns`` (lon/lat/x/y as floats, NaN where not a
+    number) and CRS per row (``per_row``, a pandas Series, or None: all ``crs``); ``ok`` is
+    False where the row path must speak."""
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
-    per_row = frame["crs"].where(frame["crs"] != "", crs) if "crs" in frame else pd.Series([crs] * n)
-    for name, rows in per_row.groupby(per_row, sort=False).groups.items():
+    if per_row is None:
+        groups = {crs: np.arange(n)}
+    else:
+        per_row = per_row.where(per_row != "", crs)
+        groups = per_row.groupby(per_row, sort=False).groups
+    for name, rows in groups.items():
         idx = np.asarray(rows)
         try:
             parsed = parse_crs(name)
         except ValueError:
             continue  # the row path says which CRS is unknown
         a, b = (("lon", "lat") if parsed.is_geographic else ("x", "y"))
-        if a not in frame or b not in frame:
-            a, b = ("x", "y") if parsed.is_geographic and "x" in frame else (a, b)
-        if a not in frame or b not in frame:
+        if a not in columns or b not in columns:
+            a, b = ("x", "y") if parsed.is_geographic and "x" in columns else (a, b)
+        if a not in columns or b not in columns:
             continue
-        xs = _numbers(frame[a]).to_numpy(dtype=float)[idx]
-        ys = _numbers(frame[b]).to_numpy(dtype=float)[idx]
+        xs, ys = columns[a][idx], columns[b][idx]
         good = np.isfinite(xs) & np.isfinite(ys)
         if parsed.is_geographic:
             good &= (np.abs(xs) <= 180) & (np.abs(ys) <= 90)
@@ -167,39 +188,82 @@ def _points(frame: pd.DataFrame, crs: str) -> tuple[np.ndarray, np.ndarray, np.n
     return lon, lat, ok
 
 
-def _numbers(column: pd.Series) -> pd.Series:
-    return column if column.dtype.kind == "f" else pd.to_numeric(column, errors="coerce")
+def _frame_columns(frame) -> dict[str, np.ndarray]:
+    import pandas as pd
+
+    return {f: (frame[f] if frame[f].dtype.kind == "f" else pd.to_numeric(frame[f], errors="coerce"))
+            .to_numpy(dtype=float) for f in ("lon", "lat", "x", "y") if f in frame}
+
+
 def locate_csv(locator: Locator, source, crs: str,
-               progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+               progress: Callable[[int], None] | None = None) -> Iterator[bytes | memoryview]:
     """Locate every row of a CSV (a text file object, or the whole text as a string); yields the
     output CSV in chunks: the input line as it came, then gridmap's answer columns."""
     parse_crs(crs)  # a bad default CRS fails the whole file, not each row
     fields: list[str] | None = None
     enrich = enrichment(locator)
     for block in blocks(source):
-        lines = _split(block)
+        text = _normalised(block)
         if fields is None:
-            if not lines:
+            if not text:
                 continue
-            fields = _header(lines[0])
-            lines = lines[1:]
+            head, _, text = text.partition("\n")
+            fields = _header(head)
             out_header = io.StringIO()
             csv.writer(out_header, lineterminator="\n").writerow([*fields, *CSV_COLUMNS])
             yield out_header.getvalue().encode()
-        if lines:
-            yield _located(locator, enrich, fields, lines, crs)
+        if text:
+            rows = text.count("\n") + 1
+            yield _located(locator, enrich, fields, text, rows, crs)
             if progress:
-                progress(len(lines))
+                progress(rows)
     if fields is None:
         raise BadBatch("the CSV is empty: send a header with lon,lat and one row per point",
                        code="bad_csv", zh="CSV 为空")
 
 
-def _frame(fields: list[str], lines: list[str]) -> pd.DataFrame | None:
+class _Lines:
+    """A chunk's text as bytes with the bounds of its lines."""
+
+    def __init__(self, text: str):
+        self.data = np.frombuffer(text.encode(), dtype=np.uint8)
+        self.starts, self.ends = line_bounds(self.data)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def line(self, i: int) -> str:
+        return self.data[self.starts[i]:self.ends[i]].tobytes().decode()
+
+
+def _plain_columns(fields: list[str], lines: _Lines) -> dict[str, np.ndarray] | None:
+    """lon/lat/x/y of a chunk of plain lines (no quotes, no per-row CRS, every line with the
+    header's number of fields) read by the compiled parser; fields it does not take as plain
+    decimals are read by the row path's own ``coordinate``. None: not plain, ask pandas."""
+    wanted = [f for f in ("lon", "lat", "x", "y") if f in fields]
+    if "crs" in fields or 34 in lines.data:  # a '"' anywhere: quoted fields
+        return None
+    values, simple, shaped = parse_columns(lines.data, lines.starts, lines.ends, len(fields),
+                                           np.array([fields.index(f) for f in wanted]), POW10)
+    if not shaped:
+        return None
+    for c, name in enumerate(wanted):
+        at = fields.index(name)
+        for i in np.flatnonzero(~simple[:, c]):
+            try:
+                number = coordinate(lines.line(i).split(",")[at])
+            except (TypeError, ValueError, OverflowError):
+                continue
+            values[i, c] = np.nan if number is None else number
+    return {name: values[:, c] for c, name in enumerate(wanted)}
+
+
+def _frame(fields: list[str], text: str, rows: int):
     """The columns a point needs, read by pandas' C parser (None: the fast read does not fit)."""
+    import pandas as pd
+
     wanted = [f for f in ("lon", "lat", "x", "y", "crs") if f in fields]
     numeric = {f: "float64" for f in wanted if f != "crs"}
-    text = "\n".join(lines)
     try:
         frame = pd.read_csv(io.StringIO(text), names=fields, header=None, usecols=wanted,
                             dtype={**numeric, **({"crs": str} if "crs" in wanted else {})},
@@ -211,37 +275,90 @@ def _frame(fields: list[str], lines: list[str]) -> pd.DataFrame | None:
                                 dtype=str, keep_default_na=False, engine="c")
         except (ValueError, pd.errors.ParserError):
             return None
-    return frame if len(frame) == len(lines) else None  # quoted line breaks: not line by line
+    return frame if len(frame) == rows else None  # quoted line breaks: not line by line
 
 
-def _located(locator: Locator, enrich: _Enrichment, fields: list[str], lines: list[str],
-             crs: str) -> bytes:
-    frame = _frame(fields, lines)
-    if frame is None:  # the slow, general reader: csv line by line
-        frame = pd.DataFrame(list(csv.DictReader(io.StringIO("\n".join(lines)), fieldnames=fields)),
-                             columns=fields).fillna("")
-        lines = _rendered(frame, fields)
-    if "crs" in frame:
-        frame["crs"] = frame["crs"].fillna("")
-    lon, lat, ok = _points(frame, crs)
-    grid = np.full(len(frame), -1, dtype=np.int64)
-    boundary = np.zeros(len(frame), dtype=bool)
+def _found(locator: Locator, columns: dict[str, np.ndarray], per_row, crs: str, n: int):
+    """(lon, lat, ok, grid, boundary, located) for a chunk's rows."""
+    lon, lat, ok = _points(columns, per_row, crs, n)
+    grid = np.full(n, -1, dtype=np.int64)
+    boundary = np.zeros(n, dtype=bool)
     if ok.any():
         found = locator.index.locate(lon[ok], lat[ok])
         grid[ok], boundary[ok] = found.grid, found.on_boundary
-    located = ok & (grid >= 0)
-    tail = np.where(boundary, enrich.edge[grid], enrich.inside[grid])
+    return lon, lat, ok, grid, boundary, ok & (grid >= 0)
+
+
+def _failure(fields: list[str], line: str, located_ok: bool, crs: str) -> str:
+    """A row that got no grid: the input line, empty answer columns, and why (the row path's
+    words)."""
+    record = dict(zip(fields, next(csv.reader([line])), strict=False))
+    message = "not in any grid" if located_ok else _row_error(record, crs)
+    return f"{line}{',' * 13}{_csv_field(message)}"
+
+
+def _located(locator: Locator, enrich: Enrichment, fields: list[str], text: str, rows: int,
+             crs: str) -> bytes:
+    """A chunk's output. Plain lines (the common case) are read and written by compiled code;
+    quoted fields or a ``crs`` column go through pandas' reader; what even that cannot read line
+    by line (line breaks inside quotes) through the csv module."""
+    lines = _Lines(text)
+    columns = _plain_columns(fields, lines)
+    per_row = None
+    if columns is None:
+        frame = _frame(fields, text, rows)
+        if frame is None:
+            return _general(locator, enrich, fields, text, crs)
+        columns = _frame_columns(frame)
+        per_row = frame["crs"].fillna("") if "crs" in frame else None
+    lon, lat, ok, grid, boundary, located = _found(locator, columns, per_row, crs, len(lines))
+    if not (fits(lon[located]) and fits(lat[located])):
+        return _joined(enrich, fields, text.split("\n"), lon, lat, ok, grid, boundary, located,
+                       crs)
+    return _written(enrich, fields, lines, lon, lat, ok, grid, boundary, located, crs)
+
+
+def _general(locator: Locator, enrich: Enrichment, fields: list[str], text: str, crs: str) -> bytes:
+    """The slow, general reader: csv line by line, lines rendered again as csv writes them."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(csv.DictReader(io.StringIO(text), fieldnames=fields)),
+                         columns=fields).fillna("")
+    found = _found(locator, _frame_columns(frame), frame.get("crs"), crs, len(frame))
+    return _joined(enrich, fields, _rendered(frame, fields), *found, crs)
+
+
+def _joined(enrich: Enrichment, fields: list[str], lines: list[str], lon, lat, ok, grid,
+            boundary, located, crs: str) -> bytes:
+    """The output lines joined in Python (coordinates the compiled writer does not write)."""
+    tail = enrich.texts(grid, boundary)
     xs = np.round(np.where(located, lon, 0.0), 9).astype(str)  # as the row path: round(x, 9)
     ys = np.round(np.where(located, lat, 0.0), 9).astype(str)
     out = list(map(",".join, zip(lines, tail, xs, ys, [""] * len(lines), strict=True)))
     for i in np.flatnonzero(~located):  # rare: the row path's words for what went wrong
-        record = dict(zip(fields, next(csv.reader([lines[i]])), strict=False))
-        message = "not in any grid" if ok[i] else _row_error(record, crs)
-        out[i] = f"{lines[i]}{',' * 13}{_csv_field(message)}"
+        out[i] = _failure(fields, lines[i], ok[i], crs)
     return ("\n".join(out) + "\n").encode()
 
 
-def _rendered(frame: pd.DataFrame, fields: list[str]) -> list[str]:
+def _written(enrich: Enrichment, fields: list[str], lines: _Lines, lon, lat, ok, grid, boundary,
+             located, crs: str) -> memoryview:
+    """The chunk's output lines, written by the compiled kernel."""
+    tails = np.where(boundary, grid + enrich.grids, grid)
+    own_starts = np.full(len(lines), -1, dtype=np.int64)
+    own_ends = np.full(len(lines), -1, dtype=np.int64)
+    pieces, size = [], 0
+    for i in np.flatnonzero(~located):  # rare: the row path's words for what went wrong
+        piece = _failure(fields, lines.line(i), ok[i], crs).encode()
+        own_starts[i], size = size, size + len(piece)
+        own_ends[i] = size
+        pieces.append(piece)
+    return assemble(lines.data, lines.starts, lines.ends, tails, enrich.tail_blob,
+                    enrich.tail_starts, np.where(located, lon, 1.0), np.where(located, lat, 1.0),
+                    np.frombuffer(b"".join(pieces), dtype=np.uint8), own_starts,
+                    own_ends).data
+
+
+def _rendered(frame, fields: list[str]) -> list[str]:
     buf = io.StringIO()
     frame[fields].to_csv(buf, header=False, index=False, lineterminator="\n")
     return buf.getvalue().rstrip("\n").split("\n")
@@ -259,7 +376,7 @@ def csv_text(body: bytes, max_rows: int) -> str:
     return text
 
 
-def first_chunks(locator: Locator, lines, crs: str) -> Iterator[bytes]:
+def first_chunks(locator: Locator, lines, crs: str) -> Iterator[bytes | memoryview]:
     """The output with its first chunk already made: a bad header is an error of the request
     (422), raised before the response starts streaming."""
     rows = locate_csv(locator, lines, crs)

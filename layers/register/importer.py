@@ -23,10 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from layers.errors import DomainError
-from layers.locating.geocoding import CONFIDENT
 from layers.locating.locators import Locator
 from layers.register import identity
 from layers.register.crypto import PersonalData
+from layers.register.placing import Placer
 from layers.storage.models import DWELLING_USES
 
 KINDS = ("persons", "dwellings", "organisations")
@@ -166,36 +166,7 @@ def _date(value) -> dt.date | None:
     return None
 
 
-class _Placer:
-    """Address → (building id, grid, unit, floor, room), through the gazetteer."""
-
-    def __init__(self, session: Session, locator: Locator):
-        self.locator = locator
-        self.ids = dict(session.execute(text("SELECT code, id FROM buildings")).all())
-        self.grids = dict(session.execute(text("SELECT building_id, grid_code FROM building_grids")).all())
-
-    def place(self, address: str) -> tuple[dict | None, str | None, str | None]:
-        if self.locator.gazetteer is None:
-            return None, "no address index is loaded", "地址库未加载"
-        parsed, found = self.locator.gazetteer.search(address, limit=1)
-        if not found or found[0][1] < CONFIDENT:
-            return None, ("the address matches no building with confidence; write road or "
-                          "compound and building number"), "地址无法匹配到建筑"
-        entry = found[0][0]
-        if entry.kind in ("compound", "door_plate"):
-            return None, (f"{entry.address} has several buildings; add the building number, unit "
-                          "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
-        building = self.ids.get(entry.code)
-        if building is None:
-            return None, f"{entry.code} is a site, not a building with dwellings", "该地址不是住宅建筑"
-        unit = int(parsed.unit) if parsed.unit and parsed.unit.isdigit() else 0
-        room = parsed.room or "1"
-        floor = int(room) // 100 if unit and room.isdigit() and len(room) >= 3 else 0
-        return ({"building_id": building, "building": entry.code, "unit": unit, "floor": floor,
-                 "room": room, "grid": self.grids.get(building)}, None, None)
-
-
-def check(frame: pd.DataFrame, kind: str, placer: _Placer, report: Report) -> pd.DataFrame:
+def check(frame: pd.DataFrame, kind: str, placer: Placer, report: Report) -> pd.DataFrame:
     """The accepted rows, normalised and placed; the rejected ones go to the report."""
     cols = map_headers(frame, kind)
     report.rows = len(frame)
@@ -214,7 +185,7 @@ def check(frame: pd.DataFrame, kind: str, placer: _Placer, report: Report) -> pd
             if place is None:
                 problems.append(("address", why, zh))
             else:
-                clean |= place
+                clean |= {k: v for k, v in place.items() if k not in ("score", "dwelling_id")}
         if problems:
             report.problems += [Problem(i, f, p, z) for f, p, z in problems]
             continue
@@ -443,7 +414,7 @@ def run(session: Session, locator: Locator, cipher: PersonalData, path: Path, ki
         raise BadRegisterFile(f"kind must be one of {', '.join(KINDS)}", zh="类型有误")
     report = Report(kind)
     frame = read_table(path, encoding)
-    rows = check(frame, kind, _Placer(session, locator), report)
+    rows = check(frame, kind, Placer(session, locator), report)
     if report.problems and not accept_partial:
         return report
     report.written = write(session, kind, rows, cipher)

@@ -303,3 +303,20 @@ class LocalCluster:
             major=state.get("major"),
             url=self.url() if state else None,
         )
+
+
+def local_cluster(settings=None) -> LocalCluster:
+    from gridmap.settings import get_settings
+
+    settings = settings or get_settings()
+    return LocalCluster(settings.home, settings.pg_bindir, settings.pg_user)
+
+
+def database_url(settings=None) -> str:
+    """The SQLAlchemy URL gridmap uses: the configured one, else the local cluster's."""
+    from gridmap.settings import get_settings
+
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    return local_cluster(settings).url()

@@ -12,20 +12,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridmap.settings import Settings, get_settings
-from layers.storage.cluster import LocalCluster
-
-
-def local_cluster(settings: Settings | None = None) -> LocalCluster:
-    settings = settings or get_settings()
-    return LocalCluster(settings.home, settings.pg_bindir, settings.pg_user)
-
-
-def database_url(settings: Settings | None = None) -> str:
-    settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
-    return local_cluster(settings).url()
+from layers.storage.cluster import database_url, local_cluster  # noqa: F401 (their home)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

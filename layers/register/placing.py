@@ -1,0 +1,134 @@
+"""Addresses to dwellings, one at a time (the register import) or a whole file at a time (bulk
+geocoding, ``gridmap geocode``).
+
+An address as a register writes it (``九九花园3号楼2单元502室``, ``3-2-502``, ``后曹庄村20号``)
+goes through the gazetteer to a building; its unit and room give the floor and the dwelling. A
+register repeats its addresses — every member of a household lives at the same one — so a file is
+placed once per distinct address and the answers are spread back to the rows as arrays; on the
+demo's 1,162,189 persons that is 481,599 gazetteer searches instead of 1.16 million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from layers.locating.geocoding import CONFIDENT
+from layers.locating.locators import Locator
+
+# the answer's columns in a geocoded file, after the input's own
+GEOCODE_COLUMNS = ("building_code", "unit", "floor", "room", "dwelling_id", "grid_code",
+                   "grid_name", "community_name", "street_name", "score", "error", "错误")
+
+
+class Placer:
+    """Address → (building id, grid, unit, floor, room), through the gazetteer; each distinct
+    address is searched once."""
+
+    def __init__(self, session: Session, locator: Locator, *, dwellings: bool = False):
+        self.locator = locator
+        self.ids = dict(session.execute(text("SELECT code, id FROM buildings")).all())
+        self.grids = dict(session.execute(text("SELECT building_id, grid_code FROM building_grids")).all())
+        self.dwellings: dict[tuple, int] = {}
+        self.only_dwelling: set[int] = set()  # buildings with one dwelling: no room needed
+        if dwellings:  # for answering with the register's dwelling, not only the building
+            self.dwellings = {(b, u, f, r): i for i, b, u, f, r in session.execute(text(
+                "SELECT id, building_id, unit, floor, room FROM dwellings"))}
+            self.only_dwelling = set(session.scalars(text(
+                "SELECT building_id FROM dwellings GROUP BY building_id HAVING count(*) = 1")))
+        self._memo: dict[str, tuple] = {}
+
+    def place(self, address: str) -> tuple[dict | None, str | None, str | None]:
+        found = self._memo.get(address)
+        if found is None:
+            found = self._memo[address] = self._place(address)
+        return found
+
+    def _place(self, address: str) -> tuple[dict | None, str | None, str | None]:
+        if self.locator.gazetteer is None:
+            return None, "no address index is loaded", "地址库未加载"
+        parsed, found = self.locator.gazetteer.search(address, limit=1)
+        if not found or found[0][1] < CONFIDENT:
+            return None, ("the address matches no building with confidence; write road or "
+                          "compound and building number"), "地址无法匹配到建筑"
+        entry, score = found[0]
+        if entry.kind in ("compound", "door_plate"):
+            return None, (f"{entry.address} has several buildings; add the building number, unit "
+                          "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
+        building = self.ids.get(entry.code)
+        if building is None:
+            return None, f"{entry.code} is a site, not a building with dwellings", "该地址不是住宅建筑"
+        unit = int(parsed.unit) if parsed.unit and parsed.unit.isdigit() else 0
+        room = parsed.room or "1"
+        floor = int(room) // 100 if unit and room.isdigit() and len(room) >= 3 else 0
+        # the register's dwelling only when the address names it (a room), or the building has
+        # just one: "九九花园3号楼" is the building, not its first flat
+        named = parsed.room is not None or building in self.only_dwelling
+        return ({"building_id": building, "building": entry.code, "unit": unit, "floor": floor,
+                 "room": room, "grid": self.grids.get(building), "score": round(score, 3),
+                 "dwelling_id": self.dwellings.get((building, unit, floor, room)) if named
+                 else None}, None, None)
+
+
+def geocode_column(placer: Placer, addresses: pd.Series,
+                   progress: Callable[[int], None] | None = None,
+                   processes: int = 1) -> pd.DataFrame:
+    """The answer columns (``GEOCODE_COLUMNS``) for a column of addresses: each distinct address
+    placed once — by ``processes`` forked workers sharing the gazetteer, when more than one —
+    and the answers taken back to the rows by index arrays."""
+    codes, uniques = pd.factorize(addresses.fillna("").astype(str).str.strip())
+    chunks = [list(uniques[i:i + _CHUNK]) for i in range(0, len(uniques), _CHUNK)]
+    answers: list[tuple] = []
+    if processes > 1 and len(chunks) > 1:
+        global _FORKED
+        _FORKED = placer
+        try:
+            with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+                for part in pool.map(_answers_in_child, chunks):
+                    answers += part
+                    if progress:
+                        progress(len(part))
+        finally:
+            _FORKED = None
+    else:
+        for chunk in chunks:
+            answers += _answers(placer, chunk)
+            if progress:
+                progress(len(chunk))
+    table = pd.DataFrame(answers, columns=list(GEOCODE_COLUMNS), dtype=object)
+    return table.iloc[np.asarray(codes)].reset_index(drop=True)
+
+
+_CHUNK = 10_000
+_FORKED: Placer | None = None  # the placer a forked worker inherits
+
+
+def _answers_in_child(chunk: list[str]) -> list[tuple]:
+    assert _FORKED is not None
+    return _answers(_FORKED, chunk)
+
+
+def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
+    areas = placer.locator.areas
+    out = []
+    for address in chunk:
+        place, why, zh = placer.place(address) if address else (
+            None, "the address is empty", "地址为空")
+        if place is None:
+            out.append((None,) * 10 + (why, zh))
+            continue
+        grid = place["grid"]
+        out.append((place["building"], place["unit"], place["floor"], place["room"],
+                    place["dwelling_id"], grid, _name(areas, grid), _name(areas, grid and grid[:12]),
+                    _name(areas, grid and grid[:9]), place["score"], None, None))
+    return out
+
+
+def _name(areas: dict, code: str | None) -> str | None:
+    return areas.get(code, {}).get("name") if code else None
