@@ -33,6 +33,7 @@ from api.routers import (
     plans,
     register,
     stats,
+    tasks,
 )
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
@@ -48,7 +49,7 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, stats.router, maps.router, features.router,
-           plans.router, register.router, patrols.router, mobile.router, docs.router)
+           plans.router, register.router, patrols.router, tasks.router, mobile.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:

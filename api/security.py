@@ -129,6 +129,7 @@ def principal_for_token(request: Request, token: str) -> Principal | None:
     if user is None:
         return None
     return Principal(name=user.name, role=user.role, scope_code=user.scope_code,
+                     worker=user.worker_code, department=user.department,
                      client=client_address(request.client.host if request.client else None,
                                            request.headers.get("x-forwarded-for"),
                                            request.app.state.settings.trusted_proxies))

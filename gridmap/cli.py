@@ -744,10 +744,14 @@ def plans_publish(
 @user_app.command("add")
 def user_add(
     name: str,
-    role: Annotated[str, typer.Option("--role", help="worker|dispatcher|planner|admin")],
+    role: Annotated[str, typer.Option("--role", help="worker|dispatcher|planner|department|admin")],
     scope: Annotated[str | None, typer.Option("--scope", help="area code the user may touch")] = None,
     days: Annotated[int | None, typer.Option(help="days until the token expires; default "
                                                   "GRIDMAP_TOKEN_DAYS, 0: never")] = None,
+    worker: Annotated[str | None, typer.Option(
+        "--worker", help="a worker's own credential (their code, e.g. W000453): scope = their grid")] = None,
+    department: Annotated[str | None, typer.Option(
+        "--department", help="the department a department credential speaks for, e.g. 生态环境局")] = None,
 ) -> None:
     """Create an API user; the token is printed once, as the last word of the output."""
     from layers.access import users
@@ -756,8 +760,10 @@ def user_add(
     lifetime = get_settings().token_days if days is None else days
     try:
         with session_scope(_engine()) as session:
-            user, token = users.add(session, name, role, scope, days=lifetime)
+            user, token = users.add(session, name, role, scope, days=lifetime, worker=worker,
+                                    department=department)
             expires = user.expires_at
+            scope = user.scope_code
     except users.UserError as exc:
         raise _fail(str(exc)) from None
     until = f"until {expires:%Y-%m-%d}" if expires else "no expiry"

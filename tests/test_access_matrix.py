@@ -37,7 +37,8 @@ CALLERS = {  # name → (role, scoped to the *other* street?)
     "dispatcher": (UserRole.DISPATCHER, False), "planner": (UserRole.PLANNER, False),
     "admin": (UserRole.ADMIN, False), "worker_elsewhere": (UserRole.WORKER, True),
     "dispatcher_elsewhere": (UserRole.DISPATCHER, True),
-    "planner_elsewhere": (UserRole.PLANNER, True),
+    "planner_elsewhere": (UserRole.PLANNER, True), "department": (UserRole.DEPARTMENT, False),
+    "department_elsewhere": (UserRole.DEPARTMENT, True),
 }
 
 
@@ -113,6 +114,16 @@ PROBES: dict[tuple[str, str], Probe] = {
         "POST", "/v1/cases/{case}/responses", json={"device": "CAM_NONE", "outcome": "现场无人"},
         scoped=True),
     ("GET", "/v1/stats/alerts"): Probe("GET", "/v1/stats/alerts?area={street}", scoped=True),
+    ("GET", "/v1/cases/{case_id}/loudspeakers"): Probe("GET", "/v1/cases/{case}/loudspeakers",
+                                                       scoped=True),
+    # department task orders: "task" is a task of 生态环境局 for our grid
+    ("POST", "/v1/tasks"): Probe("POST", "/v1/tasks", scoped=True, json={
+        "title": "排查油烟直排", "deadline": "2030-12-30T18:00:00+08:00", "area": ["{grid}"]}),
+    ("GET", "/v1/tasks"): Probe("GET", "/v1/tasks"),
+    ("GET", "/v1/tasks/mine"): Probe("GET", "/v1/tasks/mine"),
+    ("GET", "/v1/tasks/{task_id}"): Probe("GET", "/v1/tasks/{task}", scoped=True),
+    ("POST", "/v1/grid-tasks/{grid_task_id}/transitions"): Probe(
+        "POST", "/v1/grid-tasks/{grid_task}/transitions", json={"action": "accept"}, scoped=True),
     ("GET", "/m/"): Probe("GET", "/m/"),
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
@@ -126,14 +137,14 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,
-                                                        UserRole.DISPATCHER}),
+                                                        UserRole.DISPATCHER, UserRole.DEPARTMENT}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
     ("GET", "/tiles/{layer}.json"): Probe(
         "GET", "/tiles/cases.json",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
     ("GET", "/ogc"): Probe("GET", "/ogc"),
     ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),
@@ -241,7 +252,9 @@ def world(server_url, template_url):
                 for name, (role, elsewhere) in CALLERS.items():
                     if role != UserRole.PUBLIC:
                         scope = other[:9] if elsewhere else None
-                        tokens[name] = users.add(session, name, role.value, scope)[1]
+                        tokens[name] = users.add(
+                            session, name, role.value, scope,
+                            department="生态环境局" if role == UserRole.DEPARTMENT else None)[1]
             load_register(engine, app.state.cipher, scale=0.05, today=MONDAY_10.date())
             with engine.connect() as conn:
                 person = conn.execute(text("""
@@ -259,6 +272,9 @@ def world(server_url, template_url):
             visit_photo = client.post(f"/v1/visits/{visit['id']}/photos", headers=auth,
                                       files={"file": ("a.png", real_png(), "image/png")}).json()
             plan = client.post("/v1/plans", headers=auth, json={"name": "p", "area": ours[:9]}).json()
+            task = client.post("/v1/tasks", headers=auth, json={
+                "title": "排查", "deadline": "2030-12-30T18:00:00+08:00", "area": [ours],
+                "department": "生态环境局"}).json()
             doomed = client.post("/v1/plans", headers=auth,
                                  json={"name": "d", "area": ours[:9]}).json()
             x0, y0, x1, y1 = grid.geometry.bounds
@@ -270,7 +286,8 @@ def world(server_url, template_url):
                       "community": ours[:12], "person": person.code, "person_name": person.name,
                       "dwelling": person.dwelling_id, "organisation": organisation,
                       "visit": visit["id"], "visit_photo": visit_photo["id"],
-                      "doomed": doomed["id"],
+                      "doomed": doomed["id"], "task": task["id"],
+                      "grid_task": task["grid_tasks"][0]["id"],
                       "grid_geometry": shapely.geometry.mapping(grid.geometry),
                       "split_line": {"type": "LineString",
                                      "coordinates": [[cx, y0 - 0.01], [cx, y1 + 0.01]]},

@@ -190,6 +190,13 @@ def case_responders(case_id: CaseId, session: SessionDep, who: CaseReader) -> di
     return responses.responders(session, workflow.get(session, case_id, scope=who.scope_code))
 
 
+@router.get("/cases/{case_id}/loudspeakers", summary="For an alert: the loudspeakers (喊话设备) "
+                                                     "whose range covers its place, nearest first")
+def case_loudspeakers(case_id: CaseId, session: SessionDep, who: CaseReader) -> list[dict]:
+    case = workflow.get(session, case_id, scope=who.scope_code)
+    return responses.responders(session, case)["loudspeakers"]
+
+
 class ResponseIn(BaseModel):
     device: str = Field(max_length=40, description="the loudspeaker's code")
     outcome: Literal["劝导驱离", "劝导未离开", "现场无人", "设备故障"]

@@ -32,13 +32,15 @@ _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc
 _REGISTER_WORKER = {"person.read", "person.identify", "organisation.read", "visit.read",
                     "visit.create", "patrol.create", "patrol.read"}
 _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
-                        "case.act:feedback"} | _REGISTER_WORKER
+                        "case.act:feedback", "task.mine", "task.act"} | _REGISTER_WORKER
 # a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
     "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
-    "person.sensitive"}
+    "person.sensitive", "task.create", "task.read", "assessment.read"}
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
+# a department places tasks into grids and follows its own (no cases, no register, no stats)
+_DEPARTMENT = frozenset({"me", "routing.read", "areas.workers", "task.create", "task.read"})
 
 # role → the actions it may take ("case.act:*" covers every workflow action; admin has "*")
 POLICY: dict[UserRole, frozenset[str]] = {
@@ -46,12 +48,13 @@ POLICY: dict[UserRole, frozenset[str]] = {
     R.WORKER: _PUBLIC | _WORKER,
     R.DISPATCHER: _PUBLIC | _DISPATCHER,
     R.PLANNER: _PUBLIC | _PLANNER,
+    R.DEPARTMENT: _PUBLIC | _DEPARTMENT,
     R.ADMIN: frozenset({"*"}),
 }
 # Reading a layer: which principals' roles satisfy a layer's declared read_role.
 READ_GRANTED_BY: dict[UserRole, set[UserRole]] = {
     R.PUBLIC: set(UserRole),
-    R.WORKER: {R.WORKER, R.DISPATCHER, R.PLANNER, R.ADMIN},
+    R.WORKER: {R.WORKER, R.DISPATCHER, R.PLANNER, R.ADMIN},  # staff layers: not departments
     R.DISPATCHER: {R.DISPATCHER, R.ADMIN},
     R.PLANNER: {R.PLANNER, R.ADMIN},
     R.ADMIN: {R.ADMIN},
@@ -76,6 +79,8 @@ class Principal:
     role: UserRole
     scope_code: str | None  # None: the whole district
     client: str | None = None  # the caller's address, for the audit log
+    worker: str | None = None  # the worker a worker's credential belongs to (their code)
+    department: str | None = None  # the department a department's credential speaks for
 
     def covers(self, area_code: str | None) -> bool:
         return self.scope_code is None or (area_code or "").startswith(self.scope_code)

@@ -14,7 +14,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from layers.boundaries import generations
@@ -50,15 +50,29 @@ def check_scope(session: Session, scope_code: str) -> None:
 
 
 def add(session: Session, name: str, role: str, scope_code: str | None = None, *,
-        days: int | None = None, now: dt.datetime | None = None) -> tuple[User, str]:
-    """Create a user and return it with its token (shown once, never stored in clear)."""
+        days: int | None = None, now: dt.datetime | None = None, worker: str | None = None,
+        department: str | None = None) -> tuple[User, str]:
+    """Create a user and return it with its token (shown once, never stored in clear). A
+    worker's credential may be tied to the worker (``worker``: its code): its scope is then the
+    worker's grid; a department's names the department it speaks for."""
     try:
         role_value = UserRole(role)
     except ValueError:
         roles = ", ".join(r.value for r in UserRole if r != UserRole.PUBLIC)
         raise UserError(f"unknown role {role!r}: use one of {roles}") from None
     if role_value == UserRole.PUBLIC:
-        raise UserError("'public' needs no credential; choose worker, dispatcher, planner or admin")
+        raise UserError("'public' needs no credential; choose worker, dispatcher, planner, "
+                        "department or admin")
+    if worker is not None:
+        if role_value != UserRole.WORKER:
+            raise UserError("--worker ties a worker's credential: use it with --role worker")
+        scope_code = _worker_scope(session, worker, scope_code)
+    if role_value == UserRole.DEPARTMENT:
+        department = (department or "").strip()
+        if not department or len(department) > 100:
+            raise UserError("a department credential needs --department, e.g. 生态环境局")
+    elif department is not None:
+        raise UserError("--department is for --role department")
     if scope_code is not None:
         check_scope(session, scope_code)
     if session.scalars(select(User).where(User.name == name)).first() is not None:
@@ -66,10 +80,26 @@ def add(session: Session, name: str, role: str, scope_code: str | None = None, *
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = now or dt.datetime.now(dt.UTC)
     user = User(name=name, role=role_value, scope_code=scope_code, token_hash=hash_token(token),
-                expires_at=_expiry(now, days))
+                expires_at=_expiry(now, days), worker_code=worker, department=department)
     session.add(user)
     session.flush()
     return user, token
+
+
+def _worker_scope(session: Session, worker: str, scope_code: str | None) -> str:
+    """The scope of a worker's own credential: the grid they are responsible for (their first,
+    by code, when they cover several as 专职/兼职); a --scope given must be one of their grids."""
+    grids = session.execute(text("""
+        SELECT wa.grid_code FROM worker_assignments wa JOIN workers w ON w.id = wa.worker_id
+        WHERE w.code = :w ORDER BY wa.role IN ('full_time', 'part_time') DESC, wa.grid_code"""),
+        {"w": worker}).scalars().all()
+    if not grids:
+        known = session.execute(text("SELECT 1 FROM workers WHERE code = :w"), {"w": worker}).first()
+        raise UserError(f"worker {worker} covers no grid yet" if known else
+                        f"no worker {worker}: see the workers layer (gridmap areas show GRID)")
+    if scope_code is not None and scope_code not in grids:
+        raise UserError(f"worker {worker} covers {', '.join(grids)}, not {scope_code}")
+    return scope_code or grids[0]
 
 
 def by_token(session: Session, token: str, *, now: dt.datetime | None = None) -> User | None:

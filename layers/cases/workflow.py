@@ -31,7 +31,7 @@ from layers.storage.models import Case, CaseEvent, CaseStatus, Photo
 
 S = CaseStatus
 OPEN = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED, S.SUSPENDED)
-SOURCES = ("patrol", "resident", "hotline", "open311", "camera")
+SOURCES = ("patrol", "resident", "hotline", "open311", "camera", "task")  # task: a department's grid task
 ESCALATION_ZH = {0: "网格", 1: "街道（镇）中心", 2: "区中心"}
 
 

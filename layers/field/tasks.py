@@ -123,7 +123,8 @@ def _grids_of_codes(locator: Locator, codes, principal: Principal) -> list[str]:
     return sorted(found)
 
 
-def _grids_of_polygon(session: Session, polygon, crs: str, principal: Principal) -> list[str]:
+def _grids_of_polygon(session: Session, polygon, crs: str,
+                      principal: Principal) -> tuple[list[str], str]:
     try:
         shape = shapely.geometry.shape(polygon)
     except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException):
@@ -143,7 +144,7 @@ def _grids_of_polygon(session: Session, polygon, crs: str, principal: Principal)
           AND ST_Area(ST_Intersection(a.geom, ST_GeomFromText(:wkt, 4326))::geography) > 1
           AND (CAST(:scope AS text) IS NULL OR a.code LIKE :scope || '%')
         ORDER BY a.code"""), {"wkt": shape.wkt, "scope": principal.scope_code}).scalars().all()
-    return list(rows)
+    return list(rows), shape.wkt
 
 
 def _assignee(locator: Locator, grid: str, category: str) -> dict | None:
@@ -182,12 +183,13 @@ def create(session: Session, locator: Locator, principal: Principal, body: dict,
     if ("area" in body) == ("polygon" in body):
         raise BadTask("give either area (a list of area codes) or polygon (GeoJSON)",
                       zh="请给出区域代码或绘制区域之一")
+    wkt = None
     if "area" in body:
         grids = _grids_of_codes(locator, body["area"], principal)
         area = {"codes": body["area"]}
     else:
-        grids = _grids_of_polygon(session, body["polygon"], str(body.get("crs") or "wgs84"),
-                                  principal)
+        grids, wkt = _grids_of_polygon(session, body["polygon"], str(body.get("crs") or "wgs84"),
+                                       principal)
         area = {"polygon": True}
     if not grids:
         raise BadTask("the area covers no grid", zh="该区域内没有网格")
@@ -207,7 +209,7 @@ def create(session: Session, locator: Locator, principal: Principal, body: dict,
                 "key": key, "dep": department, "title": title, "ins": instructions, "cat": category,
                 "deadline": deadline, "area": json.dumps(area, ensure_ascii=False),
                 "att": json.dumps(attachments, ensure_ascii=False), "by": principal.name,
-                "now": now, "wkt": None}).scalar_one()
+                "now": now, "wkt": wkt}).scalar_one()
             session.execute(text("""
                 INSERT INTO grid_tasks (task_id, grid_code, worker_code, status, updated_at)
                 SELECT :task, g, w, 'assigned', :now
@@ -239,9 +241,14 @@ def _created_answer(session: Session, task_id: int) -> dict:
 
 
 def _visible_task(session: Session, principal: Principal, task_id: int):
+    """The task, if the caller may see it: a department its own; anyone only with a grid task in
+    their scope."""
     task = session.execute(text("""
         SELECT id, title, instructions, category, department, deadline, attachments, created_by,
-               created_at FROM tasks WHERE id = :t"""), {"t": task_id}).one_or_none()
+               created_at FROM tasks t WHERE id = :t AND EXISTS (
+                   SELECT 1 FROM grid_tasks gt WHERE gt.task_id = t.id
+                   AND (CAST(:scope AS text) IS NULL OR gt.grid_code LIKE :scope || '%'))"""),
+        {"t": task_id, "scope": principal.scope_code}).one_or_none()
     if task is None or (principal.role == UserRole.DEPARTMENT
                         and task.department != principal.department):
         raise TaskNotFound(f"no task {task_id} of yours", zh="未找到该任务")
@@ -268,8 +275,7 @@ def get(session: Session, locator: Locator, principal: Principal, task_id: int, 
         now: dt.datetime) -> dict:
     """A task with its progress by street, community and grid, and the overdue grid tasks."""
     task = _visible_task(session, principal, task_id)
-    scope = None if principal.role == UserRole.DEPARTMENT else principal.scope_code
-    params = {"task": task_id, "now": now, "scope": scope}
+    params = {"task": task_id, "now": now, "scope": principal.scope_code}
 
     def progress(key: str) -> list[dict]:
         out = []
@@ -318,7 +324,7 @@ def listing(session: Session, principal: Principal, *, now: dt.datetime, limit: 
     """The caller's tasks (a department's own; a dispatcher's in their scope), newest first, with
     their progress in numbers."""
     department = principal.department if principal.role == UserRole.DEPARTMENT else None
-    scope = None if department else principal.scope_code
+    scope = principal.scope_code
     rows = session.execute(text("""
         SELECT t.id, t.title, t.department, t.category, t.deadline, t.created_at,
                count(gt.id) AS grids, count(gt.id) FILTER (WHERE gt.status = 'done') AS done,
@@ -384,9 +390,11 @@ def transition(session: Session, locator: Locator, principal: Principal, grid_ta
     if action == "escalate":
         case_id = _to_case(session, locator, principal, row, body, note, now)
     session.execute(text("""
-        UPDATE grid_tasks SET status = :goal, updated_at = :now,
-               accepted_at = CASE WHEN :goal = 'accepted' THEN :now ELSE accepted_at END,
-               completed_at = CASE WHEN :goal = 'done' THEN :now ELSE completed_at END,
+        UPDATE grid_tasks SET status = CAST(:goal AS text), updated_at = :now,
+               accepted_at = CASE WHEN CAST(:goal AS text) = 'accepted' THEN :now
+                                  ELSE accepted_at END,
+               completed_at = CASE WHEN CAST(:goal AS text) = 'done' THEN :now
+                                   ELSE completed_at END,
                worker_code = COALESCE(worker_code, :worker),
                case_id = COALESCE(:case, case_id)
         WHERE id = :id"""), {"goal": goal, "now": now, "worker": principal.worker,

@@ -111,6 +111,7 @@ class UserRole(enum.StrEnum):
     DISPATCHER = "dispatcher"
     PLANNER = "planner"
     ADMIN = "admin"
+    DEPARTMENT = "department"  # a department that places tasks into grids (下单到网格)
 
 
 class Generation(Base):
@@ -298,6 +299,8 @@ class User(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    worker_code: Mapped[str | None] = mapped_column(String(40))  # a worker's own credential
+    department: Mapped[str | None] = mapped_column(String(100))  # a department's credential
 
 
 class AuditEntry(Base):
@@ -729,4 +732,77 @@ class CaseResponse(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(10))
     place_clear: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# -- department task orders (下单到网格) ------------------------------------------------------------
+GRID_TASK_STATUSES = ("assigned", "accepted", "in_progress", "done", "escalated")
+
+
+class Task(Base):
+    """A department's order for an area, fanned out to one grid task per covered grid."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_department", "department", "created_at"), _gist("tasks"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # the client's idempotency key
+    department: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    area: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    attachments: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(_geom("GEOMETRY"), nullable=True)  # the drawn polygon, if one was
+
+
+class GridTask(Base):
+    """One grid's share of a task, with its worker and state."""
+
+    __tablename__ = "grid_tasks"
+    __table_args__ = (
+        Index("ix_grid_tasks_task", "task_id"), Index("ix_grid_tasks_grid", "grid_code"),
+        Index("ix_grid_tasks_worker", "worker_code"),
+        CheckConstraint("status IN ('assigned', 'accepted', 'in_progress', 'done', 'escalated')",
+                        name="ck_grid_tasks_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    worker_code: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GridTaskEvent(Base):
+    """What happened to a grid task: accepted, progress with notes and photos, done, escalated."""
+
+    __tablename__ = "grid_task_events"
+    __table_args__ = (Index("ix_grid_task_events_task", "grid_task_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_task_id: Mapped[int] = mapped_column(ForeignKey("grid_tasks.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    photos: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+
+
+class AssessmentWeights(Base):
+    """The district's worker-assessment weights (全员考核), versioned: every edit is a new row."""
+
+    __tablename__ = "assessment_weights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weights: Mapped[dict] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
