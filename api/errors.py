@@ -34,7 +34,7 @@ from layers.cases import intake, open311, photos
 from layers.cases.routing import RoutingError
 from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, InvalidCase, UnknownPhoto
 from layers.errors import DomainError
-from layers.field import patrols, tasks
+from layers.field import assessment, patrols, tasks
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.geocoding import AddressNotFound
 from layers.locating.locators import MissingLocation, OutsideGrids
@@ -90,6 +90,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     patrols.BadTrack: (422, "轨迹数据有误"),
     patrols.NoGrid: (404, "轨迹不在您管辖的网格内"),
     tasks.BadTask: (422, "任务信息有误"),
+    assessment.BadWeights: (422, "考核权重有误"),
     tasks.TaskNotFound: (404, "未找到该任务"),
     tasks.TaskConflict: (409, "当前状态下不能执行该操作"),
     # the register

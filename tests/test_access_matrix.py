@@ -120,6 +120,11 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/tasks"): Probe("POST", "/v1/tasks", scoped=True, json={
         "title": "排查油烟直排", "deadline": "2030-12-30T18:00:00+08:00", "area": ["{grid}"]}),
     ("GET", "/v1/tasks"): Probe("GET", "/v1/tasks"),
+    ("GET", "/v1/stats/workers"): Probe("GET", "/v1/stats/workers?area={street}", scoped=True),
+    ("GET", "/v1/stats/workers/weights"): Probe("GET", "/v1/stats/workers/weights"),
+    ("PUT", "/v1/stats/workers/weights"): Probe("PUT", "/v1/stats/workers/weights", json={
+        "weights": {"patrol": 0.3, "coverage": 0.1, "cases": 0.2, "tasks": 0.15, "visits": 0.15,
+                    "rating": 0.1}, "note": "调整"}),
     ("GET", "/v1/tasks/mine"): Probe("GET", "/v1/tasks/mine"),
     ("GET", "/v1/tasks/{task_id}"): Probe("GET", "/v1/tasks/{task}", scoped=True),
     ("POST", "/v1/grid-tasks/{grid_task_id}/transitions"): Probe(

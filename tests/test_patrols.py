@@ -70,7 +70,10 @@ def test_a_walk_along_a_lane_covers_part_of_the_grid_and_is_stored_once(field):
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["grid"] == grid.code and body["outside_s"] == 0 and body["inside_s"] > 0
-    assert 0 < body["coverage"]["share"] < 1 and body["coverage"]["visited_m"] > 0
+    assert 0 < body["share"] < 1 and body["visited_m"] > 0
+    assert [c["grid"] for c in body["coverage"]] == [grid.code]
+    assert 0 < body["coverage"][0]["roads_share"] <= 1  # the lane is a road of the grid
+    assert set(body["coverage"][0]) >= {"grid", "alleys_share", "roads_share"}
     again = client.post("/v1/patrols", json=walk, headers=worker)
     assert again.status_code == 200 and again.json()["id"] == body["id"]
 
@@ -80,8 +83,21 @@ def test_coverage_over_days_names_what_nobody_walked(field):
     body = client.get("/v1/patrols/coverage", params={"area": grid.code, "days": 7},
                       headers=worker).json()
     assert body["patrols"] >= 1 and 0 < body["share"] < 1
-    missed = shapely.geometry.shape(body["not_visited"])
-    assert missed.length > 0 and missed.geom_type in ("LineString", "MultiLineString")
+    assert [g["grid"] for g in body["grids"]] == [grid.code]
+    missed = [shapely.geometry.shape(f["geometry"]) for f in body["not_visited"]["features"]]
+    assert missed and all(m.length > 0 for m in missed)
+    assert {f["properties"]["kind"] for f in body["not_visited"]["features"]} <= {"roads", "alleys"}
+
+
+def test_a_geojson_feature_with_times_in_its_properties_is_a_patrol(field):
+    client, grid, lane, worker, _other = field
+    walk = _walk(lane, MONDAY_10 + dt.timedelta(hours=5))
+    feature = {"type": "Feature", "geometry": walk["track"],
+               "properties": {"times": walk["times"], "crs": "wgs84"}}
+    r = client.post("/v1/patrols", json=feature, headers=worker)
+    assert r.status_code == 201, r.text
+    assert set(r.json()) >= {"id", "length_m", "coverage"}
+    assert r.json()["coverage"][0]["grid"] == grid.code
 
 
 def test_a_gpx_file_from_a_phone_app_is_read(field):

@@ -46,6 +46,7 @@ def world(server_url, template_url):
                 "worker": users.add(session, "本格网格员", "worker", worker=worker)[1],
                 "other_worker": users.add(session, "别处", "worker", "370811111")[1],
                 "dispatcher": users.add(session, "街道", "dispatcher", grid[:9])[1],
+                "admin": users.add(session, "区级", "admin")[1],
             }
             session.commit()
             yield client, engine, app, areas, community, grid, worker, tokens
@@ -212,3 +213,50 @@ def test_user_add_ties_a_credential_to_a_worker_and_names_a_department(world, mo
         get_settings.cache_clear()
     assert tied.exit_code == 0 and f"scope {grid}" in tied.output
     assert dep.exit_code == 0 and bad.exit_code == 1 and "--department" in bad.output
+
+
+def test_the_assessment_scores_and_ranks_each_grid_worker_of_a_street(world):
+    """全员考核: every responsible worker of the street, the contract's measures, a score from the
+    weights in force and a rank within the street; a task done on time counts for its worker."""
+    client, _engine, _app, _areas, _c, grid, worker, _t = world
+    answer = _order(world, area=[grid], title="月度考核测试")
+    gt = answer["grid_tasks"][0]["id"]
+    for action in ("accept", "complete"):
+        client.post(f"/v1/grid-tasks/{gt}/transitions", headers=_h(world, "worker"),
+                    json={"action": action})
+    body = client.get("/v1/stats/workers", params={"month": "2026-11", "area": grid[:9]},
+                      headers=_h(world, "dispatcher")).json()
+    rows = body["workers"]
+    assert rows and all(r["street"]["code"] == grid[:9] for r in rows)
+    keys = {"worker", "patrol_km", "patrol_days", "coverage", "cases_found", "cases_on_time",
+            "tasks_done", "visits_done", "score", "rank_in_street"}
+    assert all(keys <= set(r) for r in rows)
+    assert sorted(r["rank_in_street"] for r in rows) == list(range(1, len(rows) + 1))
+    ours = next(r for r in rows if r["worker"]["code"] == worker)
+    assert ours["tasks_done"] >= 1 and ours["tasks_on_time"] >= 1
+    assert body["weights"]["version"] == 0 and body["working_days"] == 21  # Nov 2026
+
+
+def test_workers_and_departments_may_not_read_the_assessment(world):
+    client = world[0]
+    for who in ("worker", "env"):
+        assert client.get("/v1/stats/workers", headers=_h(world, who)).status_code == 403
+
+
+def test_the_weights_are_data_edited_as_new_versions_and_checked(world):
+    client = world[0]
+    good = {"patrol": 0.3, "coverage": 0.1, "cases": 0.2, "tasks": 0.15, "visits": 0.15,
+            "rating": 0.1}
+    bad = client.put("/v1/stats/workers/weights", headers=_h(world, "admin"),
+                     json={"weights": {**good, "patrol": 0.5}})
+    assert bad.status_code == 422 and "sum to 1" in bad.json()["error"]
+    assert client.put("/v1/stats/workers/weights", headers=_h(world, "dispatcher"),
+                      json={"weights": good}).status_code == 403
+    first = client.put("/v1/stats/workers/weights", headers=_h(world, "admin"),
+                       json={"weights": good, "note": "加重巡查"}).json()
+    second = client.put("/v1/stats/workers/weights", headers=_h(world, "admin"),
+                        json={"weights": {**good, "patrol": 0.25, "rating": 0.15}}).json()
+    assert second["version"] > first["version"] and second["weights"]["rating"] == 0.15
+    seen = client.get("/v1/stats/workers/weights", headers=_h(world, "dispatcher")).json()
+    assert [h["version"] for h in seen["history"][:2]] == [second["version"], first["version"]]
+    assert seen["history"][1]["note"] == "加重巡查"

@@ -18,7 +18,11 @@ router = APIRouter(prefix="/v1/patrols", tags=["field work"])
 @router.post("", status_code=201, summary="Store a patrol track (GeoJSON LineString with times, "
                                           "or a GPX file) and answer what it covered",
              openapi_extra={"requestBody": {"content": {
-                 "application/json": {"schema": {"type": "object", "properties": {
+                 "application/json": {"schema": {"type": "object", "description":
+                     "a GeoJSON Feature (LineString geometry, properties {times, crs?, mode?}) "
+                     "or {track, times, mode?, crs?, key?}", "properties": {
+                     "type": {"type": "string"}, "geometry": {"type": "object"},
+                     "properties": {"type": "object"},
                      "track": {"type": "object"}, "times": {"type": "array"},
                      "mode": {"type": "string", "enum": list(patrols.MODES)},
                      "crs": {"type": "string"}, "key": {"type": "string"}}}},
@@ -39,6 +43,9 @@ async def record(request: Request, response: Response, session: SessionDep,
                                    "(Content-Type: application/gpx+xml)", zh="请求格式有误") from None
         if not isinstance(data, dict):
             raise patrols.BadTrack("send a JSON object {track, times}", zh="请求格式有误")
+        if data.get("type") == "Feature":  # a GeoJSON Feature: the times are its properties
+            props = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+            data = {**props, "track": data.get("geometry")}
         lon, lat, t = await run_in_threadpool(patrols.from_geojson, data.get("track"),
                                               data.get("times") or [], str(data.get("crs") or "wgs84"))
         mode = str(data.get("mode") or "walk")

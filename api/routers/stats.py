@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import IsoDate, SessionDep, allowed
+from api.deps import IsoDate, SessionDep, allowed, beijing_today
 from layers.cases.responses import statistics as alert_statistics
 from layers.cases.statistics import case_statistics
+from layers.field import assessment
 from layers.register.people import counts as register_counts
+from layers.register.visits import parse_month
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -38,6 +40,49 @@ def alert_stats(
 ) -> dict:
     scope = area or who.scope_code
     return {"by": by, "area": scope, "rows": alert_statistics(session, by, scope)}
+
+
+@router.get("/workers", summary="Worker assessment (全员考核) for a month: patrols, coverage, "
+                                "cases, tasks, visits, ratings, the weighted score and the rank in "
+                                "the street")
+def worker_stats(
+    request: Request,
+    session: SessionDep,
+    who: allowed("assessment.read", scope="area"),
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
+                                       description="YYYY-MM; default this month")] = None,
+    area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+) -> dict:
+    today = beijing_today(request)
+    locator = request.app.state.locators.active()
+    names = {code: a["name"] for code, a in locator.areas.items() if a["level"] == "street"}
+    answer = assessment.workers(session, who, month=parse_month(month, today), area=area,
+                                today=today, names=names)
+    session.commit()  # the read is audited
+    return answer
+
+
+@router.get("/workers/weights", summary="The assessment weights in force and their versions")
+def worker_weights(session: SessionDep, who: allowed("assessment.read")) -> dict:
+    return {**assessment.weights(session), "history": assessment.history(session)}
+
+
+@router.put("/workers/weights", summary="A new version of the assessment weights (admin)",
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", "required": ["weights"], "properties": {
+                    "weights": {"type": "object", "additionalProperties": {"type": "number"}},
+                    "note": {"type": "string", "maxLength": 500}}}}}}})
+async def set_worker_weights(request: Request, session: SessionDep,
+                             who: allowed("assessment.weights")) -> dict:
+    import json
+
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        raise assessment.BadWeights("send JSON {weights, note?}", zh="请求格式有误") from None
+    answer = assessment.set_weights(session, who, body, now=request.app.state.clock())
+    session.commit()
+    return answer
 
 
 @router.get("/{dimension}", summary="Case statistics by grid, community, street, category or "

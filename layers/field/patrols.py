@@ -115,31 +115,56 @@ def _grid_of(session: Session, principal: Principal, lon: np.ndarray,
 
 
 COVERAGE_SQL = """
-WITH lines AS (
-    SELECT ST_Intersection(l.geom, a.geom) AS geom
-    FROM (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
-    JOIN areas a ON a.generation_id = {active} AND a.code = :area
-    WHERE l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
+WITH grids AS (
+    SELECT code, geom FROM areas
+    WHERE generation_id = {active} AND level = 'grid' AND code LIKE :area || '%'
+), lines AS (
+    SELECT g.code, l.kind, ST_Intersection(l.geom, g.geom) AS geom
+    FROM grids g
+    JOIN (SELECT geom, 'roads' AS kind FROM roads UNION ALL SELECT geom, 'alleys' FROM alleys) l
+      ON l.geom && g.geom AND ST_Intersects(l.geom, g.geom)
 ), reach AS (
     SELECT ST_Union(ST_Buffer(p.geom::geography, :m)::geometry) AS geom FROM patrols p
     WHERE p.id = ANY(:ids)
 )
-SELECT coalesce(sum(ST_Length(lines.geom::geography)), 0) AS length_m,
+SELECT lines.code, lines.kind,
+       coalesce(sum(ST_Length(lines.geom::geography)), 0) AS length_m,
        coalesce(sum(ST_Length(ST_Intersection(lines.geom, reach.geom)::geography)), 0) AS visited_m,
        ST_AsGeoJSON(ST_CollectionExtract(ST_Union(
            CASE WHEN reach.geom IS NULL THEN lines.geom
                 ELSE ST_Difference(lines.geom, reach.geom) END), 2), 7) AS missed
 FROM lines CROSS JOIN reach
+GROUP BY lines.code, lines.kind ORDER BY lines.code, lines.kind
 """
+KINDS = ("roads", "alleys")
+
+
+def _share(visited: float, length: float) -> float | None:
+    return round(visited / length, 4) if length else None
 
 
 def _coverage(session: Session, area: str, ids: list[int], reach_m: float) -> dict:
-    row = session.execute(text(COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
-                          {"area": area, "ids": ids, "m": reach_m}).one()
-    length, visited = float(row.length_m), float(row.visited_m)
+    """Per grid under ``area``: the share of its roads and of its back alleys within reach of
+    the patrols ``ids``, and the parts nobody walked; and the totals of the area."""
+    per_grid: dict[str, dict] = {}
+    for row in session.execute(text(COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
+                               {"area": area, "ids": ids, "m": reach_m}):
+        grid = per_grid.setdefault(row.code, {
+            "grid": row.code, **{f"{k}_{f}": None if f == "share" else 0.0
+                                 for k in KINDS for f in ("m", "visited_m", "share")},
+            "not_visited": {"type": "FeatureCollection", "features": []}})
+        length, visited = float(row.length_m), float(row.visited_m)
+        grid[f"{row.kind}_m"], grid[f"{row.kind}_visited_m"] = round(length, 1), round(visited, 1)
+        grid[f"{row.kind}_share"] = _share(visited, length)
+        if row.missed:
+            grid["not_visited"]["features"].append({
+                "type": "Feature", "properties": {"grid": row.code, "kind": row.kind},
+                "geometry": json.loads(row.missed)})
+    grids = list(per_grid.values())
+    length = sum(g[f"{k}_m"] for g in grids for k in KINDS)
+    visited = sum(g[f"{k}_visited_m"] for g in grids for k in KINDS)
     return {"length_m": round(length, 1), "visited_m": round(visited, 1),
-            "share": round(visited / length, 4) if length else None,
-            "not_visited": json.loads(row.missed) if row.missed else None}
+            "share": _share(visited, length), "grids": grids}
 
 
 def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndarray,
@@ -181,6 +206,7 @@ def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndar
         return _answer(session, found, reach_m), False
     audit.record(session, principal, "patrol.create", target=grid, patrol=patrol.id)
     answer = _answer(session, patrol.id, reach_m)
+    patrol.coverage_share = answer["share"]
     answer["dropped"] = {"spikes": cleaned.dropped_spikes, "stops": cleaned.merged_stops}
     return answer, True
 
@@ -192,7 +218,9 @@ def _answer(session: Session, patrol_id: int, reach_m: float) -> dict:
             "started_at": p.started_at.isoformat(), "ended_at": p.ended_at.isoformat(),
             "points_in": p.points_in, "points_kept": p.points_kept, "length_m": p.length_m,
             "inside_s": round(p.inside_s), "outside_s": round(p.outside_s),
-            "coverage": {k: v for k, v in coverage.items() if k != "not_visited"}}
+            "coverage": [{k: v for k, v in g.items() if k != "not_visited"}
+                         for g in coverage["grids"]],
+            "share": coverage["share"], "visited_m": coverage["visited_m"]}
 
 
 def coverage(session: Session, principal: Principal, *, area: str | None, days: int,
@@ -208,5 +236,7 @@ def coverage(session: Session, principal: Principal, *, area: str | None, days: 
     ids = [r[0] for r in session.execute(text("""
         SELECT id FROM patrols WHERE started_at >= :since AND grid_code LIKE :area || '%'"""),
         {"since": now - dt.timedelta(days=days), "area": area})]
-    return {"area": area, "days": days, "patrols": len(ids), "reach_m": reach_m,
-            **_coverage(session, area, ids, reach_m)}
+    found = _coverage(session, area, ids, reach_m)
+    return {"area": area, "days": days, "patrols": len(ids), "reach_m": reach_m, **found,
+            "not_visited": {"type": "FeatureCollection", "features": [
+                f for g in found["grids"] for f in g["not_visited"]["features"]]}}

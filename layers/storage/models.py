@@ -708,6 +708,8 @@ class Patrol(Base):
     length_m: Mapped[float] = mapped_column(Float)
     inside_s: Mapped[float] = mapped_column(Float, default=0.0)
     outside_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # share of the grid's roads and alleys within reach of this patrol (for the assessment)
+    coverage_share: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(_geom("LINESTRING"), nullable=False)
 
 

@@ -21,6 +21,7 @@ def upgrade() -> None:
     op.execute("ALTER TYPE user_role ADD VALUE IF NOT EXISTS 'department'")
     op.add_column("users", sa.Column("worker_code", sa.String(length=40), nullable=True))
     op.add_column("users", sa.Column("department", sa.String(length=100), nullable=True))
+    op.add_column("patrols", sa.Column("coverage_share", sa.Float(), nullable=True))
     op.create_table(
         "tasks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -98,6 +99,7 @@ def downgrade() -> None:
     op.drop_index("ix_tasks_geom", table_name="tasks", postgresql_using="gist")
     op.drop_index("ix_tasks_department", table_name="tasks")
     op.drop_table("tasks")
+    op.drop_column("patrols", "coverage_share")
     op.drop_column("users", "department")
     op.drop_column("users", "worker_code")
     # a value cannot be removed from a PostgreSQL enum; 'department' stays in user_role
