@@ -44,6 +44,16 @@ def allowed(action: str, **options) -> object:
     return Annotated[Principal, Depends(access(action, **options))]
 
 
+def now(request: Request) -> dt.datetime:
+    """The app's clock (tests replace ``app.state.clock`` to move time)."""
+    return request.app.state.clock()
+
+
+def active_locator(request: Request):
+    """The locator of the boundaries in force (hot-swapped by the listener)."""
+    return request.app.state.locators.active()
+
+
 def beijing_today(request: Request) -> dt.date:
     """Today in the district (the app's clock, which tests move, in Beijing time)."""
     return request.app.state.clock().astimezone(CST).date()

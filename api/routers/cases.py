@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from api.deps import MAX_ROW_ID, RowId, SessionDep, allowed, beijing
+from api.deps import MAX_ROW_ID, RowId, SessionDep, active_locator, allowed, beijing, now
 from gis.points import to_point
 from layers.access import audit
 from layers.cases import intake, photos, responses, routing, workflow
@@ -23,13 +23,7 @@ CaseReader = allowed("case.read", cookie=True)
 CaseId = RowId
 
 
-def now(request: Request) -> dt.datetime:
-    """The app's clock (tests replace ``app.state.clock`` to move time)."""
-    return request.app.state.clock()
-
-
-def locator(request: Request):
-    return request.app.state.locators.active()
+locator = active_locator
 
 
 class Reporter(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import IsoDate, SessionDep, allowed, beijing_today
+from api.deps import IsoDate, SessionDep, active_locator, allowed, beijing_today
 from layers.cases.responses import statistics as alert_statistics
 from layers.cases.statistics import case_statistics
 from layers.field import assessment
@@ -54,7 +54,7 @@ def worker_stats(
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
 ) -> dict:
     today = beijing_today(request)
-    locator = request.app.state.locators.active()
+    locator = active_locator(request)
     names = {code: a["name"] for code, a in locator.areas.items() if a["level"] == "street"}
     answer = assessment.workers(session, who, month=parse_month(month, today), area=area,
                                 today=today, names=names)

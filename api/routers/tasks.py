@@ -8,8 +8,7 @@ import json
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import RowId, SessionDep, allowed
-from api.routers.cases import locator, now
+from api.deps import RowId, SessionDep, active_locator, allowed, now
 from layers.field import tasks
 
 router = APIRouter(tags=["field work"])
@@ -53,7 +52,7 @@ async def create(request: Request, response: Response, session: SessionDep,
     key = request.headers.get("idempotency-key")
 
     def work() -> tuple[dict, bool]:
-        answer, created = tasks.create(session, locator(request), who, body, now=now(request),
+        answer, created = tasks.create(session, active_locator(request), who, body, now=now(request),
                                        key=key[:80] if key else None)
         session.commit()
         return answer, created
@@ -72,13 +71,13 @@ def listing(request: Request, session: SessionDep, who: allowed("task.read")) ->
 
 @router.get("/v1/tasks/mine", summary="A worker's grid tasks, open ones first by deadline")
 def mine(request: Request, session: SessionDep, who: allowed("task.mine")) -> dict:
-    return tasks.mine(session, locator(request), who, now=now(request))
+    return tasks.mine(session, active_locator(request), who, now=now(request))
 
 
 @router.get("/v1/tasks/{task_id}", summary="A task's progress by street, community and grid, "
                                            "and its overdue grid tasks")
 def get(task_id: RowId, request: Request, session: SessionDep, who: allowed("task.read")) -> dict:
-    return tasks.get(session, locator(request), who, task_id, now=now(request))
+    return tasks.get(session, active_locator(request), who, task_id, now=now(request))
 
 
 @router.post("/v1/grid-tasks/{grid_task_id}/transitions", openapi_extra=_TRANSITION_BODY,
@@ -88,7 +87,7 @@ async def transition(grid_task_id: RowId, request: Request, session: SessionDep,
     body = await _json(request)
 
     def work() -> dict:
-        answer = tasks.transition(session, locator(request), who, grid_task_id, body,
+        answer = tasks.transition(session, active_locator(request), who, grid_task_id, body,
                                   now=now(request))
         session.commit()
         return answer

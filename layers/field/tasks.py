@@ -171,7 +171,7 @@ def create(session: Session, locator: Locator, principal: Principal, body: dict,
     title = _text(body, "title", 200, required=True)
     instructions = _text(body, "instructions", 4000)
     category = body.get("category") or "general"
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         raise BadTask(f"category is one of {', '.join(CATEGORIES)}", zh="任务类别有误")
     deadline = _deadline(body.get("deadline"), now)
     attachments = body.get("attachments") or []
@@ -368,7 +368,7 @@ def transition(session: Session, locator: Locator, principal: Principal, grid_ta
     if not isinstance(body, dict):
         raise BadTask("send a JSON object {action, note?}", zh="请求格式有误")
     action = body.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise BadTask(f"action is one of {', '.join(ACTIONS)}", zh="操作类型有误")
     note = _text(body, "note", 2000)
     photos = body.get("photos") or []
