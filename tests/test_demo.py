@@ -204,3 +204,118 @@ def test_loading_the_demo_twice_changes_nothing(engine, small_city):
     second = write_validated(engine, small_city)
     assert not second.written.changed
     assert "identical" in second.written.areas_note
+
+
+def test_the_district_accounts_places_are_in_the_demo(city):
+    """The places of the district's own account: 金城街道's 九九花园, 兴东 (金华小区), 洸河 and 西孟,
+    阜桥街道's 枣店阁, 牌坊街 (物资局宿舍), 津浦街 and 红星新村, the road 红星西路, and the 万达
+    business-district grid of eight complexes."""
+    communities = dict(zip(_areas(city, "community").name, _areas(city, "community").code,
+                           strict=True))
+    for name in ("九九花园社区", "兴东社区", "洸河社区", "西孟社区"):
+        assert communities[name].startswith("370811008")
+    for name in ("枣店阁社区", "牌坊街社区", "津浦街社区", "红星新村社区"):
+        assert communities[name].startswith("370811013")
+    b = city.layers["buildings"]
+    shapes = _areas(city, "community").set_index("name").geometry
+    for compound, community in (("金华小区", "兴东社区"), ("物资局宿舍", "牌坊街社区"),
+                                ("九九花园", "九九花园社区")):
+        assert b[b.compound == compound].within(shapes[community]).all()
+        assert (b.compound == compound).sum() >= 2
+    assert (city.layers["roads"].name == "红星西路").any()
+    grids = _areas(city, "grid")
+    wanda = grids[grids.name == "万达商圈网格"]
+    assert len(wanda) == 1 and wanda.code.iloc[0].startswith("370811008")
+    sites = city.layers["sites"]
+    inside = sites[sites.within(wanda.geometry.iloc[0].buffer(1e-6))]
+    assert len(inside[inside.kind == "commercial"]) == 8
+
+
+@pytest.fixture(scope="module")
+def field_demo(server_url, template_url):
+    """A city with its history and field work, as `gridmap demo load` writes them."""
+    import datetime as dt
+
+    from layers.demo import field
+    from layers.demo.case_history import load as load_history
+    from tests.conftest import scratch_database
+
+    with scratch_database(server_url) as (_url, engine):
+        # a quarter of the district: 金城街道 has 九九花园 and 兴东 (金华小区) at this scale
+        assert write_validated(engine, generate(BOUNDARY, scale=0.25)).ok
+        load_history(engine, scale=0.25)
+        counts = field.load(engine, scale=0.25, today=dt.date(2026, 11, 27))
+        yield engine, counts
+
+
+def test_the_field_demo_has_a_month_of_patrols_four_departments_tasks_and_responses(field_demo):
+    engine, counts = field_demo
+    assert counts["patrols"] > 40 and counts["tasks"] == 4
+    with engine.connect() as conn:
+        answerable = conn.scalar(text("""SELECT count(*) FROM cases k WHERE k.source = 'camera'
+            AND k.category_code = 'E0501' AND k.status = 'closed' AND k.grid_code LIKE '370811008%'
+            AND EXISTS (SELECT 1 FROM cameras c WHERE c.kind = 'loudspeaker'
+                        AND ST_DWithin(c.geom::geography, k.geom::geography, c.range_m))"""))
+        days, streets, share = conn.execute(text("""SELECT count(DISTINCT started_at::date),
+            count(DISTINCT left(grid_code, 9)), avg(coverage_share) FROM patrols""")).one()
+        departments = conn.execute(text("SELECT array_agg(DISTINCT department) FROM tasks")).scalar()
+        overdue = conn.scalar(text("""SELECT count(*) FROM grid_tasks gt JOIN tasks t
+            ON t.id = gt.task_id WHERE t.deadline < '2026-11-27' AND gt.status <> 'done'"""))
+        future = conn.scalar(text("""SELECT count(*) FROM grid_task_events
+            WHERE at > now() + interval '1 minute'"""))
+    assert days >= 15 and streets == 1 and 0.2 < share < 1
+    assert set(departments) == {"生态环境局", "住房和城乡建设局", "市场监督管理局", "应急管理局"}
+    assert overdue > 0 and future == 0  # some are late; nothing happened in the future
+    assert (counts["loudspeaker responses"] > 0) == (answerable > 0)
+    assert field_demo[1] == counts
+    from layers.demo import field
+    assert field.load(engine, scale=0.25) == {}  # loaded once
+
+
+def test_the_stories_are_replayed_as_cases_with_their_times(field_demo):
+    """杨文 reports 金华小区's dark street lights on 15 September 09:05; the photos come on 18
+    September 09:08 and the case closes ten minutes later. A camera on 红星西路 flags street vending
+    on 20 September 10:02 and the loudspeaker clears it."""
+    engine, _counts = field_demo
+    with engine.connect() as conn:
+        lights = conn.execute(text("""
+            SELECT c.id, c.status, c.created_at AT TIME ZONE 'Asia/Shanghai' AS created,
+                   c.closed_at AT TIME ZONE 'Asia/Shanghai' AS closed,
+                   (SELECT count(*) FROM photos p WHERE p.case_id = c.id) AS photos,
+                   (SELECT actor FROM case_events e WHERE e.case_id = c.id AND e.action = 'report')
+                   AS reporter
+            FROM cases c WHERE c.description LIKE '金华小区%路灯不亮%'""")).one_or_none()
+        vending = conn.execute(text("""
+            SELECT c.created_at AT TIME ZONE 'Asia/Shanghai' AS created, c.status,
+                   r.at AT TIME ZONE 'Asia/Shanghai' AS spoken, r.outcome
+            FROM cases c JOIN case_responses r ON r.case_id = c.id
+            WHERE c.description LIKE '%红星西路占道经营%'""")).one_or_none()
+    assert lights is not None and vending is not None
+    assert lights.status == "closed" and lights.photos == 2 and lights.reporter == "杨文"
+    assert (lights.created.month, lights.created.day, lights.created.hour,
+            lights.created.minute) == (9, 15, 9, 5)
+    assert (lights.closed.day, lights.closed.hour, lights.closed.minute) == (18, 9, 18)
+    assert vending.status == "closed" and vending.outcome == "劝导驱离"
+    assert (vending.created.month, vending.created.day, vending.created.hour,
+            vending.created.minute) == (9, 20, 10, 2)
+    assert (vending.spoken - vending.created).total_seconds() == 240
+
+
+def test_a_resident_typing_the_accounts_compounds_finds_them(city):
+    """`九九花园` and `金华小区` — nothing was found before the demo carried them."""
+    from gis.gazetteer import CONFIDENT, Gazetteer
+
+    areas = city.layers["areas"]
+    gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),
+                                list(areas[areas.level == "street"].name))
+    b = city.layers["buildings"]
+    grids = areas[areas.level == "grid"].reset_index(drop=True)
+    points = b.geometry.representative_point()
+    tree = shapely.STRtree(grids.geometry.values)
+    where = dict(zip(*tree.query(points.values, predicate="within"), strict=True))
+    for i, (row, p) in enumerate(zip(b.itertuples(), points, strict=True)):
+        gz.add(row.code, row.address, row.name, p.x, p.y, "building", grids.code[where[i]])
+    for name in ("九九花园", "金华小区", "物资局宿舍"):
+        _parsed, found = gz.search(name)
+        assert found and found[0][0].kind == "compound", name
+        assert found[0][1] >= CONFIDENT or len(found[0][0].grids) > 1, found[0]

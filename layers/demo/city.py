@@ -224,7 +224,12 @@ class _Generator:
             if is_urban:
                 code = f"{spec.code}{i + 1:03d}"
                 stems = list(self.rng.permutation(names.COMMUNITY_STEMS))
-                name = self._unique([f"{s}社区" for s in stems])
+                story = names.STORY_COMMUNITIES.get(spec.code, ())
+                if i < len(story):  # the district's own places (the same draws either way)
+                    name = story[i]
+                    self.used_names.add(name)
+                else:
+                    name = self._unique([f"{s}社区" for s in stems])
             else:
                 code = f"{spec.code}{200 + i - n_urban + 1:03d}"
                 stems = [p + s for s in self.rng.permutation(names.VILLAGE_STEMS)
@@ -274,6 +279,7 @@ class _Generator:
                 self.covered_by[g.code] = community.grids[0].code
         self._new_compound_grid(urban)
         self._dedicated_grids(urban)
+        self._business_grid(urban)
         self._exclave()
         for community in self.communities:
             self.areas.add(community.wgs, code=community.code, name=community.name,
@@ -329,6 +335,34 @@ class _Generator:
                            address=f"{community.street.name}{community.name}")
             made += 1
 
+    def _business_grid(self, urban: list[_Community]) -> None:
+        """万达商圈网格: the business district of 金城街道 as a dedicated grid of eight commercial
+        complexes, cut out of the largest staffed grid there that has room (no random draws)."""
+        street, label, complexes = names.BUSINESS_GRID
+        pool = sorted(((c, g) for c in urban if c.street.code == street for g in c.grids
+                       if g.staffed and g.kind == "comprehensive"),
+                      key=lambda cg: -cg[1].geom.area)
+        for community, host in pool:
+            room = host.geom.buffer(-25)
+            centre = host.geom.centroid if room.contains(host.geom.centroid) else \
+                room.representative_point()
+            rect = shapely.box(centre.x - 100, centre.y - 60, centre.x + 100, centre.y + 60)
+            if not room.contains(rect):
+                continue
+            seq = sum(1 for g in community.grids if g.kind == "dedicated")
+            rect_wgs = _wgs(rect)
+            grid = _Grid(f"{community.code}{90 + seq:02d}", label, rect_wgs, True, kind="dedicated")
+            host.wgs = host.wgs.difference(rect_wgs)
+            host.geom = _metric(host.wgs)
+            community.grids.append(grid)
+            self.covered_by[grid.code] = host.code
+            for k, name in enumerate(complexes):  # a 4 x 2 block of complexes
+                x0, y0 = rect.bounds[0] + 8 + (k % 4) * 48, rect.bounds[1] + 8 + (k // 4) * 54
+                self.sites.add(shapely.box(x0, y0, x0 + 40, y0 + 48), code=f"SITE{grid.code}{k + 1}",
+                               name=name, kind="commercial",
+                               address=f"{community.street.name}{community.name}{name}")
+            return
+
     def _exclave(self) -> None:
         """One village owns a field inside its neighbour (飞地): a grid of two parts, and a
         village with a hole — real districts have them, and the locator must get them right."""
@@ -377,6 +411,11 @@ class _Generator:
             start = self.centre + direction / np.linalg.norm(direction) * 3000.0
             lines.append((tuple(start), (far.x, far.y)))
             labels.append(spec.name.removesuffix("街道").removesuffix("镇") + "公路")
+        street, story_road = names.STORY_ROAD  # the east-west road nearest 阜桥街道's middle
+        if street in self.street_geoms and len(ew):
+            middle = self.street_geoms[street].representative_point()
+            nearest = int(np.argmin([abs(y - middle.y) for y in ew]))
+            labels[nearest] = story_road
         self.road_lines: list[tuple[str, shapely.Geometry]] = []  # the main roads: addresses
         for coords, label in zip(lines, labels, strict=True):
             clipped = shapely.LineString(coords).intersection(self.district)
@@ -485,6 +524,10 @@ class _Generator:
             if "曲水苑" not in self.used_names and rng.random() < 0.05:
                 stems.insert(0, "曲水苑")
             compound = self._unique(stems)
+            story = names.STORY_COMPOUNDS.get(community.name)
+            if story and story not in self.used_names:  # the compound the account names
+                compound = story
+                self.used_names.add(story)
             centre = shapely.Point(spots[chunk].mean(axis=0))
             road, number = self._address_on_road(centre)
             for b, i in enumerate(chunk, start=1):

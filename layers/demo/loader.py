@@ -14,25 +14,31 @@ from layers.register.crypto import PersonalData
 from layers.storage.db import make_engine
 
 
-def _history(url: str, scale: float, seed: int) -> int:
+def _history(url: str, scale: float, seed: int, today: dt.date | None) -> tuple[int, dict]:
+    """The case history, then the field work that refers to it (patrols, department tasks,
+    loudspeaker responses, the district's stories: layers/demo/field.py)."""
+    from layers.demo import field
     from layers.demo.case_history import load as load_history
 
     engine = make_engine(url)
     try:
-        return load_history(engine, scale=scale, seed=seed)
+        cases = load_history(engine, scale=scale, seed=seed)
+        return cases, field.load(engine, scale=scale, seed=seed, today=today)
     finally:
         engine.dispose()
 
 
 def load_extras(url: str, cipher: PersonalData, *, scale: float, seed: int,
                 flag_m: float, today: dt.date | None = None) -> tuple[int, dict[str, int]]:
-    """(cases written, register counts written): zero and {} for what was there already."""
+    """(cases written, register and field-work counts written): zero and {} for what was there
+    already."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        history = pool.submit(_history, url, scale, seed)
+        history = pool.submit(_history, url, scale, seed, today)
         engine = make_engine(url)
         try:
             counts = demo_register.load(engine, cipher, scale=scale, seed=seed, today=today,
                                         flag_m=flag_m)
         finally:
             engine.dispose()
-        return history.result(), counts
+        cases, field_counts = history.result()
+        return cases, {**counts, **field_counts}

@@ -37,6 +37,20 @@ STREETS: tuple[StreetSpec, ...] = (
     StreetSpec("370811111", "喻屯镇", 0, 95, (-5.0, -22.0)),
 )
 STREET_ALIASES = {"廿里铺街道": ("二十里铺街道",)}
+# The places of the district's own account (the platform's reports on 金城 and 阜桥 streets):
+# the first urban communities of those streets carry these names, a compound of each named
+# community the compound the account mentions, and a road of 阜桥街道 is 红星西路.
+STORY_COMMUNITIES = {
+    "370811008": ("九九花园社区", "兴东社区", "洸河社区", "西孟社区"),
+    "370811013": ("枣店阁社区", "牌坊街社区", "津浦街社区", "红星新村社区"),
+}
+STORY_COMPOUNDS = {"九九花园社区": "九九花园", "兴东社区": "金华小区", "牌坊街社区": "物资局宿舍",
+                   "红星新村社区": "红星新村"}
+STORY_ROAD = ("370811013", "红星西路")
+# the 万达 business district of 金城街道: a dedicated grid (商圈网格) of eight complexes
+BUSINESS_GRID = ("370811008", "万达商圈网格", ("万达广场", "万达写字楼A座", "万达写字楼B座",
+                                          "万达公寓", "万达影城", "万达步行街", "万达美食城",
+                                          "万达酒店"))
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏"
