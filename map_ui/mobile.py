@@ -1,7 +1,9 @@
-"""The grid worker's phone page (/m/): my grid on a map with my position, my cases, report a case
-with the phone's GPS — and it keeps working offline: a service worker caches the page and its
-assets, reports wait in a queue on the phone and are sent, each with its idempotency key, when
-the network returns (a resend never makes a second case)."""
+"""The grid worker's phone page (/m/): my grid on a map with my position, my cases and my tasks
+(accept, complete), report a case with the phone's GPS, record a patrol, the month's care visits
+— and it keeps working offline: a service worker caches the page and its assets, and reports,
+task steps, visits and patrol tracks wait in a queue on the phone and are sent, each with its
+idempotency key, when the network returns (a resend never makes a second case, visit or
+patrol)."""
 
 from __future__ import annotations
 
@@ -42,5 +44,12 @@ def page(*, csrf: str | None, failed: bool = False) -> str:
             "<p id='gm-m-message' aria-live='polite'></p>"
             "<p id='gm-m-queue' class='gm-small'></p></section>"
             "<section class='gm-m-card'><h2>我的案件</h2><ul id='gm-m-cases'></ul></section>"
+            "<section class='gm-m-card'><h2>我的任务</h2><ul id='gm-m-tasks' class='gm-m-list'>"
+            "</ul></section>"
+            "<section class='gm-m-card'><h2>每日巡查</h2>"
+            "<button id='gm-m-patrol' class='gm-m-big' type='button'>开始巡查</button>"
+            "<p id='gm-m-patrol-state' class='gm-small'></p></section>"
+            "<section class='gm-m-card' id='gm-m-visits-card'><h2>本月走访</h2>"
+            "<ul id='gm-m-visits' class='gm-m-list'></ul></section>"
             "<script src='/static/vendor/leaflet/leaflet.js'></script>"
             "<script src='/static/mobile.js'></script></body></html>")

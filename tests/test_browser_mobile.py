@@ -32,8 +32,23 @@ def field(server_url, template_url):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
             token = users.add(session, "网格员小王", "worker", grid.code)[1]
+            department = users.add(session, "环保局", "department", department="生态环境局")[1]
         with live_server(url) as base:
+            _post(base, department, "/v1/tasks", {
+                "title": "排查餐饮油烟直排", "deadline": "2030-12-30T18:00:00+08:00",
+                "area": [grid.code]})
             yield base, token, grid.code, point.x, point.y
+
+
+def _post(base: str, token: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(f"{base}{path}", data=json.dumps(body).encode(), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+
+
+def _get(base: str, token: str, path: str) -> dict:
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+    return json.load(urllib.request.urlopen(request))
 
 
 def _cases(base: str, token: str) -> list[dict]:
@@ -88,4 +103,50 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
         assert len(mine) == 1 and mine[0]["grid_code"] == grid
         page.screenshot(path=str(SHOTS / "mobile_sent.png"))
         assert errors == [] and outside == []
+        browser.close()
+
+
+def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
+    """我的任务: the department's task is on the phone; 接收 moves it (through the same queue as
+    reports). 每日巡查: start, walk, stop — the track is stored and measured."""
+    import datetime as dt
+
+    from playwright.sync_api import sync_playwright
+
+    base, token, grid, lon, lat = field
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                      has_touch=True, locale="zh-CN", permissions=["geolocation"],
+                                      geolocation={"longitude": lon, "latitude": lat})
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/m/")
+        page.fill("#gm-token", token)
+        page.click("button[type=submit]")
+        page.wait_for_function("window.gridmapMobileReady === true")
+        page.wait_for_selector("#gm-m-tasks button[data-action=accept]")
+        assert "排查餐饮油烟直排" in page.inner_text("#gm-m-tasks")
+        page.click("#gm-m-tasks button[data-action=accept]")
+        page.wait_for_function("window.gridmapQueued === 0")
+        mine = _get(base, token, "/v1/tasks/mine")["tasks"]
+        assert [t["status"] for t in mine if t["title"] == "排查餐饮油烟直排"] == ["accepted"]
+
+        page.click("#gm-m-patrol")  # 开始巡查
+        start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        for i in range(12):  # a walk east, 12 m every 10 s
+            page.evaluate("([x, y, t]) => window.gridmapPatrolPoint(x, y, t)",
+                          [lon + i * 12 / 90_700, lat, (start + dt.timedelta(seconds=10 * i)).isoformat()])
+        page.wait_for_function("window.gridmapPatrolPoints >= 12")
+        page.screenshot(path=str(SHOTS / "mobile_patrol.png"))
+        page.click("#gm-m-patrol")  # 结束巡查: queued and sent
+        page.wait_for_function("window.gridmapQueued === 0", timeout=20_000)
+        assert "巡查已上传" in page.inner_text("#gm-m-message")
+        seen = _get(base, token, f"/v1/patrols/coverage?area={grid}&days=30")
+        assert seen["patrols"] >= 1
+        page.screenshot(path=str(SHOTS / "mobile_tasks.png"), full_page=True)
+        assert errors == []
         browser.close()

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/patrols", tags=["field work"])
                      "crs": {"type": "string"}, "key": {"type": "string"}}}},
                  "application/gpx+xml": {"schema": {"type": "string"}}}}})
 async def record(request: Request, response: Response, session: SessionDep,
-                 who: allowed("patrol.create")) -> dict:
+                 who: allowed("patrol.create", cookie=True)) -> dict:
     body = await request.body()  # capped by api/guards.py
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     settings = request.app.state.settings

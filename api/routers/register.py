@@ -84,7 +84,7 @@ class VisitIn(BaseModel):
 
 @router.post("/visits", status_code=201, summary="Record a care visit (每月必访)")
 def record_visit(request: Request, response: Response, body: VisitIn, session: SessionDep,
-                 who: allowed("visit.create")) -> dict:
+                 who: allowed("visit.create", cookie=True)) -> dict:
     point = None
     if body.location is not None:
         loc = body.location
@@ -101,7 +101,7 @@ def record_visit(request: Request, response: Response, body: VisitIn, session: S
 
 @router.get("/visits/due", summary="The month's visit list of the caller's grids (or an area "
                                     "within their scope)")
-def visits_due(request: Request, session: SessionDep, who: allowed("visit.read"),
+def visits_due(request: Request, session: SessionDep, who: allowed("visit.read", cookie=True),
                month: Month = None,
                area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict:

@@ -70,7 +70,7 @@ def listing(request: Request, session: SessionDep, who: allowed("task.read")) ->
 
 
 @router.get("/v1/tasks/mine", summary="A worker's grid tasks, open ones first by deadline")
-def mine(request: Request, session: SessionDep, who: allowed("task.mine")) -> dict:
+def mine(request: Request, session: SessionDep, who: allowed("task.mine", cookie=True)) -> dict:
     return tasks.mine(session, active_locator(request), who, now=now(request))
 
 
@@ -83,7 +83,7 @@ def get(task_id: RowId, request: Request, session: SessionDep, who: allowed("tas
 @router.post("/v1/grid-tasks/{grid_task_id}/transitions", openapi_extra=_TRANSITION_BODY,
              summary="accept | progress | complete a grid task, or escalate it into a case")
 async def transition(grid_task_id: RowId, request: Request, session: SessionDep,
-                     who: allowed("task.act")) -> dict:
+                     who: allowed("task.act", cookie=True)) -> dict:
     body = await _json(request)
 
     def work() -> dict:

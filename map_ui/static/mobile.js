@@ -1,6 +1,7 @@
-/* The grid worker's phone page (map_ui/mobile.py). Reports are queued on the phone (localStorage)
-   with an idempotency key and sent when the network is there: a resend answers the case made the
-   first time. Writes carry the sign-in cookie and the page's CSRF token. */
+/* The grid worker's phone page (map_ui/mobile.py). Every write — a report, a task step, a visit,
+   a patrol track — is queued on the phone (localStorage) with an idempotency key and sent when
+   the network is there: a resend answers what was made the first time. Writes carry the sign-in
+   cookie and the page's CSRF token. */
 (function () {
 var config = JSON.parse(document.body.dataset.config);
 var QUEUE = 'gridmap.queue', here = null;
@@ -23,21 +24,23 @@ function flush() {
     var q = queue();
     if (!q.length) { return Promise.resolve(); }
     sending = true;
-    var item = q[0];
-    return fetch('/v1/cases', {method: 'POST', credentials: 'same-origin',
+    var item = q[0], url = item.url || '/v1/cases';
+    return fetch(url, {method: 'POST', credentials: 'same-origin',
         headers: {'Content-Type': 'application/json', 'X-CSRF-Token': config.csrf,
                   'Idempotency-Key': item.key},
         body: JSON.stringify(item.body)})
         .then(function (r) {
             return r.json().then(function (b) {
                 var rest = queue().filter(function (x) { return x.key !== item.key; });
-                if (r.status < 300) {
+                // a task step sent twice: the second finds it done already (409) — nothing lost
+                var done = r.status < 300 || (r.status === 409 && item.kind === 'task');
+                if (done) {
                     save(rest);
-                    $('gm-m-message').textContent = '已上报：' + (b.case_no || b.id);
-                    loadCases();
+                    $('gm-m-message').textContent = DONE[item.kind || 'case'](b);
+                    loadCases(); loadTasks(); loadVisits();
                 } else if (r.status >= 400 && r.status < 500) {
                     save(rest);  // refused for good: say why, keep nothing that cannot be sent
-                    $('gm-m-message').textContent = '未能上报：' + (b.error_zh || b.error);
+                    $('gm-m-message').textContent = '未能发送：' + (b.error_zh || b.error);
                 }
             });
         })
@@ -45,16 +48,115 @@ function flush() {
         .then(function () { sending = false; if (queue().length && navigator.onLine) { return flush(); } });
 }
 window.gridmapFlush = flush;
+var DONE = {
+    case: function (b) { return '已上报：' + (b.case_no || b.id); },
+    task: function (b) { return '任务已更新：' + (b.status_zh || ''); },
+    visit: function () { return '走访已记录'; },
+    patrol: function (b) {
+        var c = (b.coverage && b.coverage[0]) || {};
+        return '巡查已上传：' + ((b.length_m || 0) / 1000).toFixed(2) + ' 公里'
+            + (c.roads_share != null ? '，道路覆盖 ' + Math.round(c.roads_share * 100) + '%' : '');
+    }
+};
+function enqueue(kind, url, body, message) {
+    var q = queue(), k = key();
+    if (kind === 'visit' || kind === 'patrol') { body.key = k; }
+    q.push({key: k, kind: kind, url: url, body: body, at: new Date().toISOString()});
+    save(q);
+    $('gm-m-message').textContent = navigator.onLine ? message : '已保存，联网后自动发送';
+    return flush();
+}
+function when(iso) {  // a time as the district reads it (Beijing time), whatever the phone's zone
+    try {
+        return new Date(iso).toLocaleString('zh-CN', {timeZone: 'Asia/Shanghai', hour12: false,
+            year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit'});
+    } catch (e) { return iso.slice(0, 16).replace('T', ' '); }
+}
+function esc(t) { var d = document.createElement('div'); d.textContent = t == null ? '' : t; return d.innerHTML; }
+function loadTasks() {
+    return fetch('/v1/tasks/mine', {credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (b) {
+            if (!b) { return; }
+            $('gm-m-tasks').innerHTML = b.tasks.slice(0, 20).map(function (t) {
+                var next = {assigned: ['accept', '接收'], accepted: ['complete', '完成'],
+                            in_progress: ['complete', '完成']}[t.status];
+                return '<li><b>' + esc(t.title) + '</b> · ' + esc(t.department) + '<br>'
+                    + esc(t.status_zh) + ' · 时限 ' + esc(when(t.deadline))
+                    + (t.overdue ? ' · <b class="gm-error">已超期</b>' : '')
+                    + (next ? ' <button class="gm-m-small" data-task="' + t.id + '" data-action="'
+                       + next[0] + '">' + next[1] + '</button>' : '') + '</li>';
+            }).join('') || '<li>暂无任务</li>';
+        }).catch(function () {});
+}
+$('gm-m-tasks').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-task]');
+    if (!b) { return; }
+    b.disabled = true;
+    enqueue('task', '/v1/grid-tasks/' + b.dataset.task + '/transitions',
+            {action: b.dataset.action, note: b.dataset.action === 'accept' ? '已接收' : '已完成'},
+            '正在发送…');
+});
+function loadVisits() {
+    return fetch('/v1/visits/due?limit=30', {credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (b) {
+            if (!b) { $('gm-m-visits-card').hidden = true; return; }
+            $('gm-m-visits').innerHTML = (b.items || []).map(function (v) {
+                var who = v.person ? v.person.name + ' ' + v.person.tags.join('、') : '出租房屋';
+                var place = v.dwelling.address || '';
+                return '<li>' + esc(who) + ' · ' + esc(place) + ' · '
+                    + (v.visited ? '已走访' : '<button class="gm-m-small" data-'
+                       + (v.person ? 'person="' + esc(v.person.code) : 'dwelling="' + v.dwelling.id)
+                       + '">已走访</button>') + '</li>';
+            }).join('') || '<li>本月暂无必访对象</li>';
+        }).catch(function () {});
+}
+$('gm-m-visits').addEventListener('click', function (e) {
+    var b = e.target.closest('button');
+    if (!b) { return; }
+    b.disabled = true;
+    var body = {note: '入户走访'};
+    if (b.dataset.person) { body.person = b.dataset.person; } else { body.dwelling = +b.dataset.dwelling; }
+    if (here) { body.location = {lon: here[0], lat: here[1], crs: 'wgs84'}; }
+    enqueue('visit', '/v1/visits', body, '正在记录走访…');
+});
+var PATROL = 'gridmap.patrol';
+function patrol() { try { return JSON.parse(localStorage.getItem(PATROL) || 'null'); } catch (e) { return null; } }
+function showPatrol() {
+    var p = patrol();
+    $('gm-m-patrol').textContent = p ? '结束巡查' : '开始巡查';
+    $('gm-m-patrol-state').textContent = p ? ('巡查中：已记录 ' + p.points.length + ' 个位置点') : '';
+    window.gridmapPatrolPoints = p ? p.points.length : 0;
+}
+function patrolPoint(lon, lat, at) {  // the phone's position while a patrol is being recorded
+    var p = patrol();
+    if (!p) { return; }
+    var last = p.points[p.points.length - 1];
+    if (last && last[0] === lon && last[1] === lat) { return; }
+    p.points.push([lon, lat]); p.times.push(at || new Date().toISOString());
+    localStorage.setItem(PATROL, JSON.stringify(p)); showPatrol();
+}
+window.gridmapPatrolPoint = patrolPoint;
+$('gm-m-patrol').addEventListener('click', function () {
+    var p = patrol();
+    if (!p) {
+        localStorage.setItem(PATROL, JSON.stringify({points: [], times: []}));
+        if (here) { patrolPoint(here[0], here[1]); }
+        showPatrol();
+        return;
+    }
+    localStorage.removeItem(PATROL); showPatrol();
+    if (p.points.length < 2) { $('gm-m-message').textContent = '巡查轨迹点太少，未上传'; return; }
+    enqueue('patrol', '/v1/patrols', {track: {type: 'LineString', coordinates: p.points},
+                                      times: p.times, mode: 'walk', crs: 'wgs84'}, '正在上传巡查轨迹…');
+});
 function report() {
     var body = {source: 'patrol', category: $('gm-m-category').value,
                 description: $('gm-m-description').value || null};
     if (here) { body.lon = here[0]; body.lat = here[1]; body.crs = 'wgs84'; }
-    var q = queue();
-    q.push({key: key(), body: body, at: new Date().toISOString()});
-    save(q);
     $('gm-m-description').value = '';
-    $('gm-m-message').textContent = navigator.onLine ? '正在上报…' : '已保存，联网后自动发送';
-    flush();
+    enqueue('case', '/v1/cases', body, '正在上报…');
 }
 function loadCases() {
     return fetch('/v1/cases?limit=20', {credentials: 'same-origin'})
@@ -64,7 +166,7 @@ function loadCases() {
             var items = (b.cases || b.items || b || []);
             $('gm-m-cases').innerHTML = items.slice(0, 20).map(function (c) {
                 return '<li><b>' + (c.case_no || c.id) + '</b> ' + (c.category_name || c.category || '')
-                    + ' · ' + (c.status_zh || c.status || '') + (c.deadline ? ' · 时限 ' + c.deadline.slice(0, 16).replace('T', ' ') : '') + '</li>';
+                    + ' · ' + (c.status_zh || c.status || '') + (c.deadline ? ' · 时限 ' + when(c.deadline) : '') + '</li>';
             }).join('') || '<li>暂无案件</li>';
         }).catch(function () {});
 }
@@ -101,6 +203,7 @@ function locate() {
     if (!navigator.geolocation) { $('gm-m-position').textContent = '无法获取位置'; return; }
     navigator.geolocation.watchPosition(function (pos) {
         here = [pos.coords.longitude, pos.coords.latitude];
+        patrolPoint(here[0], here[1]);
         $('gm-m-position').textContent = '位置：' + here[0].toFixed(6) + ', ' + here[1].toFixed(6)
             + '（±' + Math.round(pos.coords.accuracy) + ' 米）';
         if (me) { me.setLatLng([here[1], here[0]]); } else {
@@ -113,7 +216,7 @@ window.addEventListener('online', function () { showNet(); flush(); });
 window.addEventListener('offline', showNet);
 setInterval(function () { if (navigator.onLine) { flush(); } }, 15000);
 if ('serviceWorker' in navigator) { navigator.serviceWorker.register('/m/sw.js', {scope: '/m/'}); }
-showNet(); showQueue(); locate();
-Promise.all([loadCategories(), loadMe(), loadCases()]).then(function () {
+showNet(); showQueue(); showPatrol(); locate();
+Promise.all([loadCategories(), loadMe(), loadCases(), loadTasks(), loadVisits()]).then(function () {
     window.gridmapMobileReady = true; flush(); });
 })();
