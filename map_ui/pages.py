@@ -108,6 +108,24 @@ def _camera_coverage(session: Session, ms: MapSettings, m: folium.Map) -> tuple[
     return [("摄像头视域", cams), ("背街小巷", alley_layer), ("监控盲区（背街小巷）", blind_layer)], shares
 
 
+def _patrol_coverage(session: Session, ms: MapSettings, m: folium.Map, since: dt.datetime,
+                     reach_m: float) -> list:
+    """近7天巡查: the roads and alleys of patrolled grids within reach of a track (green) and
+    those nobody walked (red)."""
+    visited, missed = queries.patrol_coverage(session, since=since, reach_m=reach_m)
+    tip = folium.GeoJsonTooltip(fields=["kind", "grid"], aliases=["", "网格"])
+    walked = folium.GeoJson(ms.shift(visited), name="巡查已覆盖（近7天）", show=True,
+                            style_function=lambda f: {"color": "#16a34a", "weight": 4},
+                            tooltip=tip).add_to(m)
+    unwalked = folium.GeoJson(ms.shift(missed), name="巡查未覆盖（近7天）", show=True,
+                              style_function=lambda f: {"color": "#dc2626", "weight": 4},
+                              tooltip=folium.GeoJsonTooltip(fields=["kind", "grid"],
+                                                            aliases=["", "网格"])).add_to(m)
+    add_script(m, f"window.gridmapPatrolLayers = [{len(visited['features'])}, "
+                  f"{len(missed['features'])}];")
+    return [("巡查已覆盖（近7天）", walked), ("巡查未覆盖（近7天）", unwalked)]
+
+
 def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.FeatureGroup:
     """A registry layer's overlay: its features as markers styled by the declaration."""
     group = folium.FeatureGroup(name=spec.overlay.label_zh, show=spec.overlay.show)
@@ -125,9 +143,11 @@ def _legend(html: str) -> Element:
 
 
 def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
-             staff: bool = False) -> str:
+             staff: bool = False, patrols_since: dt.datetime | None = None,
+             patrol_reach_m: float = 30.0) -> str:
     """The coverage map. Everyone sees the grids, their workers (phones masked) and reception
-    rooms; staff also see camera sectors and which back alleys no camera watches."""
+    rooms; staff also see camera sectors, which back alleys no camera watches, and which roads
+    and alleys of the patrolled grids the recent patrols walked (green) or missed (red)."""
     bounds = ms.bounds(queries.district_bounds(session))
     m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
                  title="网格覆盖图 · gridmap")
@@ -163,6 +183,8 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
     if staff:
         camera_layers, shares = _camera_coverage(session, ms, m)
         layers += camera_layers
+        if patrols_since is not None:
+            layers += _patrol_coverage(session, ms, m, patrols_since, patrol_reach_m)
     VectorTiles("buildings", "建筑物（矢量瓦片）", {"weight": 0.5, "color": "#92400e",
                                                    "fill": True, "fillColor": "#d97706",
                                                    "fillOpacity": 0.5},

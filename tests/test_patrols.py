@@ -5,6 +5,7 @@ over days names what nobody walked."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -118,3 +119,20 @@ def test_a_track_outside_my_grids_and_hostile_gpx_are_refused_clearly(field):
     assert r.status_code == 422 and "DOCTYPE" in r.json()["error"]
     short = {"track": {"type": "LineString", "coordinates": [[116.5, 35.4]]}, "times": ["x"]}
     assert client.post("/v1/patrols", json=short, headers=other).status_code == 422
+
+
+def test_the_staff_coverage_map_shows_what_the_patrols_walked_and_missed(field):
+    """The patrol layer of the coverage map: the patrolled grid's roads and alleys within reach
+    of the last 7 days' tracks in green, the rest in red; the public map has no such layer."""
+    client, grid, lane, worker, _other = field
+    assert client.post("/v1/patrols", json=_walk(lane, MONDAY_10 - dt.timedelta(days=1)),
+                       headers=worker).status_code in (200, 201)
+    with session_scope(client.app.state.engine) as session:
+        token = users.add(session, "街道调度员", "dispatcher", grid.code[:9])[1]
+    page = client.get("/map/coverage", headers={"Authorization": f"Bearer {token}"}).text
+    for name in ("巡查已覆盖（近7天）", "巡查未覆盖（近7天）"):  # the layer control's names
+        assert name in page or json.dumps(name)[1:-1] in page, name
+    walked, missed = (int(n) for n in
+                      page.split("window.gridmapPatrolLayers = [")[1].split("]")[0].split(","))
+    assert walked >= 1 and missed >= 1
+    assert "gridmapPatrolLayers" not in client.get("/map/coverage").text

@@ -4,6 +4,7 @@ every publish and import (NOTIFY)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from typing import Annotated, Literal
@@ -125,9 +126,14 @@ async def coverage_page(request: Request, session: SessionDep,
                         colour: Literal["street", "workload"] = "street") -> Response:
     ms = _settings(request)
     staff = allows(who.role, "map.staff")
-    key = ("coverage", colour, staff, ms.url, ms.datum, *await run_in_threadpool(_version, request))
-    html = await run_in_threadpool(_cached, request.app, key,
-                                   lambda: pages.coverage(session, ms, colour_by=colour, staff=staff))
+    now = request.app.state.clock()
+    # staff see the last 7 days' patrol coverage: their page is rebuilt every hour at least
+    hour = now.strftime("%Y%m%d%H") if staff else None
+    key = ("coverage", colour, staff, hour, ms.url, ms.datum,
+           *await run_in_threadpool(_version, request))
+    html = await run_in_threadpool(_cached, request.app, key, lambda: pages.coverage(
+        session, ms, colour_by=colour, staff=staff, patrols_since=now - dt.timedelta(days=7),
+        patrol_reach_m=request.app.state.settings.patrol_reach_m))
     return _page(html, private=staff)
 
 

@@ -138,6 +138,42 @@ def alley_coverage(session: Session, sectors: list[shapely.Geometry]) -> tuple[d
             {"type": "FeatureCollection", "features": blind}, shares)
 
 
+PATROL_COVERAGE_SQL = """
+WITH recent AS (SELECT grid_code, geom FROM patrols WHERE started_at >= :since),
+reach AS (
+    SELECT grid_code, ST_Union(ST_Buffer(geom::geography, :m)::geometry) AS geom
+    FROM recent GROUP BY grid_code
+), lines AS (
+    SELECT a.code, l.kind, ST_Intersection(l.geom, a.geom) AS geom
+    FROM areas a
+    JOIN (SELECT geom, '道路' AS kind FROM roads UNION ALL SELECT geom, '背街小巷' FROM alleys) l
+      ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
+    WHERE a.generation_id = {active} AND a.level = 'grid'
+      AND a.code IN (SELECT grid_code FROM reach)
+)
+SELECT lines.code, lines.kind,
+       ST_AsGeoJSON(ST_CollectionExtract(ST_Union(ST_Intersection(lines.geom, reach.geom)), 2), 6),
+       ST_AsGeoJSON(ST_CollectionExtract(ST_Union(ST_Difference(lines.geom, reach.geom)), 2), 6)
+FROM lines JOIN reach ON reach.grid_code = lines.code
+GROUP BY lines.code, lines.kind ORDER BY lines.code, lines.kind
+"""
+
+
+def patrol_coverage(session: Session, *, since: dt.datetime, reach_m: float) -> tuple[dict, dict]:
+    """The roads and back alleys of every patrolled grid that the patrols since ``since`` came
+    within ``reach_m`` of, and the parts nobody walked (two FeatureCollections)."""
+    visited, missed = [], []
+    for code, kind, seen, unseen in session.execute(
+            text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)), {"since": since, "m": reach_m}):
+        for geojson, out in ((seen, visited), (unseen, missed)):
+            geometry = json.loads(geojson) if geojson else None
+            if geometry and geometry.get("coordinates"):
+                out.append({"type": "Feature", "geometry": geometry,
+                            "properties": {"grid": code, "kind": kind}})
+    return ({"type": "FeatureCollection", "features": visited},
+            {"type": "FeatureCollection", "features": missed})
+
+
 def district_bounds(session: Session) -> list[list[float]]:
     x0, y0, x1, y1 = session.execute(text(f"""
         SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
