@@ -39,6 +39,8 @@ def page(*, csrf: str | None, failed: bool = False) -> str:
             "<label>类别<select id='gm-m-category'></select></label>"
             "<label>情况描述<textarea id='gm-m-description' rows='3' maxlength='2000' "
             "placeholder='例：人行道上有人占道经营'></textarea></label>"
+            "<label>照片（可拍照，最多 4 张）<input id='gm-m-photo' type='file' accept='image/*' "
+            "capture='environment' multiple></label>"
             "<p id='gm-m-position' class='gm-small'>正在获取位置…</p>"
             "<button id='gm-m-report' class='gm-m-big' type='button'>上报</button>"
             "<p id='gm-m-message' aria-live='polite'></p>"

@@ -63,9 +63,10 @@ fi
 extras=""
 [[ $DEV -eq 1 ]] && extras="[dev]"
 stamp=".venv/.gridmap-installed"
-want_stamp="$(sha256sum pyproject.toml | cut -c1-16)$extras"
+# the pinned versions of every package, transitive ones too (constraints.txt)
+want_stamp="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)$extras"
 if [[ ! -f "$stamp" ]] || ! grep -qxF -- "$want_stamp" "$stamp"; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".$extras"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".$extras"
     echo "$want_stamp" >> "$stamp"
 fi

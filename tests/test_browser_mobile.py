@@ -17,6 +17,7 @@ from layers.storage.db import session_scope
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 from tests.test_browser import CHROMIUM, SHOTS
+from tests.test_cases import real_png
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
@@ -90,6 +91,8 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
         page.wait_for_function("window.gridmapMobileReady === true")
         assert page.inner_text("#gm-m-net") == "离线"
         page.fill("#gm-m-description", "离线上报：井盖缺失")
+        page.set_input_files("#gm-m-photo", files=[{  # a photo from the phone's camera
+            "name": "manhole.png", "mimeType": "image/png", "buffer": real_png()}])
         page.click("#gm-m-report")
         page.wait_for_function("window.gridmapQueued === 1")
         assert "联网后自动发送" in page.inner_text("#gm-m-message")
@@ -101,6 +104,10 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
         page.wait_for_function("window.gridmapQueued === 0", timeout=20_000)
         mine = [c for c in _cases(base, token) if c.get("description") == "离线上报：井盖缺失"]
         assert len(mine) == 1 and mine[0]["grid_code"] == grid
+        page.evaluate("Promise.all([window.gridmapFlush(), window.gridmapFlush()])")
+        page.wait_for_function("window.gridmapQueued === 0", timeout=20_000)
+        case = _get(base, token, f"/v1/cases/{mine[0]['id']}")
+        assert len(case["photos"]) == 1 and case["photos"][0]["content_type"] == "image/jpeg"
         page.screenshot(path=str(SHOTS / "mobile_sent.png"))
         assert errors == [] and outside == []
         browser.close()

@@ -136,3 +136,23 @@ def test_the_staff_coverage_map_shows_what_the_patrols_walked_and_missed(field):
                       page.split("window.gridmapPatrolLayers = [")[1].split("]")[0].split(","))
     assert walked >= 1 and missed >= 1
     assert "gridmapPatrolLayers" not in client.get("/map/coverage").text
+
+
+def test_a_districts_day_measured_at_once_agrees_with_each_patrols_own_measure(field):
+    """shares_of_day (k-d tree over 5 m pieces, Gauss–Krüger metres) gives each patrol's share
+    of its grid's roads and alleys as POST /v1/patrols measures it in PostGIS, within 1 %."""
+    from sqlalchemy import text
+
+    from layers.field.patrols import shares_of_day
+
+    client, grid, lane, worker, _other = field
+    answer = client.post("/v1/patrols", json=_walk(lane, MONDAY_10 + dt.timedelta(hours=7)),
+                         headers=worker).json()
+    with session_scope(client.app.state.engine) as session:
+        wkb, stored = session.execute(text(
+            "SELECT ST_AsBinary(geom), coverage_share FROM patrols WHERE id = :i"),
+            {"i": answer["id"]}).one()
+        xy = shapely.get_coordinates(shapely.from_wkb(bytes(wkb)))
+        [share] = shares_of_day(session, [(grid.code, xy[:, 0], xy[:, 1])], 30.0)
+    assert stored == answer["share"] and 0 < share < 1
+    assert abs(share - answer["share"]) <= 0.01

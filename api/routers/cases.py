@@ -152,13 +152,17 @@ def transition_case(
     return workflow.to_json(session, case, events=True)
 
 
-@router.post("/cases/{case_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG, WebP; ≤ 5 MB)")
-async def upload_photo(case_id: CaseId, session: SessionDep, who: allowed("case.photo"),
+@router.post("/cases/{case_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG, WebP; ≤ 5 MB)",
+             responses={200: {"description": "the same photo was attached already: that one"}})
+async def upload_photo(case_id: CaseId, session: SessionDep, response: Response,
+                       who: allowed("case.photo", cookie=True),
                        file: Annotated[UploadFile, File()]) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
-    photo = photos.attach(session, case, await file.read(photos.MAX_PHOTO_BYTES + 1),
-                          file.content_type, by=who)
+    photo, created = photos.attach(session, case, await file.read(photos.MAX_PHOTO_BYTES + 1),
+                                   file.content_type, by=who)
     session.commit()
+    if not created:  # the same photo again (a resent queue): the one stored the first time
+        response.status_code = 200
     return photos.as_json(photo)
 
 

@@ -44,6 +44,8 @@ async def _json(request: Request) -> object:
 
 
 @router.post("/v1/tasks", status_code=201, openapi_extra=_TASK_BODY,
+             responses={200: {"description": "a resend with the same Idempotency-Key: the task "
+                                             "placed the first time"}},
              summary="Place a task into an area (codes or a drawn polygon): one grid task per "
                      "covered grid, assigned to its worker (or its specialist by category)")
 async def create(request: Request, response: Response, session: SessionDep,

@@ -11,6 +11,7 @@ import hashlib
 import io
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from layers.access import audit
@@ -49,14 +50,19 @@ def checked(data: bytes, content_type: str | None, **owner) -> Photo:
 
 
 def attach(session: Session, case: Case, data: bytes, content_type: str | None, *,
-           by: Principal | None = None) -> Photo:
-    """Store a photo on a case (the caller commits)."""
+           by: Principal | None = None) -> tuple[Photo, bool]:
+    """Store a photo on a case (the caller commits); (the photo, created). The same photo sent
+    again — a phone resending its queue — answers the one stored the first time."""
     photo = checked(data, content_type, case_id=case.id)
+    same = session.scalars(select(Photo).where(Photo.case_id == case.id,
+                                               Photo.sha256 == photo.sha256)).first()
+    if same is not None:
+        return same, False
     session.add(photo)
     session.flush()
     if by is not None:
         audit.record(session, by, "case.photo", case.case_no, photo=photo.id, sha256=photo.sha256)
-    return photo
+    return photo, True
 
 
 def _format_of(data: bytes) -> str | None:

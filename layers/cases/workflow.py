@@ -384,4 +384,9 @@ def to_json(session: Session, case: Case, *, events: bool = False) -> dict:
              "from": e.from_status, "to": e.to_status, "note": e.note, "photo_ids": e.photo_ids}
             for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at, CaseEvent.id))]
+        out["photos"] = [  # GET /v1/cases/{id}/photos/{photo_id}
+            {"id": pid, "content_type": ctype, "size": size}
+            for pid, ctype, size in session.execute(
+                select(Photo.id, Photo.content_type, Photo.size).where(Photo.case_id == case.id)
+                .order_by(Photo.id))]
     return out

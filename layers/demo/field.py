@@ -3,7 +3,7 @@
 - **Patrols**: every responsible worker of 金城街道 walks their grid on each working day of the
   last four weeks — along the grid's roads and back alleys, a point every 20 m at a walking pace,
   a little GPS noise — stored as patrols are, each with the share of the grid's roads and alleys
-  it came within reach of (in the district's Gauss–Krüger metres).
+  it came within reach of (``patrols.shares_of_day``, as a district's day is measured).
 - **Department tasks**: four departments (生态环境局, 住房和城乡建设局, 市场监督管理局, 应急管理局)
   ordered tasks into 金城街道's grids over the month; most are done, some late, some still open
   and overdue, a few just placed.
@@ -29,9 +29,9 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine, text
 
-from gis.crs import transform_xy
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.cases.working_calendar import CST, holiday_calendar, is_workday
+from layers.field.patrols import shares_of_day
 from layers.storage.db import session_scope
 
 STREET = "370811008"  # 金城街道
@@ -112,8 +112,7 @@ def _walk(rng, lines: list[shapely.LineString], lat0: float) -> np.ndarray:
 
 
 def _patrols(session, rng, workers, lines, days) -> int:
-    rows = []
-    metric = {g: shapely.union_all([_metric(x) for x in ls]) for g, ls in lines.items()}
+    rows, tracks = [], []
     responsible = list({grid: (name, grid) for _code, name, grid in reversed(workers)}.values())
     for day in days:
         for name, grid in responsible:  # one patrol a day per grid, by its (first) worker
@@ -126,37 +125,21 @@ def _patrols(session, rng, workers, lines, days) -> int:
             started = dt.datetime.combine(day, dt.time(8, 30), CST) + dt.timedelta(
                 minutes=float(rng.uniform(0, 60)))
             seconds = float(step.sum() / rng.uniform(1.0, 1.4))
-            track = shapely.LineString(xy)
             rows.append({"key": f"demo-{grid}-{day:%Y%m%d}", "worker": name, "grid": grid,
                          "started": started, "ended": started + dt.timedelta(seconds=seconds),
                          "points": len(xy), "length": round(float(step.sum()), 1),
-                         "inside": seconds, "wkt": track.wkt,
-                         "share": _share(track, metric[grid], metric[grid].length)})
+                         "inside": seconds, "wkt": shapely.LineString(xy).wkt})
+            tracks.append((grid, xy[:, 0], xy[:, 1]))
     if not rows:
         return 0
+    for row, share in zip(rows, shares_of_day(session, tracks, REACH_M), strict=True):
+        row["share"] = share
     session.execute(text("""
         INSERT INTO patrols (key, worker, grid_code, mode, started_at, ended_at, points_in,
                              points_kept, length_m, inside_s, outside_s, coverage_share, geom)
         VALUES (:key, :worker, :grid, 'walk', :started, :ended, :points, :points, :length,
                 :inside, 0, :share, ST_GeomFromText(:wkt, 4326))"""), rows)
     return len(rows)
-
-
-def _metric(geom: shapely.Geometry) -> shapely.Geometry:
-    """In metres: the CGCS2000 Gauss–Krüger zone of the district (EPSG:4548, central meridian
-    117°E; scale error < 2e-5 here), for buffers and lengths on the ground."""
-    xy = shapely.get_coordinates(geom)
-    x, y = transform_xy(xy[:, 0], xy[:, 1], "wgs84", "EPSG:4548")
-    return shapely.set_coordinates(geom, np.column_stack([x, y]))
-
-
-def _share(track: shapely.LineString, lines: shapely.Geometry, total_m: float) -> float | None:
-    """The share of the grid's roads and alleys (``lines``, in metres) within reach of a track
-    (in WGS84) — what ``POST /v1/patrols`` answers, computed here in a metric projection."""
-    if not total_m:
-        return None
-    reach = _metric(track).buffer(REACH_M)
-    return round(float(shapely.intersection(lines, reach).length) / total_m, 4)
 
 
 def _tasks(session, rng, workers, today: dt.date) -> int:

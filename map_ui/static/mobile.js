@@ -7,7 +7,13 @@ var config = JSON.parse(document.body.dataset.config);
 var QUEUE = 'gridmap.queue', here = null;
 function $(id) { return document.getElementById(id); }
 function queue() { try { return JSON.parse(localStorage.getItem(QUEUE) || '[]'); } catch (e) { return []; } }
-function save(q) { localStorage.setItem(QUEUE, JSON.stringify(q)); showQueue(); }
+function save(q) {
+    try { localStorage.setItem(QUEUE, JSON.stringify(q)); } catch (e) {  // the phone's storage is full
+        $('gm-m-message').textContent = '手机存储已满：请联网发送已保存的内容后再拍照';
+        throw e;
+    }
+    showQueue();
+}
 function showQueue() {
     var n = queue().length;
     $('gm-m-queue').textContent = n ? ('待发送 ' + n + ' 条（联网后自动发送）') : '';
@@ -24,14 +30,28 @@ function flush() {
     var q = queue();
     if (!q.length) { return Promise.resolve(); }
     sending = true;
-    var item = q[0], url = item.url || '/v1/cases';
-    return fetch(url, {method: 'POST', credentials: 'same-origin',
-        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': config.csrf,
-                  'Idempotency-Key': item.key},
-        body: JSON.stringify(item.body)})
+    var item = q[0], url = item.url || '/v1/cases', request;
+    if (item.kind === 'photo') {  // multipart; a resend of the same photo answers the first one
+        var form = new FormData();
+        form.append('file', dataBlob(item.photo), 'photo.jpg');
+        request = {method: 'POST', credentials: 'same-origin', body: form,
+                   headers: {'X-CSRF-Token': config.csrf, 'Idempotency-Key': item.key}};
+    } else {
+        request = {method: 'POST', credentials: 'same-origin', body: JSON.stringify(item.body),
+                   headers: {'Content-Type': 'application/json', 'X-CSRF-Token': config.csrf,
+                             'Idempotency-Key': item.key}};
+    }
+    return fetch(url, request)
         .then(function (r) {
             return r.json().then(function (b) {
                 var rest = queue().filter(function (x) { return x.key !== item.key; });
+                if (r.status < 300 && item.photos && item.photos.length && b.id) {
+                    // the case exists: its photos follow, each its own queued upload
+                    rest = item.photos.map(function (ph, n) {
+                        return {key: item.key + '-p' + n, kind: 'photo', photo: ph,
+                                url: '/v1/cases/' + b.id + '/photos'};
+                    }).concat(rest);
+                }
                 // a task step sent twice: the second finds it done already (409) — nothing lost
                 var done = r.status < 300 || (r.status === 409 && item.kind === 'task');
                 if (done) {
@@ -50,6 +70,7 @@ function flush() {
 window.gridmapFlush = flush;
 var DONE = {
     case: function (b) { return '已上报：' + (b.case_no || b.id); },
+    photo: function () { return '照片已上传'; },
     task: function (b) { return '任务已更新：' + (b.status_zh || ''); },
     visit: function () { return '走访已记录'; },
     patrol: function (b) {
@@ -58,10 +79,11 @@ var DONE = {
             + (c.roads_share != null ? '，道路覆盖 ' + Math.round(c.roads_share * 100) + '%' : '');
     }
 };
-function enqueue(kind, url, body, message) {
+function enqueue(kind, url, body, message, photos) {
     var q = queue(), k = key();
     if (kind === 'visit' || kind === 'patrol') { body.key = k; }
-    q.push({key: k, kind: kind, url: url, body: body, at: new Date().toISOString()});
+    q.push({key: k, kind: kind, url: url, body: body, photos: photos || [],
+            at: new Date().toISOString()});
     save(q);
     $('gm-m-message').textContent = navigator.onLine ? message : '已保存，联网后自动发送';
     return flush();
@@ -151,12 +173,42 @@ $('gm-m-patrol').addEventListener('click', function () {
     enqueue('patrol', '/v1/patrols', {track: {type: 'LineString', coordinates: p.points},
                                       times: p.times, mode: 'walk', crs: 'wgs84'}, '正在上传巡查轨迹…');
 });
+function dataBlob(url) {
+    var parts = url.split(','), bytes = atob(parts[1]), out = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) { out[i] = bytes.charCodeAt(i); }
+    return new Blob([out], {type: parts[0].split(':')[1].split(';')[0]});
+}
+function shrink(file) {  // a phone photo, at most 1600 px, as JPEG: small enough to queue
+    return new Promise(function (resolve) {
+        var img = new Image(), reader = new FileReader();
+        reader.onload = function () {
+            img.onload = function () {
+                var k = Math.min(1, 1600 / Math.max(img.width, img.height));
+                var c = document.createElement('canvas');
+                c.width = Math.max(1, Math.round(img.width * k));
+                c.height = Math.max(1, Math.round(img.height * k));
+                c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+                resolve(c.toDataURL('image/jpeg', 0.8));
+            };
+            img.onerror = function () { resolve(null); };
+            img.src = reader.result;
+        };
+        reader.readAsDataURL(file);
+    });
+}
 function report() {
+    var files = Array.prototype.slice.call($('gm-m-photo').files || [], 0, 4);
+    Promise.all(files.map(shrink)).then(function (photos) {
+        $('gm-m-photo').value = '';
+        send(photos.filter(Boolean));
+    });
+}
+function send(photos) {
     var body = {source: 'patrol', category: $('gm-m-category').value,
                 description: $('gm-m-description').value || null};
     if (here) { body.lon = here[0]; body.lat = here[1]; body.crs = 'wgs84'; }
     $('gm-m-description').value = '';
-    enqueue('case', '/v1/cases', body, '正在上报…');
+    enqueue('case', '/v1/cases', body, '正在上报…', photos);
 }
 function loadCases() {
     return fetch('/v1/cases?limit=20', {credentials: 'same-origin'})
