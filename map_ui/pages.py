@@ -113,14 +113,17 @@ def _patrol_coverage(session: Session, ms: MapSettings, m: folium.Map, since: dt
     """近7天巡查: the roads and alleys of patrolled grids within reach of a track (green) and
     those nobody walked (red)."""
     visited, missed = queries.patrol_coverage(session, since=since, reach_m=reach_m)
-    tip = folium.GeoJsonTooltip(fields=["kind", "grid"], aliases=["", "网格"])
+
+    def tip(collection: dict):  # folium refuses a tooltip over no features
+        return (folium.GeoJsonTooltip(fields=["kind", "grid"], aliases=["", "网格"])
+                if collection["features"] else None)
+
     walked = folium.GeoJson(ms.shift(visited), name="巡查已覆盖（近7天）", show=True,
                             style_function=lambda f: {"color": "#16a34a", "weight": 4},
-                            tooltip=tip).add_to(m)
+                            tooltip=tip(visited)).add_to(m)
     unwalked = folium.GeoJson(ms.shift(missed), name="巡查未覆盖（近7天）", show=True,
                               style_function=lambda f: {"color": "#dc2626", "weight": 4},
-                              tooltip=folium.GeoJsonTooltip(fields=["kind", "grid"],
-                                                            aliases=["", "网格"])).add_to(m)
+                              tooltip=tip(missed)).add_to(m)
     add_script(m, f"window.gridmapPatrolLayers = [{len(visited['features'])}, "
                   f"{len(missed['features'])}];")
     return [("巡查已覆盖（近7天）", walked), ("巡查未覆盖（近7天）", unwalked)]
