@@ -38,7 +38,13 @@ from layers.field import assessment, patrols, tasks
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.geocoding import AddressNotFound
 from layers.locating.locators import MissingLocation, OutsideGrids
-from layers.maps.features import CollectionNotFound, FeatureNotFound, InvalidBbox, UnknownParameter
+from layers.maps.features import (
+    CollectionNotFound,
+    FeatureNotFound,
+    InvalidBbox,
+    InvalidParameter,
+    UnknownParameter,
+)
 from layers.maps.tiles import UnknownTileLayer
 from layers.planning import plans
 from layers.register import crypto, people, visits
@@ -105,6 +111,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     FeatureNotFound: (404, "未找到该要素"),
     InvalidBbox: (400, "bbox 参数有误"),
     UnknownParameter: (400, "不支持的查询参数"),
+    InvalidParameter: (400, "查询参数有误"),
     UnknownTileLayer: (404, "未找到该瓦片"),
 }
 HTTP_ZH = {404: "未找到", 405: "不支持该请求方法"}

@@ -101,3 +101,68 @@ def test_an_unknown_query_parameter_is_a_400_that_names_it(ogc):
     base, token, _city = ogc
     status, body = _get(base, token, "/ogc/collections/roads/items?limit=5&colour=red")
     assert status == 400 and "colour" in body["error"]
+
+
+def _get_raw(base: str, token: str, path: str):
+    import urllib.request
+
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as answer:
+        return answer.headers, json.load(answer)
+
+
+def test_a_property_filter_answers_the_features_with_that_value(ogc):
+    base, token, city = ogc
+    sites = city.layers["sites"]
+    status, body = _get(base, token, "/ogc/collections/sites/items?kind=school&limit=1000")
+    assert status == 200 and body["numberMatched"] == (sites.kind == "school").sum() > 0
+    assert {f["properties"]["kind"] for f in body["features"]} == {"school"}
+    status, body = _get(base, token, "/ogc/collections/sites/items?colour=red")
+    assert status == 400 and "kind" in body["error"]  # the message lists what it takes
+
+
+def test_part_2_crs_answers_in_gauss_kruger_metres_or_latitude_first(ogc):
+    base, token, _city = ogc
+    plain = _get(base, token, "/ogc/collections/sites/items?limit=1")[1]["features"][0]
+    lon, lat = plain["geometry"]["coordinates"][0][0] if plain["geometry"]["type"] == "Polygon" \
+        else plain["geometry"]["coordinates"]
+    gk_uri = "http://www.opengis.net/def/crs/EPSG/0/4548"
+    headers, body = _get_raw(base, token, f"/ogc/collections/sites/items?limit=1&crs={gk_uri}")
+    assert headers["Content-Crs"] == f"<{gk_uri}>"
+    g = body["features"][0]["geometry"]
+    x, y = g["coordinates"][0][0] if g["type"] == "Polygon" else g["coordinates"]
+    assert 400_000 < x < 600_000 and 3_800_000 < y < 4_100_000  # metres, CM 117°E
+    latfirst = "http://www.opengis.net/def/crs/EPSG/0/4490"
+    headers, body = _get_raw(base, token, f"/ogc/collections/sites/items?limit=1&crs={latfirst}")
+    g = body["features"][0]["geometry"]
+    a, b = g["coordinates"][0][0] if g["type"] == "Polygon" else g["coordinates"]
+    assert (a, b) == (lat, lon) and headers["Content-Crs"] == f"<{latfirst}>"
+    status, body = _get(base, token, "/ogc/collections/sites/items?crs=EPSG:3857")
+    assert status == 400 and "4548" in body["error"]
+
+
+def test_a_bbox_in_gauss_kruger_metres_finds_what_the_same_box_in_degrees_finds(ogc):
+    from gis.crs import transform_xy
+
+    base, token, _city = ogc
+    x0, y0 = transform_xy(116.55, 35.38, "wgs84", "EPSG:4548")
+    x1, y1 = transform_xy(116.62, 35.44, "wgs84", "EPSG:4548")
+    degrees = _get(base, token, "/ogc/collections/buildings/items?limit=1&bbox=116.55,35.38,116.62,35.44")[1]
+    metres = _get(base, token, "/ogc/collections/buildings/items?limit=1&bbox-crs="
+                  "http://www.opengis.net/def/crs/EPSG/0/4548"
+                  f"&bbox={float(x0)},{float(y0)},{float(x1)},{float(y1)}")[1]
+    # the same corners, but a rectangle in metres is a slightly turned one in degrees (the grid
+    # convergence here is ~0.2°): a few buildings along the edges differ
+    assert degrees["numberMatched"] > 100
+    assert abs(metres["numberMatched"] - degrees["numberMatched"]) <= 0.05 * degrees["numberMatched"]
+
+
+def test_datetime_answers_with_the_boundaries_in_force_then(ogc):
+    base, token, _city = ogc
+    now = _get(base, token, "/ogc/collections/areas/items?limit=1")[1]["numberMatched"]
+    today = _get(base, token, "/ogc/collections/areas/items?limit=1&datetime="
+                 "2100-01-01T00:00:00Z")[1]["numberMatched"]
+    before = _get(base, token, "/ogc/collections/areas/items?limit=1&datetime=1999-01-01")[1]
+    assert now == today > 0 and before["numberMatched"] == 0  # nothing was in force in 1999
+    status, body = _get(base, token, "/ogc/collections/areas/items?datetime=2020-01-01/..")
+    assert status == 400 and "one instant" in body["error"]

@@ -23,8 +23,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS84 = features.CRS84
 
 
 def _base(request: Request) -> str:
@@ -33,7 +34,8 @@ def _base(request: Request) -> str:
 
 def _collection(request: Request, spec: LayerSpec) -> dict:
     url = f"{_base(request)}/collections/{spec.name}"
-    return {"id": spec.name, "title": spec.label_zh, "itemType": "feature", "crs": [CRS84],
+    return {"id": spec.name, "title": spec.label_zh, "itemType": "feature",
+            "crs": list(features.CRS_URI), "storageCrs": CRS84,
             "links": [{"rel": "self", "type": "application/json", "href": url},
                       {"rel": "items", "type": GEOJSON, "href": f"{url}/items"}]}
 
@@ -77,7 +79,7 @@ GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {"schema": {"type": "object"}}},
 
 
 MAX_LIMIT = 10_000
-ITEMS_PARAMETERS = {"limit", "offset", "after", "bbox", "f"}
+ITEMS_PARAMETERS = {"limit", "offset", "after", "bbox", "bbox-crs", "crs", "datetime", "f"}
 
 
 @router.get("/collections/{collection_id}/items", summary="Features, paged, with bbox",
@@ -91,19 +93,35 @@ def items(
     after: Annotated[str | None, Query(max_length=100, description="continue after this "
                                        "feature id (the next link carries it)")] = None,
     bbox: Annotated[str | None, Query(max_length=200,
-                                      description="minLon,minLat,maxLon,maxLat")] = None,
+                                      description="minLon,minLat,maxLon,maxLat (in bbox-crs)")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=100,
+                                          description="CRS of bbox (Part 2); default CRS84")] = None,
+    crs: Annotated[str | None, Query(max_length=100, description="CRS of the answer (Part 2): "
+                                     "CRS84, EPSG:4326, EPSG:4490 or EPSG:4548 URIs")] = None,
+    datetime: Annotated[str | None, Query(max_length=40, description="an instant: versioned "
+                                          "layers answer with the boundaries in force then")] = None,
 ) -> Response:
-    unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS)
+    spec = features.collection(collection_id, who)
+    names = features.filterable(spec)
+    unknown = sorted(set(request.query_params) - ITEMS_PARAMETERS - set(names))
     if unknown:  # OGC API Features: an unknown parameter is a 400, not silently ignored
         raise features.UnknownParameter(
             f"unknown query parameter(s) {', '.join(unknown)}; this collection takes "
-            f"{', '.join(sorted(ITEMS_PARAMETERS))}", zh="不支持的查询参数")
+            f"{', '.join(sorted(ITEMS_PARAMETERS | set(names)))}", zh="不支持的查询参数")
     limit = min(limit, MAX_LIMIT)
-    spec = features.collection(collection_id, who)
-    found = features.page(session, spec, who, limit=limit, offset=offset, after=after,
-                          bbox=features.parse_bbox(bbox) if bbox else None)
+    out_uri, srid, lat_first = features.output_crs(crs)
+    _bbox_uri, bbox_srid, bbox_lat_first = features.output_crs(bbox_crs)
+    box = features.parse_bbox(bbox) if bbox else None
+    if box is not None and bbox_lat_first:  # minLat,minLon,maxLat,maxLon as EPSG orders them
+        box = (box[1], box[0], box[3], box[2])
+    equals = {n: request.query_params[n] for n in names if n in request.query_params}
+    found = features.page(session, spec, who, limit=limit, offset=offset, after=after, bbox=box,
+                          bbox_srid=bbox_srid, equals=equals, srid=srid, lat_first=lat_first,
+                          on_day=features.parse_datetime(datetime) if datetime else None)
     url = f"{_base(request)}/collections/{spec.name}/items"
-    query = f"&bbox={quote(bbox)}" if bbox else ""
+    kept = [(k, v) for k, v in request.query_params.items()
+            if k not in ("limit", "offset", "after")]
+    query = "".join(f"&{quote(k)}={quote(v)}" for k, v in kept)
     here = f"&after={quote(after)}" if after else (f"&offset={offset}" if offset else "")
     links = [{"rel": "self", "type": GEOJSON, "href": f"{url}?limit={limit}{here}{query}"}]
     if found.next_after is not None:
@@ -113,16 +131,23 @@ def items(
     body = (f'{{"type": "FeatureCollection", {matched}'
             f'"numberReturned": {len(found.features)}, "links": {json.dumps(links)}, '
             f'"features": [{",".join(found.features)}]}}')
-    return _raw(body)
+    return _raw(body, out_uri)
 
 
-def _raw(body: str) -> Response:
-    """JSON that PostGIS already serialised: passed through, not parsed and dumped again."""
-    return Response(body.encode(), media_type=GEOJSON)
+def _raw(body: str, crs: str = CRS84) -> Response:
+    """JSON that PostGIS already serialised: passed through, not parsed and dumped again; the
+    CRS of its coordinates in ``Content-Crs`` (Part 2)."""
+    return Response(body.encode(), media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 def item(collection_id: CollectionId, feature_id: Annotated[str, Path(max_length=100)],
-         session: SessionDep, who: Reader) -> Response:
-    return _raw(features.one(session, features.collection(collection_id, who), who, feature_id))
+         session: SessionDep, who: Reader,
+         crs: Annotated[str | None, Query(max_length=100, description="CRS of the answer")] = None,
+         datetime: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    out_uri, srid, lat_first = features.output_crs(crs)
+    return _raw(features.one(session, features.collection(collection_id, who), who, feature_id,
+                             srid=srid, lat_first=lat_first,
+                             on_day=features.parse_datetime(datetime) if datetime else None),
+                out_uri)

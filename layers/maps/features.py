@@ -30,6 +30,55 @@ class InvalidBbox(DomainError):
     code = "invalid_bbox"
 
 
+class InvalidParameter(DomainError):
+    code = "invalid_parameter"
+
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# OGC API – Features Part 2: the CRSs every collection answers in. EPSG:4326 and EPSG:4490
+# (CGCS2000, treated as identical to WGS84: docs/coordinates.md) are latitude-first as EPSG
+# defines them; EPSG:4548 is CGCS2000 / 3-degree Gauss–Krüger CM 117°E (Jining), easting first.
+CRS_URI = {
+    CRS84: (4326, False),
+    "http://www.opengis.net/def/crs/EPSG/0/4326": (4326, True),
+    "http://www.opengis.net/def/crs/EPSG/0/4490": (4490, True),
+    "http://www.opengis.net/def/crs/EPSG/0/4548": (4548, False),
+}
+
+
+def output_crs(uri: str | None) -> tuple[str, int, bool]:
+    """(uri, srid, latitude first) of a ``crs``/``bbox-crs`` parameter; default CRS84."""
+    uri = uri or CRS84
+    if uri not in CRS_URI:
+        raise InvalidParameter(f"crs {uri[:100]!r} is not served; use one of {', '.join(CRS_URI)}",
+                               zh="不支持的坐标参考系")
+    return (uri, *CRS_URI[uri])
+
+
+def _geometry_sql(srid: int, lat_first: bool) -> str:
+    geom = "t.geom" if srid in (4326, 4490) else f"ST_Transform(t.geom, {srid})"
+    if lat_first:
+        geom = f"ST_FlipCoordinates({geom})"
+    digits = 7 if srid in (4326, 4490) else 3  # 1 cm in degrees or metres
+    return f"ST_AsGeoJSON({geom}, {digits})::json"
+
+
+def parse_datetime(value: str):
+    """The instant (a date or an RFC 3339 time) whose boundaries a versioned layer answers with."""
+    import datetime as dt
+
+    if "/" in value:
+        raise InvalidParameter("datetime must be one instant (2025-06-01 or "
+                               "2025-06-01T00:00:00Z) here: the boundaries in force then",
+                               zh="datetime 须为单一时刻")
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else \
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise InvalidParameter(f"datetime {value[:40]!r} is not RFC 3339 (2025-06-01T00:00:00Z)",
+                               zh="datetime 格式有误") from None
+
+
 def readable(by: Principal) -> list[LayerSpec]:
     """The collections this principal may read."""
     return [s for s in REGISTRY.collections() if may_read(by, s.read_role)]
@@ -57,16 +106,29 @@ def _properties_sql(spec: LayerSpec) -> str:
     return f"jsonb_build_object({pairs}) || t.properties"
 
 
-def _feature_sql(spec: LayerSpec) -> str:
+def _feature_sql(spec: LayerSpec, srid: int = 4326, lat_first: bool = False) -> str:
     return (f"json_build_object('type', 'Feature', 'id', t.code, "
-            f"'geometry', ST_AsGeoJSON(t.geom, 7)::json, "
+            f"'geometry', {_geometry_sql(srid, lat_first)}, "
             f"'properties', {_properties_sql(spec)})::text")
 
 
-def _rows(spec: LayerSpec, by: Principal) -> str:
-    """The rows a principal may see: current ones, inside its scope (public layers: all)."""
+IN_FORCE_SQL = ("(SELECT id FROM generations WHERE status <> 'draft' AND effective_from <= :day "
+                "AND (effective_to IS NULL OR effective_to > :day) ORDER BY id DESC LIMIT 1)")
+
+
+def _rows(spec: LayerSpec, by: Principal, *, on_day=None) -> str:
+    """The rows a principal may see: current ones (or, for a versioned layer and ``on_day``,
+    the generation in force that day), inside its scope (public layers: all)."""
     scope = None if spec.read_role == "public" else by.scope_code
-    return f"{spec.current_rows_sql('t')} AND {spec.scope_sql(scope)}"
+    current = (f"t.generation_id = {IN_FORCE_SQL}" if spec.versioned and on_day is not None
+               else spec.current_rows_sql("t"))
+    return f"{current} AND {spec.scope_sql(scope)}"
+
+
+def filterable(spec: LayerSpec) -> list[str]:
+    """The properties a collection filters on by equality (``?kind=school``): its declared
+    fields."""
+    return [f.name for f in spec.fields if f.name != "parent_code"]
 
 
 def extent(session: Session, spec: LayerSpec, by: Principal) -> list[float] | None:
@@ -85,22 +147,34 @@ class Page:
 
 
 def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset: int = 0,
-         after: str | None = None, bbox: tuple[float, float, float, float] | None = None) -> Page:
+         after: str | None = None, bbox: tuple[float, float, float, float] | None = None,
+         bbox_srid: int = 4326, on_day=None, equals: dict[str, str] | None = None,
+         srid: int = 4326, lat_first: bool = False) -> Page:
     """A page in code order. ``after`` (the last code of the previous page) pages by key: each
     page costs the same however deep it is, where OFFSET reads and drops every earlier row.
     The total (``matched``) is counted on the first page only: GDAL asks for thousands of pages."""
-    params: dict = {"limit": limit + 1, "offset": offset, "scope": by.scope_code, "after": after}
-    where = _rows(spec, by)
-    if bbox is not None:
-        where += " AND t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+    params: dict = {"limit": limit + 1, "offset": offset, "scope": by.scope_code, "after": after,
+                    "day": on_day}
+    where = _rows(spec, by, on_day=on_day)
+    if bbox is not None:  # in its own CRS, compared in the stored one (CGCS2000 = WGS84)
+        envelope = f"ST_MakeEnvelope(:x0, :y0, :x1, :y1, {4326 if bbox_srid == 4490 else bbox_srid})"
+        if bbox_srid not in (4326, 4490):
+            envelope = f"ST_Transform({envelope}, 4326)"
+        where += f" AND t.geom && {envelope}"
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
+    allowed = set(filterable(spec))
+    for i, (name, value) in enumerate(sorted((equals or {}).items())):
+        if name not in allowed:  # names come from the declaration, never from the request
+            raise UnknownParameter(f"{name} is not a property of {spec.name}", zh="不支持的查询参数")
+        where += f" AND CAST(t.{name} AS text) = :eq{i}"
+        params[f"eq{i}"] = value
     first = after is None and offset == 0
     matched = session.execute(text(f"SELECT count(*) FROM {spec.table} t WHERE {where}"),
                               params).scalar() if first else None
     if after is not None:
         where += " AND t.code > :after"
     rows = session.execute(text(f"""
-        SELECT t.code, {_feature_sql(spec)} FROM {spec.table} t WHERE {where}
+        SELECT t.code, {_feature_sql(spec, srid, lat_first)} FROM {spec.table} t WHERE {where}
         ORDER BY t.code LIMIT :limit OFFSET :offset
     """), params).all()
     more = len(rows) > limit
@@ -108,11 +182,12 @@ def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset
     return Page(matched, [r[1] for r in rows], rows[-1][0] if more and rows else None)
 
 
-def one(session: Session, spec: LayerSpec, by: Principal, feature_id: str) -> str:
+def one(session: Session, spec: LayerSpec, by: Principal, feature_id: str, *,
+        srid: int = 4326, lat_first: bool = False, on_day=None) -> str:
     row = session.execute(text(f"""
-        SELECT {_feature_sql(spec)} FROM {spec.table} t
-        WHERE {_rows(spec, by)} AND t.code = :code"""),
-        {"code": feature_id, "scope": by.scope_code}).scalar()
+        SELECT {_feature_sql(spec, srid, lat_first)} FROM {spec.table} t
+        WHERE {_rows(spec, by, on_day=on_day)} AND t.code = :code"""),
+        {"code": feature_id, "scope": by.scope_code, "day": on_day}).scalar()
     if row is None:
         raise FeatureNotFound(f"no feature {feature_id} in {spec.name}", zh="未找到该要素")
     return row
