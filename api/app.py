@@ -48,8 +48,9 @@ from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
-           open311.discovery_router, open311.router, stats.router, maps.router, features.router,
-           plans.router, register.router, patrols.router, tasks.router, mobile.router, docs.router)
+           open311.discovery_router, open311.router, open311.xml_router, stats.router,
+           maps.router, features.router, plans.router, register.router, patrols.router,
+           tasks.router, mobile.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:

@@ -239,7 +239,14 @@ def document(routes) -> None:
     """Put every error a route may answer into the OpenAPI document, with its body schema."""
     for route in routes:
         open311 = isinstance(route, Open311Route)
+        media = getattr(type(route), "error_media", None)  # routes whose errors are not JSON
         for status, what in ERROR_STATUSES.items():
+            if media is not None:
+                other = {"content": {media: {"schema": {"type": "string"}}}, "description": what}
+                # the guard answers before any route, in JSON
+                route.responses.setdefault(status, {**other, "model": ErrorBody}
+                                           if status in GUARD_STATUSES else other)
+                continue
             model = ErrorBody
             if open311:
                 model = ErrorBody | list[Open311Error] if status in GUARD_STATUSES else list[Open311Error]

@@ -104,6 +104,17 @@ PROBES: dict[tuple[str, str], Probe] = {
         "GET", "/open311/v2/requests/{request}.json", public_data=True),
     ("GET", "/open311/v2/tokens/{token}.json"): Probe("GET", "/open311/v2/tokens/nope.json"),
     ("GET", "/open311/discovery.json"): Probe("GET", "/open311/discovery.json"),
+    ("GET", "/open311/v2/services.xml"): Probe("GET", "/open311/v2/services.xml"),
+    ("GET", "/open311/v2/services/{service_code}.xml"): Probe(
+        "GET", "/open311/v2/services/E0101.xml"),
+    ("POST", "/open311/v2/requests.xml"): Probe(
+        "POST", "/open311/v2/requests.xml", scoped=True,
+        data={"service_code": "E0201", "lat": "{lat}", "long": "{lon}"}),
+    ("GET", "/open311/v2/requests.xml"): Probe("GET", "/open311/v2/requests.xml",
+                                               public_data=True),
+    ("GET", "/open311/v2/requests/{request_id}.xml"): Probe(
+        "GET", "/open311/v2/requests/{request}.xml", public_data=True),
+    ("GET", "/open311/v2/tokens/{token}.xml"): Probe("GET", "/open311/v2/tokens/nope.xml"),
     ("POST", "/v1/patrols"): Probe("POST", "/v1/patrols", scoped=True, json={
         "track": {"type": "LineString", "coordinates": [["{lon}", "{lat}"], ["{lon2}", "{lat}"]]},
         "times": ["2026-11-23T09:00:00+08:00", "2026-11-23T09:01:00+08:00"]}),

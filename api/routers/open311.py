@@ -9,12 +9,17 @@ import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from api.deps import SessionDep, allowed
 from api.errors import Open311Route
+from api.open311_xml import XML, Open311XmlRoute, document
 from layers.cases import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+# the same answers in XML (the specification's other format): /services.xml, /requests.xml, …
+xml_router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311XmlRoute)
+XML_RESPONSE = {200: {"content": {XML: {"schema": {"type": "string"}}}, "description": "XML"}}
 Reader = allowed("open311.read")
 # the discovery document sits beside the versioned endpoint, as GeoReport clients look for it
 discovery_router = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)
@@ -68,6 +73,19 @@ async def create_request(
     request: Request, session: SessionDep,
     who: allowed("case.create", form_key="api_key"),
 ) -> list[dict]:
+    return await _create(request, session, who)
+
+
+@xml_router.post("/requests.xml", summary="Open311: create a service request, answered in XML",
+                 response_class=Response, responses=XML_RESPONSE)
+async def create_request_xml(
+    request: Request, session: SessionDep,
+    who: allowed("case.create", form_key="api_key"),
+) -> Response:
+    return document("service_requests", await _create(request, session, who))
+
+
+async def _create(request: Request, session, who) -> list[dict]:
     form = await request.form()
     code = _text(form, "service_code", 20)
     if not code:
@@ -109,3 +127,42 @@ def get_request(request_id: str, session: SessionDep, who: Reader) -> list[dict]
 @router.get("/tokens/{token}.json", summary="Open311: the request id behind a token")
 def token(token: str, session: SessionDep, _: Reader) -> list[dict]:
     return open311.request_for_token(session, token)
+
+
+# -- XML -----------------------------------------------------------------------------------------
+@xml_router.get("/services.xml", summary="Open311: the list of services, in XML",
+                response_class=Response, responses=XML_RESPONSE)
+def services_xml(session: SessionDep, _: Reader) -> Response:
+    return document("services", services(session, _))
+
+
+@xml_router.get("/services/{service_code}.xml", summary="Open311: one service definition, in XML",
+                response_class=Response, responses=XML_RESPONSE)
+def service_definition_xml(service_code: str, session: SessionDep, _: Reader) -> Response:
+    return document("service_definition", open311.service_definition(session, service_code))
+
+
+@xml_router.get("/requests.xml", summary="Open311: search service requests, in XML",
+                response_class=Response, responses=XML_RESPONSE)
+def list_requests_xml(
+    session: SessionDep, who: Reader,
+    service_request_id: str | None = None, service_code: str | None = None,
+    start_date: Annotated[str | None, Query(max_length=40)] = None,
+    end_date: Annotated[str | None, Query(max_length=40)] = None,
+    status: str | None = None,
+) -> Response:
+    return document("service_requests", list_requests(
+        session, who, service_request_id=service_request_id, service_code=service_code,
+        start_date=start_date, end_date=end_date, status=status))
+
+
+@xml_router.get("/requests/{request_id}.xml", summary="Open311: one service request, in XML",
+                response_class=Response, responses=XML_RESPONSE)
+def get_request_xml(request_id: str, session: SessionDep, who: Reader) -> Response:
+    return document("service_requests", open311.one_request(session, request_id, by=who))
+
+
+@xml_router.get("/tokens/{token}.xml", summary="Open311: the request id behind a token, in XML",
+                response_class=Response, responses=XML_RESPONSE)
+def token_xml(token: str, session: SessionDep, _: Reader) -> Response:
+    return document("service_requests", open311.request_for_token(session, token))

@@ -172,6 +172,6 @@ def discovery(session: Session, base_url: str) -> dict:
             "url": f"{base_url.rstrip('/')}/open311/v2",
             "changeset": changeset,
             "type": "production",
-            "formats": ["application/json"],
+            "formats": ["application/json", "application/xml"],
         }],
     }
