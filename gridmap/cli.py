@@ -265,7 +265,7 @@ def demo_load(
             dataset = generate(boundary, scale=scale, seed=seed)
         except ValueError as exc:  # bad input, or a scale the generator cannot lay out yet
             raise _fail(f"cannot generate the demo city at scale {scale}: {exc}; scales from "
-                        "0.05 to 1 are tested") from None
+                        "0.05 to 8 are accepted (8× Rencheng is about Jining's size)") from None
         progress.update(task, advance=1, description="validating and writing to PostGIS")
         outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
         progress.update(task, advance=1,

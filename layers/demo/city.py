@@ -344,6 +344,8 @@ class _Generator:
                       key=lambda cg: -cg[1].geom.area)
         for community, host in pool:
             room = host.geom.buffer(-25)
+            if room.is_empty:  # a large city's small grids: no room for a business district
+                continue
             centre = host.geom.centroid if room.contains(host.geom.centroid) else \
                 room.representative_point()
             rect = shapely.box(centre.x - 100, centre.y - 60, centre.x + 100, centre.y + 60)
@@ -769,8 +771,8 @@ class _Generator:
 
 def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dataset:
     """Build the demo district (deterministic for a given scale and seed)."""
-    if not 0 < scale <= 4:
-        raise ValueError(f"scale must be in (0, 4], got {scale}")
+    if not 0 < scale <= 8:
+        raise ValueError(f"scale must be in (0, 8], got {scale}")
     gen = _Generator(read_district(boundary_path)[1], scale, seed)
     gen.streets()
     gen.grids()
