@@ -41,6 +41,8 @@ class FieldSpec:
     required: bool = False
     choices: tuple[str, ...] | None = None
     shp_name: str | None = None  # Shapefile field names are at most 10 characters
+    less_than: float | None = None  # numbers must stay below (a heading: < 360)
+    at_most: float | None = None  # numbers may reach but not pass (a field of view: ≤ 360)
 
     @property
     def dbf_name(self) -> str:
@@ -167,7 +169,8 @@ ALLEYS = LayerSpec("alleys", "背街小巷", "alleys", LINEAR, (_code, _name),
 CAMERAS = LayerSpec(
     "cameras", "视频监控与感知设备", "cameras", ("Point",),
     (_code, _name, FieldSpec("kind", str, True, CAMERA_KINDS),
-     FieldSpec("heading_deg", float, shp_name="heading"), FieldSpec("fov_deg", float),
+     FieldSpec("heading_deg", float, shp_name="heading", less_than=360.0),
+     FieldSpec("fov_deg", float, at_most=360.0),
      FieldSpec("range_m", float)),
     style={"color": "#dc2626"},
     # where cameras are and what they watch is for the people who dispatch on it

@@ -18,7 +18,9 @@ def page(*, csrf: str | None, failed: bool = False) -> str:
     head = (
         "<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1, viewport-fit=cover'>"
-        "<title>网格员 · gridmap</title><link rel='icon' href='data:,'>"
+        "<title>网格员 · gridmap</title><link rel='icon' href='/static/icons/worker-192.png'>"
+        "<link rel='manifest' href='/m/manifest.webmanifest'><meta name='theme-color' "
+        "content='#1d4ed8'><link rel='apple-touch-icon' href='/static/icons/worker-192.png'>"
         "<link rel='stylesheet' href='/static/vendor/leaflet/leaflet.css'>"
         "<link rel='stylesheet' href='/static/gridmap.css'>")
     if csrf is None:
@@ -55,3 +57,13 @@ def page(*, csrf: str | None, failed: bool = False) -> str:
             "<ul id='gm-m-visits' class='gm-m-list'></ul></section>"
             "<script src='/static/vendor/leaflet/leaflet.js'></script>"
             "<script src='/static/mobile.js'></script></body></html>")
+
+
+MANIFEST = {  # installable from the browser ("添加到主屏幕"): no app store
+    "name": "网格员 · gridmap", "short_name": "网格员", "lang": "zh-CN",
+    "description": "网格员移动工作台：我的网格、上报案件、任务、巡查、走访（可离线使用）",
+    "start_url": "/m/", "scope": "/m/", "display": "standalone", "orientation": "portrait",
+    "background_color": "#ffffff", "theme_color": "#1d4ed8",
+    "icons": [{"src": f"/static/icons/worker-{n}.png", "sizes": f"{n}x{n}", "type": "image/png",
+               "purpose": "any"} for n in (192, 512)],
+}

@@ -142,6 +142,7 @@ PROBES: dict[tuple[str, str], Probe] = {
         "POST", "/v1/grid-tasks/{grid_task}/transitions", json={"action": "accept"}, scoped=True),
     ("GET", "/m/"): Probe("GET", "/m/"),
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
+    ("GET", "/m/manifest.webmanifest"): Probe("GET", "/m/manifest.webmanifest"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
     ("GET", "/"): Probe("GET", "/"),
     ("GET", "/map/login"): Probe("GET", "/map/login"),

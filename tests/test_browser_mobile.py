@@ -109,6 +109,9 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
         case = _get(base, token, f"/v1/cases/{mine[0]['id']}")
         assert len(case["photos"]) == 1 and case["photos"][0]["content_type"] == "image/jpeg"
         page.screenshot(path=str(SHOTS / "mobile_sent.png"))
+        manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href)"
+                                 ".then(r => r.json())")
+        assert manifest["start_url"] == "/m/" and manifest["display"] == "standalone"
         assert errors == [] and outside == []
         browser.close()
 

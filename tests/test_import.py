@@ -310,3 +310,21 @@ def test_cli_demo_load_then_export(settings_env, tmp_path):
     exported = runner.invoke(app, ["export", str(tmp_path / "out.gpkg")])
     assert exported.exit_code == 0 and (tmp_path / "out.gpkg").exists()
     assert (tmp_path / "workers.csv").exists()
+
+
+def test_a_camera_heading_of_360_or_a_view_wider_than_a_circle_is_a_row_level_error(engine, example):
+    """The database would refuse them (a constraint): the report says which camera and why
+    first, and nothing is written."""
+    before = snapshot(engine)
+
+    def turn(features):
+        cams = [f for f in features if f["properties"].get("fov_deg") is not None]
+        cams[0]["properties"]["heading_deg"] = 360.0
+        cams[-1]["properties"]["fov_deg"] = 400.0
+
+    edit_layer(example, "cameras", turn)
+    outcome = import_path(engine, example)
+    found = problems(outcome)
+    assert not outcome.ok and snapshot(engine) == before
+    assert any("'heading_deg' is 360.0" in p for p in found), found
+    assert any("'fov_deg' is 400.0" in p for p in found), found

@@ -224,9 +224,9 @@ def test_the_assessment_scores_and_ranks_each_grid_worker_of_a_street(world):
     for action in ("accept", "complete"):
         client.post(f"/v1/grid-tasks/{gt}/transitions", headers=_h(world, "worker"),
                     json={"action": action})
-    body = client.get("/v1/stats/workers", params={"month": "2026-11", "area": grid[:9]},
-                      headers=_h(world, "dispatcher")).json()
-    rows = body["workers"]
+    answer = client.get("/v1/stats/workers", params={"month": "2026-11", "area": grid[:9]},
+                        headers=_h(world, "dispatcher"))
+    rows = answer.json()  # the contract: a list, one row per worker
     assert rows and all(r["street"]["code"] == grid[:9] for r in rows)
     keys = {"worker", "patrol_km", "patrol_days", "coverage", "cases_found", "cases_on_time",
             "tasks_done", "visits_done", "score", "rank_in_street"}
@@ -234,7 +234,8 @@ def test_the_assessment_scores_and_ranks_each_grid_worker_of_a_street(world):
     assert sorted(r["rank_in_street"] for r in rows) == list(range(1, len(rows) + 1))
     ours = next(r for r in rows if r["worker"]["code"] == worker)
     assert ours["tasks_done"] >= 1 and ours["tasks_on_time"] >= 1
-    assert body["weights"]["version"] == 0 and body["working_days"] == 21  # Nov 2026
+    assert answer.headers["X-Assessment-Weights-Version"] == "0"
+    assert answer.headers["X-Assessment-Working-Days"] == "21"  # November 2026
 
 
 def test_workers_and_departments_may_not_read_the_assessment(world):

@@ -4,6 +4,8 @@ HttpOnly cookie) and writes with the cookie plus the page's CSRF token."""
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -32,6 +34,15 @@ def page(request: Request, who: allowed("map.public", cookie=True), failed: bool
 def service_worker(_: allowed("map.public")) -> Response:
     return Response((STATIC_DIR / "sw-mobile.js").read_bytes(), media_type="application/javascript",
                     headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"})
+
+
+@router.get("/manifest.webmanifest", summary="The phone page's web app manifest (installable, "
+                                             "no app store)", response_class=Response,
+            responses={200: {"content": {"application/manifest+json": {}}}})
+def manifest(_: allowed("map.public")) -> Response:
+    return Response(json.dumps(mobile.MANIFEST, ensure_ascii=False).encode(),
+                    media_type="application/manifest+json",
+                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.post("/login", summary="Sign a worker in on the phone page (a token kept in a cookie)",

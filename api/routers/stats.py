@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import IsoDate, SessionDep, active_locator, allowed, beijing_today
 from layers.cases.responses import statistics as alert_statistics
@@ -47,19 +47,25 @@ def alert_stats(
                                 "the street")
 def worker_stats(
     request: Request,
+    response: Response,
     session: SessionDep,
     who: allowed("assessment.read", scope="area"),
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
                                        description="YYYY-MM; default this month")] = None,
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
-) -> dict:
+) -> list[dict]:
+    """One row per worker (the contract: a list); the month, the weights' version and the
+    month's working days come as headers (``X-Assessment-*``)."""
     today = beijing_today(request)
     locator = active_locator(request)
     names = {code: a["name"] for code, a in locator.areas.items() if a["level"] == "street"}
     answer = assessment.workers(session, who, month=parse_month(month, today), area=area,
                                 today=today, names=names)
     session.commit()  # the read is audited
-    return answer
+    response.headers["X-Assessment-Month"] = answer["month"]
+    response.headers["X-Assessment-Weights-Version"] = str(answer["weights"]["version"])
+    response.headers["X-Assessment-Working-Days"] = str(answer["working_days"])
+    return answer["workers"]
 
 
 @router.get("/workers/weights", summary="The assessment weights in force and their versions")

@@ -690,7 +690,7 @@ class _Generator:
             seq += 1
             self.cameras.add(point, code=f"CAM{spec.code[6:]}{seq:05d}",
                              name=f"{spec.name}视频监控{seq:03d}", kind=kind,
-                             heading_deg=round(heading, 1), fov_deg=round(fov, 1),
+                             heading_deg=round(heading, 1) % 360, fov_deg=round(fov, 1),
                              range_m=round(rng_m, 1))
         sensors = (("loudspeaker", "远程喊话器", 150.0), ("fume_monitor", "油烟监测仪", None))
         for kind, label, radius in sensors:

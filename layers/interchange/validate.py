@@ -82,6 +82,13 @@ def _check_fields(report: Report, spec: LayerSpec, frame: pd.DataFrame) -> None:
             negative = numbers < 0
             for code in codes[negative.fillna(False)]:
                 report.add(spec.name, code, f"'{f.name}' is negative", f"'{f.name}' must be ≥ 0")
+            too_big = (numbers >= f.less_than) if f.less_than is not None else \
+                (numbers > f.at_most) if f.at_most is not None else None
+            if too_big is not None:
+                limit = f"< {f.less_than:g}" if f.less_than is not None else f"≤ {f.at_most:g}"
+                for code, value in zip(codes[too_big.fillna(False)], col[too_big.fillna(False)],
+                                       strict=True):
+                    report.add(spec.name, code, f"'{f.name}' is {value}", f"'{f.name}' must be {limit}")
     if "code" in frame.columns:
         duplicated = codes[codes.duplicated(keep=False) & (codes != "")]
         for code in sorted(set(duplicated)):

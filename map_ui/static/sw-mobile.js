@@ -1,9 +1,10 @@
 /* The worker page's service worker (scope /m/): the page and its assets come from the cache
    when the network is gone, and from the network (refreshing the cache) when it is there. API
    reads fall back to their last answer; writes are never cached — the page queues them. */
-var CACHE = 'gridmap-m-v2';
+var CACHE = 'gridmap-m-v3';
 var SHELL = ['/m/', '/static/mobile.js', '/static/gridmap.css', '/static/vendor/leaflet/leaflet.js',
-             '/static/vendor/leaflet/leaflet.css', '/open311/v2/services.json'];
+             '/static/vendor/leaflet/leaflet.css', '/open311/v2/services.json',
+             '/m/manifest.webmanifest', '/static/icons/worker-192.png'];
 self.addEventListener('install', function (e) {
     e.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); }));
     self.skipWaiting();
