@@ -2,11 +2,13 @@
 
 The row path (layers/locating/batch.py) validates, converts and answers one Python dict per row;
 on 1,162,189 rows that took 25.6 s while the kernel needs a few milliseconds. Here a chunk of
-lines is parsed by pandas' C reader, coordinates are checked and converted as arrays, located by
-the compiled kernel, enriched by array look-ups (each grid's names and worker rendered to CSV once
-per locator), and written as lines: the input line as it came, then the answer's columns. Rows
-the vectorised checks refuse get their message from the row path's own ``to_point``, so both
-paths say the same thing about the same bad row. Memory stays bounded: one chunk at a time.
+plain lines (no quotes, no ``crs`` column) is read by a compiled parser (csv_kernel.py; other
+files by pandas' C reader, and lines with quoted line breaks by the csv module), coordinates are
+checked and converted as arrays, located by the compiled kernel, and written by a compiled writer:
+the input line as it came, then the answer's columns (each grid's names and worker rendered once
+per locator). Rows the vectorised checks refuse get their message from the row path's own
+``to_point``, so both paths say the same thing about the same bad row. Memory stays bounded: one
+chunk at a time.
 """
 
 from __future__ import annotations
