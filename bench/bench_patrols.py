@@ -26,10 +26,10 @@ from bench.runner import Figure
 from gis.track import clean
 from gridmap.settings import get_settings
 from layers.access import users
-from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.cases.working_calendar import CST
 from layers.demo.city import generate
-from layers.field.patrols import shares_of_day
+from layers.demo.field import gps_noise, walk
+from layers.field.patrols import grid_lines, shares_of_day
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
 
@@ -44,43 +44,13 @@ def _tracks(session, rng) -> list[tuple[str, str, np.ndarray, np.ndarray, np.nda
         SELECT DISTINCT ON (w.code) w.code, wa.grid_code FROM worker_assignments wa
         JOIN workers w ON w.id = wa.worker_id WHERE wa.role IN ('full_time', 'part_time')
         ORDER BY w.code, wa.grid_code""")).all()
-    lines: dict[str, list] = {}
-    for code, wkb in session.execute(text(f"""
-        SELECT a.code, ST_AsBinary((ST_Dump(ST_CollectionExtract(
-                   ST_Intersection(l.geom, a.geom), 2))).geom)
-        FROM areas a JOIN (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
-          ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
-        WHERE a.generation_id = {ACTIVE_ID_SQL} AND a.level = 'grid'""")):
-        line = shapely.from_wkb(bytes(wkb))
-        if line.length > 0:
-            lines.setdefault(code, []).append(line)
+    lines = grid_lines(session)
     out = []
     for worker, grid in workers:
         ls = lines.get(grid)
         if not ls:
             continue
-        kx = 111_320 * np.cos(np.radians(np.asarray(ls[0].coords)[0, 1]))
-        parts, walked = [], 0.0
-        while walked < TARGET_M:
-            for i in rng.permutation(len(ls)):
-                xy = np.asarray(ls[i].coords)
-                metres = float(np.hypot(np.diff(xy[:, 0]) * kx, np.diff(xy[:, 1]) * 110_574).sum())
-                n = max(2, int(metres / STEP_M) + 1)
-                pts = shapely.get_coordinates(shapely.line_interpolate_point(
-                    ls[i], np.linspace(0, 1, n), normalized=True))
-                pts = pts if rng.random() < 0.5 else pts[::-1]
-                if parts:  # walk over to the next lane, not teleport
-                    a, b = parts[-1][-1], pts[0]
-                    gap = float(np.hypot((b[0] - a[0]) * kx, (b[1] - a[1]) * 110_574))
-                    k = int(gap / STEP_M)
-                    if k > 0:
-                        parts.append(a + (b - a) * np.linspace(0, 1, k + 2)[1:-1, None])
-                        walked += gap
-                parts.append(pts)
-                walked += metres
-                if walked >= TARGET_M:
-                    break
-        xy = np.vstack(parts) + rng.normal(0, 3.0, (sum(len(p) for p in parts), 2)) / [kx, 110_574]
+        xy = gps_noise(rng, walk(rng, ls, TARGET_M, STEP_M))
         spikes = rng.choice(len(xy), max(1, len(xy) // 300), replace=False)
         xy[spikes] += 0.003  # ~300 m: a bad fix
         t = (dt.datetime.combine(DAY, dt.time(8, 30), CST).timestamp()

@@ -52,6 +52,17 @@ def _get(base: str, token: str, path: str) -> dict:
     return json.load(urllib.request.urlopen(request))
 
 
+def _phone(p, lon: float, lat: float):
+    """Debian's Chromium as a phone (viewport, touch, zh-CN) standing at (lon, lat)."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, locale="zh-CN", permissions=["geolocation"],
+                                  geolocation={"longitude": lon, "latitude": lat})
+    return browser, context, context.new_page()
+
+
 def _cases(base: str, token: str) -> list[dict]:
     request = urllib.request.Request(f"{base}/v1/cases?limit=200",
                                      headers={"Authorization": f"Bearer {token}"})
@@ -63,13 +74,7 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
 
     base, token, grid, lon, lat = field
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                      has_touch=True, locale="zh-CN", permissions=["geolocation"],
-                                      geolocation={"longitude": lon, "latitude": lat})
-        page = context.new_page()
+        browser, context, page = _phone(p, lon, lat)
         errors, outside = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base)
@@ -125,13 +130,7 @@ def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
 
     base, token, grid, lon, lat = field
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                      has_touch=True, locale="zh-CN", permissions=["geolocation"],
-                                      geolocation={"longitude": lon, "latitude": lat})
-        page = context.new_page()
+        browser, _context, page = _phone(p, lon, lat)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{base}/m/")

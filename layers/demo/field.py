@@ -29,9 +29,10 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine, text
 
+from gis.metric import length_m
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.cases.working_calendar import CST, holiday_calendar, is_workday
-from layers.field.patrols import shares_of_day
+from layers.field.patrols import grid_lines, shares_of_day
 from layers.storage.db import session_scope
 
 STREET = "370811008"  # 金城街道
@@ -60,7 +61,7 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
             WHERE wa.role IN ('full_time', 'part_time') AND wa.grid_code LIKE :s || '%'
               AND a.kind = 'comprehensive'
             ORDER BY wa.grid_code"""), {"s": STREET}).all()
-        lines = _grid_lines(session)
+        lines = grid_lines(session, prefix=STREET)
         calendar = holiday_calendar(session)
         days = [today - dt.timedelta(days=d) for d in range(28, 0, -1)]
         days = [d for d in days if is_workday(d, calendar)]
@@ -72,54 +73,50 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
             "story cases": stories}
 
 
-def _grid_lines(session) -> dict[str, list[shapely.LineString]]:
-    """The roads and back alleys inside each grid of the street, as WGS84 lines."""
-    out: dict[str, list[shapely.LineString]] = {}
-    for code, wkb in session.execute(text(f"""
-        SELECT a.code, ST_AsBinary((ST_Dump(ST_CollectionExtract(
-                   ST_Intersection(l.geom, a.geom), 2))).geom)
-        FROM areas a
-        JOIN (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
-          ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
-        WHERE a.generation_id = {ACTIVE_ID_SQL} AND a.level = 'grid' AND a.code LIKE :s || '%'
-        """), {"s": STREET}):
-        line = shapely.from_wkb(bytes(wkb))
-        if line.length > 0:
-            out.setdefault(code, []).append(line)
-    return out
+def walk(rng, lines: list[shapely.LineString], target_m: float, step_m: float) -> np.ndarray:
+    """(lon, lat) every ``step_m`` along the grid's ``lines`` taken in random orders (each in a
+    random direction, walking over from one to the next), until ``target_m`` metres: a patrol
+    as a phone records it, before its GPS noise."""
+    kx, ky = 111_320 * np.cos(np.radians(np.asarray(lines[0].coords)[0, 1])), 110_574
+    parts, walked = [], 0.0
+    while walked < target_m:
+        for i in rng.permutation(len(lines)):
+            xy = np.asarray(lines[i].coords)
+            metres = float(np.hypot(np.diff(xy[:, 0]) * kx, np.diff(xy[:, 1]) * ky).sum())
+            n = max(2, int(metres / step_m) + 1)
+            pts = shapely.get_coordinates(shapely.line_interpolate_point(
+                lines[i], np.linspace(0, 1, n), normalized=True))
+            pts = pts if rng.random() < 0.5 else pts[::-1]
+            if parts:  # over to the next lane, not a teleport
+                a, b = parts[-1][-1], pts[0]
+                gap = float(np.hypot((b[0] - a[0]) * kx, (b[1] - a[1]) * ky))
+                if int(gap / step_m) > 0:
+                    parts.append(a + (b - a) * np.linspace(0, 1, int(gap / step_m) + 2)[1:-1, None])
+                    walked += gap
+            parts.append(pts)
+            walked += metres
+            if walked >= target_m:
+                break
+    return np.vstack(parts)
 
 
-def _walk(rng, lines: list[shapely.LineString], lat0: float) -> np.ndarray:
-    """(lon, lat) points every ~20 m along a random selection of the grid's lines: some days
-    most of them, some days less than half."""
-    kx, ky = 111_320 * np.cos(np.radians(lat0)), 110_574
-    order = rng.permutation(len(lines))
-    lengths = [float(np.hypot(np.diff(np.asarray(ln.coords)[:, 0]) * kx,
-                              np.diff(np.asarray(ln.coords)[:, 1]) * ky).sum()) for ln in lines]
-    target, walked, parts = sum(lengths) * rng.uniform(0.35, 0.95), 0.0, []
-    for i in order:
-        line, metres = lines[i], lengths[i]
-        n = max(2, int(metres / 20) + 1)
-        pts = shapely.line_interpolate_point(line, np.linspace(0, 1, n), normalized=True)
-        xy = shapely.get_coordinates(pts)
-        parts.append(xy if rng.random() < 0.5 else xy[::-1])
-        walked += metres
-        if walked >= target:
-            break
-    xy = np.vstack(parts)
-    noise = rng.normal(0, 3.0, xy.shape) / np.array([kx, ky])  # a phone's GPS
-    return xy + noise
+def gps_noise(rng, xy: np.ndarray, metres: float = 3.0) -> np.ndarray:
+    """A phone's GPS: ``metres`` of normal noise on each fix."""
+    kx = 111_320 * np.cos(np.radians(xy[0, 1]))
+    return xy + rng.normal(0, metres, xy.shape) / np.array([kx, 110_574])
 
 
 def _patrols(session, rng, workers, lines, days) -> int:
     rows, tracks = [], []
     responsible = list({grid: (name, grid) for _code, name, grid in reversed(workers)}.values())
+    totals = {grid: sum(length_m(x) for x in ls) for grid, ls in lines.items()}
     for day in days:
         for name, grid in responsible:  # one patrol a day per grid, by its (first) worker
-            grid_lines = lines.get(grid)
-            if not grid_lines or rng.random() < 0.06:  # a day off, a meeting
+            ls = lines.get(grid)
+            if not ls or rng.random() < 0.06:  # a day off, a meeting
                 continue
-            xy = _walk(rng, grid_lines, float(np.asarray(grid_lines[0].coords)[0, 1]))
+            # some days most of the grid's lines, some days less than half
+            xy = gps_noise(rng, walk(rng, ls, totals[grid] * rng.uniform(0.35, 0.95), 20.0))
             kx = 111_320 * np.cos(np.radians(xy[0, 1]))
             step = np.hypot(np.diff(xy[:, 0]) * kx, np.diff(xy[:, 1]) * 110_574)
             started = dt.datetime.combine(day, dt.time(8, 30), CST) + dt.timedelta(

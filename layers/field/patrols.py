@@ -170,6 +170,26 @@ def _coverage(session: Session, area: str, ids: list[int], reach_m: float) -> di
             "share": _share(visited, length), "grids": grids}
 
 
+def grid_lines(session: Session, *, codes: list[str] | None = None,
+               prefix: str = "") -> dict[str, list[shapely.LineString]]:
+    """The roads and back alleys inside grids of the active generation — the grids ``codes``,
+    or every grid under the area code ``prefix`` — as WGS84 line parts, none of zero length."""
+    out: dict[str, list[shapely.LineString]] = {}
+    for code, wkb in session.execute(text(f"""
+        SELECT a.code, ST_AsBinary((ST_Dump(ST_CollectionExtract(
+                   ST_Intersection(l.geom, a.geom), 2))).geom)
+        FROM areas a
+        JOIN (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
+          ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
+        WHERE a.generation_id = {ACTIVE_ID_SQL} AND a.level = 'grid' AND a.code LIKE :prefix || '%'
+          AND (CAST(:codes AS text[]) IS NULL OR a.code = ANY(CAST(:codes AS text[])))"""),
+            {"codes": codes, "prefix": prefix}):
+        line = shapely.from_wkb(bytes(wkb))
+        if line.length > 0:  # a road that only touches the grid
+            out.setdefault(code, []).append(line)
+    return out
+
+
 def shares_of_day(session: Session, tracks: list[tuple[str, np.ndarray, np.ndarray]],
                   reach_m: float) -> list[float | None]:
     """For many patrols at once (a district's day): the share of each one's grid's roads and
@@ -180,16 +200,7 @@ def shares_of_day(session: Session, tracks: list[tuple[str, np.ndarray, np.ndarr
     per-patrol answer (``record``) measures the same exactly in PostGIS, on the ellipsoid."""
     if not tracks:
         return []
-    codes = sorted({grid for grid, _x, _y in tracks})
-    lines: dict[str, list[shapely.Geometry]] = {}
-    for code, wkb in session.execute(text(f"""
-        SELECT a.code, ST_AsBinary(ST_CollectionExtract(ST_Intersection(l.geom, a.geom), 2))
-        FROM areas a JOIN (SELECT geom FROM roads UNION ALL SELECT geom FROM alleys) l
-          ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
-        WHERE a.generation_id = {ACTIVE_ID_SQL} AND a.code = ANY(:codes)"""), {"codes": codes}):
-        line = shapely.from_wkb(bytes(wkb))
-        if not line.is_empty:
-            lines.setdefault(code, []).append(line)
+    lines = grid_lines(session, codes=sorted({grid for grid, _x, _y in tracks}))
     zone = f"EPSG:{gauss_kruger_epsg(float(np.mean([x.mean() for _g, x, _y in tracks])))}"
 
     def metric(geom):
@@ -218,8 +229,8 @@ def _samples(network: list[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray]:
     """A grid's roads and alleys (in metres) as the midpoints and lengths of pieces ≤ 5 m (each
     line counted, as the per-patrol measure sums them)."""
     mids, lengths = [], []
-    for part in shapely.get_parts(network):
-        if part.geom_type != "LineString" or part.length == 0:  # a road touching the grid
+    for part in network:  # grid_lines' parts; a sliver of degrees can be nothing in metres
+        if part.length == 0:
             continue
         xy = shapely.get_coordinates(shapely.segmentize(part, SAMPLE_M))
         mids.append((xy[:-1] + xy[1:]) / 2)
