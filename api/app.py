@@ -16,6 +16,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
+from api.fastpath import PATH as LOCATE_PATH
+from api.fastpath import GZIP_MINIMUM_SIZE, LocateFastPath
 from api.guards import RequestGuard
 from api.observability import Metrics, Observe, json_access_log
 from api.routers import (
@@ -106,7 +108,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     # JSON, GeoJSON, CSV and tiles compressed for clients that accept it
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
+    # the plain anonymous GET /v1/locate, answered without routing (api/fastpath.py)
+    app.add_middleware(LocateFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
     # outermost: the request id, the access log line and the metrics see every request
     app.state.metrics = Metrics()
     app.add_middleware(Observe, metrics=app.state.metrics)
@@ -116,6 +120,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     check_every_route_declares_access(app)
+    app.state.locate_route = next(r for r in api_routes(app.router.routes)
+                                  if r.path == LOCATE_PATH and "GET" in r.methods)
     errors.document(api_routes(app.router.routes))
     return app
 

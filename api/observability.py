@@ -11,9 +11,12 @@
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import json
 import logging
 import os
+import sys
 import re
 import threading
 import time
@@ -79,13 +82,20 @@ class Observe:
 
     def __init__(self, app, metrics: Metrics):
         self.app, self.metrics = app, metrics
+        # request ids: a random prefix per process and a counter — unique without a system
+        # call per request (uuid4 reads the kernel's random source every time)
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count()
+
+    def _next_id(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request_id = sent if _REQUEST_ID.match(sent) else self._next_id()
         started = time.perf_counter()
         status = 500
 
@@ -112,10 +122,57 @@ class Observe:
                     "client": client[0] if client else None}, ensure_ascii=False))
 
 
+class BufferedLines(logging.Handler):
+    """Log lines written in batches: collected in memory and written to the stream every
+    ``interval`` seconds (or sooner once ``limit`` lines wait), by one daemon thread, and at exit.
+
+    A line per request written straight to standard error is a system call per request on the
+    hot path (and, with several workers on one file or pipe, contention between them) — a fifth
+    of ``GET /v1/locate``'s throughput measured. Batching is what nginx's ``access_log …
+    buffer= flush=`` does; a crash loses at most ``interval`` seconds of access lines."""
+
+    def __init__(self, stream=None, interval: float = 0.2, limit: int = 512):
+        super().__init__()
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval, self.limit = interval, limit
+        self._lines: list[str] = []
+        self._wake = threading.Event()
+        self._writing = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="gridmap-access-log", daemon=True)
+        self._thread.start()
+        atexit.register(self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never break a request
+            self.handleError(record)
+            return
+        if len(self._lines) >= self.limit:
+            self._wake.set()
+
+    def flush(self) -> None:
+        with self.lock:  # emit runs under this lock too (logging.Handler.handle takes it)
+            lines, self._lines = self._lines, []
+        if lines:
+            with self._writing:  # the writer thread and the exit hook, one at a time
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+                except (OSError, ValueError):  # a closed stream at exit
+                    pass
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+
+
 def json_access_log() -> None:
-    """Access log lines (already JSON) to standard error, once per process."""
+    """Access log lines (already JSON) to standard error, in batches, once per process."""
     if not access_log.handlers:
-        handler = logging.StreamHandler()
+        handler = BufferedLines()
         handler.setFormatter(logging.Formatter("%(message)s"))
         access_log.addHandler(handler)
         access_log.setLevel(logging.INFO)

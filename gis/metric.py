@@ -39,6 +39,12 @@ def distance_m(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLik
     return np.asarray(dist)
 
 
+def geodesic_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Geodesic distance in metres between two WGS84 points (the scalar form of ``distance_m``:
+    the same computation without array handling, for one request's one pair)."""
+    return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
 def gauss_kruger_epsg(lon: float) -> int:
     """EPSG code of the CGCS2000 3° Gauss–Krüger zone (no zone prefix) whose meridian is nearest."""
     cm = int(round(lon / 3.0) * 3)

@@ -123,3 +123,50 @@ def test_every_answer_carries_a_request_id_and_metrics_count_it(db_url, engine, 
     assert 'gridmap_requests_total{method="GET",route="/healthz",status="200"' in text
     assert "gridmap_request_seconds_bucket" in text and "gridmap_case_backlog" in text
     assert "gridmap_locator_generation" in text
+
+
+def test_access_log_lines_are_written_in_batches_whole_and_in_order():
+    import io
+    import logging
+
+    from api.observability import BufferedLines
+
+    stream = io.StringIO()
+    handler = BufferedLines(stream, interval=60, limit=1000)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("gridmap.test-batched")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        for i in range(300):
+            log.info('{"n": %d}', i)
+        assert stream.getvalue() == ""  # nothing written per request
+        handler.flush()  # the writer thread's (or the exit hook's) turn
+        assert stream.getvalue().splitlines() == [f'{{"n": {i}}}' for i in range(300)]
+    finally:
+        log.removeHandler(handler)
+
+
+def test_a_full_batch_is_written_without_waiting_for_the_interval():
+    import io
+    import logging
+
+    from api.observability import BufferedLines
+
+    stream = io.StringIO()
+    handler = BufferedLines(stream, interval=60, limit=10)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("gridmap.test-batched-full")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        for i in range(10):
+            log.info("line %d", i)
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue().count("\n") == 10
+    finally:
+        log.removeHandler(handler)

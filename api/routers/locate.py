@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from api.deps import IsoDate, allowed
 from gis.crs import parse_crs
@@ -53,7 +53,7 @@ async def locate(
                                                  locator, p)
     else:
         g, on_boundary = locator.locate(p)
-    return JSONResponse(locator.answer(p, g, on_boundary))
+    return Response(locator.answer_json(p, g, on_boundary), media_type="application/json")
 
 
 @router.post(

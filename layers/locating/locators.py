@@ -11,12 +11,13 @@ see a half-built index and nothing restarts.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import psycopg
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
-from gis.metric import distance_m
+from gis.metric import distance_m, geodesic_m
 from gis.points import PointQuery
 from layers.access.masking import mask_phone
 from layers.boundaries import generations
@@ -56,11 +57,17 @@ def grid_worker(workers: list[dict]) -> dict | None:
 
 class _Nearest:
     """Nearest feature by distance on the ground: coordinates scaled by cos(latitude) for the
-    search (an affine map, so nearest points stay nearest), then measured geodesically."""
+    search (an affine map, so nearest points stay nearest), then measured geodesically. Points
+    (reception rooms) are searched as one array — a request's microseconds; other shapes (grids)
+    through an STR tree."""
 
     def __init__(self, geoms: list[shapely.Geometry], lat0: float):
         self.k = math.cos(math.radians(lat0))
         self.geoms = geoms
+        self.points = None
+        if geoms and all(g.geom_type == "Point" for g in geoms):
+            xy = shapely.get_coordinates(geoms)
+            self.points = (xy[:, 0] * self.k, xy[:, 1], xy)
         self.scaled = [shapely.transform(g, self._scale) for g in geoms]
         self.tree = shapely.STRtree(self.scaled) if geoms else None
 
@@ -70,6 +77,10 @@ class _Nearest:
     def nearest(self, lon: float, lat: float) -> tuple[int, float] | None:
         if self.tree is None:
             return None
+        if self.points is not None:
+            xs, ys, xy = self.points
+            i = int(np.argmin((xs - lon * self.k) ** 2 + (ys - lat) ** 2))
+            return i, geodesic_m(lon, lat, float(xy[i, 0]), float(xy[i, 1]))
         p = shapely.Point(lon * self.k, lat)
         i = int(self.tree.nearest(p))
         near = shapely.shortest_line(p, self.scaled[i]).coords[-1]
@@ -89,6 +100,10 @@ class Locator:
     _rooms_near: _Nearest | None = None
     _grids_near: _Nearest | None = None
     built_seconds: float = 0.0
+    # parts of answers as UTF-8 JSON, rendered once per locator: (grid, on boundary) → the
+    # grid's part; ("room", i) → a reception room's parts before and after its distance
+    _fragments: dict[tuple, bytes | tuple[bytes, bytes]] = field(default_factory=dict,
+                                                                  repr=False)
 
     def grid_answer(self, g: int, on_boundary: bool) -> dict:
         code = str(self.index.codes[g])
@@ -126,11 +141,37 @@ class Locator:
                 "nearest_reception_room": self.nearest_room(point.lon, point.lat),
                 "point": point.as_json(), "input": point.input}
 
+    def answer_json(self, point: PointQuery, g: int, on_boundary: bool) -> bytes:
+        """``answer`` as the JSON bytes a ``JSONResponse`` would send, byte for byte, with the
+        grid's part (hierarchy, workers, generation) rendered once per locator and reused."""
+        key = (g, on_boundary)
+        head = self._fragments.get(key)
+        if head is None:
+            head = self._fragments[key] = _json(self.grid_answer(g, on_boundary))[:-1]
+        return b"".join((head, b',"nearest_reception_room":', self._room_json(point),
+                         b',"point":', _flat_json(point.as_json()), b',"input":',
+                         _flat_json(point.input), b"}"))
+
+    def _room_json(self, point: PointQuery) -> bytes:
+        """``nearest_room`` rendered: each room's constant parts once, the distance per call."""
+        found = self._rooms_near.nearest(point.lon, point.lat) if self._rooms_near else None
+        if found is None:
+            return b"null"
+        i, dist = found
+        parts = self._fragments.get(("room", i))
+        if parts is None:
+            room = self.nearest_room_at(i, 0.0)
+            parts = self._fragments[("room", i)] = tuple(
+                _json(room).split(b'"distance_m":0.0', 1))
+        return b"".join((parts[0], b'"distance_m":', _json(round(dist, 1)), parts[1]))
+
     def nearest_room(self, lon: float, lat: float) -> dict | None:
         found = self._rooms_near.nearest(lon, lat) if self._rooms_near else None
         if found is None:
             return None
-        i, dist = found
+        return self.nearest_room_at(*found)
+
+    def nearest_room_at(self, i: int, dist: float) -> dict:
         point = self._rooms_near.geoms[i]
         return {**self.rooms[i], "distance_m": round(dist, 1),
                 "lon": round(point.x, 7), "lat": round(point.y, 7)}
@@ -142,6 +183,26 @@ class Locator:
         i, dist = found
         code = str(self.index.codes[i])
         return {"grid": {"code": code, "name": self.areas[code]["name"]}, "distance_m": round(dist, 1)}
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _json(value) -> bytes:
+    """JSON exactly as Starlette's ``JSONResponse`` renders it (one encoder, made once)."""
+    return _ENCODER.encode(value).encode()
+
+
+def _flat_json(value: dict) -> bytes:
+    """``_json`` of a flat dict of floats and strings (a point), without the encoder's
+    machinery: floats as ``float.__repr__`` — what the encoder writes — strings through it."""
+    parts = []
+    for key, v in value.items():
+        if type(v) is float and math.isfinite(v):
+            parts.append(f'"{key}":{float.__repr__(v)}')
+        else:
+            parts.append(f'"{key}":{_ENCODER.encode(v)}')
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 def locate_in_postgis(engine: Engine, locator: Locator, point: PointQuery) -> tuple[int, bool]:
