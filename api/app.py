@@ -39,6 +39,8 @@ from api.routers import (
 )
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
+from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
+from layers.access.credentials import CredentialCache
 from layers.access.rate_limit import SharedRateLimiter
 from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
+        # credentials in memory are forgotten on every change to the users table (NOTIFY)
+        app.state.locators.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         app.state.locators.start_listener()
         escalator = Escalator(app, settings.escalation_interval_s)
         escalator.start()
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.cipher = crypto.personal_data(settings)
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
+    app.state.credentials = CredentialCache()  # tokens seen lately (layers/access/credentials.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     # JSON, GeoJSON, CSV and tiles compressed for clients that accept it

@@ -61,14 +61,18 @@ def access(action: str, *, scope: str | None = None, form_key: str | None = None
             if request.method in ("GET", "HEAD") or hmac.compare_digest(
                     request.headers.get("x-csrf-token", ""), csrf_token(candidate)):
                 token, from_cookie = candidate, True
-        if token is None:
-            principal = ANONYMOUS
-        elif from_cookie:
+        known, principal = (True, ANONYMOUS) if token is None else cached_principal(
+            request, str(token))
+        if not known:  # not in memory: the database, off the event loop
+            principal = await run_in_threadpool(principal_for_token, request, str(token))
+        if principal is None and from_cookie:
             # an expired or revoked sign-in is simply signed out: the public pages still show,
             # and anything that needs a credential answers 401 below
-            principal = await run_in_threadpool(principal_for_token, request, str(token)) or ANONYMOUS
-        else:
-            principal = await run_in_threadpool(_principal_for, request, str(token))
+            principal = ANONYMOUS
+        elif principal is None:
+            raise _unauthorized("unknown, expired or disabled token: ask an admin for one "
+                                "(`gridmap user add` / `gridmap user rotate`)",
+                                "身份凭证无效、已过期或已停用")
         require(principal, action)
         if scope is not None:
             area_code = request.path_params.get(scope) or request.query_params.get(scope)
@@ -100,14 +104,6 @@ def access(action: str, *, scope: str | None = None, form_key: str | None = None
     return dependency
 
 
-def _principal_for(request: Request, token: str) -> Principal:
-    principal = principal_for_token(request, token)
-    if principal is None:
-        raise _unauthorized("unknown, expired or disabled token: ask an admin for one "
-                            "(`gridmap user add` / `gridmap user rotate`)", "身份凭证无效、已过期或已停用")
-    return principal
-
-
 def csrf_token(token: str) -> str:
     """The value a signed-in page sends back with its writes (derived from the login token, so
     nothing is stored; the token itself never reaches the page's script)."""
@@ -123,13 +119,28 @@ def keep_signed_in(response: Response, request: Request, token: str) -> None:
 
 
 def principal_for_token(request: Request, token: str) -> Principal | None:
-    """The principal a token stands for, or None when it is unknown, expired or disabled."""
-    with request.app.state.sessionmaker() as session:
-        user = users.by_token(session, token, now=request.app.state.clock())
-    if user is None:
+    """The principal a token stands for, or None when it is unknown, expired or disabled (from
+    the process's credential cache, layers/access/credentials.py, else the database)."""
+
+    def load(token: str):
+        with request.app.state.sessionmaker() as session:
+            return users.by_token(session, token, now=request.app.state.clock())
+
+    return _principal(request, request.app.state.credentials.lookup(
+        token, request.app.state.clock(), load))
+
+
+def cached_principal(request: Request, token: str) -> tuple[bool, Principal | None]:
+    """(known in memory, its principal) without the database — no thread hop needed."""
+    known, credential = request.app.state.credentials.peek(token, request.app.state.clock())
+    return known, _principal(request, credential) if known else None
+
+
+def _principal(request: Request, credential) -> Principal | None:
+    if credential is None:
         return None
-    return Principal(name=user.name, role=user.role, scope_code=user.scope_code,
-                     worker=user.worker_code, department=user.department,
+    return Principal(name=credential.name, role=credential.role, scope_code=credential.scope_code,
+                     worker=credential.worker_code, department=credential.department,
                      client=client_address(request.client.host if request.client else None,
                                            request.headers.get("x-forwarded-for"),
                                            request.app.state.settings.trusted_proxies))

@@ -97,3 +97,75 @@ def test_tokens_are_stored_only_as_sha256(engine):
 def test_bad_user_requests_say_what_to_fix(engine, role, scope, message):
     with pytest.raises(users.UserError, match=message), session_scope(engine) as session:
         users.add(session, "y", role, scope)
+
+
+def _until(predicate, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_token_disabled_elsewhere_is_refused_by_a_running_server_at_once(client, engine):
+    """Credentials are held in memory (no database round trip per request), but a change to the
+    users table — here by hand in SQL, as a DBA would — reaches every process by NOTIFY."""
+    headers = _token(engine, "cached", "dispatcher")
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    hits = client.app.state.credentials.hits
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    assert client.app.state.credentials.hits == hits + 1  # answered from memory
+    with session_scope(engine) as session:
+        session.execute(text("UPDATE users SET disabled_at = now() WHERE name = 'cached'"))
+    assert _until(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+
+
+def test_a_rotated_token_stops_and_the_new_one_works(client, engine):
+    old = _token(engine, "rotating", "dispatcher")
+    assert client.get("/v1/me", headers=old).status_code == 200
+    with session_scope(engine) as session:
+        _user, token = users.rotate(session, "rotating")
+    assert _until(lambda: client.get("/v1/me", headers=old).status_code == 401, 3.0)
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_remembered_token_is_refused_at_its_expiry_instant(client, engine):
+    import datetime as dt
+
+    headers = _token(engine, "expiring", "dispatcher")
+    with session_scope(engine) as session:
+        users.expire(session, "expiring", dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert _until(lambda: client.get("/v1/me", headers=headers).status_code == 200)
+    real = client.app.state.clock
+    client.app.state.clock = lambda: real() + dt.timedelta(hours=2)
+    try:
+        assert client.get("/v1/me", headers=headers).status_code == 401  # from memory, refused
+    finally:
+        client.app.state.clock = real
+
+
+def test_guessed_tokens_are_not_remembered(client):
+    for i in range(20):
+        assert client.get("/v1/me", headers={"Authorization": f"Bearer gm_guess{i}"}).status_code == 401
+    assert len(client.app.state.credentials._entries) == 0
+
+
+def test_a_credential_read_while_the_table_changed_is_used_once_not_kept():
+    import datetime as dt
+
+    from layers.access.credentials import CredentialCache
+    from layers.storage.models import User, UserRole
+
+    cache = CredentialCache()
+    user = User(name="racer", role=UserRole.DISPATCHER, token_hash="x")
+
+    def load_then_table_changes(_token):
+        cache.clear()  # the NOTIFY arrives while this read is under way
+        return user
+
+    now = dt.datetime.now(dt.UTC)
+    assert cache.lookup("gm_racer", now, load_then_table_changes).name == "racer"
+    assert cache.peek("gm_racer", now) == (False, None)

@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import SessionDep, allowed
@@ -84,8 +85,8 @@ ITEMS_PARAMETERS = {"limit", "offset", "after", "bbox", "bbox-crs", "crs", "date
 
 @router.get("/collections/{collection_id}/items", summary="Features, paged, with bbox",
             response_class=Response, responses=GEOJSON_RESPONSE)
-def items(
-    request: Request, collection_id: CollectionId, session: SessionDep, who: Reader,
+async def items(
+    request: Request, collection_id: CollectionId, who: Reader,
     limit: Annotated[int, Query(ge=1, json_schema_extra={"maximum": MAX_LIMIT},
                                 description=f"page size; above {MAX_LIMIT:,} the server "
                                             f"answers {MAX_LIMIT:,} (and a next link)")] = 100,
@@ -115,9 +116,15 @@ def items(
     if box is not None and bbox_lat_first:  # minLat,minLon,maxLat,maxLon as EPSG orders them
         box = (box[1], box[0], box[3], box[2])
     equals = {n: request.query_params[n] for n in names if n in request.query_params}
-    found = features.page(session, spec, who, limit=limit, offset=offset, after=after, bbox=box,
-                          bbox_srid=bbox_srid, equals=equals, srid=srid, lat_first=lat_first,
-                          on_day=features.parse_datetime(datetime) if datetime else None)
+    on_day = features.parse_datetime(datetime) if datetime else None
+
+    def read() -> features.Page:  # one trip to the thread pool: GDAL pages thousands of times
+        with request.app.state.sessionmaker() as session:
+            return features.page(session, spec, who, limit=limit, offset=offset, after=after,
+                                 bbox=box, bbox_srid=bbox_srid, equals=equals, srid=srid,
+                                 lat_first=lat_first, on_day=on_day)
+
+    found = await run_in_threadpool(read)
     url = f"{_base(request)}/collections/{spec.name}/items"
     kept = [(k, v) for k, v in request.query_params.items()
             if k not in ("limit", "offset", "after")]

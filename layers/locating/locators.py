@@ -305,6 +305,9 @@ class LocatorRegistry:
         self.rebuilds = 0
         self.reconnects = 0  # times the LISTEN connection came back after a loss
         self.on_refresh: list = []  # callables run (in the listener thread) after a rebuild
+        # other channels the process's one LISTEN connection hears: channel → callables run
+        # on a notification and after a reconnect (what was missed is unknown)
+        self.watchers: dict[str, list] = {}
 
     @property
     def ready(self) -> bool:
@@ -368,6 +371,18 @@ class LocatorRegistry:
                 log.exception("after-rebuild callback failed")
 
     # -- LISTEN/NOTIFY -------------------------------------------------------------------------
+    def watch(self, channel: str, callback) -> None:
+        """Call ``callback`` (in the listener thread) on every NOTIFY on ``channel``."""
+        self.watchers.setdefault(channel, []).append(callback)
+
+    def _tell(self, channels) -> None:
+        for channel in channels:
+            for callback in self.watchers.get(channel, ()):
+                try:
+                    callback()
+                except Exception:
+                    log.exception("callback for NOTIFY %s failed", channel)
+
     def start_listener(self) -> None:
         if self._listener is not None:
             return
@@ -384,22 +399,22 @@ class LocatorRegistry:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
-                    for channel in CHANNELS:
+                    for channel in (*CHANNELS, *self.watchers):
                         conn.execute(f"LISTEN {channel}")
                     if reconnecting:
                         # a publish while we were away sent a NOTIFY nobody heard: read the
                         # active generation again rather than serve a stale index until the next
                         self.reconnects += 1
+                        self._tell(list(self.watchers))
                         self.refresh()
                     reconnecting = True
                     while not self._stop.is_set():
-                        notified = False
-                        for _note in conn.notifies(timeout=1.0, stop_after=1):
-                            notified = True
-                        if notified:
-                            # coalesce a burst of notifications into one rebuild
-                            for _note in conn.notifies(timeout=0.2):
-                                pass
+                        heard = {note.channel for note in conn.notifies(timeout=1.0, stop_after=1)}
+                        rebuild = bool(heard & set(CHANNELS))
+                        if rebuild:  # coalesce a burst of notifications into one rebuild
+                            heard |= {note.channel for note in conn.notifies(timeout=0.2)}
+                        self._tell(heard - set(CHANNELS))
+                        if rebuild:
                             self.refresh()
             except psycopg.OperationalError:
                 log.warning("lost the notification connection; retrying in 2 s")
