@@ -65,6 +65,11 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         engine = make_engine(url or database_url(settings))
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        # reads that may lag a moment behind the primary (docs/scaling.md): the replica's
+        read_engine = (make_engine(read_url) if (read_url := read_url_of(settings, url))
+                       else engine)
+        app.state.read_engine = read_engine
+        app.state.read_sessionmaker = sessionmaker(read_engine, expire_on_commit=False)
         try:
             crypto.check_key(engine, app.state.cipher)  # the key must read what is stored
         except OperationalError:  # the database is down: /readyz checks the key once it is up
@@ -78,7 +83,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                  "added", ", ".join(map(str, seeded)))
         except (OperationalError, ProgrammingError):  # no database yet: /readyz says so
             pass
-        app.state.locators = LocatorRegistry(engine)
+        app.state.locators = LocatorRegistry(read_engine, primary=engine)
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
@@ -95,6 +100,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         escalator.stop()
         app.state.locators.stop_listener()
         engine.dispose()
+        if read_engine is not engine:
+            read_engine.dispose()
 
     app = FastAPI(
         title="gridmap",
@@ -129,6 +136,12 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                   if r.path == LOCATE_PATH and "GET" in r.methods)
     errors.document(api_routes(app.router.routes))
     return app
+
+
+def read_url_of(settings: Settings, url: str | None) -> str | None:
+    """The replica's URL — unless the app was given its database explicitly (tests), which
+    then serves the reads too."""
+    return settings.database_read_url if url is None else None
 
 
 class Escalator:

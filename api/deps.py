@@ -21,6 +21,17 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session on the read replica when one is configured (GRIDMAP_DATABASE_READ_URL), else
+    the primary: for reads that may lag the primary by a moment — never for writes or audited
+    reads."""
+    with request.app.state.read_sessionmaker() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 # Row ids are PostgreSQL integers: anything larger is no id of ours (422, not a 500 from the driver).
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]

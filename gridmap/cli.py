@@ -26,6 +26,9 @@ areas_app = typer.Typer(help="Areas of the hierarchy.", no_args_is_help=True)
 boundary_app = typer.Typer(help="The district boundary in data/boundaries.", no_args_is_help=True)
 demo_app = typer.Typer(help="The Rencheng demo city.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+replica_app = typer.Typer(help="A streaming replica of the local cluster, for reads.",
+                          no_args_is_help=True)
+db_app.add_typer(replica_app, name="replica")
 app.add_typer(gen_app, name="generations")
 app.add_typer(user_app, name="user")
 app.add_typer(areas_app, name="areas")
@@ -139,6 +142,73 @@ def db_url() -> None:
         print(database_url())
     except ClusterError as exc:
         raise _fail(str(exc)) from None
+
+
+def _local_replica_cluster():
+    from layers.storage.db import local_cluster
+
+    if get_settings().database_url:
+        raise _fail("GRIDMAP_DATABASE_URL is set: make the replica on that server (its "
+                    "documentation: streaming replication) and set GRIDMAP_DATABASE_READ_URL")
+    return local_cluster()
+
+
+@replica_app.command("up")
+def replica_up() -> None:
+    """Create (first time) and start a hot standby of the local cluster on loopback."""
+    from layers.storage.cluster import ClusterError
+
+    cluster = _local_replica_cluster()
+    try:
+        url = cluster.replica_up()
+    except ClusterError as exc:
+        raise _fail(str(exc)) from None
+    port = cluster.status().port
+    console.print(f"replica streaming from 127.0.0.1:{port}, serving reads on "
+                  f"127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]} "
+                  f"(data in {cluster.replica_datadir})")
+    console.print("to read from it: GRIDMAP_DATABASE_READ_URL=$(gridmap db replica url) "
+                  "gridmap serve --workers 2")
+
+
+@replica_app.command("down")
+def replica_down() -> None:
+    """Stop the replica (its copy stays; `up` starts it again and it catches up)."""
+    console.print("stopped" if _local_replica_cluster().replica_down() else "not running")
+
+
+@replica_app.command("url")
+def replica_url() -> None:
+    """Print the replica's SQLAlchemy URL (for GRIDMAP_DATABASE_READ_URL)."""
+    from layers.storage.cluster import ClusterError
+
+    try:
+        print(_local_replica_cluster().replica_url())
+    except ClusterError as exc:
+        raise _fail(str(exc)) from None
+
+
+@replica_app.command("status")
+def replica_status() -> None:
+    """Whether the replica runs, and how far it is behind the primary."""
+    import psycopg
+
+    from layers.storage.cluster import ClusterError
+
+    cluster = _local_replica_cluster()
+    try:
+        url = cluster.replica_url().replace("+psycopg", "")
+    except ClusterError as exc:
+        raise _fail(str(exc)) from None
+    if not cluster.replica_running():
+        console.print("stopped: `gridmap db replica up` starts it")
+        raise typer.Exit(3)
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        standby, lag = conn.execute(
+            "SELECT pg_is_in_recovery(), EXTRACT(EPOCH FROM now() - "
+            "pg_last_xact_replay_timestamp())").fetchone()
+    console.print(f"running: {'hot standby' if standby else 'NOT a standby (promoted?)'}, "
+                  f"last replayed transaction {lag or 0:.1f} s ago")
 
 
 @db_app.command("upgrade")

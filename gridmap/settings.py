@@ -22,6 +22,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of an external PostGIS; unset means the project-local cluster.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a streaming replica (`gridmap db replica up` makes one "
+                    "of the local cluster): locator rebuilds, maps, tiles, OGC API and case "
+                    "statistics read there; writes, audited reads and LISTEN stay on the "
+                    "primary. Unset: everything on the primary.",
+    )
     home: Path = Field(
         default=PROJECT_ROOT / ".gridmap",
         description="Where the local cluster and other runtime state live.",

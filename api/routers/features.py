@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import SessionDep, allowed
+from api.deps import ReadSessionDep, allowed
 from layers.maps import features
 from layers.registry import LayerSpec
 
@@ -65,7 +65,7 @@ def collections(request: Request, who: Reader) -> dict:
 
 
 @router.get("/collections/{collection_id}", summary="One layer")
-def collection(request: Request, collection_id: CollectionId, session: SessionDep,
+def collection(request: Request, collection_id: CollectionId, session: ReadSessionDep,
                who: Reader) -> dict:
     spec = features.collection(collection_id, who)
     body = _collection(request, spec)
@@ -119,7 +119,7 @@ async def items(
     on_day = features.parse_datetime(datetime) if datetime else None
 
     def read() -> features.Page:  # one trip to the thread pool: GDAL pages thousands of times
-        with request.app.state.sessionmaker() as session:
+        with request.app.state.read_sessionmaker() as session:
             return features.page(session, spec, who, limit=limit, offset=offset, after=after,
                                  bbox=box, bbox_srid=bbox_srid, equals=equals, srid=srid,
                                  lat_first=lat_first, on_day=on_day)
@@ -150,7 +150,7 @@ def _raw(body: str, crs: str = CRS84) -> Response:
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             response_class=Response, responses=GEOJSON_RESPONSE)
 def item(collection_id: CollectionId, feature_id: Annotated[str, Path(max_length=100)],
-         session: SessionDep, who: Reader,
+         session: ReadSessionDep, who: Reader,
          crs: Annotated[str | None, Query(max_length=100, description="CRS of the answer")] = None,
          datetime: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     out_uri, srid, lat_first = features.output_crs(crs)

@@ -40,9 +40,10 @@ def _locator_ready(app) -> bool:
 async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
     locator = await run_in_threadpool(_locator_ready, request.app)
     cipher = request.app.state.cipher
+    state = request.app.state
     ready, body = await run_in_threadpool(
-        health.readiness, request.app.state.sessionmaker, locator,
-        lambda conn: check_key_on(conn, cipher))
+        health.readiness, state.sessionmaker, locator, lambda conn: check_key_on(conn, cipher),
+        state.read_sessionmaker if state.read_engine is not state.engine else None)
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

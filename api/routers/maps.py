@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import RowId, SessionDep, allowed
+from api.deps import ReadSessionDep, RowId, SessionDep, allowed
 from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
 from layers.maps import queries
@@ -58,7 +58,7 @@ def warm(app) -> None:
     except Exception:  # noqa: BLE001 - no data yet: nothing to warm
         return
     try:
-        with app.state.sessionmaker() as session:
+        with app.state.read_sessionmaker() as session:
             for colour in ("street", "workload"):
                 _cached(app, ("coverage", colour, False, ms.url, ms.datum, *version),
                         lambda colour=colour: pages.coverage(session, ms, colour_by=colour))
@@ -121,7 +121,7 @@ def logout(_: allowed("map.public")) -> Response:
 
 @router.get("/map/coverage", summary="Coverage map (staff see camera sectors and back-alley "
             "coverage too)", responses=HTML, response_class=Response)
-async def coverage_page(request: Request, session: SessionDep,
+async def coverage_page(request: Request, session: ReadSessionDep,
                         who: allowed("map.public", cookie=True),
                         colour: Literal["street", "workload"] = "street") -> Response:
     ms = _settings(request)
@@ -174,14 +174,15 @@ def plan_page(request: Request, plan_id: RowId, session: SessionDep,
 
 @router.get("/map/locate", summary="Resident locator page", responses=HTML,
             response_class=Response)
-def locate_page(request: Request, session: SessionDep, _: allowed("map.public")) -> HTMLResponse:
+def locate_page(request: Request, session: ReadSessionDep,
+                _: allowed("map.public")) -> HTMLResponse:
     ms = _settings(request)
     return HTMLResponse(_cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
                                 lambda: pages.locate(session, ms)))
 
 
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")
-def grid_outline(code: Annotated[str, Path(pattern=r"^\d{6,15}$")], session: SessionDep,
+def grid_outline(code: Annotated[str, Path(pattern=r"^\d{6,15}$")], session: ReadSessionDep,
                  _: allowed("map.public"),
                  datum: Literal["wgs84", "gcj02"] = "wgs84") -> JSONResponse:
     feature = queries.grid_geojson(session, code)
@@ -197,7 +198,7 @@ def grid_outline(code: Annotated[str, Path(pattern=r"^\d{6,15}$")], session: Ses
                 "schema": {"type": "string", "format": "binary"}}}, "description": "a tile"}})
 def vector_tile(request: Request, layer: Annotated[str, Path(max_length=40)],
                 z: Annotated[int, Path(ge=0, le=22)],
-                x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)], session: SessionDep,
+                x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)], session: ReadSessionDep,
                 who: allowed("tiles.read", cookie=True),
                 datum: Literal["wgs84", "gcj02"] = "wgs84") -> Response:
     data, public = tile(session, layer, z, x, y, datum, by=who)
@@ -212,6 +213,7 @@ def vector_tile(request: Request, layer: Annotated[str, Path(max_length=40)],
 
 @router.get("/tiles/{layer}.json", summary="TileJSON 3.0 of a tile layer (tiles URL, zooms, "
                                            "extent, fields)")
-def tile_json(request: Request, layer: Annotated[str, Path(max_length=40)], session: SessionDep,
+def tile_json(request: Request, layer: Annotated[str, Path(max_length=40)],
+              session: ReadSessionDep,
               who: allowed("tiles.read", cookie=True)) -> dict:
     return tilejson(session, layer, str(request.base_url), by=who)

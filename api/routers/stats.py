@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import IsoDate, SessionDep, active_locator, allowed, beijing_today
+from api.deps import IsoDate, ReadSessionDep, SessionDep, active_locator, allowed, beijing_today
 from layers.cases.responses import statistics as alert_statistics
 from layers.cases.statistics import case_statistics
 from layers.field import assessment
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 @router.get("/register", summary="The register's counts (persons, floating, dwellings, rentals, "
                                  "vacant, organisations) by grid, community or street")
 def register_stats(
-    session: SessionDep,
+    session: ReadSessionDep,
     who: allowed("stats.read", scope="area"),
     by: Literal["grid", "community", "street"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$",
@@ -33,7 +33,7 @@ def register_stats(
 @router.get("/alerts", summary="Camera alerts: alert → first remote response and alert → "
                                "resolution in minutes, by street or alert type")
 def alert_stats(
-    session: SessionDep,
+    session: ReadSessionDep,
     who: allowed("stats.read", scope="area"),
     by: Literal["street", "type"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
@@ -69,7 +69,7 @@ def worker_stats(
 
 
 @router.get("/workers/weights", summary="The assessment weights in force and their versions")
-def worker_weights(session: SessionDep, who: allowed("assessment.read")) -> dict:
+def worker_weights(session: ReadSessionDep, who: allowed("assessment.read")) -> dict:
     return {**assessment.weights(session), "history": assessment.history(session)}
 
 
@@ -96,7 +96,7 @@ async def set_worker_weights(request: Request, session: SessionDep,
 def stats(
     request: Request,
     dimension: Literal["summary", "grid", "community", "street", "category", "period"],
-    session: SessionDep,
+    session: ReadSessionDep,
     who: allowed("stats.read", scope="area"),
     start: Annotated[IsoDate | None, Query(alias="from")] = None,
     end: Annotated[IsoDate | None, Query(alias="to", description="exclusive")] = None,

@@ -294,8 +294,9 @@ def _gazetteer(session: Session, locator: Locator) -> Gazetteer:
 class LocatorRegistry:
     """The locators of one process: active generation + an LRU of past ones; hot-swapped."""
 
-    def __init__(self, engine: Engine, history: int = 4):
-        self.engine = engine
+    def __init__(self, engine: Engine, history: int = 4, *, primary: Engine | None = None):
+        self.engine = engine  # where locators are read from: a streaming replica, or the primary
+        self.primary = primary or engine  # where LISTEN goes (a replica carries no NOTIFY)
         self._active: Locator | None = None
         self._past: OrderedDict[int, Locator] = OrderedDict()
         self._history = history
@@ -353,8 +354,33 @@ class LocatorRegistry:
                 self._past.popitem(last=False)
         return locator
 
+    def caught_up(self, timeout: float = 10.0) -> bool:
+        """Reading from a replica: wait until it has replayed all the primary had written when
+        we were told of a change (a NOTIFY arrives after its commit), so a rebuild never reads
+        the boundaries from before a publish. True at once without a replica."""
+        if self.primary is self.engine:
+            return True
+        with self.primary.connect() as conn:
+            target = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar()
+        deadline = time.monotonic() + timeout
+        with self.engine.connect() as conn:
+            while True:
+                done = conn.execute(text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"),
+                                    {"lsn": target}).scalar()
+                if done is None or done:  # None: not a standby after all (promoted)
+                    return True
+                if time.monotonic() > deadline:
+                    log.warning("the replica is more than %.0f s behind the primary; rebuilding "
+                                "from what it has", timeout)
+                    return False
+                time.sleep(0.02)
+
     def refresh(self) -> None:
         """Rebuild the active locator beside the old one, then swap (one atomic assignment)."""
+        try:
+            self.caught_up()
+        except Exception:  # noqa: BLE001 - a database away: the rebuild below says so
+            log.warning("could not compare the replica with the primary", exc_info=True)
         try:
             fresh = self._build_active()
         except NoGeneration:
@@ -393,7 +419,7 @@ class LocatorRegistry:
         self._stop.set()
 
     def _listen(self) -> None:
-        dsn = make_url(self.engine.url).set(drivername="postgresql").render_as_string(
+        dsn = make_url(self.primary.url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         reconnecting = False
         while not self._stop.is_set():

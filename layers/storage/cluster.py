@@ -149,7 +149,8 @@ class LocalCluster:
         return result.returncode == 0
 
     # -- commands run as the cluster owner -----------------------------------------------------
-    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    def _run(self, args: list[str], check: bool = True,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         cmd = [str(a) for a in args]
         if self.run_as is not None:
             try:
@@ -160,7 +161,8 @@ class LocalCluster:
                     "does not exist: install PostgreSQL (creates 'postgres') or set GRIDMAP_PG_USER"
                 ) from None
             cmd = ["runuser", "-u", self.run_as, "--", *cmd]
-        result = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd="/",
+                                env={**os.environ, **env} if env else None)
         if check and result.returncode != 0:
             raise ClusterError(f"{' '.join(cmd)} failed:\n{result.stdout}{result.stderr}")
         return result
@@ -221,15 +223,16 @@ class LocalCluster:
         datadir.rename(aside)
         self.orphaned = aside
 
-    def _write_conf(self, port: int) -> None:
-        conf = self.datadir / "gridmap.conf"
+    def _write_conf(self, port: int, datadir: Path | None = None) -> None:
+        datadir = datadir or self.datadir
+        conf = datadir / "gridmap.conf"
         conf.write_text(
             "# written by gridmap db up; edits are overwritten\n"
             f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
             "fsync = on\nshared_buffers = '512MB'\nwork_mem = '32MB'\nmax_connections = 100\n"
         )
         self._chown(conf)
-        main_conf = self.datadir / "postgresql.conf"
+        main_conf = datadir / "postgresql.conf"
         text = main_conf.read_text()
         if "include_if_exists = 'gridmap.conf'" not in text:
             main_conf.write_text(text + "\ninclude_if_exists = 'gridmap.conf'\n")
@@ -258,6 +261,8 @@ class LocalCluster:
 
     def destroy(self) -> None:
         """Stop and delete the cluster (used by the test suite's throwaway clusters)."""
+        if self._state().get("replica"):
+            self.replica_destroy()
         self.down()
         datadir = self.datadir
         if datadir.exists():
@@ -291,6 +296,69 @@ class LocalCluster:
             raise ClusterError("no local cluster yet: run `gridmap db up`")
         return (f"postgresql+psycopg://{DB_USER}:{state['password']}@127.0.0.1:{state['port']}/"
                 f"{dbname}")
+
+    # -- a streaming replica on loopback (read scale-out; docs/scaling.md) ------------------------
+    @property
+    def replica_datadir(self) -> Path:
+        state = self._state().get("replica") or {}
+        return Path(state["datadir"]) if state.get("datadir") else self.datadir.parent / "replica"
+
+    def replica_running(self) -> bool:
+        if not (self.replica_datadir / "PG_VERSION").exists():
+            return False
+        return self._run([self.bindir / "pg_ctl", "status", "-D", self.replica_datadir],
+                         False).returncode == 0
+
+    def replica_up(self) -> str:
+        """Make (first time: ``pg_basebackup`` of the running cluster, streaming its WAL) and
+        start a hot standby of the local cluster on its own loopback port; return its URL.
+        Idempotent. The primary needs nothing new: PostgreSQL's defaults (``wal_level=replica``,
+        ten WAL senders, replication allowed from 127.0.0.1 for the cluster's superuser) serve."""
+        self.up()
+        state = self._state()
+        replica = state.get("replica") or {}
+        datadir = self.replica_datadir
+        if not (datadir / "PG_VERSION").exists():
+            if datadir.exists():
+                shutil.rmtree(datadir)  # a half-made copy from an interrupted run
+            datadir.parent.mkdir(parents=True, exist_ok=True)
+            self._chown(datadir.parent)
+            self._run([self.bindir / "pg_basebackup", "-h", "127.0.0.1", "-p", state["port"],
+                       "-U", DB_USER, "-D", datadir, "-R", "-X", "stream", "-c", "fast",
+                       "--no-password"], env={"PGPASSWORD": state["password"]})
+            replica = {"datadir": str(datadir), "port": pick_free_port(state["port"] + 1)}
+            state["replica"] = replica
+            self._save_state(state)
+        if not self.replica_running():
+            if not port_is_free(replica["port"]):
+                replica["port"] = pick_free_port(replica["port"] + 1)
+                state["replica"] = replica
+                self._save_state(state)
+            self._write_conf(replica["port"], datadir)
+            self._run([self.bindir / "pg_ctl", "start", "-D", datadir, "-l",
+                       datadir / "server.log", "-w", "-t", "60"])
+        return self.replica_url()
+
+    def replica_down(self) -> bool:
+        if not self.replica_running():
+            return False
+        self._run([self.bindir / "pg_ctl", "stop", "-D", self.replica_datadir, "-m", "fast", "-w"])
+        return True
+
+    def replica_destroy(self) -> None:
+        """Stop the replica and delete its copy (the primary is untouched)."""
+        self.replica_down()
+        shutil.rmtree(self.replica_datadir, ignore_errors=True)
+        state = self._state()
+        if state.pop("replica", None) is not None:
+            self._save_state(state)
+
+    def replica_url(self, dbname: str = DB_NAME) -> str:
+        state = self._state()
+        if not state.get("replica"):
+            raise ClusterError("no replica yet: run `gridmap db replica up`")
+        return (f"postgresql+psycopg://{DB_USER}:{state['password']}@127.0.0.1:"
+                f"{state['replica']['port']}/{dbname}")
 
     def status(self) -> ClusterStatus:
         state = self._state()

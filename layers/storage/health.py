@@ -38,10 +38,15 @@ def _active(session: Session) -> dict | None:
             "effective_from": gen.effective_from.isoformat() if gen.effective_from else None}
 
 
-def readiness(session_factory, locator_ready: bool, key_check=None) -> tuple[bool, dict]:
+def readiness(session_factory, locator_ready: bool, key_check=None,
+              replica_factory=None) -> tuple[bool, dict]:
     """(ready, detail): a load balancer sends traffic only where all the checks pass;
-    ``key_check(connection)`` raises when the register key cannot read the stored data."""
+    ``key_check(connection)`` raises when the register key cannot read the stored data;
+    ``replica_factory`` (reads go to a replica) adds the replica: reachable, and how far its
+    replay is behind the primary."""
     checks = {"database": False, "schema": False, "locator": locator_ready}
+    if replica_factory is not None:
+        checks["replica"] = False
     if key_check is not None:
         checks["register_key"] = False
     detail: dict = {}
@@ -61,4 +66,15 @@ def readiness(session_factory, locator_ready: bool, key_check=None) -> tuple[boo
                     detail["register_key_error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - readiness reports, it never raises
         detail["database_error"] = type(exc).__name__
+    if replica_factory is not None:
+        try:
+            with replica_factory() as session:
+                standby, lag_s = session.execute(text(
+                    "SELECT pg_is_in_recovery(), "
+                    "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())")).one()
+            checks["replica"] = True
+            detail["replica"] = {"in_recovery": bool(standby),
+                                 "last_replay_s_ago": None if lag_s is None else float(lag_s)}
+        except Exception as exc:  # noqa: BLE001 - readiness reports, it never raises
+            detail["replica_error"] = type(exc).__name__
     return all(checks.values()), {"ready": all(checks.values()), "checks": checks, **detail}
