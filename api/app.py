@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.fastpath import PATH as LOCATE_PATH
 from api.fastpath import GZIP_MINIMUM_SIZE, LocateFastPath
+from api.fastpath import PATH as LOCATE_PATH
 from api.guards import RequestGuard
 from api.observability import Metrics, Observe, json_access_log
 from api.routers import (

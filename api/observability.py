@@ -16,8 +16,8 @@ import itertools
 import json
 import logging
 import os
-import sys
 import re
+import sys
 import threading
 import time
 import uuid

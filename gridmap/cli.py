@@ -407,11 +407,18 @@ def locate_file(
     crs: Annotated[str, typer.Option(help="CRS of the points: wgs84|gcj02|bd09|cgcs2000|EPSG:n")] = "wgs84",
     out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
     at: Annotated[str | None, typer.Option(help="boundaries in force on this ISO date")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="locate a CSV on Dask: 'local' (or local:N workers) or a scheduler address "
+             "(tcp://host:8786; the workers must read the file's path)")] = None,
 ) -> None:
     """Locate every point of a CSV, JSON, GeoJSON or NDJSON file; same format out, same order."""
     content_type = {".csv": "text/csv", ".ndjson": "application/x-ndjson",
                     ".jsonl": "application/x-ndjson", ".geojson": "application/geo+json"}.get(
         path.suffix.lower(), "application/json")
+    if dask is not None:
+        if content_type != "text/csv":
+            raise _fail("--dask locates CSV files; convert the file or leave --dask out")
+        return _locate_csv_on_dask(path, crs, out, at, dask)
     if content_type == "text/csv":
         return _locate_csv(path, crs, out, at)
     import sys
@@ -522,6 +529,47 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
     if out:
         sink.close()
         err.print(f"{rows:,} rows located into {out} ({total / 2**20:,.0f} MiB read)")
+
+
+def _locate_csv_on_dask(path: Path, crs: str, out: Path | None, at: str | None,
+                        address: str) -> None:
+    """The CSV located block by block on a Dask cluster (layers/locating/distributed.py): the
+    same bytes out as without --dask, in the same order."""
+    import sys
+    import time
+
+    from layers.errors import DomainError
+    from layers.locating import distributed
+    from layers.locating.locators import for_points
+
+    if not path.exists():
+        raise _fail(f"no such file: {path}")
+    from layers.locating.snapshot import points_locator
+    from layers.storage.cluster import ClusterError, database_url
+
+    def build():
+        return for_points(_engine(), dt.date.fromisoformat(at) if at else None)
+
+    started = time.perf_counter()
+    try:
+        locator = (build() if at else
+                   points_locator(database_url(), get_settings().home / "cache", build))
+        client = distributed.client_for(address)
+    except (DomainError, ValueError, ClusterError) as exc:
+        raise _fail(str(exc)) from None
+    sink = out.open("wb") if out else sys.stdout.buffer
+    try:
+        workers = len(client.scheduler_info()["workers"])
+        for chunk in distributed.locate_csv(client, str(path.resolve()), locator, crs):
+            sink.write(chunk)
+    except (DomainError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        client.close()
+        if out:
+            sink.close()
+    err.print(f"located on Dask ({workers} workers) in {time.perf_counter() - started:.1f} s"
+              + (f" into {out}" if out else ""))
 
 
 ADDRESS_HEADERS = ("address", "地址", "现住址", "住址", "详细地址", "房屋地址")
@@ -1034,6 +1082,39 @@ def register_import(
             err.print("nothing was loaded because rows were rejected; fix them, or give "
                       "--accept-partial to load the accepted rows")
         raise typer.Exit(1)
+
+
+@register_app.command("regrid")
+def register_regrid(
+    generation: Annotated[int, typer.Option(help="the redrawn generation (a draft or published)")],
+    dask: Annotated[str, typer.Option(help="'local' (or local:N workers) or a Dask scheduler "
+                                           "address (tcp://host:8786)")] = "local",
+    out: Annotated[Path | None, typer.Option(help="the buildings that change grid, as CSV")] = None,
+) -> None:
+    """What a redraw does to the register: every building (and its households and residents)
+    whose grid would change, re-gridded on Dask with dask-geopandas."""
+    import time
+
+    from layers.errors import DomainError
+    from layers.locating import distributed
+
+    started = time.perf_counter()
+    try:
+        client = distributed.client_for(dask)
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        moved = distributed.register_moves(_engine(), generation, client)
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        client.close()
+    if out:
+        moved.to_csv(out, index=False, encoding="utf-8-sig")
+    households, population = int(moved["households"].sum()), int(moved["population"].sum())
+    console.print(f"{len(moved):,} buildings change grid ({households:,} households, "
+                  f"{population:,} residents) in {time.perf_counter() - started:.1f} s"
+                  + (f"; listed in {out}" if out else ""))
 
 
 @register_app.command("export")

@@ -168,6 +168,18 @@ def test_batch_csv_streams_rows_back_in_order_with_row_errors(client, city):
     assert "swapped" in rows[3]["error"]
 
 
+def test_batch_csv_keeps_a_quoted_line_break_inside_its_record(client, city):
+    """An Excel export with a note over two lines: one record in, one record out (this used to
+    fail the whole body)."""
+    grid, lon, lat = _a_grid(city)
+    body = f'id,note,lon,lat\na,"东门\n第二行",{lon},{lat}\nb,,{lon},{lat}\n'
+    response = client.post("/v1/locate/batch", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["id"], r["note"], r["grid_code"]) for r in rows] == [
+        ("a", "东门\n第二行", grid.code), ("b", "", grid.code)]
+
+
 def test_batch_json_array_accepts_objects_and_pairs(client, city):
     grid, lon, lat = _a_grid(city)
     payload = [[lon, lat], {"id": 7, "lon": lon, "lat": lat}, "nonsense"]

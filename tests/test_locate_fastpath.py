@@ -11,14 +11,21 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.fastpath import LocateFastPath
+from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.test_api_locate import _a_grid, city  # noqa: F401 - the module's city fixture
+from tests.test_api_locate import _a_grid
+from tests.test_boundary import BOUNDARY
 
 IGNORED = {"x-request-id"}
 
 
+@pytest.fixture(scope="module")
+def city():
+    return generate(BOUNDARY, scale=0.05)
+
+
 @pytest.fixture
-def client(db_url, engine, city):  # noqa: F811
+def client(db_url, engine, city):
     assert write_validated(engine, city).ok
     with TestClient(create_app(url=db_url)) as c:
         c.app.state.locators.active()  # built, as in a serving process after its first request

@@ -361,9 +361,16 @@ def _written(enrich: Enrichment, fields: list[str], lines: _Lines, lon, lat, ok,
 
 
 def _rendered(frame, fields: list[str]) -> list[str]:
+    """Each row as one CSV record (a quoted field may hold a line break: one record, not two)."""
     buf = io.StringIO()
-    frame[fields].to_csv(buf, header=False, index=False, lineterminator="\n")
-    return buf.getvalue().rstrip("\n").split("\n")
+    writer = csv.writer(buf, lineterminator="\n")  # "\n" in a field then needs quotes
+    out = []
+    for row in frame[fields].itertuples(index=False, name=None):
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(row)
+        out.append(buf.getvalue()[:-1])
+    return out
 
 
 def csv_text(body: bytes, max_rows: int) -> str:

@@ -379,7 +379,7 @@ class LocatorRegistry:
         """Rebuild the active locator beside the old one, then swap (one atomic assignment)."""
         try:
             self.caught_up()
-        except Exception:  # noqa: BLE001 - a database away: the rebuild below says so
+        except Exception:
             log.warning("could not compare the replica with the primary", exc_info=True)
         try:
             fresh = self._build_active()
