@@ -36,6 +36,7 @@ from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, In
 from layers.errors import DomainError
 from layers.field import assessment, patrols, tasks
 from layers.locating.batch import BadBatch, BatchTooLarge
+from layers.locating.distributed import DaskUnavailable
 from layers.locating.geocoding import AddressNotFound
 from layers.locating.locators import MissingLocation, OutsideGrids
 from layers.maps.features import (
@@ -70,6 +71,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     AddressNotFound: (404, "未找到该地址"),
     BadBatch: (422, "批量请求格式有误"),
     BatchTooLarge: (413, "单次批量请求的记录过多"),
+    DaskUnavailable: (503, "无法连接 Dask 集群"),  # the CLI's bulk jobs; no route raises it
     # cases
     CaseError: (400, "案件处理失败"),
     CaseNotFound: (404, "未找到该案件"),

@@ -166,9 +166,11 @@ def _tasks(session, rng, workers, today: dt.date) -> int:
         }).scalar_one()
         made += 1
         overdue = days < 0
-        for worker, grid in chosen:
+        for k, (worker, grid) in enumerate(chosen):
             roll = rng.random()
-            if overdue:
+            if overdue and k == len(chosen) // 2:
+                status = "in_progress"  # every late order has its straggler (超期未完成)
+            elif overdue:
                 status = "done" if roll < 0.9 else ("in_progress" if roll < 0.97 else "assigned")
             else:
                 status = ("done" if roll < 0.3 else "in_progress" if roll < 0.6
