@@ -168,3 +168,73 @@ def test_the_cli_locates_on_dask(settings_env, loaded, city, tmp_path):
     assert out_dask.read_bytes() == out_single.read_bytes()
     bad = runner.invoke(app, ["locate", str(tmp_path / "none.json"), "--dask", "local:1"])
     assert bad.exit_code != 0 and "CSV" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A scheduler and two workers started as separate programs (`dask scheduler`, `dask worker`),
+    as on several machines: gridmap only gets the scheduler's address."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from layers.storage.cluster import pick_free_port
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = pick_free_port(18786)
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", ":0", "--no-show"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(1.0)
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1",
+                                           "--no-nanny", "--dashboard-address", ":0"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        client = distributed.client_for(address)
+        client.wait_for_workers(2, timeout=60)
+        client.close()
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_the_cli_locates_on_a_scheduler_it_is_given_the_address_of(settings_env, loaded, city,
+                                                                    scheduler, tmp_path):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+
+    path = tmp_path / "points.csv"
+    path.write_text(_register_file(city, 2000), encoding="utf-8")
+    single, remote = tmp_path / "single.csv", tmp_path / "remote.csv"
+    runner = CliRunner()
+    assert runner.invoke(app, ["locate", str(path), "--out", str(single)]).exit_code == 0
+    result = runner.invoke(app, ["locate", str(path), "--out", str(remote), "--dask", scheduler])
+    assert result.exit_code == 0, result.output
+    assert "2 workers" in result.output
+    assert remote.read_bytes() == single.read_bytes()
+
+
+def test_the_cli_reports_what_a_redraw_does_to_the_register(settings_env, loaded, scheduler,
+                                                           tmp_path):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+
+    with session_scope(loaded) as session:
+        active = generations.active(session).id
+    out = tmp_path / "moves.csv"
+    result = CliRunner().invoke(app, ["register", "regrid", "--generation", str(active),
+                                      "--dask", scheduler, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "0 buildings change grid" in result.output
+    assert out.read_text(encoding="utf-8-sig").startswith("building,address,households")
+    missing = CliRunner().invoke(app, ["register", "regrid", "--generation", "999",
+                                       "--dask", scheduler])
+    assert missing.exit_code != 0 and "has no grids" in missing.output
+    assert "Traceback" not in missing.output
