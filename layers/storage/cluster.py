@@ -321,8 +321,8 @@ class LocalCluster:
         if not (datadir / "PG_VERSION").exists():
             if datadir.exists():
                 shutil.rmtree(datadir)  # a half-made copy from an interrupted run
-            datadir.parent.mkdir(parents=True, exist_ok=True)
-            self._chown(datadir.parent)
+            datadir.mkdir(mode=0o700, parents=True)  # empty, the cluster owner's: filled below
+            self._chown(datadir)
             self._run([self.bindir / "pg_basebackup", "-h", "127.0.0.1", "-p", state["port"],
                        "-U", DB_USER, "-D", datadir, "-R", "-X", "stream", "-c", "fast",
                        "--no-password"], env={"PGPASSWORD": state["password"]})
