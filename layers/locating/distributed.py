@@ -49,7 +49,7 @@ def client_for(address: str):
 
         workers = int(address.partition(":")[2] or os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")  # any free port: never a clash
         return Client(cluster)
     try:
         return Client(address, timeout="10s")
