@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         engine = make_engine(url or database_url(settings))
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
-        # reads that may lag a moment behind the primary (docs/scaling.md): the replica's
+        # reads that may lag a moment behind the primary go to the replica, when there is one
+        # (GRIDMAP_DATABASE_READ_URL; docs/scaling.md)
         read_engine = (make_engine(read_url) if (read_url := read_url_of(settings, url))
                        else engine)
         app.state.read_engine = read_engine
