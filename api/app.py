@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
-from api.fastpath import GZIP_MINIMUM_SIZE, LocateFastPath
+from api.fastpath import GZIP_MINIMUM_SIZE, ITEMS_PATH, ItemsFastPath, LocateFastPath
 from api.fastpath import PATH as LOCATE_PATH
 from api.guards import RequestGuard
 from api.observability import Metrics, Observe, json_access_log
@@ -48,6 +48,7 @@ from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
 from layers.planning import plans as planning
 from layers.register import crypto
+from layers.storage.async_pool import AsyncReadPool
 from layers.storage.db import database_url, make_engine
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                        else engine)
         app.state.read_engine = read_engine
         app.state.read_sessionmaker = sessionmaker(read_engine, expire_on_commit=False)
+        # the OGC paging fast path's connections, on the same database (api/fastpath.py)
+        app.state.async_reads = AsyncReadPool(
+            read_engine.url.render_as_string(hide_password=False))
         try:
             crypto.check_key(engine, app.state.cipher)  # the key must read what is stored
         except OperationalError:  # the database is down: /readyz checks the key once it is up
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         yield
         escalator.stop()
         app.state.locators.stop_listener()
+        await app.state.async_reads.close()
         engine.dispose()
         if read_engine is not engine:
             read_engine.dispose()
@@ -124,6 +129,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
     # the plain anonymous GET /v1/locate, answered without routing (api/fastpath.py)
     app.add_middleware(LocateFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
+    # OGC items paged by key, as GDAL pages (api/fastpath.py)
+    app.add_middleware(ItemsFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
     # outermost: the request id, the access log line and the metrics see every request
     app.state.metrics = Metrics()
     app.add_middleware(Observe, metrics=app.state.metrics)
@@ -135,6 +142,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     check_every_route_declares_access(app)
     app.state.locate_route = next(r for r in api_routes(app.router.routes)
                                   if r.path == LOCATE_PATH and "GET" in r.methods)
+    app.state.items_route = next(r for r in api_routes(app.router.routes)
+                                 if r.path == ITEMS_PATH and "GET" in r.methods)
     errors.document(api_routes(app.router.routes))
     return app
 

@@ -46,3 +46,30 @@ def test_a_year_someone_edited_is_not_seeded_again(engine):
         remove_day(session, dt.date(2026, 10, 7))  # a local decision: the 7th is worked
         assert seed_statutory(session) == []
         assert dt.date(2026, 10, 7) not in holiday_calendar(session)
+
+
+def test_processes_starting_together_seed_the_calendar_once(engine):
+    """`gridmap serve --workers 2` on a new database: both workers seed at start; one used to
+    fail its start on a duplicate day (the connection reset GDAL saw)."""
+    import threading
+
+    barrier, errors, seeded = threading.Barrier(4), [], []
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            with session_scope(engine) as session:
+                seeded.append(seed_statutory(session))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(1 for years in seeded if years) == 1  # one of them seeded, the others found it
+    with session_scope(engine) as session:
+        days = session.scalars(select(Holiday.day)).all()
+    assert len(days) == len(set(days))

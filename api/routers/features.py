@@ -125,9 +125,17 @@ async def items(
                                  lat_first=lat_first, on_day=on_day)
 
     found = await run_in_threadpool(read)
-    url = f"{_base(request)}/collections/{spec.name}/items"
     kept = [(k, v) for k, v in request.query_params.items()
             if k not in ("limit", "offset", "after")]
+    return _raw(items_body(_base(request), spec, found, limit=limit, after=after, offset=offset,
+                           kept=kept), out_uri)
+
+
+def items_body(base: str, spec: LayerSpec, found: features.Page, *, limit: int,
+               after: str | None, offset: int, kept: list[tuple[str, str]]) -> str:
+    """The FeatureCollection of a page: the features as PostGIS wrote them, links to this page
+    and the next (keyset), the other query parameters carried along."""
+    url = f"{base}/collections/{spec.name}/items"
     query = "".join(f"&{quote(k)}={quote(v)}" for k, v in kept)
     here = f"&after={quote(after)}" if after else (f"&offset={offset}" if offset else "")
     links = [{"rel": "self", "type": GEOJSON, "href": f"{url}?limit={limit}{here}{query}"}]
@@ -135,10 +143,9 @@ async def items(
         links.append({"rel": "next", "type": GEOJSON,
                       "href": f"{url}?limit={limit}&after={quote(found.next_after)}{query}"})
     matched = "" if found.matched is None else f'"numberMatched": {found.matched}, '
-    body = (f'{{"type": "FeatureCollection", {matched}'
+    return (f'{{"type": "FeatureCollection", {matched}'
             f'"numberReturned": {len(found.features)}, "links": {json.dumps(links)}, '
             f'"features": [{",".join(found.features)}]}}')
-    return _raw(body, out_uri)
 
 
 def _raw(body: str, crs: str = CRS84) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from layers.storage.models import Holiday
@@ -97,7 +97,11 @@ def statutory_days() -> dict[dt.date, tuple[bool, str]]:
 
 def seed_statutory(session: Session) -> list[int]:
     """Add the statutory calendar for every year the calendar has no entry in yet, and return
-    those years. A year someone has edited is left alone: a removed or changed day stays so."""
+    those years. A year someone has edited is left alone: a removed or changed day stays so.
+    API processes starting together (``--workers 2`` on a new database) seed one after the
+    other: a transaction lock makes the second see the first's years (it used to fail its
+    start on a duplicate day)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridmap.seed_statutory'))"))
     have = {y for (y,) in session.execute(
         select(func.extract("year", Holiday.day)).distinct()).all()}
     days = statutory_days()

@@ -5,6 +5,7 @@ again). Versioned layers answer with the active generation's rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -146,13 +147,14 @@ class Page:
     next_after: str | None = None  # the key to continue after, when there is more
 
 
-def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset: int = 0,
-         after: str | None = None, bbox: tuple[float, float, float, float] | None = None,
-         bbox_srid: int = 4326, on_day=None, equals: dict[str, str] | None = None,
-         srid: int = 4326, lat_first: bool = False) -> Page:
-    """A page in code order. ``after`` (the last code of the previous page) pages by key: each
-    page costs the same however deep it is, where OFFSET reads and drops every earlier row.
-    The total (``matched``) is counted on the first page only: GDAL asks for thousands of pages."""
+def page_sql(spec: LayerSpec, by: Principal, *, limit: int, offset: int = 0,
+             after: str | None = None, bbox: tuple[float, float, float, float] | None = None,
+             bbox_srid: int = 4326, on_day=None, equals: dict[str, str] | None = None,
+             srid: int = 4326, lat_first: bool = False) -> tuple[str | None, str, dict]:
+    """(the count's SQL on a first page else None, the rows' SQL, their parameters) of a page in
+    code order. ``after`` (the last code of the previous page) pages by key: each page costs the
+    same however deep it is, where OFFSET reads and drops every earlier row. The total is counted
+    on the first page only: GDAL asks for thousands of pages."""
     params: dict = {"limit": limit + 1, "offset": offset, "scope": by.scope_code, "after": after,
                     "day": on_day}
     where = _rows(spec, by, on_day=on_day)
@@ -169,14 +171,39 @@ def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, offset
         where += f" AND CAST(t.{name} AS text) = :eq{i}"
         params[f"eq{i}"] = value
     first = after is None and offset == 0
-    matched = session.execute(text(f"SELECT count(*) FROM {spec.table} t WHERE {where}"),
-                              params).scalar() if first else None
+    count = f"SELECT count(*) FROM {spec.table} t WHERE {where}" if first else None
     if after is not None:
         where += " AND t.code > :after"
-    rows = session.execute(text(f"""
+    rows = f"""
         SELECT t.code, {_feature_sql(spec, srid, lat_first)} FROM {spec.table} t WHERE {where}
         ORDER BY t.code LIMIT :limit OFFSET :offset
-    """), params).all()
+    """
+    return count, rows, params
+
+
+def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, **options) -> Page:
+    """A page in code order (``page_sql``), read in the session."""
+    count, rows_sql, params = page_sql(spec, by, limit=limit, **options)
+    matched = session.execute(text(count), params).scalar() if count else None
+    return _page_of(session.execute(text(rows_sql), params).all(), limit, matched)
+
+
+async def page_async(conn, spec: LayerSpec, by: Principal, *, limit: int, after: str) -> Page:
+    """A page after a key (not a first page: no count), read on a psycopg ``AsyncConnection``:
+    the same SQL as ``page``, its placeholders as SQLAlchemy's psycopg dialect writes them."""
+    _count, rows_sql, params = page_sql(spec, by, limit=limit, after=after)
+    cursor = await conn.execute(_psycopg_sql(rows_sql), params)
+    return _page_of(await cursor.fetchall(), limit, None)
+
+
+@lru_cache(maxsize=256)
+def _psycopg_sql(sql: str) -> str:
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    return str(text(sql).compile(dialect=psycopg.dialect()))
+
+
+def _page_of(rows, limit: int, matched: int | None) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(matched, [r[1] for r in rows], rows[-1][0] if more and rows else None)
