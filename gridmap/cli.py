@@ -582,6 +582,9 @@ def geocode_file(
         help="the address column; default: the first of " + ", ".join(ADDRESS_HEADERS))] = None,
     encoding: Annotated[str | None, typer.Option(help="of a CSV file; default: UTF-8, else GBK")] = None,
     out: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="geocode on Dask: 'local' (or local:N workers) or a scheduler address "
+             "(tcp://host:8786)")] = None,
 ) -> None:
     """Geocode every address of a CSV or .xlsx file (a register's 现住址, door plates, village
     houses) to its building, unit, room, the register's dwelling and the grid; the input's
@@ -620,11 +623,24 @@ def geocode_file(
         raise _fail(str(exc)) from None
     with session_scope(engine) as session:
         placer = Placer(session, locator, dwellings=True)
-    with Progress(TextColumn("geocoding distinct addresses"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("geocoding", total=int(frame[name].nunique()))
-        answers = geocode_column(placer, frame[name], lambda n: progress.advance(task, n),
-                                 processes=min(os.cpu_count() or 1, 4))
+    client = None
+    if dask is not None:
+        from layers.locating.distributed import client_for
+
+        try:
+            client = client_for(dask)
+        except DomainError as exc:
+            raise _fail(str(exc)) from None
+    try:
+        with Progress(TextColumn("geocoding distinct addresses"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      transient=True) as progress:
+            task = progress.add_task("geocoding", total=int(frame[name].nunique()))
+            answers = geocode_column(placer, frame[name], lambda n: progress.advance(task, n),
+                                     processes=min(os.cpu_count() or 1, 4), client=client)
+    finally:
+        if client is not None:
+            client.close()
     result = pd.concat([frame.reset_index(drop=True), answers], axis=1)
     sink = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
     result.to_csv(sink, index=False, lineterminator="\n")

@@ -595,6 +595,32 @@ def test_geocoding_in_two_processes_answers_as_one_does(reg, monkeypatch):
     assert placing.geocode_column(placer, addresses, processes=2).equals(one)
 
 
+def test_geocoding_on_dask_answers_as_one_process_does(reg, monkeypatch, tmp_path):
+    """The same distinct-address chunks placed on a dask.distributed cluster (two worker
+    processes, the placer sent once to each): the same answers in the same order, also through
+    `gridmap geocode --dask`."""
+    from layers.locating.distributed import client_for
+
+    _client, engine, *_ = reg
+    addresses = pd.Series([a for a, _d in _residents_addresses(engine, 3000)] + ["", "火星路1号"])
+    with session_scope(engine) as session:
+        placer = placing.Placer(session, LocatorRegistry(engine).active(), dwellings=True)
+    one = placing.geocode_column(placer, addresses)
+    monkeypatch.setattr(placing, "_CHUNK", 400)  # several chunks for the workers
+    placer._memo.clear()
+    client = client_for("local:2")
+    try:
+        assert placing.geocode_column(placer, addresses, client=client).equals(one)
+    finally:
+        client.close()
+    path, single, on_dask = tmp_path / "a.csv", tmp_path / "one.csv", tmp_path / "dask.csv"
+    path.write_text("现住址\n" + "\n".join(addresses[:300]) + "\n", encoding="utf-8")
+    assert _geocode(engine, monkeypatch, path, "--out", str(single)).exit_code == 0
+    result = _geocode(engine, monkeypatch, path, "--out", str(on_dask), "--dask", "local:1")
+    assert result.exit_code == 0, result.output
+    assert on_dask.read_bytes() == single.read_bytes()
+
+
 def test_geocoding_a_file_without_an_address_column_says_which_columns_it_has(reg, tmp_path,
                                                                              monkeypatch):
     _client, engine, *_ = reg

@@ -78,14 +78,23 @@ class Placer:
 
 def geocode_column(placer: Placer, addresses: pd.Series,
                    progress: Callable[[int], None] | None = None,
-                   processes: int = 1) -> pd.DataFrame:
+                   processes: int = 1, client=None) -> pd.DataFrame:
     """The answer columns (``GEOCODE_COLUMNS``) for a column of addresses: each distinct address
-    placed once — by ``processes`` forked workers sharing the gazetteer, when more than one —
-    and the answers taken back to the rows by index arrays."""
+    placed once — by ``processes`` forked workers sharing the gazetteer, when more than one, or
+    on the workers of a ``dask.distributed`` ``client`` (the placer sent once to each) — and the
+    answers taken back to the rows by index arrays."""
     codes, uniques = pd.factorize(addresses.fillna("").astype(str).str.strip())
     chunks = [list(uniques[i:i + _CHUNK]) for i in range(0, len(uniques), _CHUNK)]
     answers: list[tuple] = []
-    if processes > 1 and len(chunks) > 1:
+    if client is not None:
+        shared = client.scatter(placer, broadcast=True)
+        for future in client.map(_answers, [shared] * len(chunks), chunks, pure=False):
+            part = future.result()  # in the file's order
+            future.release()
+            answers += part
+            if progress:
+                progress(len(part))
+    elif processes > 1 and len(chunks) > 1:
         global _FORKED
         _FORKED = placer
         try:
