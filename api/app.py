@@ -140,10 +140,10 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     check_every_route_declares_access(app)
-    app.state.locate_route = next(r for r in api_routes(app.router.routes)
-                                  if r.path == LOCATE_PATH and "GET" in r.methods)
-    app.state.items_route = next(r for r in api_routes(app.router.routes)
-                                 if r.path == ITEMS_PATH and "GET" in r.methods)
+    # the routes whose hot requests api/fastpath.py answers, for the metrics' labels
+    app.state.locate_route, app.state.items_route = (
+        next(r for r in api_routes(app.router.routes) if r.path == path and "GET" in r.methods)
+        for path in (LOCATE_PATH, ITEMS_PATH))
     errors.document(api_routes(app.router.routes))
     return app
 

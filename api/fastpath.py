@@ -67,23 +67,10 @@ class LocateFastPath:
     def _answer(self, scope) -> tuple[bytes, bool] | None:
         """(the answer's bytes, whether the client takes gzip), or None when the routed
         endpoint must answer."""
-        if scope.get("raw_path", PATH.encode()) != PATH.encode():
-            return None  # percent-encoded paths go the long way (and past the guard)
-        gzip = False
-        for name, value in scope["headers"]:
-            if name in (b"authorization", b"transfer-encoding") or (
-                    name == b"content-length" and value != b"0"):
-                return None
-            if name == b"accept-encoding" and b"gzip" in value:
-                gzip = True
-        params = {}
-        for pair in scope["query_string"].decode("latin-1").split("&"):
-            if not pair:
-                continue
-            name, _, value = pair.partition("=")
-            if name not in _PARAMS or name in params:
-                return None
-            params[name] = unquote(value)
+        plain = _plain(scope, _PARAMS)
+        if plain is None or plain[1] is not None:  # a credential: the route checks it
+            return None
+        params, _token, gzip = plain
         lon, lat, crs = params.get("lon"), params.get("lat"), params.get("crs", "wgs84")
         if (lon is None or lat is None or not _NUMBER.fullmatch(lon)
                 or not _NUMBER.fullmatch(lat) or not _CRS.fullmatch(crs)):
@@ -135,28 +122,10 @@ class ItemsFastPath:
 
     async def _answer(self, scope) -> tuple[bytes, str, bool] | None:
         match = _ITEMS.fullmatch(scope["path"])
-        if match is None or scope.get("raw_path", scope["path"].encode()) != scope["path"].encode():
+        plain = _plain(scope, {"limit", "after"}) if match else None
+        if plain is None or any(name == b"cookie" for name, _v in scope["headers"]):
             return None
-        token, gzip = None, False
-        for name, value in scope["headers"]:
-            if name in (b"transfer-encoding", b"cookie") or (
-                    name == b"content-length" and value != b"0"):
-                return None
-            if name == b"authorization":
-                kind, _, token = value.decode("latin-1").partition(" ")
-                if kind.lower() != "bearer" or not token.strip():
-                    return None
-                token = token.strip()
-            elif name == b"accept-encoding" and b"gzip" in value:
-                gzip = True
-        params: dict[str, str] = {}
-        for pair in scope["query_string"].decode("latin-1").split("&"):
-            if not pair:
-                continue
-            name, _, value = pair.partition("=")
-            if name not in ("limit", "after") or name in params:
-                return None
-            params[name] = unquote(value)
+        params, token, gzip = plain
         limit, after = params.get("limit", "100"), params.get("after")
         if after is None or not _KEY.fullmatch(after) or not limit.isdigit() or not (
                 1 <= int(limit) <= 10**9):
@@ -183,6 +152,34 @@ class ItemsFastPath:
         base = str(request.base_url).rstrip("/") + "/ogc"
         body = items_body(base, spec, found, limit=size, after=after, offset=0, kept=[])
         return body.encode(), features.CRS84, gzip
+
+
+def _plain(scope, names: set[str]) -> tuple[dict[str, str], str | None, bool] | None:
+    """(query parameters, bearer token or None, whether the client takes gzip) of a request with
+    no body, a path as it was written (percent-encoded paths go the long way, past the guard)
+    and each parameter among ``names`` at most once; None for anything else."""
+    if scope.get("raw_path", scope["path"].encode()) != scope["path"].encode():
+        return None
+    token, gzip = None, False
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return None
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() != "bearer" or not token.strip():
+                return None
+            token = token.strip()
+        elif name == b"accept-encoding" and b"gzip" in value:
+            gzip = True
+    params: dict[str, str] = {}
+    for pair in scope["query_string"].decode("latin-1").split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if name not in names or name in params:
+            return None
+        params[name] = unquote(value)
+    return params, token, gzip
 
 
 async def _send(send, first: list, media_type: bytes, body: bytes, gzip: bool,

@@ -16,8 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from bench.runner import Figure
 from gridmap.settings import get_settings
@@ -45,27 +44,16 @@ def _child_peak_mib() -> float:
 
 
 def run() -> list[Figure]:
-    from bench.scratch import scratch_url, served
+    from bench.scratch import register_points, scratch_url, served
 
     url = scratch_url()
     engine = create_engine(url)
     city = generate(get_settings().boundaries_dir / "370811.geojson")
     assert write_validated(engine, city).ok
-    with engine.connect() as conn:
-        b = conn.execute(text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), "
-                              "population FROM buildings")).all()
-    engine.dispose()
-    xs, ys, pop = (np.array(c, dtype=float) for c in zip(*b, strict=True))
-    rng = np.random.default_rng(3)
-    idx = rng.choice(len(xs), ROWS, p=pop / pop.sum())
-    lon = xs[idx] + rng.normal(0, 5e-5, ROWS)
-    lat = ys[idx] + rng.normal(0, 5e-5, ROWS)
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bulk-"))
     source = tmp / "register_points.csv"
-    with source.open("w") as f:
-        f.write("id,lon,lat\n")
-        f.write("\n".join(f"P{i:08d},{x:.7f},{y:.7f}" for i, (x, y) in enumerate(zip(lon, lat, strict=True))))
-        f.write("\n")
+    lon, lat = register_points(engine, ROWS, source)
+    engine.dispose()
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
     gridmap = str(Path(sys.executable).with_name("gridmap"))
     figures = []

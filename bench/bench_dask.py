@@ -15,38 +15,28 @@ machines give; the same code runs against a scheduler address.
 
 from __future__ import annotations
 
+import functools
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import create_engine, text
 
-from bench.runner import Figure
+from bench.runner import Figure, median_seconds
 from gridmap.settings import get_settings
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 
 ROWS = 1_162_189
-
-
-def _timed(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+_median_of_3 = functools.partial(median_seconds, repeat=3, warmup=0)
 
 
 def run() -> list[Figure]:
     import geopandas as gpd
 
-    from bench.scratch import scratch_url
+    from bench.scratch import register_points, scratch_url
     from layers.locating import distributed
     from layers.locating.locators import for_points
 
@@ -55,18 +45,10 @@ def run() -> list[Figure]:
     city = generate(get_settings().boundaries_dir / "370811.geojson")
     assert write_validated(engine, city).ok
     with engine.connect() as conn:
-        b = conn.execute(text("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), "
-                              "population FROM buildings")).all()
         generation = conn.execute(text("SELECT id FROM generations WHERE status = 'active'")).scalar()
-    xs, ys, pop = (np.array(c, dtype=float) for c in zip(*b, strict=True))
-    rng = np.random.default_rng(3)
-    idx = rng.choice(len(xs), ROWS, p=pop / pop.sum())
-    lon, lat = xs[idx] + rng.normal(0, 5e-5, ROWS), ys[idx] + rng.normal(0, 5e-5, ROWS)
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-dask-"))
     source = tmp / "register_points.csv"
-    with source.open("w") as f:
-        f.write("id,lon,lat\n")
-        f.write("".join(f"P{i:08d},{x:.7f},{y:.7f}\n" for i, (x, y) in enumerate(zip(lon, lat, strict=True))))
+    register_points(engine, ROWS, source)
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
     gridmap = str(Path(sys.executable).with_name("gridmap"))
     figures = []
@@ -76,9 +58,9 @@ def run() -> list[Figure]:
                        env=env, check=True, capture_output=True)
 
     cli()  # compiles the kernels and saves the locator snapshot
-    single = _timed(cli)
+    single = _median_of_3(cli)
     single_bytes = (tmp / "out.csv").read_bytes()
-    on_dask = _timed(lambda: cli("--dask", "local:2"))
+    on_dask = _median_of_3(lambda: cli("--dask", "local:2"))
     same = (tmp / "out.csv").read_bytes() == single_bytes
     note = f"{ROWS:,} rows, median of 3, whole command"
     figures += [
@@ -92,7 +74,7 @@ def run() -> list[Figure]:
     try:
         locator = for_points(engine)
         b"".join(distributed.locate_csv(client, str(source), locator))  # warm the workers
-        warm = _timed(lambda: b"".join(distributed.locate_csv(client, str(source), locator)))
+        warm = _median_of_3(lambda: b"".join(distributed.locate_csv(client, str(source), locator)))
         figures.append(Figure("bulk locate on Dask", "blocks located on a warm cluster", warm,
                               "s", f"{ROWS / warm:,.0f} rows/s, 32 MiB blocks"))
 
@@ -105,7 +87,7 @@ def run() -> list[Figure]:
                                      params={"g": generation}).rename_geometry("geometry")
         frame = buildings.assign(lon=buildings.geometry.x, lat=buildings.geometry.y)
         n = len(frame)
-        dask_s = _timed(lambda: distributed.regrid_buildings(client, frame, grids))
+        dask_s = _median_of_3(lambda: distributed.regrid_buildings(client, frame, grids))
         dask_codes = distributed.regrid_buildings(client, frame, grids)["grid_code"].to_numpy()
     finally:
         client.close()
@@ -125,7 +107,7 @@ def run() -> list[Figure]:
     def own_index():
         return locator.index.locate(frame["lon"].to_numpy(), frame["lat"].to_numpy())
 
-    gpd_s, pg_s, own_s = _timed(geopandas_join), _timed(postgis_join), _timed(own_index)
+    gpd_s, pg_s, own_s = (_median_of_3(f) for f in (geopandas_join, postgis_join, own_index))
     postgis = dict(postgis_join())
     agree = sum(postgis.get(i) == c for i, c in zip(frame["id"], dask_codes, strict=True))
     engine.dispose()

@@ -9,10 +9,8 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -22,7 +20,6 @@ from gridmap.settings import get_settings
 from layers.access import users
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from layers.storage.cluster import pick_free_port
 from layers.storage.db import session_scope
 
 
@@ -30,7 +27,7 @@ def run() -> list[Figure]:
     if shutil.which("ogr2ogr") is None:
         print("GDAL is not installed (apt-get install gdal-bin): skipping the GDAL benchmark")
         return []
-    from bench.scratch import scratch_url
+    from bench.scratch import scratch_url, served
 
     url = scratch_url()
     engine = create_engine(url)
@@ -39,37 +36,23 @@ def run() -> list[Figure]:
     with session_scope(engine) as session:
         token = users.add(session, "bench-qgis", "dispatcher")[1]
     engine.dispose()
-    port = pick_free_port(18650)
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_WARM_MAPS": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port",
-                               str(port), "--workers", "2", "--log-level", "warning"], env=env,
-                              stderr=subprocess.DEVNULL)
     gdal_env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
     runs: dict[str, list[float]] = {"default": [], "1000": []}
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read()
-                break
-            except OSError:
-                time.sleep(0.5)
-        with tempfile.TemporaryDirectory() as tmp:
-            for _round in range(4):  # the first round warms both workers
-                for name, options in (("default", []), ("1000", ["-oo", "PAGE_SIZE=1000"])):
-                    out = Path(tmp) / f"{name}.gpkg"
-                    out.unlink(missing_ok=True)
-                    started = time.perf_counter()
-                    done = subprocess.run(["ogr2ogr", *options, "-f", "GPKG", str(out),
-                                           f"OAPIF:http://127.0.0.1:{port}/ogc", "buildings"],
-                                          env=gdal_env, capture_output=True, text=True)
-                    if done.returncode != 0:
-                        raise RuntimeError(f"ogr2ogr failed: {done.stderr[:1500]}")
-                    runs[name].append(time.perf_counter() - started)
-            count = subprocess.run(["ogrinfo", "-so", str(Path(tmp) / "default.gpkg"),
-                                    "buildings"], capture_output=True, text=True).stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(env, 18650, workers=2, quiet=True) as base, tempfile.TemporaryDirectory() as tmp:
+        for _round in range(4):  # the first round warms both workers
+            for name, options in (("default", []), ("1000", ["-oo", "PAGE_SIZE=1000"])):
+                out = Path(tmp) / f"{name}.gpkg"
+                out.unlink(missing_ok=True)
+                started = time.perf_counter()
+                done = subprocess.run(["ogr2ogr", *options, "-f", "GPKG", str(out),
+                                       f"OAPIF:{base}/ogc", "buildings"],
+                                      env=gdal_env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise RuntimeError(f"ogr2ogr failed: {done.stderr[:1500]}")
+                runs[name].append(time.perf_counter() - started)
+        count = subprocess.run(["ogrinfo", "-so", str(Path(tmp) / "default.gpkg"),
+                                "buildings"], capture_output=True, text=True).stdout
     copied = next((line.split(":")[1].strip() for line in count.splitlines()
                    if "Feature Count" in line), "?")
     buildings = len(city.layers["buildings"])

@@ -12,15 +12,13 @@ Three interleaved rounds (the machine is shared and noisy); medians.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,6 @@ from bench.runner import Figure
 from gridmap.settings import get_settings
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from layers.storage.cluster import pick_free_port
 
 DURATION_S = 10
 CONNECTIONS = 32
@@ -52,12 +49,14 @@ end
 """
 
 
-def _wrk(port: int, script: Path, seconds: int = DURATION_S) -> dict:
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
-                          "-s", str(script), f"http://127.0.0.1:{port}"],
-                         capture_output=True, text=True).stdout
+def _wrk(base: str, script: Path, seconds: int = DURATION_S,
+         connections: int = CONNECTIONS) -> dict:
+    """wrk's throughput, p50 and p99 (ms) against ``base`` with ``script``; ``errors`` when any
+    answer was not 2xx or a socket failed."""
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-s", str(script), base], capture_output=True, text=True).stdout
     if "Requests/sec" not in out:
-        raise RuntimeError(f"wrk failed on port {port}: {out[-500:]}")
+        raise RuntimeError(f"wrk failed on {base}: {out[-500:]}")
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
@@ -68,28 +67,11 @@ def _wrk(port: int, script: Path, seconds: int = DURATION_S) -> dict:
             "errors": "Non-2xx" in out or "Socket errors" in out}
 
 
-def _serve(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--port", str(port),
-                               "--workers", str(workers), "--log-level", "warning"], env=env,
-                              stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/locate?lon=116.59&lat=35.41",
-                                   timeout=5)
-            return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.terminate()
-                raise
-            time.sleep(0.5)
-
-
 def run() -> list[Figure]:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk): skipping the HTTP benchmark")
         return []
-    from bench.scratch import scratch_url
+    from bench.scratch import scratch_url, served
 
     url = scratch_url()
     engine = create_engine(url)
@@ -104,13 +86,15 @@ def run() -> list[Figure]:
     # the access log goes where a service's standard error goes: a file, not a terminal
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_WARM_MAPS": "false",
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    ports = {name: pick_free_port(18700 + 10 * i)
-             for i, name in enumerate(("gridmap", "hello", "one"))}
-    servers = [_serve("api.main:app", ports["gridmap"], WORKERS, env),
-               _serve("bench.hello_world:app", ports["hello"], WORKERS, env),
-               _serve("api.main:app", ports["one"], 1, env)]
+    ready = "/v1/locate?lon=116.59&lat=35.41"  # the hello-world has no /readyz
     runs: dict[str, list[dict]] = {k: [] for k in ("memory", "postgis", "hello", "one")}
-    try:
+    with contextlib.ExitStack() as stack:
+        bases = {name: stack.enter_context(served(env, 18700 + 10 * i, workers=workers, app=app,
+                                                  ready=ready, quiet=True))
+                 for i, (name, app, workers) in enumerate((
+                     ("gridmap", "api.main:app", WORKERS),
+                     ("hello", "bench.hello_world:app", WORKERS),
+                     ("one", "api.main:app", 1)))}
         with tempfile.TemporaryDirectory() as tmp:
             scripts = {}
             for name in ("memory", "postgis"):
@@ -118,18 +102,14 @@ def run() -> list[Figure]:
                 scripts[name].write_text(_lua(points, name))
             plain = Path(tmp) / "plain.lua"  # what a client sends: lon and lat only
             plain.write_text(_lua(points, "memory").replace('&engine=memory', ""))
-            variants = {"memory": (ports["gridmap"], plain), "postgis": (ports["gridmap"],
-                        scripts["postgis"]), "hello": (ports["hello"], plain),
-                        "one": (ports["one"], plain)}
-            for port, script in variants.values():
-                _wrk(port, script, 3)  # warm every worker
+            variants = {"memory": (bases["gridmap"], plain), "postgis": (bases["gridmap"],
+                        scripts["postgis"]), "hello": (bases["hello"], plain),
+                        "one": (bases["one"], plain)}
+            for base, script in variants.values():
+                _wrk(base, script, 3)  # warm every worker
             for _ in range(ROUNDS):
-                for name, (port, script) in variants.items():
-                    runs[name].append(_wrk(port, script))
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+                for name, (base, script) in variants.items():
+                    runs[name].append(_wrk(base, script))
     med = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
            for name, rs in runs.items()}
     mem, pg, hello, one = med["memory"], med["postgis"], med["hello"], med["one"]

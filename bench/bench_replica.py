@@ -10,13 +10,8 @@ on another machine.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url
@@ -26,40 +21,17 @@ from bench.runner import Figure
 from gridmap.settings import get_settings
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from layers.storage.cluster import pick_free_port
 
 DURATION_S = 10
 CONNECTIONS = 16
-
-
-def _wrk(port: int, script: Path) -> float:
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "-s", str(script),
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out:
-        raise RuntimeError(f"wrk failed: {out[-400:]}")
-    return float(match.group(1))
-
-
-def _serve(port: int, workers: int, env: dict) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port",
-                               str(port), "--workers", str(workers), "--log-level", "warning"],
-                              env=env, stderr=subprocess.DEVNULL)
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read()
-            return server
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise RuntimeError("gridmap did not become ready")
 
 
 def run() -> list[Figure]:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk): skipping the replica benchmark")
         return []
-    from bench.scratch import scratch_url
+    from bench.bench_http import _wrk
+    from bench.scratch import scratch_url, served
     from layers.storage.db import local_cluster
 
     if get_settings().database_url:
@@ -87,14 +59,12 @@ def run() -> list[Figure]:
                         "2 processes, reads on the replica": (
                             2, {**base_env, "GRIDMAP_DATABASE_READ_URL": replica_url})}
             for name, (workers, env) in variants.items():
-                port = pick_free_port(18600)
-                server = _serve(port, workers, env)
-                try:
-                    _wrk(port, script)  # warm
-                    results[name] = _wrk(port, script)
-                finally:
-                    server.terminate()
-                    server.wait(timeout=30)
+                with served(env, 18600, workers=workers, quiet=True) as base:
+                    _wrk(base, script, connections=CONNECTIONS)  # warm
+                    run = _wrk(base, script, connections=CONNECTIONS)
+                if run["errors"]:
+                    raise RuntimeError(f"{name}: answers that were not 200")
+                results[name] = run["rps"]
     finally:
         if not had_replica:
             cluster.replica_down()

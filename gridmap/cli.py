@@ -473,6 +473,20 @@ def _start_numba_without_blas() -> None:
             del sys.modules["scipy.linalg"]
 
 
+def _points_locator(at: str | None):
+    """The points-only locator of the bulk commands: for ``at``'s boundaries, else the active
+    generation's from its on-disk snapshot when still current (layers/locating/snapshot.py)."""
+    from layers.locating.snapshot import points_locator
+    from layers.storage.cluster import database_url
+
+    def build():  # the ORM is imported only when the snapshot cannot serve
+        from layers.locating.locators import for_points
+
+        return for_points(_engine(), dt.date.fromisoformat(at) if at else None)
+
+    return build() if at else points_locator(database_url(), get_settings().home / "cache", build)
+
+
 def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
     """CSV takes the columnar path: streamed in chunks, located and written as arrays; the
     active generation's locator comes from its on-disk snapshot when it is still current
@@ -484,19 +498,12 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
 
     from layers.errors import DomainError
     from layers.locating.bulk import locate_csv
-    from layers.locating.snapshot import points_locator
-    from layers.storage.cluster import ClusterError, database_url
-
-    def build():
-        from layers.locating.locators import for_points
-
-        return for_points(_engine(), dt.date.fromisoformat(at) if at else None)
+    from layers.storage.cluster import ClusterError
 
     with ThreadPoolExecutor(1) as starter:
         numba_ready = starter.submit(_start_numba_without_blas)  # while the database answers
         try:
-            locator = (build() if at else
-                       points_locator(database_url(), get_settings().home / "cache", build))
+            locator = _points_locator(at)
             source = path.open(encoding="utf-8-sig", newline="")
         except (DomainError, OSError, ValueError, ClusterError) as exc:
             raise _fail(str(exc)) from None
@@ -540,20 +547,13 @@ def _locate_csv_on_dask(path: Path, crs: str, out: Path | None, at: str | None,
 
     from layers.errors import DomainError
     from layers.locating import distributed
-    from layers.locating.locators import for_points
+    from layers.storage.cluster import ClusterError
 
     if not path.exists():
         raise _fail(f"no such file: {path}")
-    from layers.locating.snapshot import points_locator
-    from layers.storage.cluster import ClusterError, database_url
-
-    def build():
-        return for_points(_engine(), dt.date.fromisoformat(at) if at else None)
-
     started = time.perf_counter()
     try:
-        locator = (build() if at else
-                   points_locator(database_url(), get_settings().home / "cache", build))
+        locator = _points_locator(at)
         client = distributed.client_for(address)
     except (DomainError, ValueError, ClusterError) as exc:
         raise _fail(str(exc)) from None

@@ -4,6 +4,7 @@ API documentation working offline."""
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,48 +126,41 @@ def test_every_answer_carries_a_request_id_and_metrics_count_it(db_url, engine, 
     assert "gridmap_locator_generation" in text
 
 
-def test_access_log_lines_are_written_in_batches_whole_and_in_order():
+@contextmanager
+def _batched_log(interval: float, limit: int):
+    """A logger writing through ``BufferedLines`` into a string; yields (logger, handler, stream)."""
     import io
     import logging
 
     from api.observability import BufferedLines
 
     stream = io.StringIO()
-    handler = BufferedLines(stream, interval=60, limit=1000)
+    handler = BufferedLines(stream, interval=interval, limit=limit)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    log = logging.getLogger("gridmap.test-batched")
+    log = logging.getLogger(f"gridmap.test-batched-{interval}-{limit}")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
     try:
+        yield log, handler, stream
+    finally:
+        log.removeHandler(handler)
+
+
+def test_access_log_lines_are_written_in_batches_whole_and_in_order():
+    with _batched_log(interval=60, limit=1000) as (log, handler, stream):
         for i in range(300):
             log.info('{"n": %d}', i)
         assert stream.getvalue() == ""  # nothing written per request
         handler.flush()  # the writer thread's (or the exit hook's) turn
         assert stream.getvalue().splitlines() == [f'{{"n": {i}}}' for i in range(300)]
-    finally:
-        log.removeHandler(handler)
 
 
 def test_a_full_batch_is_written_without_waiting_for_the_interval():
-    import io
-    import logging
-
-    from api.observability import BufferedLines
-
-    stream = io.StringIO()
-    handler = BufferedLines(stream, interval=60, limit=10)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log = logging.getLogger("gridmap.test-batched-full")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
+    with _batched_log(interval=60, limit=10) as (log, _handler, stream):
         for i in range(10):
             log.info("line %d", i)
         deadline = time.monotonic() + 5
         while stream.getvalue().count("\n") < 10 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert stream.getvalue().count("\n") == 10
-    finally:
-        log.removeHandler(handler)

@@ -178,9 +178,30 @@ class LocalCluster:
         return (self.datadir / "PG_VERSION").exists()
 
     def is_running(self) -> bool:
-        if not self.initialised:
+        return self._running(self.datadir)
+
+    # the primary and the replica are two data directories run the same way
+    def _running(self, datadir: Path) -> bool:
+        if not (datadir / "PG_VERSION").exists():
             return False
-        return self._run([self.bindir / "pg_ctl", "status", "-D", self.datadir], False).returncode == 0
+        return self._run([self.bindir / "pg_ctl", "status", "-D", datadir], False).returncode == 0
+
+    def _start(self, datadir: Path, state: dict, holder: dict) -> None:
+        """Start the server in ``datadir`` on ``holder["port"]`` (``state`` itself for the
+        primary, its ``replica`` entry for the replica) — moved to a free port, and saved, when
+        something else took that one since."""
+        if not port_is_free(holder["port"]):
+            holder["port"] = pick_free_port(holder["port"] + 1)
+            self._save_state(state)
+        self._write_conf(holder["port"], datadir)
+        self._run([self.bindir / "pg_ctl", "start", "-D", datadir, "-l", datadir / "server.log",
+                   "-w", "-t", "60"])
+
+    def _stop(self, datadir: Path) -> bool:
+        if not self._running(datadir):
+            return False
+        self._run([self.bindir / "pg_ctl", "stop", "-D", datadir, "-m", "fast", "-w"])
+        return True
 
     def init(self) -> None:
         if not self._state() and (self._choose_datadir() / "PG_VERSION").exists():
@@ -242,22 +263,13 @@ class LocalCluster:
         self.init()
         state = self._state()
         if not self.is_running():
-            if not port_is_free(state["port"]):
-                state["port"] = pick_free_port(state["port"] + 1)
-                self._save_state(state)
-            self._write_conf(state["port"])
-            log = self.datadir / "server.log"
-            self._run([self.bindir / "pg_ctl", "start", "-D", self.datadir, "-l", log, "-w",
-                       "-t", "60"])
+            self._start(self.datadir, state, state)
         self._ensure_database(state)
         return self.url()
 
     def down(self) -> bool:
         """Stop the cluster; False if it was not running."""
-        if not self.is_running():
-            return False
-        self._run([self.bindir / "pg_ctl", "stop", "-D", self.datadir, "-m", "fast", "-w"])
-        return True
+        return self._stop(self.datadir)
 
     def destroy(self) -> None:
         """Stop and delete the cluster (used by the test suite's throwaway clusters)."""
@@ -304,10 +316,7 @@ class LocalCluster:
         return Path(state["datadir"]) if state.get("datadir") else self.datadir.parent / "replica"
 
     def replica_running(self) -> bool:
-        if not (self.replica_datadir / "PG_VERSION").exists():
-            return False
-        return self._run([self.bindir / "pg_ctl", "status", "-D", self.replica_datadir],
-                         False).returncode == 0
+        return self._running(self.replica_datadir)
 
     def replica_up(self) -> str:
         """Make (first time: ``pg_basebackup`` of the running cluster, streaming its WAL) and
@@ -330,20 +339,11 @@ class LocalCluster:
             state["replica"] = replica
             self._save_state(state)
         if not self.replica_running():
-            if not port_is_free(replica["port"]):
-                replica["port"] = pick_free_port(replica["port"] + 1)
-                state["replica"] = replica
-                self._save_state(state)
-            self._write_conf(replica["port"], datadir)
-            self._run([self.bindir / "pg_ctl", "start", "-D", datadir, "-l",
-                       datadir / "server.log", "-w", "-t", "60"])
+            self._start(datadir, state, replica)
         return self.replica_url()
 
     def replica_down(self) -> bool:
-        if not self.replica_running():
-            return False
-        self._run([self.bindir / "pg_ctl", "stop", "-D", self.replica_datadir, "-m", "fast", "-w"])
-        return True
+        return self._stop(self.replica_datadir)
 
     def replica_destroy(self) -> None:
         """Stop the replica and delete its copy (the primary is untouched)."""
