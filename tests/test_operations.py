@@ -164,3 +164,37 @@ def test_a_full_batch_is_written_without_waiting_for_the_interval():
         while stream.getvalue().count("\n") < 10 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert stream.getvalue().count("\n") == 10
+
+
+def test_a_rebuild_that_loses_the_database_does_not_end_the_listener(db_url, engine, city,
+                                                                      monkeypatch):
+    """A database restart during a rebuild used to kill the listener thread for good (no
+    rebuild ever again); it now waits, reconnects and rebuilds."""
+    from sqlalchemy.exc import OperationalError
+
+    assert write_validated(engine, city).ok
+    with TestClient(create_app(url=db_url)) as client:
+        registry = client.app.state.locators
+        first = registry.active().generation["id"]
+        deadline = time.monotonic() + 10
+        while not _listening(engine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        real, failures = registry._build_active, []
+
+        def lost_once():
+            if not failures:
+                failures.append(1)
+                raise OperationalError("SELECT", {}, Exception("terminating connection"))
+            return real()
+
+        monkeypatch.setattr(registry, "_build_active", lost_once)
+        with session_scope(engine) as session:
+            current = generations.active(session)
+            draft = generations.create_draft(session, "after a lost rebuild", copy_from=current)
+            generations.publish(session, draft, current.effective_from)
+            second = draft.id
+        deadline = time.monotonic() + 20
+        while registry.active().generation["id"] == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert failures and registry.active().generation["id"] == second
+        assert registry._listener.is_alive()

@@ -23,6 +23,7 @@ import numpy as np
 import psycopg
 import shapely
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gis.gazetteer import Gazetteer
@@ -442,8 +443,10 @@ class LocatorRegistry:
                         self._tell(heard - set(CHANNELS))
                         if rebuild:
                             self.refresh()
-            except psycopg.OperationalError:
-                log.warning("lost the notification connection; retrying in 2 s")
+            except (psycopg.OperationalError, DBAPIError):
+                # the LISTEN connection, or the database under a rebuild, went away: the
+                # listener lives on, and rebuilds once it is back (a change may have been missed)
+                log.warning("lost the database while listening or rebuilding; retrying in 2 s")
                 self._stop.wait(2.0)
 
 
