@@ -93,8 +93,10 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
-        app.state.locators.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
-        app.state.locators.start_listener()
+        app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
+        app.state.locators.listener.start()
+        # serve only once changes are heard (or the database is found down: /readyz says so)
+        app.state.locators.listener.wait(timeout=5.0)
         escalator = Escalator(app, settings.escalation_interval_s)
         escalator.start()
         if settings.warm_maps:
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                              daemon=True).start()
         yield
         escalator.stop()
-        app.state.locators.stop_listener()
+        app.state.locators.listener.stop()
         await app.state.async_reads.close()
         engine.dispose()
         if read_engine is not engine:

@@ -156,3 +156,16 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def eventually(predicate, seconds: float = 5.0) -> bool:
+    """True as soon as ``predicate()`` holds, False if it still does not after ``seconds``: for
+    what another process's change reaches us by NOTIFY (milliseconds, never synchronous)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import time
 
 import pytest
 import shapely
@@ -16,6 +15,7 @@ from layers.boundaries import generations
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
+from tests.conftest import eventually
 from tests.test_boundary import BOUNDARY
 
 
@@ -142,13 +142,8 @@ def test_at_a_past_date_answers_with_the_boundaries_then(client, engine, city):
         session.execute(text("UPDATE areas SET name = name || '（新）' "
                              "WHERE generation_id = :g AND code = :c"), {"g": draft.id, "c": grid.code})
         generations.publish(session, draft, __import__("datetime").date(2025, 1, 1))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the NOTIFY listener swaps the index in
-        now = client.get("/v1/locate", params={"lon": lon, "lat": lat}).json()
-        if now["grid"]["name"].endswith("（新）"):
-            break
-        time.sleep(0.2)
-    assert now["grid"]["name"] == grid["name"] + "（新）"
+    assert eventually(lambda: client.get("/v1/locate", params={"lon": lon, "lat": lat}).json()
+                      ["grid"]["name"] == grid["name"] + "（新）", 10)  # the NOTIFY listener's swap
     then = client.get("/v1/locate", params={"lon": lon, "lat": lat, "at": "2024-06-01"}).json()
     assert then["grid"]["name"] == grid["name"]
     assert then["generation"]["status"] == "retired"

@@ -11,6 +11,7 @@ from layers.access import users
 from layers.access.policy import is_public
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
+from tests.conftest import eventually
 from tests.test_boundary import BOUNDARY
 
 
@@ -99,17 +100,6 @@ def test_bad_user_requests_say_what_to_fix(engine, role, scope, message):
         users.add(session, "y", role, scope)
 
 
-def _until(predicate, seconds: float = 5.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_a_token_disabled_elsewhere_is_refused_by_a_running_server_at_once(client, engine):
     """Credentials are held in memory (no database round trip per request), but a change to the
     users table — here by hand in SQL, as a DBA would — reaches every process by NOTIFY."""
@@ -120,7 +110,44 @@ def test_a_token_disabled_elsewhere_is_refused_by_a_running_server_at_once(clien
     assert client.app.state.credentials.hits == hits + 1  # answered from memory
     with session_scope(engine) as session:
         session.execute(text("UPDATE users SET disabled_at = now() WHERE name = 'cached'"))
-    assert _until(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+    assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+
+
+def test_the_server_hears_changes_before_it_serves_its_first_request(client):
+    """Started only once LISTEN is up: nothing it caches can have changed unheard."""
+    assert client.app.state.locators.listener.listening
+
+
+def test_a_token_disabled_during_a_slow_locator_rebuild_is_refused_before_the_rebuild_ends(
+        client, engine, monkeypatch):
+    """A rebuild takes seconds on a large district; credentials must not wait for it (they
+    did when one thread both listened and rebuilt)."""
+    import threading
+
+    registry = client.app.state.locators
+    real, started, release = registry._build_active, threading.Event(), threading.Event()
+
+    def slow_rebuild():
+        started.set()
+        release.wait(10)
+        return real()
+
+    monkeypatch.setattr(registry, "_build_active", slow_rebuild)
+    headers = _token(engine, "during-rebuild", "dispatcher")
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    rebuilds = registry.rebuilds
+    with engine.begin() as conn:
+        conn.execute(text("NOTIFY gridmap_data"))  # as an import does
+    assert started.wait(5)
+    try:
+        with session_scope(engine) as session:
+            session.execute(text("UPDATE users SET disabled_at = now() "
+                                 "WHERE name = 'during-rebuild'"))
+        assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+        assert registry.rebuilds == rebuilds  # the rebuild was still under way
+    finally:
+        release.set()
+    assert eventually(lambda: registry.rebuilds == rebuilds + 1)
 
 
 def test_a_rotated_token_stops_and_the_new_one_works(client, engine):
@@ -128,7 +155,7 @@ def test_a_rotated_token_stops_and_the_new_one_works(client, engine):
     assert client.get("/v1/me", headers=old).status_code == 200
     with session_scope(engine) as session:
         _user, token = users.rotate(session, "rotating")
-    assert _until(lambda: client.get("/v1/me", headers=old).status_code == 401, 3.0)
+    assert eventually(lambda: client.get("/v1/me", headers=old).status_code == 401, 3.0)
     assert client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
@@ -138,7 +165,7 @@ def test_a_remembered_token_is_refused_at_its_expiry_instant(client, engine):
     headers = _token(engine, "expiring", "dispatcher")
     with session_scope(engine) as session:
         users.expire(session, "expiring", dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
-    assert _until(lambda: client.get("/v1/me", headers=headers).status_code == 200)
+    assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 200)
     real = client.app.state.clock
     client.app.state.clock = lambda: real() + dt.timedelta(hours=2)
     try:

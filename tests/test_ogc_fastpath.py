@@ -11,6 +11,7 @@ from layers.access import users
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
+from tests.conftest import eventually
 from tests.test_boundary import BOUNDARY
 
 IGNORED = {"x-request-id"}
@@ -133,7 +134,6 @@ def test_a_layer_the_role_may_not_read_is_refused_by_the_route(ogc, answered):
 
 
 def test_a_disabled_token_is_not_served_from_memory(ogc, engine, answered):
-    import time
 
     client, tokens = ogc
     headers = _auth(tokens["dispatcher"])
@@ -141,8 +141,5 @@ def test_a_disabled_token_is_not_served_from_memory(ogc, engine, answered):
     assert client.get(path, headers=headers).status_code == 200 and answered[-1] is True
     with session_scope(engine) as session:
         users.disable(session, "qgis")
-    deadline = time.monotonic() + 3
-    while client.get(path, headers=headers).status_code != 401:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    assert eventually(lambda: client.get(path, headers=headers).status_code == 401, 3.0)
     assert answered[-1] is False

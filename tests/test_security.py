@@ -22,7 +22,7 @@ from layers.access.rate_limit import SharedRateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
+from tests.conftest import eventually, live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 from tests.test_cases import MONDAY_10, Clock, real_png
 
@@ -341,23 +341,32 @@ def test_parallel_creates_with_one_idempotency_key_make_one_case(server_url, tem
 
 # -- credentials -----------------------------------------------------------------------------------
 def test_disabled_expired_and_rotated_tokens_stop_working(env, engine):
+    """Each change is made as another process would (the CLI, a DBA): the running server hears
+    it by NOTIFY, within milliseconds rather than at once, hence ``eventually``."""
     client, _h = env
+
+    def status(auth) -> int:
+        return client.get("/v1/me", headers=auth).status_code
+
     with session_scope(engine) as session:
         _u, token = users.add(session, "temp", "worker")
     auth = {"Authorization": f"Bearer {token}"}
-    assert client.get("/v1/me", headers=auth).status_code == 200
+    assert status(auth) == 200
     with session_scope(engine) as session:
         _u, fresh = users.rotate(session, "temp")
-    assert client.get("/v1/me", headers=auth).status_code == 401
+    assert eventually(lambda: status(auth) == 401, 3.0)
     fresh_auth = {"Authorization": f"Bearer {fresh}"}
-    assert client.get("/v1/me", headers=fresh_auth).status_code == 200
+    assert status(fresh_auth) == 200
     with session_scope(engine) as session:
         users.expire(session, "temp", MONDAY_10 - dt.timedelta(minutes=1))
-    assert client.get("/v1/me", headers=fresh_auth).status_code == 401
+    assert eventually(lambda: status(fresh_auth) == 401, 3.0)
     with session_scope(engine) as session:
         users.expire(session, "temp", MONDAY_10 + dt.timedelta(days=1))
+    assert eventually(lambda: status(fresh_auth) == 200, 3.0)
+    with session_scope(engine) as session:
         users.disable(session, "temp")
-    assert client.get("/v1/me", headers=fresh_auth).status_code == 401
+    assert eventually(lambda: status(fresh_auth) == 401, 3.0)
+    assert status(auth) == 401  # the rotated-away token stays refused
 
 
 def test_the_cli_manages_credentials_and_refuses_unknown_scopes(settings_env, engine, city):

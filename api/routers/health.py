@@ -57,6 +57,10 @@ def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -
     gauges: dict[str, tuple[str, float]] = {
         "gridmap_case_backlog": ("Cases not yet closed, cancelled or merged.", open_backlog(session)),
         "gridmap_locator_rebuilds": ("Locator rebuilds since start (NOTIFY).", registry.rebuilds),
+        "gridmap_listening": ("1 while the process hears changes (LISTEN); 0: credentials and "
+                              "locators may lag up to their refresh.", int(registry.listener.listening)),
+        "gridmap_listener_reconnects": ("Times the LISTEN connection came back after a loss.",
+                                        registry.listener.reconnects),
     }
     with contextlib.suppress(NoGeneration):  # no boundaries yet: no locator gauges
         active = registry.active()

@@ -3,9 +3,9 @@ answer needs (names of the hierarchy, the workers covering each grid, reception 
 
 ``LocatorRegistry`` keeps the active generation's locator (and a few past ones for ``at=`` dates)
 and rebuilds them when PostGIS says so: publishing a generation sends ``gridmap_generation`` and
-every import sends ``gridmap_data`` (NOTIFY), which a listener thread in every API process hears;
-the new locator is built beside the old one and swapped in with one assignment, so requests never
-see a half-built index and nothing restarts.
+every import sends ``gridmap_data`` (NOTIFY), which every API process hears (listener.py); the new
+locator is built beside the old one and swapped in with one assignment, so requests never see a
+half-built index and nothing restarts.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-import psycopg
 import shapely
-from sqlalchemy import Engine, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gis.gazetteer import Gazetteer
@@ -34,6 +32,7 @@ from layers.access.masking import mask_phone
 from layers.boundaries import generations
 from layers.boundaries.generations import NoGeneration
 from layers.errors import DomainError
+from layers.locating.listener import ChangeListener
 from layers.storage.models import GRID_WORKER_ROLES, Generation, WorkerRole
 
 log = logging.getLogger(__name__)
@@ -302,14 +301,11 @@ class LocatorRegistry:
         self._past: OrderedDict[int, Locator] = OrderedDict()
         self._history = history
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._listener: threading.Thread | None = None
         self.rebuilds = 0
-        self.reconnects = 0  # times the LISTEN connection came back after a loss
-        self.on_refresh: list = []  # callables run (in the listener thread) after a rebuild
-        # other channels the process's one LISTEN connection hears: channel → callables run
-        # on a notification and after a reconnect (what was missed is unknown)
-        self.watchers: dict[str, list] = {}
+        self.on_refresh: list = []  # callables run (in the rebuild thread) after a rebuild
+        # hears the primary: a publish or an import → ``refresh`` in a thread of its own;
+        # other channels are watched through it (layers/locating/listener.py)
+        self.listener = ChangeListener(self.primary, CHANNELS, self.refresh)
 
     @property
     def ready(self) -> bool:
@@ -396,58 +392,6 @@ class LocatorRegistry:
                 callback()
             except Exception:
                 log.exception("after-rebuild callback failed")
-
-    # -- LISTEN/NOTIFY -------------------------------------------------------------------------
-    def watch(self, channel: str, callback) -> None:
-        """Call ``callback`` (in the listener thread) on every NOTIFY on ``channel``."""
-        self.watchers.setdefault(channel, []).append(callback)
-
-    def _tell(self, channels) -> None:
-        for channel in channels:
-            for callback in self.watchers.get(channel, ()):
-                try:
-                    callback()
-                except Exception:
-                    log.exception("callback for NOTIFY %s failed", channel)
-
-    def start_listener(self) -> None:
-        if self._listener is not None:
-            return
-        self._listener = threading.Thread(target=self._listen, name="gridmap-notify", daemon=True)
-        self._listener.start()
-
-    def stop_listener(self) -> None:
-        self._stop.set()
-
-    def _listen(self) -> None:
-        dsn = make_url(self.primary.url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
-        reconnecting = False
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    for channel in (*CHANNELS, *self.watchers):
-                        conn.execute(f"LISTEN {channel}")
-                    if reconnecting:
-                        # a publish while we were away sent a NOTIFY nobody heard: read the
-                        # active generation again rather than serve a stale index until the next
-                        self.reconnects += 1
-                        self._tell(list(self.watchers))
-                        self.refresh()
-                    reconnecting = True
-                    while not self._stop.is_set():
-                        heard = {note.channel for note in conn.notifies(timeout=1.0, stop_after=1)}
-                        rebuild = bool(heard & set(CHANNELS))
-                        if rebuild:  # coalesce a burst of notifications into one rebuild
-                            heard |= {note.channel for note in conn.notifies(timeout=0.2)}
-                        self._tell(heard - set(CHANNELS))
-                        if rebuild:
-                            self.refresh()
-            except (psycopg.OperationalError, DBAPIError):
-                # the LISTEN connection, or the database under a rebuild, went away: the
-                # listener lives on, and rebuilds once it is back (a change may have been missed)
-                log.warning("lost the database while listening or rebuilding; retrying in 2 s")
-                self._stop.wait(2.0)
 
 
 def for_points(engine: Engine, day: dt.date | None = None) -> Locator:
