@@ -111,7 +111,7 @@ def test_a_cut_inside_a_quoted_field_is_refused_with_a_message_not_mis_split(loa
 
 def test_an_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(distributed.DaskUnavailable, match="no Dask scheduler answers"):
-        distributed.client_for("tcp://127.0.0.1:9")
+        distributed.client_for("tcp://127.0.0.1:9", timeout=1.0)
 
 
 def _postgis_grids(engine, generation_id: int) -> dict[str, str | None]:

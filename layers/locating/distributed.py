@@ -36,9 +36,10 @@ class DaskUnavailable(DomainError):
     code = "dask_unavailable"
 
 
-def client_for(address: str):
+def client_for(address: str, timeout: float = 10.0):
     """A ``dask.distributed`` client: ``local`` (or ``local:N``) starts a cluster of N worker
-    processes on this machine (default: one per core); anything else is a scheduler address."""
+    processes on this machine (default: one per core); anything else is a scheduler address,
+    tried for ``timeout`` seconds."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - installed with gridmap
@@ -52,7 +53,7 @@ def client_for(address: str):
                                dashboard_address=":0")  # any free port: never a clash
         return Client(cluster)
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=f"{timeout}s")
     except OSError as exc:
         raise DaskUnavailable(f"no Dask scheduler answers at {address}: start one "
                               "(`dask scheduler`) or use --dask local", zh="无法连接 Dask 调度器"
