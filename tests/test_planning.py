@@ -15,6 +15,7 @@ from layers.access import users
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
+from tests.conftest import eventually
 from tests.test_boundary import BOUNDARY
 from tests.test_cases import Clock
 
@@ -160,8 +161,9 @@ def test_draft_edit_impact_publish_locate_round_trip(env, city):
     r = client.post(f"/v1/plans/{plan['id']}/publish", headers=h, json={})
     assert r.status_code == 200, r.text
     assert r.json()["generation"]["status"] == "active"
-    located = client.get("/v1/locate", params={"lon": inside_b.x, "lat": inside_b.y}).json()
-    assert located["grid"]["code"] == a
+    # every process swaps its index in when it hears the publish (NOTIFY): not synchronous
+    assert eventually(lambda: client.get("/v1/locate", params={
+        "lon": inside_b.x, "lat": inside_b.y}).json()["grid"]["code"] == a, 10)
     history = [e["action"] for e in client.get(f"/v1/plans/{plan['id']}/history", headers=h).json()]
     assert history == ["create", "merge", "publish"]
     old = client.get("/v1/locate", params={"lon": inside_b.x, "lat": inside_b.y,
