@@ -17,12 +17,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import make_url
 
 from layers.storage.cluster import LocalCluster
 from layers.storage.migrate import upgrade
 
 TEMPLATE = "gridmap_test_template"
+# No wall-clock deadlines: the first call of a compiled kernel (numba) takes seconds on a busy
+# machine and Hypothesis would report it as a flaky failure. Timings belong in bench/.
+hypothesis_settings.register_profile("gridmap", deadline=None)
+hypothesis_settings.load_profile("gridmap")
 # Apps made in tests do not pre-build map pages in the background (the browser tests' server does).
 os.environ.setdefault("GRIDMAP_WARM_MAPS", "0")
 os.environ.setdefault("GRIDMAP_ACCESS_LOG", "0")  # a JSON line per request would drown the output
