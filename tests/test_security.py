@@ -201,6 +201,24 @@ def test_open311_hides_sensitive_cases_and_masks_numbers_for_the_public(env, pla
     assert "13812345678" in staff["description"] and staff["lat"] is not None
 
 
+def test_a_department_credential_reads_sensitive_cases_in_open311_as_the_public_does(env, places,
+                                                                                    engine):
+    """A department's scope is the whole district, but it may not read cases: Open311 must not
+    be a door around ``/v1/cases/{id}`` (probe finding HIGH 1)."""
+    client, h = env
+    with session_scope(engine) as session:
+        _u, token = users.add(session, "cg", "department", None, department="CG")
+    department = {"Authorization": f"Bearer {token}"}
+    dispute = _case(client, h["dispatcher"], places["a"], category="S0101",
+                    description="邻居家漏水，电话13812345678").json()
+    assert client.get(f"/v1/cases/{dispute['id']}", headers=department).status_code == 403
+    listed = client.get("/open311/v2/requests.json?service_code=S0101", headers=department).json()
+    seen = next(r for r in listed if r["service_request_id"] == dispute["case_no"])
+    assert seen["description"] is None and seen["lat"] is None and seen["address"] is None
+    one = client.get(f"/open311/v2/requests/{dispute['case_no']}.json", headers=department).json()[0]
+    assert one["description"] is None and one["long"] is None
+
+
 def test_case_and_camera_tiles_need_a_dispatcher(env):
     client, h = env
     for layer in ("cases", "cameras"):

@@ -115,6 +115,14 @@ def require(principal: Principal, action: str) -> None:
     raise Forbidden(f"role {principal.role.value} may not {action}", zh="当前账号无此权限")
 
 
+def may_see_case(principal: Principal, grid_code: str | None) -> bool:
+    """The one rule for seeing a case in full (description, place, photos), whatever the door
+    (REST, Open311, tiles, exports): a role that may ``case.read``, whose scope covers the case's
+    grid. Being signed in is not enough: a department's credential is district-wide but may not
+    read cases."""
+    return allows(principal.role, "case.read") and principal.covers(grid_code)
+
+
 def may_read(principal: Principal, read_role: str) -> bool:
     return principal.role in READ_GRANTED_BY[UserRole(read_role)]
 

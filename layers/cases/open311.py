@@ -3,7 +3,8 @@ the routing table's categories, requests are cases, times are ISO 8601 with zone
 WGS84. The HTTP shape (form bodies, ``[{"code", "description"}]`` errors) is api/routers/open311.py.
 
 Public on purpose: anyone may follow the city's requests, as FixMyStreet shows reports — but
-not what is nobody else's business. Unless the caller is staff whose scope covers the case, a
+not what is nobody else's business. Unless the caller may read cases (``may_see_case``: a role
+with ``case.read`` whose scope covers the case — not a department), a
 request in a *sensitive* category (a routing-table flag: 邻里纠纷, 治安隐患 by default) has no
 description, address or position, and every other description has its phone- and ID-like
 numbers masked."""
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.access.masking import mask_numbers
-from layers.access.policy import ANONYMOUS, Principal
+from layers.access.policy import ANONYMOUS, Principal, may_see_case
 from layers.cases import routing, workflow
 from layers.cases.working_calendar import CST
 from layers.errors import DomainError
@@ -71,7 +72,7 @@ def request_json(session: Session, case: Case, tables: dict | None = None, *,
     categories, departments = tables[case.routing_version_id]
     category = categories.get(case.category_code)
     status = "closed" if case.status in CLOSED else "open"
-    full = by.signed_in and by.covers(case.grid_code)
+    full = may_see_case(by, case.grid_code)
     hidden = not full and (category is None or category.sensitive)
     answer = {
         "service_request_id": case.case_no,
