@@ -170,7 +170,10 @@ class BufferedLines(logging.Handler):
 
 
 def json_access_log() -> None:
-    """Access log lines (already JSON) to standard error, in batches, once per process."""
+    """Access log lines (already JSON) to standard error, in batches, once per process. Also
+    silences uvicorn's own access line however the server was started (``gridmap serve`` turns it
+    off too): it would log every request twice, query strings — personal numbers — included."""
+    logging.getLogger("uvicorn.access").disabled = True
     if not access_log.handlers:
         handler = BufferedLines()
         handler.setFormatter(logging.Formatter("%(message)s"))

@@ -1002,8 +1002,12 @@ def serve(
 
     settings = get_settings()
     _cipher()  # no register key: a clear message now, not a traceback from every worker
+    # access_log=False: the app writes one query-free JSON line per request (api/observability.py);
+    # uvicorn's own line carries query strings (a phone number searched for) and would double it.
+    # proxy_headers=False: X-Forwarded-For is believed only from GRIDMAP_TRUSTED_PROXIES, by the
+    # app (api/security.py); uvicorn would believe it from any loopback peer.
     uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=False, proxy_headers=False)
 
 
 # -- register ------------------------------------------------------------------------------------

@@ -185,3 +185,56 @@ def test_a_rebuild_that_loses_the_database_does_not_end_the_listener(db_url, eng
             second = draft.id
         assert eventually(lambda: registry.active().generation["id"] == second != first, 20)
         assert failures and registry.listener.alive
+
+
+def test_the_server_log_has_one_line_per_request_and_no_query_strings(server_url, template_url,
+                                                                       tmp_path):
+    """``gridmap serve`` as run in production: a number searched for in a query string never
+    reaches the log, and each request is logged once, as JSON (probe finding HIGH 2)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from layers.storage.cluster import pick_free_port
+
+    port = pick_free_port(18700)
+    log_path = tmp_path / "serve.log"
+    with scratch_database(server_url) as (url, _engine), open(log_path, "wb") as log_file:
+        env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ACCESS_LOG": "1",
+               "GRIDMAP_ESCALATION_INTERVAL_S": "0"}
+        gridmap = str(Path(sys.executable).with_name("gridmap"))
+        server = subprocess.Popen([gridmap, "serve", "--port", str(port)],
+                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            assert eventually(lambda: _answers(base + "/healthz"), 60), "gridmap did not start"
+            for path in ("/v1/people?q=13812345678", "/v1/people?q=370811199001011234"):
+                try:
+                    urllib.request.urlopen(base + path, timeout=10)
+                except urllib.error.HTTPError as refused:
+                    assert refused.code == 401
+            time.sleep(0.5)  # the JSON lines are written in batches every 0.2 s
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    logged = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "13812345678" not in logged and "370811199001011234" not in logged
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    people = [line for line in lines if line.get("route") == "/v1/people"]
+    assert len(people) == 2 and all(line["status"] == 401 for line in people)
+    assert not [line for line in logged.splitlines() if "/v1/people" in line
+                and not line.startswith("{")]
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        return True
+    except OSError:
+        return False
