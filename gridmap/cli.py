@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridmap.settings import get_settings
+from layers import clock
 
 app = typer.Typer(help="gridmap: 网格化服务管理空间底座", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -661,11 +662,10 @@ def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; defau
     from layers.storage.db import session_scope
 
     try:
-        moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+        moment = dt.datetime.fromisoformat(now) if now else clock.now()
     except ValueError:
         raise _fail(f"{now!r} is not a time: write e.g. 2026-11-27T09:00+08:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
+    moment = clock.local(moment)  # a time without a zone is Beijing time
     with session_scope(_engine()) as session:
         changed = escalate_overdue(session, moment)
         numbers = [c.case_no for c in changed]
@@ -863,7 +863,7 @@ def plans_publish(
         with session_scope(_engine()) as session:
             answer = plans.publish(session, _plan(session, plan_id),
                                    effective_from=_date_option(effective_from),
-                                   today=dt.date.today(), reroute_open_cases=reroute_open_cases,
+                                   today=clock.today(), reroute_open_cases=reroute_open_cases,
                                    by=cli_principal(), settings=get_settings())
     except DomainError as exc:
         for p in getattr(exc, "extra", {}).get("validation", {}).get("problems", []):
@@ -900,25 +900,23 @@ def user_add(
             scope = user.scope_code
     except users.UserError as exc:
         raise _fail(str(exc)) from None
-    until = f"until {expires:%Y-%m-%d}" if expires else "no expiry"
+    until = f"until {clock.local(expires):%Y-%m-%d}" if expires else "no expiry"
     print(f"created {role} {name} (scope {scope or 'whole district'}, {until}); token: {token}")
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Every credential: role, scope, created, expiry, state (never the token)."""
-    import datetime as dt
-
     from layers.access import users
     from layers.storage.db import session_scope
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     table = Table("name", "role", "scope", "created", "expires", "state")
     with session_scope(_engine()) as session:
         for user in users.list_all(session):
             table.add_row(user.name, user.role.value, user.scope_code or "—",
-                          f"{user.created_at:%Y-%m-%d}",
-                          f"{user.expires_at:%Y-%m-%d %H:%M}" if user.expires_at else "never",
+                          f"{clock.local(user.created_at):%Y-%m-%d}",
+                          f"{clock.local(user.expires_at):%Y-%m-%d %H:%M}" if user.expires_at else "never",
                           users.status(user, now))
     console.print(table)
 
@@ -981,11 +979,10 @@ def user_expire(
     from layers.access import users
 
     try:
-        when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+        when = dt.datetime.fromisoformat(at) if at else clock.now()
     except ValueError:
         raise _fail(f"{at!r} is not a date or time: write e.g. 2026-12-31 or 2026-12-31T18:00") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+    when = clock.local(when)  # a time without a zone is Beijing time
     _user_change(name, lambda session, n: users.expire(session, n, when))
     console.print(f"{name} expires {when.isoformat()}")
 

@@ -14,7 +14,6 @@ generation, into a new draft generation copied from it, to be published by a pla
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.boundaries import generations
 from layers.interchange.dataset import Dataset, extra_columns, plain_value
 from layers.registry import AREAS, LayerSpec
@@ -178,7 +178,7 @@ def write_areas(session: Session, frame, report: WriteReport, draft_name: str) -
     active = generations.active(session)
     if active is None:
         target = Generation(name="初始边界 initial boundaries", status=GenerationStatus.ACTIVE,
-                            effective_from=dt.date.today(), published_at=dt.datetime.now(dt.UTC))
+                            effective_from=clock.today(), published_at=clock.now())
         session.add(target)
         session.flush()
         report.areas_note = f"areas written to new active generation {target.id}"
