@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
+from api.cors import Cors
 from api.fastpath import GZIP_MINIMUM_SIZE, ITEMS_PATH, ItemsFastPath, LocateFastPath
 from api.fastpath import PATH as LOCATE_PATH
 from api.guards import RequestGuard
@@ -132,6 +133,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.add_middleware(LocateFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
     # OGC items paged by key, as GDAL pages (api/fastpath.py)
     app.add_middleware(ItemsFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
+    # cross-origin pages: public tiles and OGC for any origin, the rest for listed ones
+    app.add_middleware(Cors, origins=settings.cors_origins)
     # outermost: the request id, the access log line and the metrics see every request
     app.state.metrics = Metrics()
     app.add_middleware(Observe, metrics=app.state.metrics)
