@@ -166,6 +166,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),
     ("GET", "/ogc/collections/{collection_id}"): Probe("GET", "/ogc/collections/buildings"),
+    ("GET", "/ogc/api"): Probe("GET", "/ogc/api"),
+    ("GET", "/ogc/collections/{collection_id}/queryables"): Probe(
+        "GET", "/ogc/collections/buildings/queryables"),
     ("GET", "/ogc/collections/{collection_id}/items"): Probe(
         "GET", "/ogc/collections/sites/items?limit=10000"),
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Probe(
