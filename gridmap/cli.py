@@ -389,17 +389,30 @@ def export(
     path: Path,
     format: Annotated[str | None, typer.Option(help="geojson (folder), gpkg (file) or shp (folder)")] = None,
     generation: Annotated[int | None, typer.Option(help="areas of this generation; default active")] = None,
+    personal_data: Annotated[bool, typer.Option(
+        "--personal-data", help="workers' phone numbers in full (audited); default masked")] = False,
 ) -> None:
-    """Export everything in the interchange format, so that export → import round-trips."""
+    """Export everything in the interchange format, so that export → import round-trips: a
+    GeoPackage is one file (workers inside), GeoJSON and Shapefiles one folder."""
     from layers.boundaries.generations import GenerationError
+    from layers.errors import DomainError
+    from layers.interchange.formats import field_names, target_path
     from layers.interchange.importer import export_path
 
     fmt = format or ("gpkg" if path.suffix.lower() == ".gpkg" else "geojson")
     try:
-        written = export_path(_engine(), path, fmt, generation)
-    except (GenerationError, ValueError) as exc:
+        written = export_path(_engine(), path, fmt, generation, personal_data=personal_data)
+    except (GenerationError, DomainError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {len(written)} file(s) to {path}")
+    target = target_path(path, fmt)
+    what = "one GeoPackage" if fmt == "gpkg" else f"{len(written)} file(s) in the folder"
+    console.print(f"wrote {what} {target}; workers' phone numbers "
+                  + ("in full (personal data, audited)" if personal_data else
+                     "masked (--personal-data for the full numbers)"))
+    if fmt == "shp":  # Shapefile field names are at most 10 characters
+        for layer, names in field_names(target).items():
+            pairs = ", ".join(f"{short} = {full}" for short, full in names.items())
+            console.print(f"{layer}.shp field names: {pairs} (also in {layer}.fields.json)")
 
 
 @app.command("locate")

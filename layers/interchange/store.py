@@ -202,6 +202,11 @@ def write_areas(session: Session, frame, report: WriteReport, draft_name: str) -
 
 
 # -- workers ---------------------------------------------------------------------------------------
+# an export masks phone numbers (138****5678) unless asked for personal data: importing it back
+# keeps the number on file instead of overwriting it with the mask
+KEPT_PHONE = "CASE WHEN EXCLUDED.phone LIKE '%*%' THEN workers.phone ELSE EXCLUDED.phone END"
+
+
 def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
     conn = session.connection().connection.driver_connection
     with conn.cursor() as cur:
@@ -219,15 +224,17 @@ def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
                 for grid in str(r.grid_codes).split(";"):
                     if grid.strip():
                         cp.write_row([r.code, grid.strip(), r.role])
-        upserted = cur.execute("""
+        upserted = cur.execute(f"""
             INSERT INTO workers (code, name, phone, role)
             SELECT code, name, phone, role FROM stage_workers
-            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,
+            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, phone = {KEPT_PHONE},
                                              role = EXCLUDED.role
             WHERE (workers.name, workers.phone, workers.role)
-                  IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.role)
+                  IS DISTINCT FROM (EXCLUDED.name, {KEPT_PHONE}, EXCLUDED.role)
             RETURNING id, (xmax = 0) AS inserted
         """).fetchall()
+        # a new worker's masked number is no number
+        cur.execute("UPDATE workers SET phone = NULL WHERE phone LIKE '%*%'")
         inserted = {wid for wid, new in upserted if new}
         updated = {wid for wid, new in upserted if not new}
         reassigned = {row[0] for row in cur.execute("""
