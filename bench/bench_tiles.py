@@ -77,5 +77,5 @@ def run() -> list[Figure]:
                 f"p99 {_p(http, 0.99):.1f} ms; plain ST_AsMVT per request p50 "
                 f"{statistics.median(sql) * 1000:.1f} ms, p99 {_p(sql, 0.99):.1f} ms; tiles "
                 f"{statistics.median(sizes) / 1024:.1f} KiB median, {max(sizes) / 1024:.1f} KiB "
-                f"largest (plain query: all attributes, no generalisation)"))
+                f"largest"))
     return figures
