@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from api import errors
+from api.cors import Cors
 from api.fastpath import GZIP_MINIMUM_SIZE, ITEMS_PATH, ItemsFastPath, LocateFastPath
 from api.fastpath import PATH as LOCATE_PATH
 from api.guards import RequestGuard
@@ -39,12 +39,12 @@ from api.routers import (
 )
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
+from layers import clock
 from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
 from layers.access.credentials import CredentialCache
 from layers.access.rate_limit import SharedRateLimiter
 from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
-from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
 from layers.planning import plans as planning
 from layers.register import crypto
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.settings = settings
     # personal data is encrypted at rest: no key, no server (MissingKey says what to do)
     app.state.cipher = crypto.personal_data(settings)
-    app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
+    app.state.clock = clock.now  # Beijing time (layers/clock.py); tests replace it
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     app.state.credentials = CredentialCache()  # tokens seen lately (layers/access/credentials.py)
     errors.install(app)
@@ -133,6 +133,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.add_middleware(LocateFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
     # OGC items paged by key, as GDAL pages (api/fastpath.py)
     app.add_middleware(ItemsFastPath, fastapi_app=app, gzip_minimum_size=GZIP_MINIMUM_SIZE)
+    # cross-origin pages: public tiles and OGC for any origin, the rest for listed ones
+    app.add_middleware(Cors, origins=settings.cors_origins)
     # outermost: the request id, the access log line and the metrics see every request
     app.state.metrics = Metrics()
     app.add_middleware(Observe, metrics=app.state.metrics)
@@ -177,7 +179,7 @@ class Escalator:
         now = self.app.state.clock()
         with self.app.state.sessionmaker() as session:
             changed = escalate_overdue(session, now)
-            planning.activate_due(session, now.astimezone(CST).date())
+            planning.activate_due(session, clock.day_of(now))
             session.commit()
         self.app.state.metrics.escalation_runs += 1
         return len(changed)

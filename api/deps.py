@@ -12,7 +12,7 @@ from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from api.security import Principal, access
-from layers.cases.working_calendar import CST
+from layers import clock
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -67,9 +67,9 @@ def active_locator(request: Request):
 
 def beijing_today(request: Request) -> dt.date:
     """Today in the district (the app's clock, which tests move, in Beijing time)."""
-    return request.app.state.clock().astimezone(CST).date()
+    return clock.day_of(request.app.state.clock())
 
 
 def beijing(at: dt.datetime) -> dt.datetime:
     """A time sent without a zone is the district's local time, as people write it."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=CST)
+    return clock.local(at)

@@ -46,8 +46,10 @@ class Metrics:
             counts[-1] += 1  # +Inf
             self.latency_sum[(method, route)] += seconds
 
-    def exposition(self, gauges: dict[str, tuple[str, float]]) -> str:
-        """The Prometheus text format (version 0.0.4)."""
+    def exposition(self, gauges: dict[str, tuple[str, float]],
+                   counters: dict[str, tuple[str, float]] | None = None) -> str:
+        """The Prometheus text format (version 0.0.4): ``gauges`` and ``counters`` (help, value)
+        read at scrape time beside the request metrics."""
         pid = str(os.getpid())
         lines = ["# HELP gridmap_requests_total HTTP requests by route template and status.",
                  "# TYPE gridmap_requests_total counter"]
@@ -67,9 +69,10 @@ class Metrics:
             lines += ["# HELP gridmap_escalation_runs_total Escalation runs of this process.",
                       "# TYPE gridmap_escalation_runs_total counter",
                       f'gridmap_escalation_runs_total{{process="{pid}"}} {self.escalation_runs}']
-        for name, (help_text, value) in gauges.items():
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge",
-                      f'{name}{{process="{pid}"}} {value}']
+        for kind, metrics in (("counter", counters or {}), ("gauge", gauges)):
+            for name, (help_text, value) in metrics.items():
+                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}",
+                          f'{name}{{process="{pid}"}} {value}']
         return "\n".join(lines) + "\n"
 
 

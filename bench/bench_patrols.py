@@ -26,7 +26,7 @@ from bench.runner import Figure
 from gis.track import clean
 from gridmap.settings import get_settings
 from layers.access import users
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.demo.city import generate
 from layers.demo.field import gps_noise, walk
 from layers.field.patrols import grid_lines, shares_of_day
@@ -53,7 +53,7 @@ def _tracks(session, rng) -> list[tuple[str, str, np.ndarray, np.ndarray, np.nda
         xy = gps_noise(rng, walk(rng, ls, TARGET_M, STEP_M))
         spikes = rng.choice(len(xy), max(1, len(xy) // 300), replace=False)
         xy[spikes] += 0.003  # ~300 m: a bad fix
-        t = (dt.datetime.combine(DAY, dt.time(8, 30), CST).timestamp()
+        t = (dt.datetime.combine(DAY, dt.time(8, 30), CHINA).timestamp()
              + np.arange(len(xy)) * STEP_M / 1.2)
         out.append((worker, grid, xy[:, 0], xy[:, 1], t))
     return out
@@ -106,7 +106,7 @@ def run() -> list[Figure]:
         for i, (_w, g, x, y, t) in enumerate(sample):
             body = json.dumps({"type": "Feature", "geometry": {
                 "type": "LineString", "coordinates": np.column_stack([x, y]).round(7).tolist()},
-                "properties": {"times": [dt.datetime.fromtimestamp(s, CST).isoformat()
+                "properties": {"times": [dt.datetime.fromtimestamp(s, CHINA).isoformat()
                                          for s in t], "key": f"http-{i}"}}).encode()
             request = urllib.request.Request(base + "/v1/patrols", data=body, headers={
                 "Authorization": f"Bearer {tokens[g]}", "Content-Type": "application/json"})

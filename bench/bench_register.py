@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench.runner import Figure, median_seconds
+from layers import clock
 from layers.access import users
 from layers.access.audit import cli_principal
 from layers.register import visits
@@ -91,11 +92,11 @@ def run() -> list[Figure]:
         Figure("name search in SQL", "alternative: substring scan of 1.16 M names", scanned * 1000,
                "ms", f"{scanned / indexed:,.0f}x slower"),
     ]
-    last = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    last = (clock.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     with session_scope(engine) as session:
         for by in ("street", "grid", "worker"):
             t = median_seconds(lambda by=by: visits.compliance(
-                session, cli_principal(), month=last, by=by, today=dt.date.today()), repeat=5)
+                session, cli_principal(), month=last, by=by, today=clock.today()), repeat=5)
             figures.append(Figure("visit compliance", f"by {by}, last month", t * 1000, "ms",
                                   "target ≤ 200"))
     figures += _bulk_geocode(engine, env, gridmap)

@@ -3,14 +3,13 @@ beside the obvious alternative of reading the cases into pandas and grouping the
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from bench.runner import Figure, median_seconds
 from gridmap.settings import get_settings
+from layers import clock
 from layers.cases.statistics import DIMENSIONS, case_statistics
 from layers.demo.case_history import load as load_history
 from layers.demo.city import generate
@@ -23,7 +22,7 @@ def run() -> list[Figure]:
     engine = create_engine(scratch_url())
     assert write_validated(engine, generate(get_settings().boundaries_dir / "370811.geojson")).ok
     n = load_history(engine)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     figures = []
     with Session(engine) as session:
         for name in DIMENSIONS:

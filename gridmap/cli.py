@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridmap.settings import get_settings
+from layers import clock
 
 app = typer.Typer(help="gridmap: 网格化服务管理空间底座", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
@@ -388,17 +389,30 @@ def export(
     path: Path,
     format: Annotated[str | None, typer.Option(help="geojson (folder), gpkg (file) or shp (folder)")] = None,
     generation: Annotated[int | None, typer.Option(help="areas of this generation; default active")] = None,
+    personal_data: Annotated[bool, typer.Option(
+        "--personal-data", help="workers' phone numbers in full (audited); default masked")] = False,
 ) -> None:
-    """Export everything in the interchange format, so that export → import round-trips."""
+    """Export everything in the interchange format, so that export → import round-trips: a
+    GeoPackage is one file (workers inside), GeoJSON and Shapefiles one folder."""
     from layers.boundaries.generations import GenerationError
+    from layers.errors import DomainError
+    from layers.interchange.formats import field_names, target_path
     from layers.interchange.importer import export_path
 
     fmt = format or ("gpkg" if path.suffix.lower() == ".gpkg" else "geojson")
     try:
-        written = export_path(_engine(), path, fmt, generation)
-    except (GenerationError, ValueError) as exc:
+        written = export_path(_engine(), path, fmt, generation, personal_data=personal_data)
+    except (GenerationError, DomainError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {len(written)} file(s) to {path}")
+    target = target_path(path, fmt)
+    what = "one GeoPackage" if fmt == "gpkg" else f"{len(written)} file(s) in the folder"
+    console.print(f"wrote {what} {target}; workers' phone numbers "
+                  + ("in full (personal data, audited)" if personal_data else
+                     "masked (--personal-data for the full numbers)"))
+    if fmt == "shp":  # Shapefile field names are at most 10 characters
+        for layer, names in field_names(target).items():
+            pairs = ", ".join(f"{short} = {full}" for short, full in names.items())
+            console.print(f"{layer}.shp field names: {pairs} (also in {layer}.fields.json)")
 
 
 @app.command("locate")
@@ -661,11 +675,10 @@ def cases_escalate(now: Annotated[str | None, typer.Option(help="ISO time; defau
     from layers.storage.db import session_scope
 
     try:
-        moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+        moment = dt.datetime.fromisoformat(now) if now else clock.now()
     except ValueError:
         raise _fail(f"{now!r} is not a time: write e.g. 2026-11-27T09:00+08:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
+    moment = clock.local(moment)  # a time without a zone is Beijing time
     with session_scope(_engine()) as session:
         changed = escalate_overdue(session, moment)
         numbers = [c.case_no for c in changed]
@@ -863,7 +876,7 @@ def plans_publish(
         with session_scope(_engine()) as session:
             answer = plans.publish(session, _plan(session, plan_id),
                                    effective_from=_date_option(effective_from),
-                                   today=dt.date.today(), reroute_open_cases=reroute_open_cases,
+                                   today=clock.today(), reroute_open_cases=reroute_open_cases,
                                    by=cli_principal(), settings=get_settings())
     except DomainError as exc:
         for p in getattr(exc, "extra", {}).get("validation", {}).get("problems", []):
@@ -900,25 +913,23 @@ def user_add(
             scope = user.scope_code
     except users.UserError as exc:
         raise _fail(str(exc)) from None
-    until = f"until {expires:%Y-%m-%d}" if expires else "no expiry"
+    until = f"until {clock.local(expires):%Y-%m-%d}" if expires else "no expiry"
     print(f"created {role} {name} (scope {scope or 'whole district'}, {until}); token: {token}")
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Every credential: role, scope, created, expiry, state (never the token)."""
-    import datetime as dt
-
     from layers.access import users
     from layers.storage.db import session_scope
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     table = Table("name", "role", "scope", "created", "expires", "state")
     with session_scope(_engine()) as session:
         for user in users.list_all(session):
             table.add_row(user.name, user.role.value, user.scope_code or "—",
-                          f"{user.created_at:%Y-%m-%d}",
-                          f"{user.expires_at:%Y-%m-%d %H:%M}" if user.expires_at else "never",
+                          f"{clock.local(user.created_at):%Y-%m-%d}",
+                          f"{clock.local(user.expires_at):%Y-%m-%d %H:%M}" if user.expires_at else "never",
                           users.status(user, now))
     console.print(table)
 
@@ -981,11 +992,10 @@ def user_expire(
     from layers.access import users
 
     try:
-        when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+        when = dt.datetime.fromisoformat(at) if at else clock.now()
     except ValueError:
         raise _fail(f"{at!r} is not a date or time: write e.g. 2026-12-31 or 2026-12-31T18:00") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+    when = clock.local(when)  # a time without a zone is Beijing time
     _user_change(name, lambda session, n: users.expire(session, n, when))
     console.print(f"{name} expires {when.isoformat()}")
 

@@ -6,10 +6,11 @@ instance. This module is a leaf: it imports nothing from gridmap's own packages.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
         description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is "
                     "believed (e.g. [\"127.0.0.1\"] behind a local nginx); empty: the peer "
                     "address is the client, X-Forwarded-For is ignored.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose pages may call every route with "
+                    "credentials, e.g. [\"https://gis.example.gov.cn\"]; any origin may read the "
+                    "public tiles and OGC collections without a credential (api/cors.py).")
     max_body_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest request body read, before any parsing.")
     max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
@@ -100,6 +106,16 @@ class Settings(BaseSettings):
     visit_distance_m: float = Field(
         default=200.0, description="A care visit logged farther than this from the dwelling's "
                                    "building is flagged for review (not refused).")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin.rstrip("/")):
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                                 "https://gis.example.gov.cn (no path; '*' is the default for "
+                                 "the public resources already)")
+        return [o.rstrip("/") for o in origins]
 
     @property
     def key_file(self) -> Path:

@@ -38,7 +38,7 @@ CALLERS = {  # name → (role, scoped to the *other* street?)
     "admin": (UserRole.ADMIN, False), "worker_elsewhere": (UserRole.WORKER, True),
     "dispatcher_elsewhere": (UserRole.DISPATCHER, True),
     "planner_elsewhere": (UserRole.PLANNER, True), "department": (UserRole.DEPARTMENT, False),
-    "department_elsewhere": (UserRole.DEPARTMENT, True),
+    "department_elsewhere": (UserRole.DEPARTMENT, True), "metrics": (UserRole.METRICS, False),
 }
 
 
@@ -154,18 +154,24 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,
-                                                        UserRole.DISPATCHER, UserRole.DEPARTMENT}),
+                                                        UserRole.DISPATCHER, UserRole.DEPARTMENT,
+                      UserRole.METRICS}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
+                      UserRole.METRICS}),
     ("GET", "/tiles/{layer}.json"): Probe(
         "GET", "/tiles/cases.json",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
+        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
+                      UserRole.METRICS}),
     ("GET", "/ogc"): Probe("GET", "/ogc"),
     ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),
     ("GET", "/ogc/collections/{collection_id}"): Probe("GET", "/ogc/collections/buildings"),
+    ("GET", "/ogc/api"): Probe("GET", "/ogc/api"),
+    ("GET", "/ogc/collections/{collection_id}/queryables"): Probe(
+        "GET", "/ogc/collections/buildings/queryables"),
     ("GET", "/ogc/collections/{collection_id}/items"): Probe(
         "GET", "/ogc/collections/sites/items?limit=10000"),
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): Probe(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from layers.cases.working_calendar import (
-    CST,
+    CHINA,
     add_working_hours,
     holiday_calendar,
     remove_day,
@@ -34,7 +34,7 @@ def test_a_case_reported_before_national_day_runs_its_clock_past_it(engine):
     with session_scope(engine) as session:
         seed_statutory(session)
         calendar = holiday_calendar(session)
-    reported = dt.datetime(2026, 9, 30, 16, 0, tzinfo=CST)
+    reported = dt.datetime(2026, 9, 30, 16, 0, tzinfo=CHINA)
     deadline = add_working_hours(reported, 8, calendar)
     assert deadline.date() == dt.date(2026, 10, 8)  # not 10-01: the week of 国庆 is off
     assert add_working_hours(reported, 8, {}).date() == dt.date(2026, 10, 1)

@@ -11,14 +11,15 @@ from api.app import Escalator, create_app
 from gis.coverage import sees, viewed_point
 from gis.crs import transform_xy
 from layers.access import users
-from layers.cases.working_calendar import CST, add_working_hours, working_hours_between
+from layers.cases.working_calendar import add_working_hours, working_hours_between
+from layers.clock import CHINA
 from layers.demo.case_history import load as load_history
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
 from tests.test_boundary import BOUNDARY
 
-MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CST)
+MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)
 
 
 class Clock:
@@ -314,12 +315,13 @@ def test_photos_are_limited_in_type_and_size(app_env, city):
 
 # -- time limits and escalation --------------------------------------------------------------------
 def test_working_hours_skip_nights_weekends_and_holidays():
-    friday_16 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=CST)
-    assert add_working_hours(friday_16, 4, {}).astimezone(CST) == dt.datetime(2026, 11, 30, 11, 0, tzinfo=CST)
+    friday_16 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=CHINA)
+    assert add_working_hours(friday_16, 4, {}).astimezone(CHINA) == \
+        dt.datetime(2026, 11, 30, 11, 0, tzinfo=CHINA)
     monday = dt.date(2026, 11, 30)
-    assert add_working_hours(friday_16, 4, {monday: False}).astimezone(CST).date() == dt.date(2026, 12, 1)
+    assert add_working_hours(friday_16, 4, {monday: False}).astimezone(CHINA).date() == dt.date(2026, 12, 1)
     saturday = dt.date(2026, 11, 28)
-    assert add_working_hours(friday_16, 4, {saturday: True}).astimezone(CST).date() == saturday
+    assert add_working_hours(friday_16, 4, {saturday: True}).astimezone(CHINA).date() == saturday
     assert working_hours_between(friday_16, add_working_hours(friday_16, 11.5, {}), {}) == pytest.approx(11.5)
 
 
@@ -444,5 +446,5 @@ def test_holidays_and_make_up_days_move_deadlines(settings_env, engine):
     with session_scope(engine) as session:
         cal = holiday_calendar(session)
     assert cal == {dt.date(2026, 10, 1): False, dt.date(2026, 10, 11): True}
-    start = dt.datetime(2026, 9, 30, 17, 0, tzinfo=CST)
-    assert add_working_hours(start, 1, cal).astimezone(CST).date() == dt.date(2026, 10, 2)
+    start = dt.datetime(2026, 9, 30, 17, 0, tzinfo=CHINA)
+    assert add_working_hours(start, 1, cal).astimezone(CHINA).date() == dt.date(2026, 10, 2)

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from layers.access import users
 from layers.demo.city import generate
@@ -166,3 +168,147 @@ def test_datetime_answers_with_the_boundaries_in_force_then(ogc):
     assert now == today > 0 and before["numberMatched"] == 0  # nothing was in force in 1999
     status, body = _get(base, token, "/ogc/collections/areas/items?datetime=2020-01-01/..")
     assert status == 400 and "one instant" in body["error"]
+
+
+# -- what GIS clients read first: extents, queryables, the API description -------------------------
+def _http_fetches(base: str, token: str, *args: str, layer: str) -> tuple[str, list[str]]:
+    """ogrinfo's output and the URLs it fetched (GDAL's debug output names each one)."""
+    env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
+    done = subprocess.run(["ogrinfo", "-ro", "--debug", "on", *args, f"OAPIF:{base}/ogc", layer],
+                          capture_output=True, text=True, env=env, timeout=120)
+    fetched = [line.split("Fetch(", 1)[1].split(")", 1)[0] for line in done.stderr.splitlines()
+               if "HTTP: Fetch(" in line]
+    return done.stdout, fetched
+
+
+def test_gdal_learns_a_layer_s_extent_and_count_without_reading_its_features(ogc):
+    base, token, city = ogc
+    out, fetched = _http_fetches(base, token, "-so", layer="buildings")
+    assert f"Feature Count: {len(city.layers['buildings'])}" in out
+    x0, y0, x1, y1 = city.layers["buildings"].total_bounds
+    extent = next(line for line in out.splitlines() if line.startswith("Extent:"))
+    assert f"({x0:.6f}, {y0:.6f}) - ({x1:.6f}, {y1:.6f})" in extent
+    assert len([u for u in fetched if "/items" in u]) <= 1, fetched  # one page: the count
+
+
+def test_every_collection_lists_its_extent_and_areas_their_generations_interval(ogc):
+    base, token, _city = ogc
+    status, body = _get(base, token, "/ogc/collections")
+    assert status == 200
+    extents = {c["id"]: c["extent"] for c in body["collections"]}
+    assert set(extents) == {"areas", "buildings", "roads", "alleys", "cameras", "sites"}
+    assert all(len(e["spatial"]["bbox"][0]) == 4 for e in extents.values())
+    (start, end), = extents["areas"]["temporal"]["interval"]
+    generation = _get(base, token, "/v1/generations")[1][0]
+    assert start.startswith(generation["effective_from"] + "T00:00:00+08:00") and end is None
+    assert "temporal" not in extents["buildings"]  # facts on the ground are not versioned
+
+
+def test_queryables_describe_the_property_filters(ogc):
+    import urllib.request
+
+    base, token, _city = ogc
+    request = urllib.request.Request(f"{base}/ogc/collections/cameras/queryables",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as answer:
+        assert answer.headers["Content-Type"] == "application/schema+json"
+        schema = json.load(answer)
+    assert schema["properties"]["kind"]["type"] == "string"
+    assert "fixed" in schema["properties"]["kind"]["enum"]
+    assert schema["properties"]["range_m"]["type"] == "number"
+    _status, body = _get(base, token, "/ogc/collections/cameras")
+    assert any(link["href"].endswith("/collections/cameras/queryables") for link in body["links"])
+
+
+def test_gdal_sends_a_where_on_a_declared_property_to_the_server(ogc):
+    base, token, city = ogc
+    sites = city.layers["sites"]
+    out, fetched = _http_fetches(base, token, "-q", "-where", "kind = 'school'", layer="sites")
+    assert out.count("OGRFeature(sites)") == (sites.kind == "school").sum() > 0
+    items = [u for u in fetched if "/items" in u and "limit=" in u]
+    assert items and all("kind=school" in u for u in items[1:]), items  # after the schema page
+
+
+def test_the_api_description_is_the_version_the_landing_page_says(ogc):
+    import urllib.request
+
+    base, token, _city = ogc
+    _status, landing = _get(base, token, "/ogc")
+    desc = next(link for link in landing["links"] if link["rel"] == "service-desc")
+    request = urllib.request.Request(desc["href"], headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as answer:
+        document = json.load(answer)
+        assert answer.headers["Content-Type"] == desc["type"]
+    version = desc["type"].rsplit("version=", 1)[1]
+    assert document["openapi"].startswith(version + ".")
+    conformance = _get(base, token, "/ogc/conformance")[1]["conformsTo"]
+    assert any(c.endswith("/conf/oas30") for c in conformance) == (version == "3.0")
+    limit = next(p for p in document["paths"]["/collections/sites/items"]["get"]["parameters"]
+                 if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 10_000
+
+
+# -- the bbox filter is exact ----------------------------------------------------------------------
+@settings(max_examples=15, deadline=None)
+@given(st.floats(116.45, 116.75), st.floats(35.30, 35.50), st.floats(0.0005, 0.03),
+       st.floats(0.0005, 0.03))
+def test_the_bbox_filter_answers_exactly_the_features_whose_geometry_meets_the_box(ogc, lon, lat,
+                                                                                   w, h):
+    import shapely
+
+    base, token, city = ogc
+    box = shapely.box(lon, lat, lon + w, lat + h)
+    buildings = city.layers["buildings"]
+    expected = sorted(buildings.code[buildings.intersects(box)])
+    status, body = _get(base, token, f"/ogc/collections/buildings/items?limit=10000"
+                                     f"&bbox={lon!r},{lat!r},{lon + w!r},{lat + h!r}")
+    assert status == 200
+    assert sorted(f["id"] for f in body["features"]) == expected
+    assert body["numberMatched"] == len(expected) == body["numberReturned"]
+
+
+def test_a_box_touching_only_a_building_s_envelope_does_not_find_it(ogc):
+    import shapely
+
+    base, token, city = ogc
+    buildings = city.layers["buildings"]
+    others = shapely.STRtree(buildings.geometry.values)
+
+    def corner_of(geom):  # the top-right 5 % of the envelope
+        x0, y0, x1, y1 = geom.bounds
+        return shapely.box(x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.05, x1, y1)
+
+    # a turned building: its envelope's corner is empty ground, touching no other building
+    code, corner = next((c, corner_of(g)) for c, g in zip(buildings.code, buildings.geometry,
+                                                          strict=True)
+                        if g.geom_type == "Polygon" and not g.intersects(corner_of(g))
+                        and len(others.query(corner_of(g), predicate="intersects")) == 0)
+    status, body = _get(base, token, "/ogc/collections/buildings/items?bbox=" +
+                        ",".join(repr(v) for v in corner.bounds))
+    assert status == 200 and code not in [f["id"] for f in body["features"]]
+    assert body["numberMatched"] == 0
+
+
+@pytest.mark.parametrize("bbox", ["116.7,35.3,116.5,35.5", "116.5,35.5,116.7,35.3", "nan,1,2,3",
+                                  "1,2,3"])
+def test_an_inverted_or_malformed_bbox_is_a_400_that_says_what_to_fix(ogc, bbox):
+    base, token, _city = ogc
+    status, body = _get(base, token, f"/ogc/collections/buildings/items?bbox={bbox}")
+    assert status == 400 and body["code"] == "invalid_bbox" and body["error_zh"]
+    assert "minLon" in body["error"] or "finite" in body["error"]
+
+
+# -- OWSLib, a third-party client --------------------------------------------------------------------
+def test_owslib_reads_collections_extents_queryables_and_items(ogc):
+    from owslib.ogcapi.features import Features
+
+    base, token, city = ogc
+    api = Features(f"{base}/ogc", headers={"Authorization": f"Bearer {token}"})
+    assert {c["id"] for c in api.collections()["collections"]} >= {"buildings", "sites"}
+    assert api.collection("sites")["extent"]["spatial"]["bbox"][0][0] > 116
+    assert "kind" in api.collection_queryables("sites")["properties"]
+    schools = api.collection_items("sites", kind="school", limit=500)
+    assert schools["numberMatched"] == (city.layers["sites"].kind == "school").sum()
+    assert {f["properties"]["kind"] for f in schools["features"]} == {"school"}
+    conformance = api.conformance()["conformsTo"]
+    assert any("ogcapi-features-3" in c for c in conformance)

@@ -309,7 +309,7 @@ def test_cli_demo_load_then_export(settings_env, tmp_path):
     assert loaded.exit_code == 0, loaded.output
     exported = runner.invoke(app, ["export", str(tmp_path / "out.gpkg")])
     assert exported.exit_code == 0 and (tmp_path / "out.gpkg").exists()
-    assert (tmp_path / "workers.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]  # workers inside, nothing beside
 
 
 def test_a_camera_heading_of_360_or_a_view_wider_than_a_circle_is_a_row_level_error(engine, example):

@@ -238,3 +238,43 @@ def _answers(url: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_prometheus_scrapes_with_a_metrics_credential_that_reads_nothing_else(db_url, engine,
+                                                                            city):
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    assert write_validated(engine, city).ok
+    with session_scope(engine) as session:
+        scraper = users.add(session, "prometheus", "metrics", days=0)[1]
+    headers = {"Authorization": f"Bearer {scraper}"}
+    with TestClient(create_app(url=db_url)) as client:
+        assert client.get("/metrics", headers=headers).status_code == 200
+        assert client.get("/v1/me", headers=headers).status_code == 403
+        assert client.get("/ogc/collections", headers=headers).status_code == 403
+        assert client.get("/v1/stats/summary", headers=headers).status_code == 403
+
+
+def test_what_only_increases_is_typed_as_a_counter(db_url, engine, city):
+    from layers.access import users
+    from layers.storage.db import session_scope
+
+    assert write_validated(engine, city).ok
+    with session_scope(engine) as session:
+        admin = users.add(session, "ops", "admin")[1]
+    with TestClient(create_app(url=db_url)) as client:
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {admin}"}).text
+    types = dict(line.split()[2:4] for line in text.splitlines() if line.startswith("# TYPE"))
+    assert types["gridmap_locator_rebuilds_total"] == "counter"
+    assert types["gridmap_listener_reconnects_total"] == "counter"
+    assert types["gridmap_listening"] == "gauge" and types["gridmap_case_backlog"] == "gauge"
+    assert all(kind != "counter" or name.endswith("_total") for name, kind in types.items())
+
+
+def test_head_is_answered_on_the_health_routes(db_url, engine, city):
+    assert write_validated(engine, city).ok
+    with TestClient(create_app(url=db_url)) as client:
+        live = client.head("/healthz")
+        assert live.status_code == 200 and live.content == b""
+        assert client.head("/readyz").status_code in (200, 503)

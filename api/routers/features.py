@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import ReadSessionDep, allowed
 from layers.maps import features
@@ -20,11 +20,17 @@ router = APIRouter(prefix="/ogc", tags=["ogc api features"])
 Reader = allowed("ogc.read")
 CollectionId = Annotated[str, Path(max_length=40)]
 GEOJSON = "application/geo+json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    # /ogc/api is an OpenAPI 3.0 document (the app's own /openapi.json is 3.1)
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ]
 CRS84 = features.CRS84
 
@@ -33,12 +39,16 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
-def _collection(request: Request, spec: LayerSpec) -> dict:
+def _collection(request: Request, spec: LayerSpec, extent: dict | None) -> dict:
     url = f"{_base(request)}/collections/{spec.name}"
-    return {"id": spec.name, "title": spec.label_zh, "itemType": "feature",
+    body = {"id": spec.name, "title": spec.label_zh, "itemType": "feature",
             "crs": list(features.CRS_URI), "storageCrs": CRS84,
             "links": [{"rel": "self", "type": "application/json", "href": url},
-                      {"rel": "items", "type": GEOJSON, "href": f"{url}/items"}]}
+                      {"rel": "items", "type": GEOJSON, "href": f"{url}/items"},
+                      {"rel": QUERYABLES_REL, "type": SCHEMA, "href": f"{url}/queryables"}]}
+    if extent is not None:
+        body["extent"] = extent
+    return body
 
 
 @router.get("", summary="Landing page")
@@ -48,8 +58,9 @@ def landing(request: Request, _: Reader) -> dict:
             "links": [{"rel": "self", "type": "application/json", "href": base},
                       {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
                       {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
-                      {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                       "href": str(request.base_url) + "openapi.json"}]}
+                      {"rel": "service-desc", "type": OPENAPI_30, "href": f"{base}/api"},
+                      {"rel": "service-doc", "type": "text/html",
+                       "href": str(request.base_url) + "docs"}]}
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -57,9 +68,17 @@ def conformance(_: Reader) -> dict:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", summary="The layers")
-def collections(request: Request, who: Reader) -> dict:
-    return {"collections": [_collection(request, s) for s in features.readable(who)],
+@router.get("/api", summary="This OGC API's description (OpenAPI 3.0): every collection's items "
+            "path with its filterable properties, as GDAL and QGIS look them up")
+def api_description(request: Request, who: Reader) -> JSONResponse:
+    return JSONResponse(ogc_openapi(_base(request), features.readable(who), request.app.version),
+                        media_type=OPENAPI_30)
+
+
+@router.get("/collections", summary="The layers, with their extents")
+def collections(request: Request, session: ReadSessionDep, who: Reader) -> dict:
+    return {"collections": [_collection(request, s, features.extent(session, s, who))
+                            for s in features.readable(who)],
             "links": [{"rel": "self", "type": "application/json",
                        "href": f"{_base(request)}/collections"}]}
 
@@ -68,11 +87,18 @@ def collections(request: Request, who: Reader) -> dict:
 def collection(request: Request, collection_id: CollectionId, session: ReadSessionDep,
                who: Reader) -> dict:
     spec = features.collection(collection_id, who)
-    body = _collection(request, spec)
-    bbox = features.extent(session, spec, who)
-    if bbox is not None:
-        body["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
-    return body
+    return _collection(request, spec, features.extent(session, spec, who))
+
+
+@router.get("/collections/{collection_id}/queryables", summary="The properties /items filters "
+            "on (OGC API Features Part 3)", response_class=Response,
+            responses={200: {"content": {SCHEMA: {"schema": {"type": "object"}}},
+                             "description": "a JSON Schema"}})
+def queryables(request: Request, collection_id: CollectionId, who: Reader) -> JSONResponse:
+    spec = features.collection(collection_id, who)
+    body = {"$id": f"{_base(request)}/collections/{spec.name}/queryables",
+            **features.queryables(spec)}
+    return JSONResponse(body, media_type=SCHEMA)
 
 
 GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {"schema": {"type": "object"}}},
@@ -165,3 +191,49 @@ def item(collection_id: CollectionId, feature_id: Annotated[str, Path(max_length
                              srid=srid, lat_first=lat_first,
                              on_day=features.parse_datetime(datetime) if datetime else None),
                 out_uri)
+
+
+def ogc_openapi(base: str, specs: list[LayerSpec], version: str) -> dict:
+    """The OGC API's own description, an OpenAPI 3.0 document rooted at ``/ogc``: one items path
+    per collection, each declaring its property filters (GDAL's OAPIF driver sends a ``-where``
+    equality to the server only for a parameter declared on that path; otherwise it downloads
+    everything and filters itself) and ``limit``'s maximum (GDAL 3.8+ pages by it)."""
+    def query(name: str, schema: dict, description: str = "") -> dict:
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": description}
+
+    common = [
+        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+              "page size"),
+        query("bbox", {"type": "array", "items": {"type": "number"}, "minItems": 4,
+                       "maxItems": 4}, "minLon,minLat,maxLon,maxLat (in bbox-crs)"),
+        query("bbox-crs", {"type": "string", "enum": list(features.CRS_URI)}),
+        query("crs", {"type": "string", "enum": list(features.CRS_URI)}),
+        query("datetime", {"type": "string"}, "an instant: versioned layers answer with the "
+                                              "boundaries in force then"),
+        query("offset", {"type": "integer", "minimum": 0}),
+        query("after", {"type": "string"}, "continue after this feature id (next links)"),
+    ]
+    ok = {"200": {"description": "OK"}}
+    paths: dict = {"/": {"get": {"summary": "Landing page", "responses": ok}},
+                   "/api": {"get": {"summary": "This document", "responses": ok}},
+                   "/conformance": {"get": {"summary": "Conformance classes", "responses": ok}},
+                   "/collections": {"get": {"summary": "The layers", "responses": ok}}}
+    for spec in specs:
+        props = features.queryables(spec)["properties"]
+        at = f"/collections/{spec.name}"
+        paths[at] = {"get": {"summary": spec.label_zh, "responses": ok}}
+        paths[f"{at}/queryables"] = {"get": {"summary": "Queryables", "responses": ok}}
+        paths[f"{at}/items"] = {"get": {
+            "summary": f"{spec.label_zh}: features", "responses": ok,
+            "parameters": [*common, *(query(name, {"type": p["type"]}, "equal to")
+                                      for name, p in props.items())]}}
+        paths[f"{at}/items/{{featureId}}"] = {"get": {
+            "summary": "One feature", "responses": ok,
+            "parameters": [{"name": "featureId", "in": "path", "required": True,
+                            "schema": {"type": "string"}}]}}
+    return {"openapi": "3.0.3",
+            "info": {"title": "gridmap — OGC API Features", "version": version},
+            "servers": [{"url": base}], "paths": paths,
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}]}

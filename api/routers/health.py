@@ -19,7 +19,8 @@ from layers.storage import health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness and database reachability")
+@router.api_route("/healthz", methods=["GET", "HEAD"],  # HEAD: what load balancers ask
+                  summary="Liveness and database reachability")
 def healthz(request: Request, _: allowed("health")) -> dict:
     return health.check(request.app.state.sessionmaker)
 
@@ -34,9 +35,10 @@ def _locator_ready(app) -> bool:
     return True
 
 
-@router.get("/readyz", summary="Readiness: database reachable, schema current, locator built, "
-                               "register key reads the stored data (503 until all pass)",
-            responses={503: {"description": "not ready: the body says which check failed"}})
+@router.api_route("/readyz", methods=["GET", "HEAD"],
+                  summary="Readiness: database reachable, schema current, locator built, "
+                          "register key reads the stored data (503 until all pass)",
+                  responses={503: {"description": "not ready: the body says which check failed"}})
 async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
     locator = await run_in_threadpool(_locator_ready, request.app)
     cipher = request.app.state.cipher
@@ -56,11 +58,14 @@ def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -
     registry = request.app.state.locators
     gauges: dict[str, tuple[str, float]] = {
         "gridmap_case_backlog": ("Cases not yet closed, cancelled or merged.", open_backlog(session)),
-        "gridmap_locator_rebuilds": ("Locator rebuilds since start (NOTIFY).", registry.rebuilds),
         "gridmap_listening": ("1 while the process hears changes (LISTEN); 0: credentials and "
                               "locators may lag up to their refresh.", int(registry.listener.listening)),
-        "gridmap_listener_reconnects": ("Times the LISTEN connection came back after a loss.",
-                                        registry.listener.reconnects),
+    }
+    counters: dict[str, tuple[str, float]] = {  # only ever increase (Prometheus rate() them)
+        "gridmap_locator_rebuilds_total": ("Locator rebuilds since start (NOTIFY).",
+                                           registry.rebuilds),
+        "gridmap_listener_reconnects_total": ("Times the LISTEN connection came back after a "
+                                              "loss.", registry.listener.reconnects),
     }
     with contextlib.suppress(NoGeneration):  # no boundaries yet: no locator gauges
         active = registry.active()
@@ -68,5 +73,5 @@ def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -
                                                 active.generation["id"])
         gauges["gridmap_locator_build_seconds"] = ("Seconds the active locator took to build.",
                                                    round(active.built_seconds, 3))
-    return Response(request.app.state.metrics.exposition(gauges),
+    return Response(request.app.state.metrics.exposition(gauges, counters),
                     media_type="text/plain; version=0.0.4")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import ReadSessionDep, RowId, SessionDep, allowed
+from api.deps import ReadSessionDep, RowId, SessionDep, allowed, beijing_today
 from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
 from layers.maps import queries
@@ -151,7 +151,7 @@ def cases_page(
 ) -> Response:
     if not allows(who.role, "map.staff"):
         return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-    today = request.app.state.clock().date()
+    today = beijing_today(request)
     return _page(pages.cases(session, _settings(request), period_days=period,
                              category=category or None, street=street or None, today=today,
                              scope=who.scope_code), private=True)

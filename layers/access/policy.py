@@ -42,6 +42,10 @@ _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
 # a department places tasks into grids and follows its own (no cases, no register, no stats)
 _DEPARTMENT = frozenset({"me", "routing.read", "areas.workers", "task.create", "task.read"})
 
+# Prometheus scrapes with a credential of its own (`gridmap user add prometheus --role metrics
+# --days 0`, the token in a file its scrape config names): the metrics and nothing else
+_METRICS = frozenset({"metrics.read"})
+
 # role → the actions it may take ("case.act:*" covers every workflow action; admin has "*")
 POLICY: dict[UserRole, frozenset[str]] = {
     R.PUBLIC: _PUBLIC,
@@ -49,6 +53,7 @@ POLICY: dict[UserRole, frozenset[str]] = {
     R.DISPATCHER: _PUBLIC | _DISPATCHER,
     R.PLANNER: _PUBLIC | _PLANNER,
     R.DEPARTMENT: _PUBLIC | _DEPARTMENT,
+    R.METRICS: _PUBLIC | _METRICS,
     R.ADMIN: frozenset({"*"}),
 }
 # Reading a layer: which principals' roles satisfy a layer's declared read_role.

@@ -17,6 +17,7 @@ import secrets
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.boundaries import generations
 from layers.errors import DomainError
 from layers.storage.models import Area, User, UserRole
@@ -78,7 +79,7 @@ def add(session: Session, name: str, role: str, scope_code: str | None = None, *
     if session.scalars(select(User).where(User.name == name)).first() is not None:
         raise UserError(f"a user named {name!r} exists already")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     user = User(name=name, role=role_value, scope_code=scope_code, token_hash=hash_token(token),
                 expires_at=_expiry(now, days), worker_code=worker, department=department)
     session.add(user)
@@ -107,7 +108,7 @@ def by_token(session: Session, token: str, *, now: dt.datetime | None = None) ->
     user = session.scalars(select(User).where(User.token_hash == hash_token(token))).one_or_none()
     if user is None or user.disabled_at is not None:
         return None
-    if user.expires_at is not None and user.expires_at <= (now or dt.datetime.now(dt.UTC)):
+    if user.expires_at is not None and user.expires_at <= (now or clock.now()):
         return None
     return user
 
@@ -125,7 +126,7 @@ def list_all(session: Session) -> list[User]:
 
 def disable(session: Session, name: str, *, now: dt.datetime | None = None) -> User:
     user = named(session, name)
-    user.disabled_at = user.disabled_at or now or dt.datetime.now(dt.UTC)
+    user.disabled_at = user.disabled_at or now or clock.now()
     return user
 
 
@@ -139,7 +140,7 @@ def rotate(session: Session, name: str, *, days: int | None = None,
            now: dt.datetime | None = None) -> tuple[User, str]:
     """A new token for the user; the old one stops working now."""
     user = named(session, name)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.rotated_at = hash_token(token), now
     user.expires_at = _expiry(now, days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.boundaries import generations
 from layers.errors import DomainError
 from layers.storage.models import (
@@ -111,7 +111,7 @@ def load_district_boundary(session: Session, path: Path) -> tuple[Generation, bo
     generation = generations.active(session)
     if generation is None:
         generation = Generation(name="初始边界 initial boundaries", status=GenerationStatus.ACTIVE,
-                                effective_from=dt.date.today(), published_at=func.now())
+                                effective_from=clock.today(), published_at=func.now())
         session.add(generation)
         session.flush()
     existing = session.scalars(

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.errors import DomainError
 from layers.storage.models import Area, Generation, GenerationStatus
 
@@ -116,7 +117,7 @@ def publish(session: Session, generation: Generation, effective_from: dt.date | 
     n_areas = session.scalar(select(func.count()).where(Area.generation_id == generation.id))
     if not n_areas:
         raise GenerationError(f"generation {generation.id} has no areas; import some first")
-    today = today or dt.date.today()
+    today = today or clock.today()
     effective_from = effective_from or today
     current = active(session)
     if current is not None and current.effective_from and effective_from < current.effective_from:
@@ -125,7 +126,7 @@ def publish(session: Session, generation: Generation, effective_from: dt.date | 
             f"{current.effective_from}; boundaries cannot change in the past"
         )
     generation.effective_from = effective_from
-    generation.published_at = dt.datetime.now(dt.UTC)
+    generation.published_at = clock.now()
     if effective_from > today:
         generation.status = GenerationStatus.SCHEDULED
         session.flush()

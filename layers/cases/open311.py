@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from layers.access.masking import mask_numbers
 from layers.access.policy import ANONYMOUS, Principal, may_see_case
 from layers.cases import routing, workflow
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.storage.models import Case, CaseStatus, RoutingVersion
 
@@ -111,7 +111,7 @@ def parse_time(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise BadRequest(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00:00+08:00",
                          zh="时间格式有误") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
 
 
 def search(session: Session, *, service_request_id: str | None = None,
@@ -163,7 +163,7 @@ def discovery(session: Session, base_url: str) -> dict:
     """The GeoReport v2 discovery document: where the endpoint is, what it speaks, and when its
     service list last changed (the routing tables' newest version)."""
     changed = session.scalar(select(func.max(RoutingVersion.created_at)))
-    changeset = _iso(changed) or _iso(dt.datetime(2026, 1, 1, tzinfo=CST))
+    changeset = _iso(changed) or _iso(dt.datetime(2026, 1, 1, tzinfo=CHINA))
     return {
         "changeset": changeset,
         "contact": "任城区网格化服务管理中心 (Rencheng grid management centre)",

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
+from layers import clock
 from layers.access import audit
 from layers.access.policy import Principal, require_scope, require_transition
 from layers.cases import routing
@@ -180,7 +181,7 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
         if seen is None:
             raise
         return seen
-    case.case_no = f"RC{now.astimezone(dt.UTC):%Y%m%d}{case.id:07d}"
+    case.case_no = f"RC{clock.day_of(now):%Y%m%d}{case.id:07d}"
     _event(session, case, now, actor, "report", None,
            f"重复案件，已关联 {duplicate.case_no}" if duplicate else None)
     if duplicate:

@@ -6,14 +6,13 @@ exceptions from the ``holidays`` table."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from layers.clock import CHINA
 from layers.storage.models import Holiday
 
-CST = ZoneInfo("Asia/Shanghai")
 PERIODS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 30)))
 
 
@@ -26,13 +25,13 @@ def is_workday(day: dt.date, exceptions: dict[dt.date, bool]) -> bool:
 def add_working_hours(start: dt.datetime, hours: float, exceptions: dict[dt.date, bool]) -> dt.datetime:
     """The moment ``hours`` working hours after ``start`` (an aware datetime)."""
     remaining = dt.timedelta(hours=hours)
-    local = start.astimezone(CST)
+    local = start.astimezone(CHINA)
     day = local.date()
     for _ in range(3660):  # ten years of days at most
         if is_workday(day, exceptions):
             for begin, end in PERIODS:
-                p0 = dt.datetime.combine(day, begin, CST)
-                p1 = dt.datetime.combine(day, end, CST)
+                p0 = dt.datetime.combine(day, begin, CHINA)
+                p1 = dt.datetime.combine(day, end, CHINA)
                 if local >= p1:
                     continue
                 cursor = max(local, p0)
@@ -42,7 +41,7 @@ def add_working_hours(start: dt.datetime, hours: float, exceptions: dict[dt.date
                 remaining -= available
                 local = p1
         day += dt.timedelta(days=1)
-        local = dt.datetime.combine(day, dt.time(0), CST)
+        local = dt.datetime.combine(day, dt.time(0), CHINA)
     raise ValueError("time limit too long for the working calendar")
 
 
@@ -51,13 +50,13 @@ def working_hours_between(a: dt.datetime, b: dt.datetime, exceptions: dict[dt.da
     if b <= a:
         return 0.0
     total = dt.timedelta()
-    la, lb = a.astimezone(CST), b.astimezone(CST)
+    la, lb = a.astimezone(CHINA), b.astimezone(CHINA)
     day = la.date()
     while day <= lb.date():
         if is_workday(day, exceptions):
             for begin, end in PERIODS:
-                p0 = max(dt.datetime.combine(day, begin, CST), la)
-                p1 = min(dt.datetime.combine(day, end, CST), lb)
+                p0 = max(dt.datetime.combine(day, begin, CHINA), la)
+                p1 = min(dt.datetime.combine(day, end, CHINA), lb)
                 if p1 > p0:
                     total += p1 - p0
         day += dt.timedelta(days=1)

@@ -14,8 +14,10 @@ import secrets
 import numpy as np
 from sqlalchemy import Engine, text
 
+from layers import clock
 from layers.cases import routing
-from layers.cases.working_calendar import CST, add_working_hours, statutory_days
+from layers.cases.working_calendar import add_working_hours, statutory_days
+from layers.clock import CHINA
 from layers.locating.locators import LocatorRegistry
 from layers.storage.bulk import bare
 from layers.storage.db import session_scope
@@ -32,6 +34,7 @@ CATEGORY_WEIGHTS = {
     "C0301": 2, "C0401": 1, "C0501": 1, "S0101": 5, "S0201": 3, "S0301": 3, "S0302": 2,
     "S0401": 1.5, "S0402": 2.5,
 }
+OPEN_STEPS_SPAN = dt.timedelta(hours=2)  # an open case's steps after registration
 CAMERA_CATEGORIES = ("E0501", "E0502", "E0102", "E0104", "E0301", "E0503")
 
 
@@ -61,13 +64,15 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
             WHERE kind IN ('fixed', 'ptz', 'panoramic')""")).all()
     n = max(10, round(TOTAL * scale))
     n_closed = n - max(1, round((TOTAL - CLOSED) * scale))
-    end = (end or dt.datetime.now(dt.UTC)).astimezone(CST).replace(hour=0, minute=0, second=0,
-                                                                    microsecond=0)
-    days = np.array([end.date() - dt.timedelta(days=int(i)) for i in range(YEARS * 365, 0, -1)])
+    # the history ends now (Beijing time): closed cases until yesterday, open ones in the last
+    # ten days, nothing stamped after this moment
+    now = clock.local(end) if end is not None else clock.now()
+    today = now.date()
+    days = np.array([today - dt.timedelta(days=int(i)) for i in range(YEARS * 365, 0, -1)])
 
     # when: closed cases over three years by season; open ones in the last ten days
     day_idx = rng.choice(len(days), n_closed, p=_season_weights(days))
-    created_days = list(days[day_idx]) + [end.date() - dt.timedelta(days=int(d))
+    created_days = list(days[day_idx]) + [today - dt.timedelta(days=int(d))
                                           for d in rng.integers(0, 10, n - n_closed)]
     minutes = rng.normal(12 * 60, 3 * 60, n).clip(7 * 60, 21 * 60)
 
@@ -112,9 +117,11 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
         if not keep[i]:
             continue
         cat = categories[category[i]]
-        created = dt.datetime.combine(created_days[i], dt.time(0), CST) + dt.timedelta(
+        created = dt.datetime.combine(created_days[i], dt.time(0), CHINA) + dt.timedelta(
             minutes=float(minutes[i]))
         registered = created + dt.timedelta(minutes=float(rng.integers(5, 90)))
+        while registered + OPEN_STEPS_SPAN > now:  # an open case of today: a day earlier
+            created, registered = created - dt.timedelta(days=1), registered - dt.timedelta(days=1)
         deadline = add_working_hours(registered, cat.time_limit_hours, exceptions)
         grid = str(locator.index.codes[grid_idx[i]])
         workers = {w["role"]: w["code"] for w in reversed(locator.workers.get(grid, []))}
@@ -124,9 +131,9 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
         status = "closed" if closed else status_open[i - n_closed]
         closed_at = add_working_hours(registered, cat.time_limit_hours * frac[i], exceptions) \
             if closed else None
-        if closed_at is not None and closed_at > end.astimezone(dt.UTC):
-            closed_at = end.astimezone(dt.UTC) - dt.timedelta(minutes=5)
-        rows.append((i + 1, f"RC{created.astimezone(dt.UTC):%Y%m%d}{i + 1:07d}",
+        if closed_at is not None and closed_at > now:
+            closed_at = now - dt.timedelta(minutes=5)
+        rows.append((i + 1, f"RC{clock.day_of(created):%Y%m%d}{i + 1:07d}",
                      secrets.token_urlsafe(12), str(source[i]), str(category[i]), version,
                      f"{cat.name}（历史案件）", str(cam_code[i]) if cam_code[i] else None,
                      status, grid, gen_id, assignee,
@@ -147,7 +154,7 @@ _STEPS_UNTIL = {"registered": 1, "dispatched": 2, "processing": 3, "resolved": 4
 def _events(case_id: int, status: str, created, registered, closed_at, actor) -> list[tuple]:
     out = [(case_id, created, "patrol", "report", None, "reported")]
     steps = _STEPS[:_STEPS_UNTIL[status]]
-    span = (closed_at - registered) if closed_at else dt.timedelta(hours=2)
+    span = (closed_at - registered) if closed_at else OPEN_STEPS_SPAN
     previous = "reported"
     for k, action in enumerate(steps):
         at = registered if k == 0 else registered + span * (k / max(len(steps) - 1, 1))

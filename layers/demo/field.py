@@ -30,8 +30,10 @@ import shapely
 from sqlalchemy import Engine, text
 
 from gis.metric import length_m
+from layers import clock
 from layers.boundaries.generations import ACTIVE_ID_SQL
-from layers.cases.working_calendar import CST, holiday_calendar, is_workday
+from layers.cases.working_calendar import holiday_calendar, is_workday
+from layers.clock import CHINA
 from layers.field.patrols import grid_lines, shares_of_day
 from layers.storage.db import session_scope
 
@@ -52,7 +54,7 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
         if conn.execute(text("SELECT EXISTS (SELECT 1 FROM patrols)")).scalar():
             return {}
     rng = np.random.default_rng(seed + 13)
-    today = today or dt.datetime.now(CST).date()
+    today = today or clock.today()
     with session_scope(engine) as session:
         workers = session.execute(text(f"""
             SELECT w.code, w.name, wa.grid_code FROM worker_assignments wa
@@ -119,7 +121,7 @@ def _patrols(session, rng, workers, lines, days) -> int:
             xy = gps_noise(rng, walk(rng, ls, totals[grid] * rng.uniform(0.35, 0.95), 20.0))
             kx = 111_320 * np.cos(np.radians(xy[0, 1]))
             step = np.hypot(np.diff(xy[:, 0]) * kx, np.diff(xy[:, 1]) * 110_574)
-            started = dt.datetime.combine(day, dt.time(8, 30), CST) + dt.timedelta(
+            started = dt.datetime.combine(day, dt.time(8, 30), CHINA) + dt.timedelta(
                 minutes=float(rng.uniform(0, 60)))
             seconds = float(step.sum() / rng.uniform(1.0, 1.4))
             rows.append({"key": f"demo-{grid}-{day:%Y%m%d}", "worker": name, "grid": grid,
@@ -142,7 +144,7 @@ def _patrols(session, rng, workers, lines, days) -> int:
 def _tasks(session, rng, workers, today: dt.date) -> int:
     grids = [(code, grid) for code, _name, grid in workers]
     made = 0
-    now = min(dt.datetime.now(CST), dt.datetime.combine(today, dt.time(23, 59), CST))
+    now = min(clock.now(), dt.datetime.combine(today, dt.time(23, 59), CHINA))
 
     def past(at: dt.datetime) -> dt.datetime:  # nothing the demo says happened is in the future
         return min(at, now - dt.timedelta(minutes=30))
@@ -153,7 +155,7 @@ def _tasks(session, rng, workers, today: dt.date) -> int:
             or grids[:max(1, len(grids) // 3)]  # a small city: the communities are not all there
         if not chosen:
             continue
-        deadline = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(18), CST)
+        deadline = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(18), CHINA)
         created = past(deadline - dt.timedelta(days=10))
         task = session.execute(text("""
             INSERT INTO tasks (department, title, instructions, category, deadline, area,
@@ -244,7 +246,7 @@ def _case(session, *, source, category, at, grid, lon, lat, description, assigne
         "version": version, "desc": description, "camera": camera, "grid": grid,
         "assignee": assignee, "dep": department, "at": at, "lon": lon, "lat": lat}).scalar_one()
     session.execute(text("UPDATE cases SET case_no = :no WHERE id = :id"),
-                    {"no": f"RC{at.astimezone(dt.UTC):%Y%m%d}{case_id:07d}", "id": case_id})
+                    {"no": f"RC{clock.day_of(at):%Y%m%d}{case_id:07d}", "id": case_id})
     return case_id
 
 
@@ -277,7 +279,7 @@ def _stories(session, today: dt.date) -> int:
             {"g": jinhua.grid_code}).scalar()
         if worker:
             session.execute(text("UPDATE workers SET name = '杨文' WHERE code = :w"), {"w": worker})
-        t = dt.datetime(year, 9, 15, 9, 5, tzinfo=CST)
+        t = dt.datetime(year, 9, 15, 9, 5, tzinfo=CHINA)
         case_id = _case(session, source="patrol", category="C0102", at=t, grid=jinhua.grid_code,
                         lon=jinhua.lon, lat=jinhua.lat, assignee=worker, department="CG",
                         description="金华小区3号楼前路灯不亮，夜间居民出行不便")
@@ -288,7 +290,7 @@ def _stories(session, today: dt.date) -> int:
                 INSERT INTO photos (case_id, content_type, size, sha256, data)
                 VALUES (:c, 'image/png', :n, encode(sha256(:d), 'hex'), :d) RETURNING id"""),
                 {"c": case_id, "n": len(data), "d": data}).scalar_one())
-        done = dt.datetime(year, 9, 18, 9, 8, tzinfo=CST)
+        done = dt.datetime(year, 9, 18, 9, 8, tzinfo=CHINA)
         _steps(session, case_id, [
             (t, "杨文", "report", "reported", "金华小区路灯不亮", []),
             (t + dt.timedelta(minutes=12), "金城街道", "register", "registered", None, []),
@@ -313,7 +315,7 @@ def _stories(session, today: dt.date) -> int:
         grid = session.execute(text(f"""SELECT code FROM areas WHERE generation_id = {ACTIVE_ID_SQL}
             AND level = 'grid' AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326))
             ORDER BY code LIMIT 1"""), {"x": camera.lon, "y": camera.lat}).scalar()
-        t = dt.datetime(year, 9, 20, 10, 2, tzinfo=CST)
+        t = dt.datetime(year, 9, 20, 10, 2, tzinfo=CHINA)
         case_id = _case(session, source="camera", category="E0501", at=t, grid=grid,
                         lon=camera.lon, lat=camera.lat, assignee=None, camera=camera.code,
                         description="视频智能分析：红星西路占道经营（流动摊贩）")

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from gis.metric import distance_m
+from layers import clock
 from layers.demo import names
 from layers.register import identity
 from layers.register.crypto import PersonalData
@@ -304,7 +305,7 @@ def load(engine: Engine, cipher: PersonalData, *, scale: float = 1.0, seed: int 
             ORDER BY s.code""")).all(), columns=["name", "kind", "address", "lon", "lat",
                                                  "building_id"])
     register = generate(buildings, sites, scale=scale, seed=seed,
-                        today=today or dt.date.today())
+                        today=today or clock.today())
     counts = copy_rows(engine, register, cipher, flag_m=flag_m)
     # freshly loaded tables: set their visibility maps (index-only scans for the visit lists)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from layers.access import audit
 from layers.access.policy import Principal
-from layers.cases.working_calendar import CST, holiday_calendar, is_workday
+from layers.cases.working_calendar import holiday_calendar, is_workday
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.register import visits
 
@@ -137,8 +138,8 @@ def workers(session: Session, principal: Principal, *, month: dt.date, area: str
     measures, the weighted score and the rank within their street."""
     scope = area or principal.scope_code
     end = visits._next_month(month)
-    start_at = dt.datetime.combine(month, dt.time(), CST)
-    end_at = dt.datetime.combine(end, dt.time(), CST)
+    start_at = dt.datetime.combine(month, dt.time(), CHINA)
+    end_at = dt.datetime.combine(end, dt.time(), CHINA)
     rows = session.execute(text(WORKERS_SQL), {"scope": scope, "start": start_at,
                                                "end": end_at}).all()
     visited = {r["worker"]: r for r in visits.compliance(

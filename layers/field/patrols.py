@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from gis.crs import transform_xy
 from gis.metric import gauss_kruger_epsg
 from gis.track import clean
+from layers import clock
 from layers.access import audit
 from layers.access.policy import Principal
 from layers.boundaries.generations import ACTIVE_ID_SQL
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.storage.models import Patrol
 
@@ -47,7 +48,7 @@ def _times(values: list) -> np.ndarray:
         raise BadTrack("times must be ISO 8601 timestamps, one per point "
                        "(2026-11-27T09:00:00+08:00)", zh="时间格式有误") from None
     # a time without a zone is the phone's local time
-    stamps = [s if s.tzinfo else s.replace(tzinfo=CST) for s in stamps]
+    stamps = [s if s.tzinfo else s.replace(tzinfo=CHINA) for s in stamps]
     return np.array([s.timestamp() for s in stamps])
 
 
@@ -262,7 +263,7 @@ def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndar
     seconds = np.diff(t[k])
     inside = shapely.covers(grid_geom, mid)
     line = shapely.LineString(np.column_stack([lon[k], lat[k]]))
-    tz = dt.UTC
+    tz = clock.CHINA
     patrol = Patrol(key=key, worker=principal.name, grid_code=grid, mode=mode,
                     started_at=dt.datetime.fromtimestamp(float(t[k][0]), tz),
                     ended_at=dt.datetime.fromtimestamp(float(t[k][-1]), tz),

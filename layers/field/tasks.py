@@ -36,7 +36,7 @@ from gis.crs import transform_xy
 from layers.access import audit
 from layers.access.policy import Principal, require_scope
 from layers.boundaries.generations import ACTIVE_ID_SQL
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.locating.locators import Locator, grid_worker
 from layers.storage.models import UserRole, WorkerRole
@@ -92,7 +92,7 @@ def _deadline(value, now: dt.datetime) -> dt.datetime:
     except ValueError:
         raise BadTask(f"deadline {value[:40]!r} is not an ISO time (2026-12-05T18:00+08:00)",
                       zh="完成时限格式有误") from None
-    at = at if at.tzinfo else at.replace(tzinfo=CST)
+    at = at if at.tzinfo else at.replace(tzinfo=CHINA)
     if at <= now:
         raise BadTask("the deadline has passed already: give a later one", zh="完成时限已过")
     return at

@@ -1,8 +1,11 @@
 """Read and write the interchange format (docs/data-format.md).
 
 A dataset is a folder of one file per layer (``areas.geojson`` …, or ``areas.shp`` …) plus
-``workers.csv``, or one GeoPackage with layers of the same names (``workers`` as a table inside or
-``workers.csv`` beside it). Reading converts every layer to WGS84: the CRS comes from the file
+``workers.csv``, or one GeoPackage with layers of the same names (``workers`` as a table inside or,
+on import, ``workers.csv`` beside it). An export writes one file or one folder and nothing beside
+it; workers' phone numbers are masked unless the export asks for personal data.
+
+Reading converts every layer to WGS84: the CRS comes from the file
 (``.prj``; GeoJSON is WGS84 by definition) unless ``from_crs`` overrides it, which is how data
 digitised on Amap/Baidu (GCJ-02/BD-09) or delivered in a Gauss–Krüger zone comes in.
 """
@@ -22,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.crs import UnknownCRSError, parse_crs, transform_geometry
+from layers.access.masking import mask_phone
 from layers.interchange.dataset import Dataset, plain_value
 from layers.interchange.validate import Report
 from layers.registry import AREAS, REGISTRY, WORKERS, LayerSpec
@@ -317,19 +321,40 @@ def _write_shp(spec: LayerSpec, frame: gpd.GeoDataFrame, folder: Path) -> None:
                 json.dumps({v: k for k, v in renames.items()}, ensure_ascii=False), encoding="utf-8")
 
 
-def write(dataset: Dataset, path: Path, fmt: str) -> list[Path]:
-    """Write a dataset as GeoJSON files, one GeoPackage, or Shapefiles; returns what was written."""
+# GeoPackage 1.4 (what a current GDAL writes) makes GDAL 3.6 — Debian 12's — warn on every open;
+# 1.3 reads everywhere without one
+GPKG_VERSION = "1.3"
+
+
+def target_path(path: Path, fmt: str) -> Path:
+    """Where an export goes: a GeoPackage is a ``.gpkg`` file (the suffix added when missing),
+    the other formats a folder."""
+    path = Path(path)
+    return path if fmt != "gpkg" or path.suffix.lower() == ".gpkg" else \
+        path.with_name(path.name + ".gpkg")
+
+
+def write(dataset: Dataset, path: Path, fmt: str, *, personal_data: bool = False) -> list[Path]:
+    """Write a dataset as GeoJSON files or Shapefiles in the folder ``path``, or as the one
+    GeoPackage ``path`` (see :func:`target_path`), workers included; returns what was written.
+    Workers' phone numbers are masked (138****5678) unless ``personal_data``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    path = Path(path)
+    path = target_path(path, fmt)
+    workers = dataset.workers
+    if workers is not None and not personal_data:
+        workers = workers.assign(phone=workers.phone.map(mask_phone))
     written: list[Path] = []
     if fmt == "gpkg":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         for spec, frame in dataset:
-            frame.to_file(path, layer=spec.name, driver="GPKG", engine="pyogrio")
-        written.append(path)
-        folder = path.parent
+            frame.to_file(path, layer=spec.name, driver="GPKG", engine="pyogrio",
+                          VERSION=GPKG_VERSION)
+        if workers is not None:  # an attribute table inside: nothing beside the file
+            pyogrio.write_dataframe(workers, path, layer="workers", driver="GPKG",
+                                    VERSION=GPKG_VERSION)
+        return [path]
     else:
         path.mkdir(parents=True, exist_ok=True)
         folder = path
@@ -341,8 +366,15 @@ def write(dataset: Dataset, path: Path, fmt: str) -> list[Path]:
             else:
                 _write_shp(spec, frame, path)
                 written += sorted(path.glob(f"{spec.name}*.shp"))
-    if dataset.workers is not None:
+    if workers is not None:
         target = folder / "workers.csv"
-        dataset.workers.to_csv(target, index=False, encoding="utf-8")
+        workers.to_csv(target, index=False, encoding="utf-8")
         written.append(target)
     return written
+
+
+def field_names(folder: Path) -> dict[str, dict[str, str]]:
+    """The Shapefile field names of an exported folder that differ from the full names
+    (``.fields.json`` beside each ``.shp``): {layer file: {short: full}}."""
+    return {p.name.removesuffix(_FIELDS_SIDECAR): json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted(Path(folder).glob(f"*{_FIELDS_SIDECAR}"))}

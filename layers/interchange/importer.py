@@ -7,6 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from layers.access import audit
+from layers.access.audit import cli_principal
+from layers.access.policy import Principal, require
 from layers.boundaries import generations
 from layers.interchange import formats
 from layers.interchange.dataset import Dataset
@@ -56,7 +59,14 @@ def import_path(engine: Engine, path: Path, *, from_crs: str | None = None,
     return outcome
 
 
-def export_path(engine: Engine, path: Path, fmt: str, generation_id: int | None = None) -> list[Path]:
+def export_path(engine: Engine, path: Path, fmt: str, generation_id: int | None = None, *,
+                personal_data: bool = False, by: Principal | None = None) -> list[Path]:
+    """Export everything (formats.write: one file or one folder). Workers' phone numbers are
+    masked unless ``personal_data``, which needs ``export.personal`` (the admin); every export
+    is audited with whether it carried personal data."""
+    by = by or cli_principal()
+    if personal_data:
+        require(by, "export.personal")
     with session_scope(engine) as session:
         if generation_id is None:
             active = generations.active(session)
@@ -66,4 +76,8 @@ def export_path(engine: Engine, path: Path, fmt: str, generation_id: int | None 
         else:
             generations.get(session, generation_id)
         dataset = formats.load_dataset(session, generation_id)
-    return formats.write(dataset, path, fmt)
+        written = formats.write(dataset, path, fmt, personal_data=personal_data)
+        audit.record(session, by, "export", target=str(formats.target_path(path, fmt)),
+                     format=fmt, generation=generation_id, personal_data=personal_data,
+                     workers=0 if dataset.workers is None else len(dataset.workers))
+    return written

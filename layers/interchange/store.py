@@ -14,7 +14,6 @@ generation, into a new draft generation copied from it, to be published by a pla
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.boundaries import generations
 from layers.interchange.dataset import Dataset, extra_columns, plain_value
 from layers.registry import AREAS, LayerSpec
@@ -178,7 +178,7 @@ def write_areas(session: Session, frame, report: WriteReport, draft_name: str) -
     active = generations.active(session)
     if active is None:
         target = Generation(name="初始边界 initial boundaries", status=GenerationStatus.ACTIVE,
-                            effective_from=dt.date.today(), published_at=dt.datetime.now(dt.UTC))
+                            effective_from=clock.today(), published_at=clock.now())
         session.add(target)
         session.flush()
         report.areas_note = f"areas written to new active generation {target.id}"
@@ -202,6 +202,11 @@ def write_areas(session: Session, frame, report: WriteReport, draft_name: str) -
 
 
 # -- workers ---------------------------------------------------------------------------------------
+# an export masks phone numbers (138****5678) unless asked for personal data: importing it back
+# keeps the number on file instead of overwriting it with the mask
+KEPT_PHONE = "CASE WHEN EXCLUDED.phone LIKE '%*%' THEN workers.phone ELSE EXCLUDED.phone END"
+
+
 def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
     conn = session.connection().connection.driver_connection
     with conn.cursor() as cur:
@@ -219,15 +224,17 @@ def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
                 for grid in str(r.grid_codes).split(";"):
                     if grid.strip():
                         cp.write_row([r.code, grid.strip(), r.role])
-        upserted = cur.execute("""
+        upserted = cur.execute(f"""
             INSERT INTO workers (code, name, phone, role)
             SELECT code, name, phone, role FROM stage_workers
-            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,
+            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, phone = {KEPT_PHONE},
                                              role = EXCLUDED.role
             WHERE (workers.name, workers.phone, workers.role)
-                  IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.role)
+                  IS DISTINCT FROM (EXCLUDED.name, {KEPT_PHONE}, EXCLUDED.role)
             RETURNING id, (xmax = 0) AS inserted
         """).fetchall()
+        # a new worker's masked number is no number
+        cur.execute("UPDATE workers SET phone = NULL WHERE phone LIKE '%*%'")
         inserted = {wid for wid, new in upserted if new}
         updated = {wid for wid, new in upserted if not new}
         reassigned = {row[0] for row in cur.execute("""

@@ -4,12 +4,15 @@ again). Versioned layers answer with the active generation's rows."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers import clock
 from layers.access.policy import Principal, may_read, require_read
 from layers.errors import DomainError
 from layers.registry import REGISTRY, LayerSpec
@@ -64,17 +67,16 @@ def _geometry_sql(srid: int, lat_first: bool) -> str:
     return f"ST_AsGeoJSON({geom}, {digits})::json"
 
 
-def parse_datetime(value: str):
-    """The instant (a date or an RFC 3339 time) whose boundaries a versioned layer answers with."""
-    import datetime as dt
-
+def parse_datetime(value: str) -> dt.date:
+    """The day (a date, or the Beijing date of an RFC 3339 time) whose boundaries a versioned
+    layer answers with."""
     if "/" in value:
         raise InvalidParameter("datetime must be one instant (2025-06-01 or "
                                "2025-06-01T00:00:00Z) here: the boundaries in force then",
                                zh="datetime 须为单一时刻")
     try:
         return dt.date.fromisoformat(value) if len(value) == 10 else \
-            dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+            clock.day_of(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         raise InvalidParameter(f"datetime {value[:40]!r} is not RFC 3339 (2025-06-01T00:00:00Z)",
                                zh="datetime 格式有误") from None
@@ -95,10 +97,17 @@ def collection(collection_id: str, by: Principal) -> LayerSpec:
 
 
 def parse_bbox(bbox: str) -> tuple[float, float, float, float]:
+    """Four finite numbers, the lower corner first (an inverted box is refused, not read as an
+    empty one or as one crossing the antimeridian)."""
     try:
         x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
     except ValueError:
         raise InvalidBbox("bbox must be minLon,minLat,maxLon,maxLat", zh="bbox 参数有误") from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InvalidBbox("bbox must be four finite numbers", zh="bbox 参数有误")
+    if x0 > x1 or y0 > y1:
+        raise InvalidBbox(f"bbox {bbox[:80]} is inverted: write the lower corner first "
+                          "(minLon,minLat,maxLon,maxLat)", zh="bbox 的最小值大于最大值")
     return x0, y0, x1, y1
 
 
@@ -132,12 +141,40 @@ def filterable(spec: LayerSpec) -> list[str]:
     return [f.name for f in spec.fields if f.name != "parent_code"]
 
 
-def extent(session: Session, spec: LayerSpec, by: Principal) -> list[float] | None:
+def extent(session: Session, spec: LayerSpec, by: Principal) -> dict | None:
+    """A collection's ``extent`` (OGC API Features): the bounding box of the rows the principal
+    may see (CRS84) and, for a versioned layer, the interval its generations were in force —
+    what GDAL and QGIS would otherwise learn by reading every feature. None when it is empty."""
     row = session.execute(text(
         f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
         f"(SELECT ST_Extent(geom) AS e FROM {spec.table} t WHERE {_rows(spec, by)}) q"
     ), {"scope": by.scope_code}).one()
-    return None if row[0] is None else list(row)
+    if row[0] is None:
+        return None
+    answer: dict = {"spatial": {"bbox": [list(row)], "crs": CRS84}}
+    if spec.versioned:
+        first, last, current = session.execute(text(
+            "SELECT min(effective_from), max(effective_to), bool_or(effective_to IS NULL) "
+            "FROM generations WHERE status <> 'draft' AND effective_from IS NOT NULL")).one()
+        if first is not None:
+            answer["temporal"] = {"interval": [[clock.start_of(first).isoformat(), None if current
+                                                else clock.start_of(last).isoformat()]],
+                                  "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return answer
+
+
+def queryables(spec: LayerSpec) -> dict:
+    """The properties ``/items`` filters on by equality, as OGC API Features Part 3 describes
+    them (a JSON Schema): the collection's declared fields, with their types and vocabularies."""
+    types = {str: "string", int: "integer", float: "number"}
+    properties: dict = {}
+    for name in filterable(spec):
+        f = spec.field(name)
+        properties[name] = {"title": name, "type": types[f.type]}
+        if f.choices:
+            properties[name]["enum"] = list(f.choices)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+            "title": spec.label_zh, "properties": properties, "additionalProperties": False}
 
 
 @dataclass(frozen=True)
@@ -162,7 +199,7 @@ def page_sql(spec: LayerSpec, by: Principal, *, limit: int, offset: int = 0,
         envelope = f"ST_MakeEnvelope(:x0, :y0, :x1, :y1, {4326 if bbox_srid == 4490 else bbox_srid})"
         if bbox_srid not in (4326, 4490):
             envelope = f"ST_Transform({envelope}, 4326)"
-        where += f" AND t.geom && {envelope}"
+        where += f" AND ST_Intersects(t.geom, {envelope})"  # the index, then the geometry
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
     allowed = set(filterable(spec))
     for i, (name, value) in enumerate(sorted((equals or {}).items())):

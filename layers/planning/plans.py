@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from gridmap.settings import Settings
+from layers import clock
 from layers.access import audit
 from layers.access.policy import Principal, require_scope
 from layers.boundaries import generations
@@ -237,7 +238,7 @@ def publish(session: Session, plan: Plan, *, effective_from: dt.date | None, tod
         generations.publish(session, plan.generation, effective_from, today=today)
     except generations.GenerationError as exc:
         raise InvalidEdit(str(exc), zh="生效日期有误") from None
-    plan.status, plan.published_at = PlanStatus.PUBLISHED, dt.datetime.now(dt.UTC)
+    plan.status, plan.published_at = PlanStatus.PUBLISHED, clock.now()
     rerouted = 0
     if plan.generation.status == GenerationStatus.ACTIVE:
         apply_assignments(session, plan)

@@ -17,7 +17,7 @@ from gis.points import PointQuery
 from layers.access import audit
 from layers.access.policy import Principal
 from layers.cases import photos as case_photos
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.register.people import NotFound
 from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
@@ -200,7 +200,7 @@ def record(session: Session, principal: Principal, *, person: str | None, dwelli
                                                "b": target.building_id})
     visit = Visit(key=key, person_id=target.id if person else None,
                   dwelling_id=target.id if dwelling else None, visited_at=visited_at,
-                  month=visited_at.astimezone(CST).date().replace(day=1),  # Beijing's month
+                  month=visited_at.astimezone(CHINA).date().replace(day=1),  # Beijing's month
                   recorded_by=principal.name, note=note,
                   distance_m=round(distance, 1) if distance is not None else None,
                   flagged=distance is not None and distance > flag_m,

@@ -112,6 +112,7 @@ class UserRole(enum.StrEnum):
     PLANNER = "planner"
     ADMIN = "admin"
     DEPARTMENT = "department"  # a department that places tasks into grids (下单到网格)
+    METRICS = "metrics"  # the Prometheus scraper: /metrics and the health routes only
 
 
 class Generation(Base):
