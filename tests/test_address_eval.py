@@ -137,6 +137,7 @@ def test_the_report_scores_every_row_of_every_class_through_the_api(made, report
     for cls, agg in api["classes"].items():
         assert agg["n"] == sum(manifest["counts"][cls].values())
         assert agg["confident_wrong"] + agg["unwarranted"] <= agg["confident"] <= agg["n"]
+        assert agg["confident_right"] + agg["confident_wrong"] + agg["unwarranted"] == agg["confident"]
         assert agg["abstained"] + agg["candidates_only"] + agg["confident"] + agg["refused"] \
             + agg["errors"] == agg["n"]
         assert set(api["forms"][cls]) == set(manifest["counts"][cls])

@@ -226,9 +226,10 @@ def generic_added(p: Parts, rng: random.Random) -> str | None:
 
 
 def generic_removed(p: Parts, rng: random.Random) -> str | None:
-    """The compound name without its generic word (凤凰小区 → 凤凰)."""
+    """The compound name without its generic word (凤凰小区 → 凤凰); not where the rest ends in a
+    numeral, which would run into the building number (九九花园7号楼 → 九九7号楼)."""
     core = w.generic_core(p.compound)
-    return core if core != p.compound else None
+    return core if core != p.compound and core[-1] not in w.NUMERAL_CHARS else None
 
 
 def generic_swapped(p: Parts, rng: random.Random) -> str | None:

@@ -102,6 +102,8 @@ def aggregate(outcomes: list[Outcome]) -> dict:
         "building_right": sum(o.top_building == o.expected_building for o in with_building),
         "in_candidates": sum(o.in_candidates for o in outcomes),
         "confident": confident, "confident_share": confident / n if n else None,
+        # what a register import or a dispatcher can act on: confident and in the right grid
+        "confident_right": sum(o.confident and o.right and not o.unwarranted for o in outcomes),
         "confident_wrong": sum(o.confident_wrong for o in outcomes),
         "unwarranted": sum(o.unwarranted for o in outcomes),
         "abstained": sum(o.abstained for o in outcomes),
@@ -201,8 +203,8 @@ def _pct(x: float | None) -> str:
 
 
 def _header() -> str:
-    return (f"{'class / form':<34}{'n':>6}{'top-1':>8}{'bldg':>8}{'conf':>8}{'conf-wrong':>11}"
-            f"{'unwarr.':>8}{'abstain':>8}{'cands':>7}{'refused':>8}{'errors':>7}  goal")
+    return (f"{'class / form':<34}{'n':>6}{'top-1':>8}{'bldg':>8}{'conf':>8}{'conf-right':>11}"
+            f"{'conf-wrong':>11}{'unwarr.':>8}{'abstain':>8}{'cands':>7}{'refused':>8}{'errors':>7}  goal")
 
 
 def _line(label: str, a: dict, goal: bool = False) -> str:
@@ -211,8 +213,9 @@ def _line(label: str, a: dict, goal: bool = False) -> str:
     if goal:
         target = f"≥{100 * a['goal']:.0f}%, " if a.get("goal") else ""
         mark = f"{target}0 wrong: {'met' if a['goal_met'] else 'NOT met'}"
+    conf_right = _pct(a["confident_right"] / a["n"]) if a["n"] else "—"
     return (f"{label:<34}{a['n']:>6}{_pct(a['right_share']):>8}{bldg:>8}{_pct(a['confident_share']):>8}"
-            f"{a['confident_wrong']:>11}{a['unwarranted']:>8}{a['abstained']:>8}{a['candidates_only']:>7}"
+            f"{conf_right:>11}{a['confident_wrong']:>11}{a['unwarranted']:>8}{a['abstained']:>8}{a['candidates_only']:>7}"
             f"{a['refused']:>8}{a['errors']:>7}  {mark}")
 
 

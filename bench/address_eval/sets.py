@@ -89,7 +89,6 @@ class Builder:
         self.buildings = [b for b in self.truth.buildings if b.grid]
         self.compounds = self.truth.compounds()
         self.names = self.truth.names()
-        self.cores = Counter(w.generic_core(n) for n in self.compounds)
         self.villages = {a.name: a for a in self.truth.areas.values()
                          if a.level == "community" and a.name.endswith("村")}
         self.communities = {a.name: a for a in self.truth.areas.values()
@@ -148,17 +147,25 @@ class Builder:
     def _generic_forms(self) -> list[Row]:
         """A generic word added, dropped or swapped. A form never writes another compound's
         exact name. With the road and door plate the building is known whatever the name says.
-        Without them, the name decides: where no other compound shares the distinctive part
-        (the name less its generic words) it names one building; where others share it (this
-        data has 世纪公寓, 世纪家园, 世纪小区, 世纪新村 and 世纪花园), a dropped or swapped
-        generic word leaves every one of them possible, and the row is ``*_shared_core``: an
-        ``area`` row over the grids of all of them that have that building number. An added
-        word after the full name (世纪花园小区) still names 世纪花园 first; such rows are
-        ``generic_added_shared_core``, scored against that building."""
-        family: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+
+        Without them, the name decides. A dropped or swapped generic word leaves possible every
+        compound whose name begins with the distinctive part (the name less its generic words):
+        this data has families such as 吴泰闸小区, 吴泰闸家园, 吴泰闸园, 吴泰闸府 and 吴泰闸华庭, and
+        "吴泰闸4号楼" may be any of them that has a building 4. When the true compound is the only
+        one, the row names its building (``generic_removed``, ``generic_swapped``); otherwise it
+        is ``*_shared_core``, an ``area`` row over the grids of all of them. An added word after
+        the full name (吴泰闸府小区) still names 吴泰闸府 first and is scored against it; where the
+        distinctive part is shared, the row is ``generic_added_shared_core``, reported apart."""
+        by_compound: dict[str, dict[str | None, str]] = defaultdict(dict)
         for b in self.buildings:
             if b.compound:
-                family[(w.generic_core(b.compound), b.building_no)].add(b.grid)
+                by_compound[b.compound][b.building_no] = b.grid
+
+        def readings(core: str, number: str | None) -> dict[str, str]:
+            """The compounds a name written as ``core`` may mean, with their building's grid."""
+            return {c: numbers[number] for c, numbers in by_compound.items()
+                    if c.startswith(core) and number in numbers}
+
         rows = []
         for form, rename in (("generic_added", f.generic_added), ("generic_removed", f.generic_removed),
                              ("generic_swapped", f.generic_swapped)):
@@ -179,13 +186,15 @@ class Builder:
                             yield of_building(f._plate(q) + name + f._flat(q), "variant", label, b)
                             continue
                         core = w.generic_core(b.compound)
-                        if (self.cores[core] == 1) != (variant == ""):
+                        meant = (readings(core, b.building_no) if form != "generic_added"
+                                 else {c: "" for c in self.compounds if w.generic_core(c) == core})
+                        if (len(meant) == 1) != (variant == ""):
                             continue
                         if variant == "" or form == "generic_added":
                             yield of_building(name + f._flat(q), "variant", label, b)
                         else:
-                            yield of_grids(name + f._flat(q), "variant", label,
-                                           family[(core, b.building_no)], b.address)
+                            yield of_grids(name + f._flat(q), "variant", label, meant.values(),
+                                           b.address)
                 rows += self._take(rows_of())
         return rows
 
