@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,19 +93,15 @@ def _ask(client, endpoint: Endpoint, text: str) -> tuple[answers.Answer, float]:
     raise AssertionError("unreachable")
 
 
-def run_api(client, endpoint: Endpoint, rows: list[dict], channel: str, threads: int,
-            progress: Callable[[int], None] | None = None) -> list[Outcome]:
+def run_api(client, endpoint: Endpoint, rows: list[dict], channel: str, threads: int) -> list[Outcome]:
+    """Every row through one endpoint; ``threads`` > 1 asks concurrently (an HTTP client only: an
+    in-process TestClient is asked one request at a time)."""
     def one(row: dict) -> Outcome:
         answer, seconds = _ask(client, endpoint, row["query"])
         return Outcome.of(row, channel, answer, seconds)
 
     if threads <= 1:
-        out = []
-        for i, row in enumerate(rows):
-            out.append(one(row))
-            if progress and i % 1000 == 999:
-                progress(i + 1)
-        return out
+        return [one(row) for row in rows]
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, rows, chunksize=16))
 
@@ -164,19 +159,16 @@ def score_directory(directory: Path, *, base_url: str | None = None, client=None
         for name, endpoint in endpoints.items():
             report.meta.setdefault("endpoints", {})[name] = (
                 f"{endpoint.method} {endpoint.path} ({endpoint.field})" if endpoint else "not available")
-        if endpoints["geocode"]:
-            started = time.perf_counter()
-            report.add("api", run_api(client, endpoints["geocode"], rows, "api", threads),
-                       time.perf_counter() - started)
-        else:
-            report.unavailable("api", f"GET {GEOCODE} is not in the OpenAPI document")
         free = [r for r in rows if r["class"] == "free_text"]
-        if endpoints["extract"]:
+        for channel, endpoint, asked, declared in (
+                ("api", endpoints["geocode"], rows, f"GET {GEOCODE}"),
+                ("extract", endpoints["extract"], free, f"POST {EXTRACT}")):
+            if endpoint is None:
+                report.unavailable(channel, f"{declared} is not in the OpenAPI document")
+                continue
             started = time.perf_counter()
-            report.add("extract", run_api(client, endpoints["extract"], free, "extract", threads),
+            report.add(channel, run_api(client, endpoint, asked, channel, threads),
                        time.perf_counter() - started)
-        else:
-            report.unavailable("extract", f"POST {EXTRACT} is not in the OpenAPI document")
     finally:
         if own:
             client.close()
