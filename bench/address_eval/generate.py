@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import make_url
 
 from bench.address_eval import sets, truth
-from layers.cases.working_calendar import CST
+from layers import clock
 
 NOTES = (
     "Truth: every building's grid is the active generation's grid that ST_Covers its "
@@ -26,7 +25,7 @@ def generate(database_url: str, out: Path, *, seed: int = 21, standard: int = 10
     built, numerals = sets.build(t, seed, sets.Sizes(standard=standard, per_form=per_form))
     url = make_url(database_url)
     manifest = {
-        "made": dt.datetime.now(CST).isoformat(timespec="seconds"),
+        "made": clock.now().isoformat(timespec="seconds"),
         "seed": seed, "standard": standard, "per_form": per_form,
         "database": f"{url.host}:{url.port}/{url.database}",
         "generation": t.generation, "truth_fingerprint": t.fingerprint(),

@@ -4,7 +4,6 @@ confident-wrong answer, every unwarranted confident answer and every miss."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import statistics
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.address_eval.answers import Answer
-from layers.cases.working_calendar import CST
+from layers import clock
 
 # The issue's goals (top-1 grid) per class; every class must have 0 confident-wrong answers.
 GOALS = {"standard": 0.99, "variant": 0.99, "free_text": 0.95, "landmark": 0.95}
@@ -124,7 +123,7 @@ class Report:
         self.directory, self.path, self.examples = directory, path, examples
         manifest = directory / "manifest.json"
         self.meta: dict = {
-            "scored": dt.datetime.now(CST).isoformat(timespec="seconds"), "target": target,
+            "scored": clock.now().isoformat(timespec="seconds"), "target": target,
             "sets": str(directory), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "cores": os.cpu_count(),
             "manifest": {k: v for k, v in json.loads(manifest.read_text(encoding="utf-8")).items()
