@@ -147,7 +147,7 @@ def test_any_point_agrees_with_postgis(demo, lon, lat):
 def test_a_shared_edge_point_goes_to_the_smallest_code():
     left = shapely.box(0, 0, 1, 1)
     right = shapely.box(1, 0, 2, 1)
-    index = GridIndex(["B2", "A1"], [right, left], cell_deg=0.25)
+    index = GridIndex(["B2", "A1"], [right, left])
     g, on_boundary = index.locate_one(1.0, 0.5)
     assert index.codes[g] == "A1" and on_boundary
     g, on_boundary = index.locate_one(1.5, 0.5)
