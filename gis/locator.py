@@ -173,28 +173,11 @@ def _classify_near(px, py, qx, qy, c, cand_kind, cand_ent, ent_ring, ent_wn, ent
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _locate_point(i, xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy, leaf_default,
-                  leaf_cand, cand_grid, cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges,
-                  bbox, grid_parts, part_rings, ring_verts, ring_part, vx, vy, out_grid,
-                  out_boundary):
-    px, py = xs[i], ys[i]
-    out_grid[i] = -1
-    out_boundary[i] = False
-    fx = (px - x0) * inv
-    fy = (py - y0) * inv
-    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
-        return
-    ix, iy = int(fx), int(fy)
-    v = top[iy * nx + ix]
-    while v >= _NODE:  # down the refined cells: the fraction times 4 is exact
-        fx = (fx - ix) * _B
-        fy = (fy - iy) * _B
-        ix, iy = min(int(fx), _B - 1), min(int(fy), _B - 1)
-        v = nodes[(v - _NODE) * _B * _B + iy * _B + ix]
-    if v >= -1:
-        out_grid[i] = v
-        return
-    leaf = -v - 2
+def _in_leaf(px, py, leaf, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid, cand_kind,
+             cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts, part_rings,
+             ring_verts, ring_part, vx, vy):
+    """(grid, on its boundary) of a point in a leaf: the candidates in tie-break order, then the
+    leaf's default. Not inlined: the loop over pure cells stays small."""
     qx, qy = leaf_qx[leaf], leaf_qy[leaf]
     for c in range(leaf_cand[leaf], leaf_cand[leaf + 1]):
         g = cand_grid[c]
@@ -207,37 +190,75 @@ def _locate_point(i, xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy, 
                 continue
             r = _classify(px, py, g, grid_parts, part_rings, ring_verts, vx, vy)
         if r >= 0:
-            out_grid[i] = g
-            out_boundary[i] = r == 0
-            return
-    out_grid[i] = leaf_default[leaf]
+            return g, r == 0
+    return leaf_default[leaf], False
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cell_of(px, py, x0, y0, inv, nx, ny, top, nodes):
+    """The cell entry of a point: a grid (>= 0), outside (-1) or a leaf (<= -2)."""
+    fx = (px - x0) * inv
+    fy = (py - y0) * inv
+    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):  # also rejects NaN
+        return -1
+    ix, iy = int(fx), int(fy)
+    v = top[iy * nx + ix]
+    while v >= _NODE:  # down the refined cells: the fraction times 4 is exact
+        fx = (fx - ix) * _B
+        fy = (fy - iy) * _B
+        ix, iy = min(int(fx), _B - 1), min(int(fy), _B - 1)
+        v = nodes[(v - _NODE) * _B * _B + iy * _B + ix]
+    return v
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _locate_parallel(xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy, leaf_default,
-                     leaf_cand, cand_grid, cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges,
-                     bbox, grid_parts, part_rings, ring_verts, ring_part, vx, vy, out_grid,
-                     out_boundary):
+def _cells_parallel(xs, ys, x0, y0, inv, nx, ny, top, nodes, out_grid, out_boundary):
     for i in prange(xs.shape[0]):
-        _locate_point(i, xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy,
-                      leaf_default, leaf_cand, cand_grid, cand_kind, cand_ent, ent_ring, ent_wn,
-                      ent_edge, edges, bbox, grid_parts, part_rings, ring_verts, ring_part, vx,
-                      vy, out_grid, out_boundary)
+        out_grid[i] = _cell_of(xs[i], ys[i], x0, y0, inv, nx, ny, top, nodes)
+        out_boundary[i] = False
 
 
 @numba.njit(cache=True, nogil=True)
-def _locate_serial(xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy, leaf_default,
-                   leaf_cand, cand_grid, cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges,
-                   bbox, grid_parts, part_rings, ring_verts, ring_part, vx, vy, out_grid,
-                   out_boundary):
+def _cells_serial(xs, ys, x0, y0, inv, nx, ny, top, nodes, out_grid, out_boundary):
     for i in range(xs.shape[0]):
-        _locate_point(i, xs, ys, x0, y0, inv, nx, ny, top, nodes, leaf_qx, leaf_qy,
-                      leaf_default, leaf_cand, cand_grid, cand_kind, cand_ent, ent_ring, ent_wn,
-                      ent_edge, edges, bbox, grid_parts, part_rings, ring_verts, ring_part, vx,
-                      vy, out_grid, out_boundary)
+        out_grid[i] = _cell_of(xs[i], ys[i], x0, y0, inv, nx, ny, top, nodes)
+        out_boundary[i] = False
 
 
-_PARALLEL_FROM = 20_000  # below this, starting threads costs more than it saves
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leaf_point(i, xs, ys, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid, cand_kind,
+                cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts, part_rings,
+                ring_verts, ring_part, vx, vy, out_grid, out_boundary):
+    g, on = _in_leaf(xs[i], ys[i], -out_grid[i] - 2, leaf_qx, leaf_qy, leaf_default, leaf_cand,
+                     cand_grid, cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox,
+                     grid_parts, part_rings, ring_verts, ring_part, vx, vy)
+    out_grid[i] = g
+    out_boundary[i] = on
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _leaves_parallel(xs, ys, which, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid,
+                     cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts,
+                     part_rings, ring_verts, ring_part, vx, vy, out_grid, out_boundary):
+    """The points the cells left in a leaf (``which``), answered there."""
+    for k in prange(which.shape[0]):
+        _leaf_point(which[k], xs, ys, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid,
+                    cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts,
+                    part_rings, ring_verts, ring_part, vx, vy, out_grid, out_boundary)
+
+
+@numba.njit(cache=True, nogil=True)
+def _leaves_serial(xs, ys, which, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid,
+                   cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts,
+                   part_rings, ring_verts, ring_part, vx, vy, out_grid, out_boundary):
+    for k in range(which.shape[0]):
+        _leaf_point(which[k], xs, ys, leaf_qx, leaf_qy, leaf_default, leaf_cand, cand_grid,
+                    cand_kind, cand_ent, ent_ring, ent_wn, ent_edge, edges, bbox, grid_parts,
+                    part_rings, ring_verts, ring_part, vx, vy, out_grid, out_boundary)
+
+
+_PARALLEL_FROM = 20_000  # below this, starting threads costs more than it saves (a leaf's
+# points cost about eight times a pure cell's)
 
 
 # -- the index -------------------------------------------------------------------------------------
@@ -326,12 +347,17 @@ class GridIndex:
         on_boundary = np.empty(xs.shape[0], dtype=np.bool_)
         s = self._state
         x0, y0, inv, nx, ny = s["frame"]
-        kernel = _locate_parallel if xs.shape[0] >= _PARALLEL_FROM else _locate_serial
-        kernel(xs, ys, x0, y0, inv, int(nx), int(ny), s["top"], s["nodes"], s["leaf_qx"],
-               s["leaf_qy"], s["leaf_default"], s["leaf_cand"], s["cand_grid"], s["cand_kind"],
-               s["cand_ent"], s["ent_ring"], s["ent_wn"], s["ent_edge"], s["edges"], s["bbox"],
-               s["grid_parts"], s["part_rings"], s["ring_verts"], s["ring_part"], s["vx"],
-               s["vy"], out, on_boundary)
+        # the cells first (most points end in a pure cell), then the few points left in leaves
+        cells = _cells_parallel if xs.shape[0] >= _PARALLEL_FROM else _cells_serial
+        cells(xs, ys, x0, y0, inv, int(nx), int(ny), s["top"], s["nodes"], out, on_boundary)
+        which = np.flatnonzero(out <= -2)
+        if which.shape[0]:
+            leaves = _leaves_parallel if which.shape[0] >= _PARALLEL_FROM // 8 else _leaves_serial
+            leaves(xs, ys, which, s["leaf_qx"], s["leaf_qy"], s["leaf_default"],
+                             s["leaf_cand"], s["cand_grid"], s["cand_kind"], s["cand_ent"],
+                             s["ent_ring"], s["ent_wn"], s["ent_edge"], s["edges"], s["bbox"],
+                             s["grid_parts"], s["part_rings"], s["ring_verts"], s["ring_part"],
+                             s["vx"], s["vy"], out, on_boundary)
         return LocateResult(out, on_boundary)
 
     def locate_one(self, lon: float, lat: float) -> tuple[int, bool]:

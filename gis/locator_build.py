@@ -39,7 +39,7 @@ from gis.locator_refine import MARGIN, NODE, B, _child
 
 LEAF_EDGES = 8
 DEPTH = 5
-CELLS_PER_EDGE = 4  # coarse raster cells per edge (bounded below and above)
+CELLS_PER_EDGE = 128  # coarse raster cells per edge (bounded below and above)
 MIN_CELLS, MAX_CELLS = 1 << 10, 1 << 22
 # reference points tried in a cell, as fractions of its side (an R2 low-discrepancy sequence)
 JITTER = np.array([[(0.5 + k * 0.7548776662466927) % 1.0, (0.5 + k * 0.5698402909980532) % 1.0]
