@@ -12,28 +12,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from gis.locator import TINY2, _classify, _side
+from gis.locator import TINY2, _classify, _side, _winding_number
 
 MARGIN = 1e-9  # degrees (~0.1 mm): an edge farther than this from a cell never decides in it
 B = 4  # a refined cell has B × B children
 NODE = 1 << 30  # a cell entry >= NODE is a refined cell; 0..n-1 a grid; -1 outside; <= -2 a leaf
 _NONE = np.iinfo(np.int32).max  # no grid covers the cell
-
-
-@numba.njit(cache=True, nogil=True)
-def _winding(px, py, vx, vy, start, end):
-    """liblwgeom's winding number of ring ``vx[start:end]`` at a point certain for its edges."""
-    wn = 0
-    for i in range(start, end - 1):
-        x1, y1, x2, y2 = vx[i], vy[i], vx[i + 1], vy[i + 1]
-        if ((x2 - x1) * (x2 - x1) + (y2 - y1) * (y2 - y1)) < TINY2:
-            continue
-        side = (x2 - x1) * (py - y1) - (px - x1) * (y2 - y1)
-        if y1 <= py and py < y2 and side > 0:
-            wn += 1
-        elif y2 <= py and py < y1 and side < 0:
-            wn -= 1
-    return wn
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -176,7 +160,7 @@ def _child(d, ch, s_xl, s_yl, s_sz, s_qx, s_qy, s_const, s_nc, c_grid, c_kind, c
                     continue
                 for en in range(c_e0[d, a], c_e1[d, a]):
                     r = e_ring[d, en]
-                    p_wn[en] = _winding(qx, qy, vx, vy, ring_verts[r], ring_verts[r + 1])
+                    p_wn[en] = _winding_number(qx, qy, vx, vy, ring_verts[r], ring_verts[r + 1])[0]
         s_qx[n], s_qy[n] = qx, qy
     else:
         s_qx[n], s_qy[n] = np.nan, np.nan
