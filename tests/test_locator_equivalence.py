@@ -187,7 +187,7 @@ def test_the_trie_answers_as_liblwgeoms_replay_over_every_grid(seed):
     cells = [c.difference(hole) for c in cells] + [hole]
     ring = np.asarray(cells[0].exterior.coords)
     a = ring[0]  # a tiny segment: the first vertex repeated a hair away
-    cells[0] = shapely.Polygon(np.vstack([a, a + [0, 1e-13], ring[1:]]))
+    cells[0] = shapely.Polygon(np.vstack([a, a + np.array([0.0, 1e-13]), ring[1:]]))
     index = GridIndex([f"G{i:03d}" for i in range(len(cells))], cells)
     rings = [np.asarray(r.coords) for c in index.geoms
              for p in getattr(c, "geoms", [c]) for r in (p.exterior, *p.interiors)]
