@@ -105,7 +105,8 @@ def test_every_edge_midpoint_agrees_with_postgis(served):
 
 def test_a_first_build_never_holds_readyz_back(db_url, engine, monkeypatch):
     """The first locator is built in the rebuild thread: while that build is held, /readyz says
-    503 at once and /healthz 200, and no request builds a locator of its own."""
+    503 at once and /healthz 200, a locate request is told to retry (503) once it has waited
+    its while (here none), and no request builds a locator of its own."""
     assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
     release, builders = threading.Event(), []
     real_build = locators.build
@@ -117,13 +118,17 @@ def test_a_first_build_never_holds_readyz_back(db_url, engine, monkeypatch):
         return real_build(session, gen, **kwargs)
 
     monkeypatch.setattr(locators, "build", held_build)
+    monkeypatch.setattr(locators, "FIRST_BUILD_WAIT_S", 0.0)
     with TestClient(create_app(url=db_url)) as client:
         try:
             ready = client.get("/readyz")
             assert ready.status_code == 503 and ready.json()["checks"]["locator"] is False
             assert client.get("/healthz").status_code == 200
+            early = client.get("/v1/locate", params={"lon": 116.59, "lat": 35.41})
+            assert early.status_code == 503 and early.json()["code"] == "locator_not_ready"
+            assert early.json()["error_zh"] == "网格索引正在建立，请稍后重试"
         finally:
             release.set()
-        client.app.state.locators.active()  # waits for the rebuild thread's build
+        assert client.app.state.locators.attempted.wait(60)  # the rebuild thread's build
         assert client.get("/readyz").status_code == 200
     assert builders == ["gridmap-rebuild"]

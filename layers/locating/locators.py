@@ -351,7 +351,7 @@ class LocatorRegistry:
             if locator is not None:
                 return locator
             if self._no_generation is not None:
-                raise self._no_generation
+                raise NoGeneration(str(self._no_generation))
             raise LocatorNotReady("the boundaries are still being indexed; retry in a few "
                                   "seconds (GET /readyz says when)", zh="网格索引正在建立，请稍后重试")
         with self._lock:  # a command or a test without a rebuild thread builds it here
