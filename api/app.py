@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                            settings.resident_requests_per_minute)
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
-        app.state.locators.listener.start()
+        # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile
+        app.state.locators.start()
         # serve only once changes are heard (or the database is found down: /readyz says so)
         app.state.locators.listener.wait(timeout=5.0)
         escalator = Escalator(app, settings.escalation_interval_s)

@@ -38,7 +38,7 @@ from layers.field import assessment, patrols, tasks
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.distributed import DaskUnavailable
 from layers.locating.geocoding import AddressNotFound
-from layers.locating.locators import MissingLocation, OutsideGrids
+from layers.locating.locators import LocatorNotReady, MissingLocation, OutsideGrids
 from layers.maps.features import (
     CollectionNotFound,
     FeatureNotFound,
@@ -67,6 +67,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownCRSError: (422, "无法识别的坐标系"),
     CoordinateError: (422, "坐标有误，请检查经纬度"),
     OutsideGrids: (404, "该位置不在任何网格内"),
+    LocatorNotReady: (503, "网格索引正在建立，请稍后重试"),
     MissingLocation: (422, "请提供位置或地址"),
     AddressNotFound: (404, "未找到该地址"),
     BadBatch: (422, "批量请求格式有误"),

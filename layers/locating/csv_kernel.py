@@ -76,15 +76,19 @@ def _write_number(out, at: int, v: float) -> int:
 
 @numba.njit(cache=True, parallel=True)
 def assemble(data, starts, ends, tails, tail_blob, tail_starts, lon, lat, own_blob, own_starts,
-             own_ends):
+             own_ends, outside):
     """The output block: row i is ``data[starts[i]:ends[i]]``, a comma, fragment ``tails[i]`` of
-    ``tail_blob``, the coordinates and an empty error column — or, where ``own_starts[i] >= 0``,
-    the line Python wrote for it (bad rows), ``own_blob[own_starts[i]:own_ends[i]]``."""
+    ``tail_blob``, the coordinates and an empty error column; where ``tails[i] < 0`` (a point in
+    no grid) the line and ``outside`` (empty answer columns, the error); where
+    ``own_starts[i] >= 0`` the line Python wrote for it (bad rows),
+    ``own_blob[own_starts[i]:own_ends[i]]``."""
     n = len(starts)
     lengths = np.empty(n, dtype=np.int64)
     for i in prange(n):
         if own_starts[i] >= 0:
             lengths[i] = own_ends[i] - own_starts[i] + 1
+        elif tails[i] < 0:
+            lengths[i] = ends[i] - starts[i] + outside.shape[0] + 1
         else:
             t = tails[i]
             lengths[i] = (ends[i] - starts[i] + 1 + tail_starts[t + 1] - tail_starts[t] + 1
@@ -100,6 +104,12 @@ def assemble(data, starts, ends, tails, tail_blob, tail_starts, lon, lat, own_bl
             size = own_ends[i] - own_starts[i]
             out[at:at + size] = own_blob[own_starts[i]:own_ends[i]]
             at += size
+        elif tails[i] < 0:
+            size = ends[i] - starts[i]
+            out[at:at + size] = data[starts[i]:ends[i]]
+            at += size
+            out[at:at + outside.shape[0]] = outside
+            at += outside.shape[0]
         else:
             size = ends[i] - starts[i]
             out[at:at + size] = data[starts[i]:ends[i]]

@@ -67,6 +67,10 @@ class ChangeListener:
     def stop(self) -> None:
         self._stop.set()
 
+    def ask(self) -> None:
+        """Ask the rebuild thread for a rebuild (as a notification would)."""
+        self._wanted.set()
+
     def wait(self, timeout: float = 5.0) -> bool:
         """Wait for the first attempt to connect; True if LISTENing. A process that serves only
         after this cannot have cached something whose change it did not hear."""

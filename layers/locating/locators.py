@@ -6,6 +6,11 @@ and rebuilds them when PostGIS says so: publishing a generation sends ``gridmap_
 every import sends ``gridmap_data`` (NOTIFY), which every API process hears (listener.py); the new
 locator is built beside the old one and swapped in with one assignment, so requests never see a
 half-built index and nothing restarts.
+
+A serving process (``start``) builds its first locator the same way, in the rebuild thread: the
+compiled index kernels release the GIL, so the process answers ``/readyz`` (503 until a locator
+exists) and ``/healthz`` at once however long the boundaries take to index; a request that needs
+the locator meanwhile waits for that build (at most ``FIRST_BUILD_WAIT_S``, then 503).
 """
 
 from __future__ import annotations
@@ -48,6 +53,15 @@ class OutsideGrids(DomainError):
 
 class MissingLocation(DomainError):
     code = "missing_location"
+
+
+class LocatorNotReady(DomainError):
+    """The process is still indexing the boundaries (a first build, after a start)."""
+
+    code = "locator_not_ready"
+
+
+FIRST_BUILD_WAIT_S = 30.0
 
 
 def grid_worker(workers: list[dict]) -> dict | None:
@@ -303,6 +317,9 @@ class LocatorRegistry:
         self._lock = threading.Lock()
         self.rebuilds = 0
         self.on_refresh: list = []  # callables run (in the rebuild thread) after a rebuild
+        self.background = False  # True once ``start``ed: builds happen in the rebuild thread only
+        self.attempted = threading.Event()  # a build was tried (it may have found no generation)
+        self._no_generation: NoGeneration | None = None  # what the last build found, if nothing
         # hears the primary: a publish or an import → ``refresh`` in a thread of its own;
         # other channels are watched through it (layers/locating/listener.py)
         self.listener = ChangeListener(self.primary, CHANNELS, self.refresh)
@@ -312,14 +329,35 @@ class LocatorRegistry:
         """True when the active locator is built (answering needs no database)."""
         return self._active is not None
 
+    @property
+    def current(self) -> Locator | None:
+        """The active locator if built; never waits, never builds."""
+        return self._active
+
+    def start(self) -> None:
+        """Serve: listen for changes and build the first locator in the rebuild thread, beside
+        everything else (a request never builds one)."""
+        self.background = True
+        self.listener.start()
+        self.listener.ask()
+
     def active(self) -> Locator:
         locator = self._active
-        if locator is None:
-            with self._lock:
-                if self._active is None:
-                    self._active = self._build_active()
-                locator = self._active
-        return locator
+        if locator is not None:
+            return locator
+        if self.background:  # the rebuild thread builds it; wait for its first try
+            self.attempted.wait(FIRST_BUILD_WAIT_S)
+            locator = self._active
+            if locator is not None:
+                return locator
+            if self._no_generation is not None:
+                raise NoGeneration(str(self._no_generation))
+            raise LocatorNotReady("the boundaries are still being indexed; retry in a few "
+                                  "seconds (GET /readyz says when)", zh="网格索引正在建立，请稍后重试")
+        with self._lock:  # a command or a test without a rebuild thread builds it here
+            if self._active is None:
+                self._active = self._build_active()
+            return self._active
 
     def _build_active(self) -> Locator:
         with Session(self.engine) as session:
@@ -379,13 +417,16 @@ class LocatorRegistry:
         except Exception:
             log.warning("could not compare the replica with the primary", exc_info=True)
         try:
-            fresh = self._build_active()
-        except NoGeneration:
-            fresh = None
-        with self._lock:
-            self._active = fresh
-            self._past.clear()
-            self.rebuilds += 1
+            try:
+                fresh, no_generation = self._build_active(), None
+            except NoGeneration as exc:
+                fresh, no_generation = None, exc
+            with self._lock:
+                self._active, self._no_generation = fresh, no_generation
+                self._past.clear()
+                self.rebuilds += 1
+        finally:
+            self.attempted.set()  # requests waiting for a first locator look again
         log.info("locator rebuilt (generation %s)", fresh.generation["id"] if fresh else None)
         for callback in self.on_refresh:
             try:

@@ -32,10 +32,11 @@ from gis.locator import GridIndex
 from layers.locating.bulk import Enrichment
 
 log = logging.getLogger(__name__)
-FORMAT = 1
+FORMAT = 2  # 2: the adaptive cell trie (gis/locator.py) replaced the fixed raster
 _ROOT = Path(__file__).resolve().parents[2]
 # the code whose output the snapshot stands for: a change to any of these is a new snapshot
-_SOURCES = ("gis/locator.py", "layers/locating/bulk.py", "layers/locating/csv_kernel.py",
+_SOURCES = ("gis/locator.py", "gis/locator_build.py", "gis/locator_refine.py",
+            "layers/locating/bulk.py", "layers/locating/csv_kernel.py",
             "layers/locating/locators.py", "layers/locating/snapshot.py",
             "layers/access/masking.py")
 DIGEST_SQL = """
