@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                  "added", ", ".join(map(str, seeded)))
         except (OperationalError, ProgrammingError):  # no database yet: /readyz says so
             pass
-        app.state.locators = LocatorRegistry(read_engine, primary=engine)
+        app.state.locators = LocatorRegistry(read_engine, primary=engine,
+                                             first_build_wait_s=settings.locator_wait_s)
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)

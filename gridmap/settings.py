@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     basemap_attribution: str = ""
     warm_maps: bool = Field(default=True, description="Pre-build map pages after start and "
                                                       "after every data change.")
+    locator_wait_s: float = Field(
+        default=30, description="How long a request that needs the locator waits for the "
+                                "process's first build before it is answered 503 "
+                                "locator_not_ready (/readyz says when it is built).")
     escalation_interval_s: float = Field(
         default=60, description="How often the API escalates overdue cases; 0 turns it off.")
     resident_requests_per_minute: int = Field(

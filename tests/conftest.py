@@ -30,7 +30,11 @@ hypothesis_settings.register_profile("gridmap", deadline=None)
 hypothesis_settings.load_profile("gridmap")
 # Apps made in tests do not pre-build map pages in the background (the browser tests' server does).
 os.environ.setdefault("GRIDMAP_WARM_MAPS", "0")
-os.environ.setdefault("GRIDMAP_ACCESS_LOG", "0")  # a JSON line per request would drown the output
+os.environ.setdefault("GRIDMAP_ACCESS_LOG", "0")
+# A request waits for the process's first locator build (GRIDMAP_LOCATOR_WAIT_S, 30 s in
+# production): on a fresh clone of a busy machine compiling the kernels alone can take longer,
+# and a module fixture's first request would then see 503. Tests wait as long as it takes.
+os.environ.setdefault("GRIDMAP_LOCATOR_WAIT_S", "600")  # a JSON line per request would drown the output
 # The register's personal data is encrypted at rest; tests use a key of their own (never a real one).
 TEST_REGISTER_KEY = "dGVzdC1rZXktb2YtZ3JpZG1hcC10ZXN0cy0wMDAwMDA="
 os.environ.setdefault("GRIDMAP_REGISTER_KEY", TEST_REGISTER_KEY)

@@ -18,6 +18,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from gridmap.settings import get_settings
 from layers.demo.city import generate
 from layers.interchange.dataset import Dataset
 from layers.interchange.importer import write_validated
@@ -118,7 +119,8 @@ def test_a_first_build_never_holds_readyz_back(db_url, engine, monkeypatch):
         return real_build(session, gen, **kwargs)
 
     monkeypatch.setattr(locators, "build", held_build)
-    monkeypatch.setattr(locators, "FIRST_BUILD_WAIT_S", 0.0)
+    monkeypatch.setenv("GRIDMAP_LOCATOR_WAIT_S", "0")
+    get_settings.cache_clear()
     with TestClient(create_app(url=db_url)) as client:
         try:
             ready = client.get("/readyz")
@@ -132,3 +134,4 @@ def test_a_first_build_never_holds_readyz_back(db_url, engine, monkeypatch):
         assert client.app.state.locators.attempted.wait(60)  # the rebuild thread's build
         assert client.get("/readyz").status_code == 200
     assert builders == ["gridmap-rebuild"]
+    get_settings.cache_clear()

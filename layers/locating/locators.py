@@ -10,7 +10,7 @@ half-built index and nothing restarts.
 A serving process (``start``) builds its first locator the same way, in the rebuild thread: the
 compiled index kernels release the GIL, so the process answers ``/readyz`` (503 until a locator
 exists) and ``/healthz`` at once however long the boundaries take to index; a request that needs
-the locator meanwhile waits for that build (at most ``FIRST_BUILD_WAIT_S``, then 503).
+the locator meanwhile waits for that build (at most ``GRIDMAP_LOCATOR_WAIT_S``, then 503).
 """
 
 from __future__ import annotations
@@ -308,7 +308,8 @@ def _gazetteer(session: Session, locator: Locator) -> Gazetteer:
 class LocatorRegistry:
     """The locators of one process: active generation + an LRU of past ones; hot-swapped."""
 
-    def __init__(self, engine: Engine, history: int = 4, *, primary: Engine | None = None):
+    def __init__(self, engine: Engine, history: int = 4, *, primary: Engine | None = None,
+                 first_build_wait_s: float = FIRST_BUILD_WAIT_S):
         self.engine = engine  # where locators are read from: a streaming replica, or the primary
         self.primary = primary or engine  # where LISTEN goes (a replica carries no NOTIFY)
         self._active: Locator | None = None
@@ -319,6 +320,7 @@ class LocatorRegistry:
         self.on_refresh: list = []  # callables run (in the rebuild thread) after a rebuild
         self.background = False  # True once ``start``ed: builds happen in the rebuild thread only
         self.attempted = threading.Event()  # a build was tried (it may have found no generation)
+        self.first_build_wait_s = first_build_wait_s  # how long a request waits for it
         self._no_generation: NoGeneration | None = None  # what the last build found, if nothing
         # hears the primary: a publish or an import → ``refresh`` in a thread of its own;
         # other channels are watched through it (layers/locating/listener.py)
@@ -346,7 +348,7 @@ class LocatorRegistry:
         if locator is not None:
             return locator
         if self.background:  # the rebuild thread builds it; wait for its first try
-            self.attempted.wait(FIRST_BUILD_WAIT_S)
+            self.attempted.wait(self.first_build_wait_s)
             locator = self._active
             if locator is not None:
                 return locator
