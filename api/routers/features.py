@@ -69,7 +69,9 @@ def conformance(_: Reader) -> dict:
 
 
 @router.get("/api", summary="This OGC API's description (OpenAPI 3.0): every collection's items "
-            "path with its filterable properties, as GDAL and QGIS look them up")
+            "path with its filterable properties, as GDAL and QGIS look them up",
+            response_class=JSONResponse,
+            responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}})
 def api_description(request: Request, who: Reader) -> JSONResponse:
     return JSONResponse(ogc_openapi(_base(request), features.readable(who), request.app.version),
                         media_type=OPENAPI_30)

@@ -17,16 +17,17 @@ from layers.storage import health
 router = APIRouter(tags=["health"])
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"],  # HEAD: what load balancers ask
-                  summary="Liveness and database reachability")
+# HEAD is what load balancers ask; documented once, under GET (one operation id per route)
+@router.head("/healthz", include_in_schema=False)
+@router.get("/healthz", summary="Liveness and database reachability")
 def healthz(request: Request, _: allowed("health")) -> dict:
     return health.check(request.app.state.sessionmaker)
 
 
-@router.api_route("/readyz", methods=["GET", "HEAD"],
-                  summary="Readiness: database reachable, schema current, locator built, "
-                          "register key reads the stored data (503 until all pass)",
-                  responses={503: {"description": "not ready: the body says which check failed"}})
+@router.head("/readyz", include_in_schema=False)
+@router.get("/readyz", summary="Readiness: database reachable, schema current, locator built, "
+                               "register key reads the stored data (503 until all pass)",
+            responses={503: {"description": "not ready: the body says which check failed"}})
 async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
     locator = request.app.state.locators.ready  # never waits for a build
     cipher = request.app.state.cipher
