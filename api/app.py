@@ -41,7 +41,7 @@ from api.security import route_access
 from gridmap.settings import Settings, get_settings
 from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
 from layers.access.credentials import CredentialCache
-from layers.access.rate_limit import SharedRateLimiter
+from layers.access.rate_limit import FailureThrottle, SharedRateLimiter
 from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.cases.working_calendar import CST
@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
+        if not hasattr(app.state, "auth_throttle"):
+            app.state.auth_throttle = FailureThrottle(engine, settings.auth_failures_per_minute)
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         app.state.locators.listener.start()

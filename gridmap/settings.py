@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         default=(100, 600), description="Households per rural grid (usually one village).")
     norm_rural_residents: tuple[int, int] = Field(
         default=(200, 2000), description="Residents per rural grid.")
+    session_hours: float = Field(
+        default=12, description="How long a page sign-in (the staff maps, the phone page) lasts; "
+                                "signing out, or disabling or rotating the credential, ends it "
+                                "sooner.")
+    auth_failures_per_minute: int = Field(
+        default=10, description="Failed sign-ins and unknown tokens allowed per client address "
+                                "and minute (shared by every API process); beyond that: 429.")
     token_days: int = Field(
         default=365, description="Lifetime of a new API credential in days; 0: no expiry.")
     register_key: str | None = Field(

@@ -174,3 +174,17 @@ def eventually(predicate, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def sign_in(client, token: str, *, page: str = "/map/login", next_url: str | None = None):
+    """Sign a test client's browser in as a page does: open the sign-in form (which gives its
+    form token and the login cookie), post it back with the token; the redirect answer."""
+    import re
+
+    form_page = "/m/" if page == "/m/login" else page
+    html = client.get(form_page).text
+    form_token = re.search(r"name='form_token' value='([^']*)'", html).group(1)
+    data = {"token": token, "form_token": form_token}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post(page, data=data, follow_redirects=False)

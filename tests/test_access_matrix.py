@@ -148,6 +148,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),
+    ("POST", "/m/logout"): Probe("POST", "/m/logout"),
     ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
     ("GET", "/map/cases"): Probe("GET", "/map/cases",
                                  also_refused={UserRole.PUBLIC, UserRole.WORKER}),

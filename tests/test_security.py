@@ -17,12 +17,13 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.security import SESSION_COOKIE
 from layers.access import users
 from layers.access.rate_limit import SharedRateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually, live_server, scratch_database
+from tests.conftest import eventually, live_server, scratch_database, sign_in
 from tests.test_boundary import BOUNDARY
 from tests.test_cases import MONDAY_10, Clock, real_png
 
@@ -234,12 +235,10 @@ def test_the_cases_map_needs_a_staff_sign_in(env, places):
     case = _case(client, h["dispatcher"], places["a"]).json()
     anonymous = client.get("/map/cases", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/map/login")
-    failed = client.post("/map/login", data={"token": "gm_wrong", "next": "/map/cases"},
-                         follow_redirects=False)
+    failed = sign_in(client, "gm_wrong", next_url="/map/cases")
     assert "failed=1" in failed.headers["location"]
     token = h["dispatcher"]["Authorization"].split()[-1]
-    signed = client.post("/map/login", data={"token": token, "next": "/map/cases"},
-                         follow_redirects=False)
+    signed = sign_in(client, token, next_url="/map/cases")
     assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
     page = client.get("/map/cases?period=365")
     assert page.status_code == 200 and case["case_no"] in page.text
@@ -252,7 +251,7 @@ def test_the_public_coverage_map_shows_no_cameras_or_blind_spots(env):
     # sector features carry fov_deg, blind stretches blind_m; the legend names the coverage
     assert "fov_deg" not in public and "blind_m" not in public
     assert "背街小巷监控覆盖率" not in public and "网格会客厅" in public
-    client.post("/map/login", data={"token": h["dispatcher"]["Authorization"].split()[-1]})
+    sign_in(client, h["dispatcher"]["Authorization"].split()[-1])
     staff = client.get("/map/coverage").text
     assert "fov_deg" in staff and "blind_m" in staff and "背街小巷监控覆盖率" in staff
     client.cookies.clear()
@@ -260,7 +259,7 @@ def test_the_public_coverage_map_shows_no_cameras_or_blind_spots(env):
 
 def test_a_cookie_never_authorises_a_write(env, places):
     client, h = env
-    client.post("/map/login", data={"token": h["dispatcher"]["Authorization"].split()[-1]})
+    sign_in(client, h["dispatcher"]["Authorization"].split()[-1])
     assert _case(client, {}, places["a"]).status_code == 401
     client.cookies.clear()
 
@@ -515,7 +514,7 @@ def test_the_rate_limit_falls_back_to_memory_while_the_database_is_away():
 
 def test_an_expired_sign_in_cookie_only_signs_out(env):
     client, _h = env
-    client.cookies.set("gridmap_token", "gm_expired_or_revoked")
+    client.cookies.set(SESSION_COOKIE, "expired_or_revoked")
     assert client.get("/map/coverage").status_code == 200  # the public page still shows
     assert client.get("/map/cases", follow_redirects=False).status_code == 303
     client.cookies.clear()

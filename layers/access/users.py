@@ -124,9 +124,17 @@ def list_all(session: Session) -> list[User]:
 
 
 def disable(session: Session, name: str, *, now: dt.datetime | None = None) -> User:
+    """Stop a credential now, and end its page sessions (enabling it again does not revive
+    them: the user signs in anew)."""
     user = named(session, name)
     user.disabled_at = user.disabled_at or now or dt.datetime.now(dt.UTC)
+    _end_sessions(session, user, user.disabled_at)
     return user
+
+
+def _end_sessions(session: Session, user: User, now: dt.datetime) -> None:
+    session.execute(text("UPDATE web_sessions SET revoked_at = :now "
+                         "WHERE user_id = :u AND revoked_at IS NULL"), {"u": user.id, "now": now})
 
 
 def enable(session: Session, name: str) -> User:
@@ -137,12 +145,14 @@ def enable(session: Session, name: str) -> User:
 
 def rotate(session: Session, name: str, *, days: int | None = None,
            now: dt.datetime | None = None) -> tuple[User, str]:
-    """A new token for the user; the old one stops working now."""
+    """A new token for the user; the old one stops working now, and so do the page sessions
+    signed in with it."""
     user = named(session, name)
     now = now or dt.datetime.now(dt.UTC)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.rotated_at = hash_token(token), now
     user.expires_at = _expiry(now, days)
+    _end_sessions(session, user, now)
     return user, token
 
 
