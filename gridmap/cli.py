@@ -277,6 +277,7 @@ def areas_show(code: str, at: Annotated[str | None, typer.Option(help="ISO date"
 
 # -- demo / import / export ----------------------------------------------------------------------
 def _print_outcome(outcome, report_path: Path | None) -> None:
+    from layers.interchange.spreadsheet import safe_row
     from layers.interchange.validate import Problem
 
     for note in outcome.notes:
@@ -296,7 +297,8 @@ def _print_outcome(outcome, report_path: Path | None) -> None:
         with report_path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(Problem.__dataclass_fields__)
-            writer.writerows([[p.layer, p.code, p.problem, p.fix, p.severity] for p in outcome.report])
+            writer.writerows([safe_row([p.layer, p.code, p.problem, p.fix, p.severity])
+                              for p in outcome.report])
         console.print(f"report written to {report_path}")
     if outcome.written is not None:
         table = Table("layer", "inserted", "updated", "unchanged", title="written")
@@ -597,6 +599,7 @@ def geocode_file(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from layers.errors import DomainError
+    from layers.interchange.spreadsheet import safe_frame
     from layers.locating.locators import LocatorRegistry
     from layers.register.importer import read_table
     from layers.register.placing import GEOCODE_COLUMNS, Placer, geocode_column
@@ -641,7 +644,8 @@ def geocode_file(
     finally:
         if client is not None:
             client.close()
-    result = pd.concat([frame.reset_index(drop=True), answers], axis=1)
+    # the file's own columns as they came; ours (matched addresses, names) safe to open
+    result = pd.concat([frame.reset_index(drop=True), safe_frame(answers)], axis=1)
     sink = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
     result.to_csv(sink, index=False, lineterminator="\n")
     if out:
@@ -1116,6 +1120,7 @@ def register_regrid(
     import time
 
     from layers.errors import DomainError
+    from layers.interchange.spreadsheet import safe_frame
     from layers.locating import distributed
 
     started = time.perf_counter()
@@ -1130,7 +1135,7 @@ def register_regrid(
     finally:
         client.close()
     if out:
-        moved.to_csv(out, index=False, encoding="utf-8-sig")
+        safe_frame(moved).to_csv(out, index=False, encoding="utf-8-sig")
     households, population = int(moved["households"].sum()), int(moved["population"].sum())
     console.print(f"{len(moved):,} buildings change grid ({households:,} households, "
                   f"{population:,} residents) in {time.perf_counter() - started:.1f} s"

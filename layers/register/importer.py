@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from layers.errors import DomainError
+from layers.interchange.spreadsheet import safe_row
 from layers.locating.locators import Locator
 from layers.register import identity
 from layers.register.crypto import PersonalData
@@ -90,8 +91,8 @@ class Report:
         with path.open("w", encoding="utf-8-sig", newline="") as f:  # Excel reads the BOM
             w = csv.writer(f)
             w.writerow(["row 行号", "field 字段", "problem", "问题"])
-            for p in self.problems:
-                w.writerow([p.row, p.field, p.problem, p.zh])
+            for p in self.problems:  # a problem may quote the file's own cell
+                w.writerow(safe_row([p.row, p.field, p.problem, p.zh]))
 
 
 def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
