@@ -65,6 +65,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest request body read, before any parsing.")
     max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
+    # resource bounds (layers/limits.py): each refusal names the setting that raises it
+    max_vertices: int = Field(
+        default=20_000, description="Most vertices of one geometry a request or an import may "
+                                    "send (a task's area, a plan's grid, an imported feature).")
+    max_area_km2: float = Field(
+        default=2_500.0, description="Largest polygon (km²) a request may send; the district is "
+                                     "about 890 km².")
+    max_track_points: int = Field(default=50_000, description="Most points of one patrol track.")
+    max_coverage_grids: int = Field(
+        default=300, description="Most grids one patrol-coverage question may span (a street "
+                                 "has about 70): the whole district at once is refused.")
+    statement_timeout_read_ms: int = Field(
+        default=15_000, description="Longest SQL statement of a GET request (ms); past it the "
+                                    "query is cancelled and the request refused (422).")
+    statement_timeout_write_ms: int = Field(
+        default=60_000, description="Longest SQL statement of a POST/PUT/DELETE request (ms).")
+    statement_timeout_background_ms: int = Field(
+        default=300_000, description="Longest SQL statement of the API's own background work "
+                                     "(page builds, locator rebuilds, escalation), in ms.")
+    import_max_bytes: int = Field(
+        default=200 * 1024 * 1024, description="Largest file an import reads (register, layers).")
+    import_max_rows: int = Field(default=2_000_000, description="Most rows of one imported file.")
+    import_max_columns: int = Field(default=200, description="Most columns of one imported file.")
+    import_max_unpacked_bytes: int = Field(
+        default=1024 * 1024 * 1024, description="Most bytes a zipped import (.xlsx) may unpack "
+                                                "to; a zip bomb is refused before it is opened.")
     plan_snap_m: float = Field(
         default=2.0, description="Planning: a redrawn grid's vertices within this many metres of a "
                                  "neighbour's snap to it, so shared edges stay shared.")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import RowId, SessionDep, allowed, beijing, beijing_today
+from api.deps import IdempotencyKey, RowId, SessionDep, allowed, beijing, beijing_today
 from gis.points import to_point
 from layers.cases import photos
 from layers.register import people, visits
@@ -78,13 +78,13 @@ class VisitIn(BaseModel):
     visited_at: dt.datetime | None = Field(default=None, description="default: now")
     note: str | None = Field(default=None, max_length=2000)
     location: Location | None = Field(default=None, description="where the worker stood")
-    key: str | None = Field(default=None, min_length=8, max_length=80,
-                            description="idempotency key: a resend returns the first visit")
 
 
-@router.post("/visits", status_code=201, summary="Record a care visit (每月必访)")
+@router.post("/visits", status_code=201, summary="Record a care visit (每月必访)",
+             responses={200: {"description": "a resend with the same Idempotency-Key: the visit "
+                                             "recorded the first time"}})
 def record_visit(request: Request, response: Response, body: VisitIn, session: SessionDep,
-                 who: allowed("visit.create", cookie=True)) -> dict:
+                 who: allowed("visit.create", cookie=True), key: IdempotencyKey = None) -> dict:
     point = None
     if body.location is not None:
         loc = body.location
@@ -92,7 +92,7 @@ def record_visit(request: Request, response: Response, body: VisitIn, session: S
     at = beijing(body.visited_at or request.app.state.clock())
     visit, created = visits.record(
         session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
-        note=body.note, key=body.key, flag_m=request.app.state.settings.visit_distance_m)
+        note=body.note, key=key, flag_m=request.app.state.settings.visit_distance_m)
     session.commit()
     if not created:
         response.status_code = 200

@@ -10,11 +10,10 @@ import datetime as dt
 import re
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.points import PointQuery
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal
 from layers.cases import photos as case_photos
 from layers.cases.working_calendar import CST
@@ -172,14 +171,13 @@ def record(session: Session, principal: Principal, *, person: str | None, dwelli
            visited_at: dt.datetime, point: PointQuery | None, note: str | None, key: str | None,
            flag_m: float) -> tuple[dict, bool]:
     """Record a visit; (the visit, created). A retry with the same idempotency key returns the
-    visit it made the first time (also when two retries race: the unique key decides)."""
+    visit the caller made the first time (also when two retries race); another caller's key is
+    refused (layers/access/idempotency.py)."""
     if (person is None) == (dwelling is None):
         raise BadVisit("name the person (person: code) or the rental (dwelling: id) visited, "
                        "not both", zh="请指明走访对象：人员或出租房屋之一")
-    if key is not None:
-        found = _by_key(session, key)
-        if found is not None:
-            return found, False
+    if (found := idempotency.replayed(session, idempotency.VISITS, key, principal.name)) is not None:
+        return _by_id(session, found), False
     if person is not None:
         target = session.execute(text("""
             SELECT p.id, p.building_id, bg.grid_code FROM persons p
@@ -205,25 +203,26 @@ def record(session: Session, principal: Principal, *, person: str | None, dwelli
                   distance_m=round(distance, 1) if distance is not None else None,
                   flagged=distance is not None and distance > flag_m,
                   geom=f"SRID=4326;POINT({point.lon} {point.lat})" if point else None)
-    try:
-        with session.begin_nested():
-            session.add(visit)
-            session.flush()
-    except IntegrityError:  # a concurrent retry with the same key won the race
-        found = _by_key(session, key) if key else None
-        if found is None:
-            raise
-        return found, False
+
+    def insert() -> int:
+        session.add(visit)
+        session.flush()
+        return visit.id
+
+    visit_id, created = idempotency.insert_once(session, idempotency.VISITS, key, principal.name,
+                                                insert)
+    if not created:
+        return _by_id(session, visit_id), False
     audit.record(session, principal, "visit.create", target=person or f"dwelling:{dwelling}",
                  visit=visit.id)
     return _json(visit, person, dwelling), True
 
 
-def _by_key(session: Session, key: str) -> dict | None:
+def _by_id(session: Session, visit_id: int) -> dict:
     row = session.execute(text("""
         SELECT v.*, p.code AS person FROM visits v LEFT JOIN persons p ON p.id = v.person_id
-        WHERE v.key = :key"""), {"key": key}).one_or_none()
-    return None if row is None else _json(row, row.person, row.dwelling_id)
+        WHERE v.id = :id"""), {"id": visit_id}).one()
+    return _json(row, row.person, row.dwelling_id)
 
 
 def _json(v, person: str | None, dwelling: int | None) -> dict:
