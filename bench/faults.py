@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     city = generate(get_settings().boundaries_dir / "370811.geojson", scale=args.scale)
     assert write_validated(engine, city).ok
     with session_scope(engine) as session:
-        tokens = {role: users.add(session, f"load-{role}", role)[1]
+        # the phones report anywhere in the district: a district-wide worker, named as such
+        tokens = {role: users.add(session, f"load-{role}", role, "370811")[1]
                   for role in ("worker", "dispatcher")}
     grids = city.layers["areas"].query("level == 'grid'")
     rng = random.Random(7)

@@ -374,10 +374,15 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="write the full row-level report as CSV")] = None,
 ) -> None:
     """Import a folder of GeoJSON/Shapefiles or a GeoPackage (docs/data-format.md)."""
+    from layers.errors import DomainError
     from layers.interchange.importer import import_path
 
-    outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy,
-                          make_valid=make_valid, tolerance_m=tolerance, dry_run=dry_run)
+    try:
+        outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding,
+                              swap_xy=swap_xy, make_valid=make_valid, tolerance_m=tolerance,
+                              dry_run=dry_run)
+    except DomainError as exc:  # a file over the import bounds
+        raise _fail(str(exc)) from None
     _print_outcome(outcome, report)
     if not outcome.ok:
         raise _fail(f"{len(outcome.report.errors)} problem(s); nothing was written")
@@ -1073,6 +1078,8 @@ def register_import(
 ) -> None:
     """Import a register file (CSV or .xlsx, Chinese headers): checked, placed, atomic, idempotent;
     exit 1 when any row was rejected."""
+    from sqlalchemy.exc import OperationalError
+
     from layers.access.audit import cli_principal, record
     from layers.errors import DomainError
     from layers.locating.locators import LocatorRegistry
@@ -1081,16 +1088,23 @@ def register_import(
 
     cipher = _cipher()
     engine = _engine()
-    locator = LocatorRegistry(engine).active()
     try:
+        # read first: a file over the import bounds is refused before the locator is built
+        frame = importer.read_table(path, encoding)
+        locator = LocatorRegistry(engine).active()
         with session_scope(engine) as session:
             outcome = importer.run(session, locator, cipher, path, kind, encoding=encoding,
-                                   accept_partial=accept_partial)
+                                   accept_partial=accept_partial, frame=frame)
             record(session, cli_principal(), "register.import", target=str(path)[:200], kind=kind,
                    rows=outcome.rows, accepted=outcome.accepted,
                    rejected=outcome.rejected_rows, written=outcome.written)
     except DomainError as exc:
         raise _fail(str(exc)) from None
+    except OperationalError:
+        # the database went away (a restart, a lost connection): the transaction is gone with it
+        raise _fail("the database connection was lost during the import; nothing was written "
+                    "(an import is one transaction). Check `gridmap db status`, then run the "
+                    "same command again") from None
     if report:
         outcome.write_csv(report)
     for p in outcome.problems[:20]:

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     patrol_max_speed_ms: tuple[float, float] = Field(
         default=(3.0, 8.0), description="Fastest plausible speed (m/s) walking and cycling: a GPS "
                                         "point that would need more is a spike and is dropped.")
+    visit_backfill_hours: float = Field(
+        default=72, description="A care visit may be recorded up to this many hours after it "
+                                "took place (a phone offline over a weekend); older dates and "
+                                "future ones are refused, so no month is back-filled.")
     visit_distance_m: float = Field(
         default=200.0, description="A care visit logged farther than this from the dwelling's "
                                    "building is flagged for review (not refused).")

@@ -188,3 +188,25 @@ def sign_in(client, token: str, *, page: str = "/map/login", next_url: str | Non
     if next_url is not None:
         data["next"] = next_url
     return client.post(page, data=data, follow_redirects=False)
+
+
+@contextmanager
+def city_with_register(server_url: str, clock, *, scale: float = 0.05):
+    """The small demo city and its register in a database of their own, and a client of an app
+    on it whose clock is ``clock``; yields (client, engine, city)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from layers.demo.city import generate
+    from layers.demo.register import load as load_register
+    from layers.interchange.importer import write_validated
+
+    boundary = ROOT / "data" / "boundaries" / "370811.geojson"
+    city = generate(boundary, scale=scale)
+    with scratch_database(server_url, pool_size=3) as (url, engine):
+        assert write_validated(engine, city).ok
+        app = create_app(url=url)
+        app.state.clock = clock
+        load_register(engine, app.state.cipher, scale=scale, today=clock().date())
+        with TestClient(app) as client:
+            yield client, engine, city

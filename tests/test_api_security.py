@@ -65,7 +65,7 @@ def test_unknown_token_is_401(client):
 
 
 def test_a_worker_may_not_use_a_dispatcher_route_but_an_admin_may(client, engine):
-    worker = _token(engine, "w", "worker")
+    worker = _token(engine, "w", "worker", "370811")
     assert client.get("/v1/me", headers=worker).json()["role"] == "worker"
     assert client.get("/v1/me", headers=_token(engine, "a", "admin")).status_code == 200
 

@@ -7,17 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.app import create_app
 from layers.access import users
-from layers.demo.city import generate
-from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.conftest import city_with_register
 from tests.test_cases import MONDAY_10, Clock
 
 DEADLINE = (MONDAY_10 + dt.timedelta(days=3)).isoformat()
@@ -25,12 +19,7 @@ DEADLINE = (MONDAY_10 + dt.timedelta(days=3)).isoformat()
 
 @pytest.fixture(scope="module")
 def world(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=3) as (url, engine):
-        assert write_validated(engine, city).ok
-        app = create_app(url=url)
-        app.state.clock = Clock(MONDAY_10)
-        load_register(engine, app.state.cipher, scale=0.05, today=MONDAY_10.date())
+    with city_with_register(server_url, Clock(MONDAY_10)) as (client, engine, city):
         with engine.connect() as conn:
             # two grids with people to visit, in two streets
             grid_a, grid_b = conn.execute(text("""
@@ -41,7 +30,7 @@ def world(server_url, template_url):
                 SELECT p.code FROM persons p JOIN building_grids bg ON bg.building_id = p.building_id
                 WHERE bg.grid_code = :g ORDER BY p.id LIMIT 1"""), {"g": g}).scalar()
                 for g in (grid_a, grid_b))
-        with TestClient(app) as client, session_scope(engine) as session:
+        with session_scope(engine) as session:
             tokens = {
                 "worker_a": users.add(session, "甲格网格员", "worker", grid_a)[1],
                 "worker_a2": users.add(session, "甲格兼职", "worker", grid_a)[1],
@@ -49,9 +38,8 @@ def world(server_url, template_url):
                 "env": users.add(session, "环保局", "department", department="生态环境局")[1],
                 "housing": users.add(session, "住建局", "department", department="住建局")[1],
             }
-            session.commit()
-            yield client, engine, tokens, {"a": grid_a, "b": grid_b}, \
-                {"a": person_a, "b": person_b}, city
+        yield client, engine, tokens, {"a": grid_a, "b": grid_b}, \
+            {"a": person_a, "b": person_b}, city
 
 
 def _h(world, who: str, key: str | None = None) -> dict:

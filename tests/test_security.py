@@ -71,7 +71,7 @@ def env(db_url, engine, city, places, monkeypatch):
     app = create_app(url=db_url)
     app.state.clock = Clock(MONDAY_10)
     grid_a, grid_b = places["a"][0], places["b"][0]
-    specs = {"worker": ("worker", None), "dispatcher": ("dispatcher", None),
+    specs = {"worker": ("worker", "370811"), "dispatcher": ("dispatcher", None),
              "admin": ("admin", None), "planner_b": ("planner", grid_b[:9]),
              "worker_b": ("worker", grid_b), "dispatcher_b": ("dispatcher", grid_b[:9]),
              "dispatcher_a": ("dispatcher", grid_a[:9])}
@@ -220,9 +220,10 @@ def test_a_department_credential_reads_sensitive_cases_in_open311_as_the_public_
     assert one["description"] is None and one["long"] is None
 
 
-def test_case_and_camera_tiles_need_a_dispatcher(env):
+def test_camera_tiles_need_a_dispatcher(env):
+    # (case tiles follow the one rule for cases: tests/test_probe_findings.py)
     client, h = env
-    for layer in ("cases", "cameras"):
+    for layer in ("cameras",):
         assert client.get(f"/tiles/{layer}/0/0/0.pbf").status_code == 401
         assert client.get(f"/tiles/{layer}/0/0/0.pbf", headers=h["worker"]).status_code == 403
         ok = client.get(f"/tiles/{layer}/0/0/0.pbf", headers=h["dispatcher"])
@@ -332,7 +333,7 @@ def test_parallel_creates_with_one_idempotency_key_make_one_case(server_url, tem
     with scratch_database(server_url, pool_size=2) as (url, engine):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
-            _u, token = users.add(session, "w", "worker")
+            _u, token = users.add(session, "w", "worker", "370811")
         _grid, lon, lat = places["a"]
         body = json.dumps({"source": "patrol", "category": "E0101", "lon": lon, "lat": lat}).encode()
         with live_server(url) as base:
@@ -366,7 +367,7 @@ def test_disabled_expired_and_rotated_tokens_stop_working(env, engine):
         return client.get("/v1/me", headers=auth).status_code
 
     with session_scope(engine) as session:
-        _u, token = users.add(session, "temp", "worker")
+        _u, token = users.add(session, "temp", "worker", "370811")
     auth = {"Authorization": f"Bearer {token}"}
     assert status(auth) == 200
     with session_scope(engine) as session:

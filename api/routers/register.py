@@ -61,7 +61,9 @@ def building_dwellings(code: Annotated[str, Path(max_length=40)], session: Sessi
 def organisations(request: Request, session: SessionDep, who: allowed("organisation.read"),
                   q: Annotated[str, Query(min_length=1, max_length=100)],
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
-    return people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
+    answer = people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
+    session.commit()  # the audit entry
+    return answer
 
 
 class Location(BaseModel):
@@ -89,10 +91,12 @@ def record_visit(request: Request, response: Response, body: VisitIn, session: S
     if body.location is not None:
         loc = body.location
         point = to_point(loc.lon, loc.lat, loc.x, loc.y, loc.crs)
+    settings = request.app.state.settings
     at = beijing(body.visited_at or request.app.state.clock())
     visit, created = visits.record(
         session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
-        note=body.note, key=key, flag_m=request.app.state.settings.visit_distance_m)
+        note=body.note, key=key, flag_m=settings.visit_distance_m, now=request.app.state.clock(),
+        backfill_hours=settings.visit_backfill_hours)
     session.commit()
     if not created:
         response.status_code = 200
@@ -140,5 +144,6 @@ async def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.
 def visit_photo_file(visit_id: RowId, photo_id: RowId, session: SessionDep,
                      who: allowed("visit.read")) -> Response:
     found = visits.photo(session, who, visit_id, photo_id)
+    # as a case's photo: never sniffed into a page, never run as one
     return Response(found.data, media_type=found.content_type,
-                    headers={"Cache-Control": "private, max-age=86400"})
+                    headers={"Cache-Control": "private, max-age=86400", **photos.SAFE_HEADERS})

@@ -67,6 +67,12 @@ def add(session: Session, name: str, role: str, scope_code: str | None = None, *
         if role_value != UserRole.WORKER:
             raise UserError("--worker ties a worker's credential: use it with --role worker")
         scope_code = _worker_scope(session, worker, scope_code)
+    elif role_value == UserRole.WORKER and scope_code is None:
+        # a worker reads ID and phone numbers in clear within their scope: never by default for
+        # the whole district
+        raise UserError("a worker's credential needs --worker CODE (their grid) or --scope AREA; "
+                        "a worker for the whole district reads every number in the register in "
+                        "clear — give --scope with the district's code if that is meant")
     if role_value == UserRole.DEPARTMENT:
         department = (department or "").strip()
         if not department or len(department) > 100:

@@ -22,6 +22,7 @@ from layers.register.people import NotFound
 from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
 
 PERSON_TAGS = CARE_TAGS  # + 出租房屋: the rental dwellings
+CLOCK_SKEW = dt.timedelta(minutes=10)  # a phone's clock a little ahead is not "the future"
 
 
 class BadVisit(DomainError):
@@ -169,15 +170,26 @@ def compliance(session: Session, principal: Principal, *, month: dt.date, by: st
 
 def record(session: Session, principal: Principal, *, person: str | None, dwelling: int | None,
            visited_at: dt.datetime, point: PointQuery | None, note: str | None, key: str | None,
-           flag_m: float) -> tuple[dict, bool]:
+           flag_m: float, now: dt.datetime, backfill_hours: float) -> tuple[dict, bool]:
     """Record a visit; (the visit, created). A retry with the same idempotency key returns the
     visit the caller made the first time (also when two retries race); another caller's key is
-    refused (layers/access/idempotency.py)."""
+    refused (layers/access/idempotency.py).
+
+    A visit is recorded when it happens, or up to ``backfill_hours`` later (a phone offline over
+    a weekend sends it then): not in the future, and never weeks back — a month's compliance
+    (the worker assessment) is not filled in after the fact."""
     if (person is None) == (dwelling is None):
         raise BadVisit("name the person (person: code) or the rental (dwelling: id) visited, "
                        "not both", zh="请指明走访对象：人员或出租房屋之一")
     if (found := idempotency.replayed(session, idempotency.VISITS, key, principal.name)) is not None:
         return _by_id(session, found), False
+    if visited_at > now + CLOCK_SKEW:
+        raise BadVisit("visited_at is in the future: send when the visit took place",
+                       zh="走访时间不能晚于当前时间")
+    if visited_at < now - dt.timedelta(hours=backfill_hours):
+        raise BadVisit(f"visited_at is more than {backfill_hours:g} hours ago: a visit is recorded "
+                       "when it happens (GRIDMAP_VISIT_BACKFILL_HOURS)",
+                       zh="走访时间过早：走访记录须及时登记，不能补录", limit="visit_backfill_hours")
     if person is not None:
         target = session.execute(text("""
             SELECT p.id, p.building_id, bg.grid_code FROM persons p
