@@ -183,18 +183,17 @@ def give_login_cookie(response: Response, request: Request, token: str) -> Respo
 
 
 def _same_origin(request: Request) -> None:
-    """Refuse a form posted from another site: its Origin (or, without one, its Referer) must be
-    ours — the Host the browser spoke to. Clients that send neither are not browsers on another
-    site; the form token still applies to them."""
+    """Refuse a form posted from another site: its Origin (or, without one, its Referer) must
+    name our host — the Host the browser spoke to (the host, not the scheme: behind a proxy that
+    ends TLS the app is spoken to in http while the page's origin is https). Clients that send
+    neither are not browsers on another site; the form token still applies to them."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin is None:
         return
-    sent = urlsplit(origin)
-    ours = urlsplit(str(request.base_url))
-    if (sent.scheme, sent.netloc) != (ours.scheme, ours.netloc):
-        raise Forbidden(f"sign-in forms are accepted only from this site ({ours.scheme}://"
-                        f"{ours.netloc}), not from {origin[:100]}", code="cross_site",
-                        zh="登录请求来自其他网站，已拒绝")
+    ours = request.headers.get("host", "")
+    if urlsplit(origin).netloc != ours:
+        raise Forbidden(f"sign-in forms are accepted only from this site ({ours}), not from "
+                        f"{origin[:100]}", code="cross_site", zh="登录请求来自其他网站，已拒绝")
 
 
 async def sign_in(request: Request, *, may: str, target: str, failed: str) -> Response:

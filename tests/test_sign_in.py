@@ -71,6 +71,16 @@ def test_the_sign_in_form_is_accepted_from_the_sites_own_page(client, engine):
     assert _signed_in(client)
 
 
+def test_our_own_https_page_behind_a_proxy_that_ends_tls_may_sign_in(client, engine):
+    import re
+
+    token = _token(engine, "zhang")
+    form = re.search(r"name='form_token' value='([^']*)'", client.get("/map/login").text).group(1)
+    r = client.post("/map/login", data={"token": token, "form_token": form},
+                    headers={"Origin": "https://testserver"}, follow_redirects=False)
+    assert r.status_code == 303 and SESSION_COOKIE in r.cookies
+
+
 # -- the cookie is a server-side session -----------------------------------------------------------
 def test_the_cookie_holds_a_session_id_never_the_credential(client, engine):
     token = _token(engine, "zhang")
