@@ -39,10 +39,10 @@ from api.routers import (
 )
 from api.security import route_access
 from gridmap.settings import Settings, get_settings
-from layers import clock
+from layers import clock, limits
 from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
 from layers.access.credentials import CredentialCache
-from layers.access.rate_limit import SharedRateLimiter
+from layers.access.rate_limit import FailureThrottle, SharedRateLimiter
 from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.locating.locators import LocatorRegistry
@@ -63,18 +63,22 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(url or database_url(settings))
+        # every statement of the API's own work is bounded; a request's session bounds it tighter
+        # by the request's class (api/deps.py, layers/limits.py)
+        bounded = limits.connect_options(app.state.limits.statement_timeout_ms("background"))
+        engine = make_engine(url or database_url(settings), connect_args=bounded)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
         # reads that may lag a moment behind the primary go to the replica, when there is one
         # (GRIDMAP_DATABASE_READ_URL; docs/scaling.md)
-        read_engine = (make_engine(read_url) if (read_url := read_url_of(settings, url))
-                       else engine)
+        read_engine = (make_engine(read_url, connect_args=bounded)
+                       if (read_url := read_url_of(settings, url)) else engine)
         app.state.read_engine = read_engine
         app.state.read_sessionmaker = sessionmaker(read_engine, expire_on_commit=False)
         # the OGC paging fast path's connections, on the same database (api/fastpath.py)
         app.state.async_reads = AsyncReadPool(
-            read_engine.url.render_as_string(hide_password=False))
+            read_engine.url.render_as_string(hide_password=False),
+            statement_timeout_ms=app.state.limits.statement_timeout_ms("read"))
         try:
             crypto.check_key(engine, app.state.cipher)  # the key must read what is stored
         except OperationalError:  # the database is down: /readyz checks the key once it is up
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
+        if not hasattr(app.state, "auth_throttle"):
+            app.state.auth_throttle = FailureThrottle(engine, settings.auth_failures_per_minute)
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile
@@ -122,6 +128,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.limits = limits.Limits.of(settings)  # resource bounds (layers/limits.py)
     # personal data is encrypted at rest: no key, no server (MissingKey says what to do)
     app.state.cipher = crypto.personal_data(settings)
     app.state.clock = clock.now  # Beijing time (layers/clock.py); tests replace it

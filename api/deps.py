@@ -7,16 +7,25 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from api.security import Principal, access
 from layers import clock
+from layers.access.idempotency import MAX_KEY_LENGTH
+from layers.limits import TIMEOUT_INFO
+
+
+def _bounded(request: Request) -> dict:
+    """A request's statements are cancelled past its class's timeout: ``read`` for GET and HEAD,
+    ``write`` for the rest (layers/limits.py) — a query never outlives its request for long."""
+    request_class = "read" if request.method in ("GET", "HEAD") else "write"
+    return {TIMEOUT_INFO: request.app.state.limits.statement_timeout_ms(request_class)}
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessionmaker() as session:
+    with request.app.state.sessionmaker(info=_bounded(request)) as session:
         yield session
 
 
@@ -27,11 +36,17 @@ def get_read_session(request: Request) -> Iterator[Session]:
     """A session on the read replica when one is configured (GRIDMAP_DATABASE_READ_URL), else
     the primary: for reads that may lag the primary by a moment — never for writes or audited
     reads."""
-    with request.app.state.read_sessionmaker() as session:
+    with request.app.state.read_sessionmaker(info=_bounded(request)) as session:
         yield session
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# One header for every create a client may resend (layers/access/idempotency.py): the same key
+# with each attempt; a resend answers what the first made, another caller's key is refused.
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
+    description="the same key with every attempt of one request (a random UUID): a resend "
+                "answers what the first attempt made; a key is bound to its caller")]
 # Row ids are PostgreSQL integers: anything larger is no id of ours (422, not a 500 from the driver).
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id")]

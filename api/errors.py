@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from psycopg.errors import QueryCanceled
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +36,7 @@ from layers.cases.routing import RoutingError
 from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, InvalidCase, UnknownPhoto
 from layers.errors import DomainError
 from layers.field import assessment, patrols, tasks
+from layers.limits import StatementTimeout, TooComplex, TooLarge
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.distributed import DaskUnavailable
 from layers.locating.geocoding import AddressNotFound
@@ -116,6 +118,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownParameter: (400, "不支持的查询参数"),
     InvalidParameter: (400, "查询参数有误"),
     UnknownTileLayer: (404, "未找到该瓦片"),
+    # resource bounds (layers/limits.py)
+    TooLarge: (413, "文件或请求过大"),
+    TooComplex: (422, "请求的计算量超出限制"),
+    StatementTimeout: (422, "查询超时：请缩小范围后重试"),
 }
 HTTP_ZH = {404: "未找到", 405: "不支持该请求方法"}
 
@@ -168,6 +174,14 @@ def describe(exc: Exception) -> Described | None:
         return Described(422, error_body("invalid_value", "a value does not fit its field "
                                          "(too long, out of range or malformed); check the "
                                          "request", "请求中的数据格式有误"))
+    if isinstance(exc, OperationalError) and isinstance(exc.orig, QueryCanceled):
+        # the request's statement timeout (layers/limits.py): it asked for more than its class
+        # may cost; the query is cancelled in PostgreSQL, not left running
+        return describe(StatementTimeout(
+            "the database work for this request passed its time limit "
+            "(GRIDMAP_STATEMENT_TIMEOUT_READ_MS for GET, GRIDMAP_STATEMENT_TIMEOUT_WRITE_MS for "
+            "other requests): ask for less — a smaller area, fewer days",
+            limit="statement_timeout"))
     if isinstance(exc, OperationalError):
         return Described(503, error_body("database_unavailable",
                                          "the database is unreachable; check `gridmap db status`",

@@ -278,6 +278,7 @@ def areas_show(code: str, at: Annotated[str | None, typer.Option(help="ISO date"
 
 # -- demo / import / export ----------------------------------------------------------------------
 def _print_outcome(outcome, report_path: Path | None) -> None:
+    from layers.interchange.spreadsheet import safe_row
     from layers.interchange.validate import Problem
 
     for note in outcome.notes:
@@ -297,7 +298,8 @@ def _print_outcome(outcome, report_path: Path | None) -> None:
         with report_path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(Problem.__dataclass_fields__)
-            writer.writerows([[p.layer, p.code, p.problem, p.fix, p.severity] for p in outcome.report])
+            writer.writerows([safe_row([p.layer, p.code, p.problem, p.fix, p.severity])
+                              for p in outcome.report])
         console.print(f"report written to {report_path}")
     if outcome.written is not None:
         table = Table("layer", "inserted", "updated", "unchanged", title="written")
@@ -373,10 +375,15 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="write the full row-level report as CSV")] = None,
 ) -> None:
     """Import a folder of GeoJSON/Shapefiles or a GeoPackage (docs/data-format.md)."""
+    from layers.errors import DomainError
     from layers.interchange.importer import import_path
 
-    outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy,
-                          make_valid=make_valid, tolerance_m=tolerance, dry_run=dry_run)
+    try:
+        outcome = import_path(_engine(), path, from_crs=from_crs, encoding=encoding,
+                              swap_xy=swap_xy, make_valid=make_valid, tolerance_m=tolerance,
+                              dry_run=dry_run)
+    except DomainError as exc:  # a file over the import bounds
+        raise _fail(str(exc)) from None
     _print_outcome(outcome, report)
     if not outcome.ok:
         raise _fail(f"{len(outcome.report.errors)} problem(s); nothing was written")
@@ -611,6 +618,7 @@ def geocode_file(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from layers.errors import DomainError
+    from layers.interchange.spreadsheet import safe_frame
     from layers.locating.locators import LocatorRegistry
     from layers.register.importer import read_table
     from layers.register.placing import GEOCODE_COLUMNS, Placer, geocode_column
@@ -655,7 +663,8 @@ def geocode_file(
     finally:
         if client is not None:
             client.close()
-    result = pd.concat([frame.reset_index(drop=True), answers], axis=1)
+    # the file's own columns as they came; ours (matched addresses, names) safe to open
+    result = pd.concat([frame.reset_index(drop=True), safe_frame(answers)], axis=1)
     sink = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
     result.to_csv(sink, index=False, lineterminator="\n")
     if out:
@@ -1079,6 +1088,8 @@ def register_import(
 ) -> None:
     """Import a register file (CSV or .xlsx, Chinese headers): checked, placed, atomic, idempotent;
     exit 1 when any row was rejected."""
+    from sqlalchemy.exc import OperationalError
+
     from layers.access.audit import cli_principal, record
     from layers.errors import DomainError
     from layers.locating.locators import LocatorRegistry
@@ -1087,16 +1098,23 @@ def register_import(
 
     cipher = _cipher()
     engine = _engine()
-    locator = LocatorRegistry(engine).active()
     try:
+        # read first: a file over the import bounds is refused before the locator is built
+        frame = importer.read_table(path, encoding)
+        locator = LocatorRegistry(engine).active()
         with session_scope(engine) as session:
             outcome = importer.run(session, locator, cipher, path, kind, encoding=encoding,
-                                   accept_partial=accept_partial)
+                                   accept_partial=accept_partial, frame=frame)
             record(session, cli_principal(), "register.import", target=str(path)[:200], kind=kind,
                    rows=outcome.rows, accepted=outcome.accepted,
                    rejected=outcome.rejected_rows, written=outcome.written)
     except DomainError as exc:
         raise _fail(str(exc)) from None
+    except OperationalError:
+        # the database went away (a restart, a lost connection): the transaction is gone with it
+        raise _fail("the database connection was lost during the import; nothing was written "
+                    "(an import is one transaction). Check `gridmap db status`, then run the "
+                    "same command again") from None
     if report:
         outcome.write_csv(report)
     for p in outcome.problems[:20]:
@@ -1126,6 +1144,7 @@ def register_regrid(
     import time
 
     from layers.errors import DomainError
+    from layers.interchange.spreadsheet import safe_frame
     from layers.locating import distributed
 
     started = time.perf_counter()
@@ -1140,7 +1159,7 @@ def register_regrid(
     finally:
         client.close()
     if out:
-        moved.to_csv(out, index=False, encoding="utf-8-sig")
+        safe_frame(moved).to_csv(out, index=False, encoding="utf-8-sig")
     households, population = int(moved["households"].sum()), int(moved["population"].sum())
     console.print(f"{len(moved):,} buildings change grid ({households:,} households, "
                   f"{population:,} residents) in {time.perf_counter() - started:.1f} s"

@@ -75,6 +75,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=20 * 1024 * 1024, description="Largest request body read, before any parsing.")
     max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
+    # resource bounds (layers/limits.py): each refusal names the setting that raises it
+    max_vertices: int = Field(
+        default=20_000, description="Most vertices of one geometry a request or an import may "
+                                    "send (a task's area, a plan's grid, an imported feature).")
+    max_area_km2: float = Field(
+        default=2_500.0, description="Largest polygon (km²) a request may send; the district is "
+                                     "about 890 km².")
+    max_track_points: int = Field(default=50_000, description="Most points of one patrol track.")
+    max_coverage_grids: int = Field(
+        default=300, description="Most grids one patrol-coverage question may span (a street "
+                                 "has about 70): the whole district at once is refused.")
+    statement_timeout_read_ms: int = Field(
+        default=15_000, description="Longest SQL statement of a GET request (ms); past it the "
+                                    "query is cancelled and the request refused (422).")
+    statement_timeout_write_ms: int = Field(
+        default=60_000, description="Longest SQL statement of a POST/PUT/DELETE request (ms).")
+    statement_timeout_background_ms: int = Field(
+        default=300_000, description="Longest SQL statement of the API's own background work "
+                                     "(page builds, locator rebuilds, escalation), in ms.")
+    import_max_bytes: int = Field(
+        default=200 * 1024 * 1024, description="Largest file an import reads (register, layers).")
+    import_max_rows: int = Field(default=2_000_000, description="Most rows of one imported file.")
+    import_max_columns: int = Field(default=200, description="Most columns of one imported file.")
+    import_max_unpacked_bytes: int = Field(
+        default=1024 * 1024 * 1024, description="Most bytes a zipped import (.xlsx) may unpack "
+                                                "to; a zip bomb is refused before it is opened.")
     plan_snap_m: float = Field(
         default=2.0, description="Planning: a redrawn grid's vertices within this many metres of a "
                                  "neighbour's snap to it, so shared edges stay shared.")
@@ -88,6 +114,13 @@ class Settings(BaseSettings):
         default=(100, 600), description="Households per rural grid (usually one village).")
     norm_rural_residents: tuple[int, int] = Field(
         default=(200, 2000), description="Residents per rural grid.")
+    session_hours: float = Field(
+        default=12, description="How long a page sign-in (the staff maps, the phone page) lasts; "
+                                "signing out, or disabling or rotating the credential, ends it "
+                                "sooner.")
+    auth_failures_per_minute: int = Field(
+        default=10, description="Failed sign-ins and unknown tokens allowed per client address "
+                                "and minute (shared by every API process); beyond that: 429.")
     token_days: int = Field(
         default=365, description="Lifetime of a new API credential in days; 0: no expiry.")
     register_key: str | None = Field(
@@ -107,6 +140,10 @@ class Settings(BaseSettings):
     patrol_max_speed_ms: tuple[float, float] = Field(
         default=(3.0, 8.0), description="Fastest plausible speed (m/s) walking and cycling: a GPS "
                                         "point that would need more is a spike and is dropped.")
+    visit_backfill_hours: float = Field(
+        default=72, description="A care visit may be recorded up to this many hours after it "
+                                "took place (a phone offline over a weekend); older dates and "
+                                "future ones are refused, so no month is back-filled.")
     visit_distance_m: float = Field(
         default=200.0, description="A care visit logged farther than this from the dwelling's "
                                    "building is flagged for review (not refused).")

@@ -206,10 +206,11 @@ CASES = LayerSpec(
     (FieldSpec("case_no", str, required=True), FieldSpec("category_code", str),
      FieldSpec("status", str)),
     style={"color": "#ef4444"},
-    read_role="dispatcher",
+    # who sees a case: the one rule (policy.may_see_case) — the roles that may case.read, the
+    # cases whose grid is in their scope
+    read_role="case.read",
     scope_column="grid_code",
-    tile_layers=(TileSpec("cases", "case_no AS code, category_code, status::text AS status",
-                          read_role="dispatcher"),),
+    tile_layers=(TileSpec("cases", "case_no AS code, category_code, status::text AS status"),),
     interchange=False, collection=False,
 )
 

@@ -13,8 +13,9 @@ import json
 SIGN_IN_ZH = "网格员登录"
 
 
-def page(*, csrf: str | None, failed: bool = False) -> str:
-    """The page; without ``csrf`` (not signed in) it shows the sign-in form instead."""
+def page(*, csrf: str | None, form_token: str = "", failed: bool = False) -> str:
+    """The page; without ``csrf`` (not signed in) it shows the sign-in form instead, carrying
+    ``form_token`` (proof that the form came from this page: no login CSRF)."""
     head = (
         "<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1, viewport-fit=cover'>"
@@ -28,6 +29,8 @@ def page(*, csrf: str | None, failed: bool = False) -> str:
                  "expired or not a worker's credential.</small></p>" if failed else "")
         return (head + "<body class='gm-mobile'><main class='gm-m-card'>"
                 f"<h1>{SIGN_IN_ZH}</h1>{error}<form method='post' action='/m/login'>"
+                "<input type='hidden' name='form_token' "
+                f"value='{html.escape(form_token, quote=True)}'>"
                 "<label>身份凭证（token）<input id='gm-token' name='token' type='password' "
                 "autocomplete='off' required></label>"
                 "<button class='gm-m-big' type='submit'>登录</button></form></main></body></html>")

@@ -346,8 +346,9 @@ document.getElementById('gm-here').addEventListener('click', function () {{
     return m.get_root().render()
 
 
-def login(next_url: str, *, failed: bool = False) -> str:
-    """The staff sign-in for the maps: a credential (token) kept in an HttpOnly cookie."""
+def login(next_url: str, *, form_token: str, failed: bool = False) -> str:
+    """The staff sign-in for the maps: a credential (token) checked once, then a session in an
+    HttpOnly cookie. ``form_token`` proves the form came from this page (no login CSRF)."""
     error = ("<p class='gm-error'>凭证无效、已过期，或该账号无权查看此页面。"
              "<br><small>Unknown, expired or insufficient credential.</small></p>" if failed else "")
     return (
@@ -358,6 +359,7 @@ def login(next_url: str, *, failed: bool = False) -> str:
         "<h1>工作人员登录</h1><p>案件分布图、摄像头覆盖等内容仅对工作人员开放。</p>" + error +
         "<form method='post' action='/map/login'>"
         f"<input type='hidden' name='next' value='{html.escape(next_url, quote=True)}'>"
+        f"<input type='hidden' name='form_token' value='{html.escape(form_token, quote=True)}'>"
         "<label>身份凭证（token）<br><input id='gm-token' name='token' type='password' "
         "autocomplete='off' required size='50'></label><br><br>"
         "<button type='submit'>登录</button></form>"

@@ -178,3 +178,39 @@ def eventually(predicate, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def sign_in(client, token: str, *, page: str = "/map/login", next_url: str | None = None):
+    """Sign a test client's browser in as a page does: open the sign-in form (which gives its
+    form token and the login cookie), post it back with the token; the redirect answer."""
+    import re
+
+    form_page = "/m/" if page == "/m/login" else page
+    html = client.get(form_page).text
+    form_token = re.search(r"name='form_token' value='([^']*)'", html).group(1)
+    data = {"token": token, "form_token": form_token}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post(page, data=data, follow_redirects=False)
+
+
+@contextmanager
+def city_with_register(server_url: str, clock, *, scale: float = 0.05):
+    """The small demo city and its register in a database of their own, and a client of an app
+    on it whose clock is ``clock``; yields (client, engine, city)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from layers.demo.city import generate
+    from layers.demo.register import load as load_register
+    from layers.interchange.importer import write_validated
+
+    boundary = ROOT / "data" / "boundaries" / "370811.geojson"
+    city = generate(boundary, scale=scale)
+    with scratch_database(server_url, pool_size=3) as (url, engine):
+        assert write_validated(engine, city).ok
+        app = create_app(url=url)
+        app.state.clock = clock
+        load_register(engine, app.state.cipher, scale=scale, today=clock().date())
+        with TestClient(app) as client:
+            yield client, engine, city

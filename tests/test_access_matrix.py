@@ -148,6 +148,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),
+    ("POST", "/m/logout"): Probe("POST", "/m/logout"),
     ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
     ("GET", "/map/cases"): Probe("GET", "/map/cases",
                                  also_refused={UserRole.PUBLIC, UserRole.WORKER}),
@@ -158,13 +159,11 @@ PROBES: dict[tuple[str, str], Probe] = {
                       UserRole.METRICS}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
-        "GET", "/tiles/cases/0/0/0.pbf",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
-                      UserRole.METRICS}),
+        "GET", "/tiles/cases/0/0/0.pbf",  # who sees a case: policy.may_see_case
+        also_refused={UserRole.PUBLIC, UserRole.DEPARTMENT, UserRole.METRICS}),
     ("GET", "/tiles/{layer}.json"): Probe(
         "GET", "/tiles/cases.json",
-        also_refused={UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
-                      UserRole.METRICS}),
+        also_refused={UserRole.PUBLIC, UserRole.DEPARTMENT, UserRole.METRICS}),
     ("GET", "/ogc"): Probe("GET", "/ogc"),
     ("GET", "/ogc/conformance"): Probe("GET", "/ogc/conformance"),
     ("GET", "/ogc/collections"): Probe("GET", "/ogc/collections"),
@@ -274,7 +273,9 @@ def world(server_url, template_url):
             with session_scope(engine) as session:
                 for name, (role, elsewhere) in CALLERS.items():
                     if role != UserRole.PUBLIC:
-                        scope = other[:9] if elsewhere else None
+                        # (a worker's credential always names its area: the district here)
+                        scope = other[:9] if elsewhere else (
+                            ours[:6] if role == UserRole.WORKER else None)
                         tokens[name] = users.add(
                             session, name, role.value, scope,
                             department="生态环境局" if role == UserRole.DEPARTMENT else None)[1]

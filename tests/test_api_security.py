@@ -65,7 +65,7 @@ def test_unknown_token_is_401(client):
 
 
 def test_a_worker_may_not_use_a_dispatcher_route_but_an_admin_may(client, engine):
-    worker = _token(engine, "w", "worker")
+    worker = _token(engine, "w", "worker", "370811")
     assert client.get("/v1/me", headers=worker).json()["role"] == "worker"
     assert client.get("/v1/me", headers=_token(engine, "a", "admin")).status_code == 200
 
@@ -176,7 +176,7 @@ def test_a_remembered_token_is_refused_at_its_expiry_instant(client, engine):
 
 
 def test_guessed_tokens_are_not_remembered(client):
-    for i in range(20):
+    for i in range(client.app.state.settings.auth_failures_per_minute):  # then: 429
         assert client.get("/v1/me", headers={"Authorization": f"Bearer gm_guess{i}"}).status_code == 401
     assert len(client.app.state.credentials._entries) == 0
 
@@ -184,7 +184,7 @@ def test_guessed_tokens_are_not_remembered(client):
 def test_a_credential_read_while_the_table_changed_is_used_once_not_kept():
     import datetime as dt
 
-    from layers.access.credentials import CredentialCache
+    from layers.access.credentials import Credential, CredentialCache
     from layers.storage.models import User, UserRole
 
     cache = CredentialCache()
@@ -192,7 +192,7 @@ def test_a_credential_read_while_the_table_changed_is_used_once_not_kept():
 
     def load_then_table_changes(_token):
         cache.clear()  # the NOTIFY arrives while this read is under way
-        return user
+        return Credential.of(user)
 
     now = dt.datetime.now(dt.UTC)
     assert cache.lookup("gm_racer", now, load_then_table_changes).name == "racer"

@@ -48,8 +48,9 @@ def app_env(db_url, engine, city, monkeypatch):
     with TestClient(app) as client:
         tokens = {}
         with session_scope(engine) as session:
-            for role in ("worker", "dispatcher", "admin"):
-                _u, tokens[role] = users.add(session, role, role)
+            for role in ("worker", "dispatcher", "admin"):  # (a worker's credential names its area)
+                _u, tokens[role] = users.add(session, role, role,
+                                             "370811" if role == "worker" else None)
         yield client, clock, {r: {"Authorization": f"Bearer {t}"} for r, t in tokens.items()}, app
     get_settings.cache_clear()
 
@@ -165,7 +166,7 @@ def test_a_camera_alert_becomes_a_case_where_the_camera_looks(app_env, city):
     expected = viewed_point(cam.geometry.x, cam.geometry.y, cam.heading_deg, cam.range_m)
     assert (case["location"]["lon"], case["location"]["lat"]) == pytest.approx(expected, abs=1e-6)
     assert case["location"]["lon"] != pytest.approx(cam.geometry.x, abs=1e-6)
-    seen = client.get(f"/v1/cases/{case['id']}/cameras", headers=h["worker"]).json()
+    seen = client.get(f"/v1/cases/{case['id']}/cameras", headers=h["dispatcher"]).json()
     assert cam.code in [c["code"] for c in seen]
 
 
@@ -185,7 +186,7 @@ def test_a_loudspeaker_response_that_clears_the_place_resolves_the_alert(app_env
             conn.execute(text("""INSERT INTO cameras (code, name, kind, range_m, geom)
                 VALUES (:c, '远程喊话器', 'loudspeaker', 150,
                         ST_SetSRID(ST_MakePoint(:x, :y), 4326))"""), {"c": code, "x": lon + dx, "y": lat})
-    found = client.get(f"/v1/cases/{case['id']}/responders", headers=h["worker"]).json()
+    found = client.get(f"/v1/cases/{case['id']}/responders", headers=h["dispatcher"]).json()
     assert [s["code"] for s in found["loudspeakers"]][:2] == ["LS_NEAR", "LS_FAR"]
     assert cam.code in [c["code"] for c in found["cameras"]]
     assert client.post(f"/v1/cases/{case['id']}/responses", headers=h["worker"],

@@ -87,7 +87,7 @@ def test_a_declared_layer_is_served_as_collection_tiles_and_map_overlay(db_url, 
                                                                          city_with_hydrants):
     point = city_with_hydrants
     with session_scope(engine) as session:
-        _user, token = users.add(session, "qgis", "worker")
+        _user, token = users.add(session, "qgis", "worker", "370811")
     with TestClient(create_app(url=db_url)) as client:
         auth = {"Authorization": f"Bearer {token}"}
         ids = [c["id"] for c in client.get("/ogc/collections", headers=auth).json()["collections"]]

@@ -25,7 +25,7 @@ def endpoint(server_url, template_url):
     with scratch_database(server_url) as (url, engine):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
-            token = users.add(session, "公众号", "worker")[1]
+            token = users.add(session, "公众号", "worker", "370811")[1]
         with live_server(url) as base:
             root = f"{base}/open311/v2"
             posted = requests.post(f"{root}/requests.json", data={  # the spec's form encoding

@@ -232,6 +232,43 @@ def test_the_server_log_has_one_line_per_request_and_no_query_strings(server_url
                 and not line.startswith("{")]
 
 
+def test_x_forwarded_for_from_loopback_chooses_no_rate_limit_bucket(server_url, template_url):
+    """``gridmap serve`` with no trusted proxies: a client behind a local tunnel or sidecar
+    cannot pick its own address by X-Forwarded-For — not for the residents' rate limit, not for
+    the audit (probe finding MEDIUM 8; uvicorn believes the header from 127.0.0.1 by default)."""
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from layers.storage.cluster import pick_free_port
+
+    port = pick_free_port(18700)
+    with scratch_database(server_url) as (url, _engine):
+        env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ESCALATION_INTERVAL_S": "0",
+               "GRIDMAP_RESIDENT_REQUESTS_PER_MINUTE": "2", "GRIDMAP_TRUSTED_PROXIES": "[]"}
+        gridmap = str(Path(sys.executable).with_name("gridmap"))
+        server = subprocess.Popen([gridmap, "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        statuses = []
+        try:
+            assert eventually(lambda: _answers(base + "/healthz"), 60), "gridmap did not start"
+            for hop in range(3):  # a new "address" each time
+                request = urllib.request.Request(
+                    base + "/v1/resident/worker?crs=wgs84&lon=116.6&lat=35.41",
+                    headers={"X-Forwarded-For": f"203.0.113.{hop + 1}"})
+                try:
+                    statuses.append(urllib.request.urlopen(request, timeout=10).status)
+                except urllib.error.HTTPError as answer:
+                    statuses.append(answer.code)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert 429 not in statuses[:2] and statuses[2] == 429  # one client, one allowance
+
+
 def _answers(url: str) -> bool:
     import urllib.request
 

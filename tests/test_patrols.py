@@ -66,8 +66,8 @@ def _walk(line: shapely.LineString, start: dt.datetime, speed: float = 1.2) -> d
 
 def test_a_walk_along_a_lane_covers_part_of_the_grid_and_is_stored_once(field):
     client, grid, lane, worker, _other = field
-    walk = {**_walk(lane, MONDAY_10), "key": "patrol-0001-aaaa"}
-    first = client.post("/v1/patrols", json=walk, headers=worker)
+    walk, keyed = _walk(lane, MONDAY_10), {**worker, "Idempotency-Key": "patrol-0001-aaaa"}
+    first = client.post("/v1/patrols", json=walk, headers=keyed)
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["grid"] == grid.code and body["outside_s"] == 0 and body["inside_s"] > 0
@@ -75,7 +75,7 @@ def test_a_walk_along_a_lane_covers_part_of_the_grid_and_is_stored_once(field):
     assert [c["grid"] for c in body["coverage"]] == [grid.code]
     assert 0 < body["coverage"][0]["roads_share"] <= 1  # the lane is a road of the grid
     assert set(body["coverage"][0]) >= {"grid", "alleys_share", "roads_share"}
-    again = client.post("/v1/patrols", json=walk, headers=worker)
+    again = client.post("/v1/patrols", json=walk, headers=keyed)
     assert again.status_code == 200 and again.json()["id"] == body["id"]
 
 

@@ -291,12 +291,13 @@ def test_the_due_list_holds_the_care_tagged_people_and_rentals_of_my_grid(reg):
 def test_a_visit_far_from_the_home_is_flagged_not_refused_and_a_resend_is_one_visit(reg):
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)
-    visit = {"person": someone["code"], "note": "入户走访，情况良好", "key": "visit-test-0001",
+    visit = {"person": someone["code"], "note": "入户走访，情况良好",
              "location": {"lon": 116.2, "lat": 35.1, "crs": "gcj02"}}
-    first = client.post("/v1/visits", json=visit, headers=_h(reg, "worker"))
+    keyed = {**_h(reg, "worker"), "Idempotency-Key": "visit-test-0001"}
+    first = client.post("/v1/visits", json=visit, headers=keyed)
     assert first.status_code == 201, first.text
     assert first.json()["flagged"] is True and first.json()["distance_m"] > 1000
-    again = client.post("/v1/visits", json=visit, headers=_h(reg, "worker"))
+    again = client.post("/v1/visits", json=visit, headers=keyed)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
 
 
@@ -324,11 +325,12 @@ def test_a_visit_keeps_its_photos_and_refuses_what_is_no_image(reg):
 def test_concurrent_retries_of_one_visit_make_one_visit(reg):
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)
-    visit = {"person": someone["code"], "key": "visit-race-0001"}
+    visit = {"person": someone["code"]}
+    keyed = {**_h(reg, "worker"), "Idempotency-Key": "visit-race-0001"}
     answers = []
 
     def send():
-        answers.append(client.post("/v1/visits", json=visit, headers=_h(reg, "worker")).json()["id"])
+        answers.append(client.post("/v1/visits", json=visit, headers=keyed).json()["id"])
 
     threads = [threading.Thread(target=send) for _ in range(4)]
     for t in threads:

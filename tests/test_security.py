@@ -17,12 +17,13 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.security import SESSION_COOKIE
 from layers.access import users
 from layers.access.rate_limit import SharedRateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually, live_server, scratch_database
+from tests.conftest import eventually, live_server, scratch_database, sign_in
 from tests.test_boundary import BOUNDARY
 from tests.test_cases import MONDAY_10, Clock, real_png
 
@@ -70,7 +71,7 @@ def env(db_url, engine, city, places, monkeypatch):
     app = create_app(url=db_url)
     app.state.clock = Clock(MONDAY_10)
     grid_a, grid_b = places["a"][0], places["b"][0]
-    specs = {"worker": ("worker", None), "dispatcher": ("dispatcher", None),
+    specs = {"worker": ("worker", "370811"), "dispatcher": ("dispatcher", None),
              "admin": ("admin", None), "planner_b": ("planner", grid_b[:9]),
              "worker_b": ("worker", grid_b), "dispatcher_b": ("dispatcher", grid_b[:9]),
              "dispatcher_a": ("dispatcher", grid_a[:9])}
@@ -219,9 +220,10 @@ def test_a_department_credential_reads_sensitive_cases_in_open311_as_the_public_
     assert one["description"] is None and one["long"] is None
 
 
-def test_case_and_camera_tiles_need_a_dispatcher(env):
+def test_camera_tiles_need_a_dispatcher(env):
+    # (case tiles follow the one rule for cases: tests/test_probe_findings.py)
     client, h = env
-    for layer in ("cases", "cameras"):
+    for layer in ("cameras",):
         assert client.get(f"/tiles/{layer}/0/0/0.pbf").status_code == 401
         assert client.get(f"/tiles/{layer}/0/0/0.pbf", headers=h["worker"]).status_code == 403
         ok = client.get(f"/tiles/{layer}/0/0/0.pbf", headers=h["dispatcher"])
@@ -234,12 +236,10 @@ def test_the_cases_map_needs_a_staff_sign_in(env, places):
     case = _case(client, h["dispatcher"], places["a"]).json()
     anonymous = client.get("/map/cases", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/map/login")
-    failed = client.post("/map/login", data={"token": "gm_wrong", "next": "/map/cases"},
-                         follow_redirects=False)
+    failed = sign_in(client, "gm_wrong", next_url="/map/cases")
     assert "failed=1" in failed.headers["location"]
     token = h["dispatcher"]["Authorization"].split()[-1]
-    signed = client.post("/map/login", data={"token": token, "next": "/map/cases"},
-                         follow_redirects=False)
+    signed = sign_in(client, token, next_url="/map/cases")
     assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
     page = client.get("/map/cases?period=365")
     assert page.status_code == 200 and case["case_no"] in page.text
@@ -252,7 +252,7 @@ def test_the_public_coverage_map_shows_no_cameras_or_blind_spots(env):
     # sector features carry fov_deg, blind stretches blind_m; the legend names the coverage
     assert "fov_deg" not in public and "blind_m" not in public
     assert "背街小巷监控覆盖率" not in public and "网格会客厅" in public
-    client.post("/map/login", data={"token": h["dispatcher"]["Authorization"].split()[-1]})
+    sign_in(client, h["dispatcher"]["Authorization"].split()[-1])
     staff = client.get("/map/coverage").text
     assert "fov_deg" in staff and "blind_m" in staff and "背街小巷监控覆盖率" in staff
     client.cookies.clear()
@@ -260,7 +260,7 @@ def test_the_public_coverage_map_shows_no_cameras_or_blind_spots(env):
 
 def test_a_cookie_never_authorises_a_write(env, places):
     client, h = env
-    client.post("/map/login", data={"token": h["dispatcher"]["Authorization"].split()[-1]})
+    sign_in(client, h["dispatcher"]["Authorization"].split()[-1])
     assert _case(client, {}, places["a"]).status_code == 401
     client.cookies.clear()
 
@@ -333,7 +333,7 @@ def test_parallel_creates_with_one_idempotency_key_make_one_case(server_url, tem
     with scratch_database(server_url, pool_size=2) as (url, engine):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
-            _u, token = users.add(session, "w", "worker")
+            _u, token = users.add(session, "w", "worker", "370811")
         _grid, lon, lat = places["a"]
         body = json.dumps({"source": "patrol", "category": "E0101", "lon": lon, "lat": lat}).encode()
         with live_server(url) as base:
@@ -367,7 +367,7 @@ def test_disabled_expired_and_rotated_tokens_stop_working(env, engine):
         return client.get("/v1/me", headers=auth).status_code
 
     with session_scope(engine) as session:
-        _u, token = users.add(session, "temp", "worker")
+        _u, token = users.add(session, "temp", "worker", "370811")
     auth = {"Authorization": f"Bearer {token}"}
     assert status(auth) == 200
     with session_scope(engine) as session:
@@ -515,7 +515,7 @@ def test_the_rate_limit_falls_back_to_memory_while_the_database_is_away():
 
 def test_an_expired_sign_in_cookie_only_signs_out(env):
     client, _h = env
-    client.cookies.set("gridmap_token", "gm_expired_or_revoked")
+    client.cookies.set(SESSION_COOKIE, "expired_or_revoked")
     assert client.get("/map/coverage").status_code == 200  # the public page still shows
     assert client.get("/map/cases", follow_redirects=False).status_code == 303
     client.cookies.clear()

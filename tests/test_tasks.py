@@ -177,15 +177,15 @@ def test_a_resent_order_with_the_same_key_is_one_task(world):
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"title": "x", "area": ["370811"]}, "deadline is required"),
+    ({"title": "x", "area": ["370811"]}, "deadline: Field required"),
     ({"title": "x", "deadline": "2020-01-01T00:00+08:00", "area": ["370811"]}, "has passed"),
     ({"title": "x", "deadline": DEADLINE, "area": ["999999"]}, "no area"),
     ({"title": "x", "deadline": DEADLINE}, "either area"),
-    ({"title": "", "deadline": DEADLINE, "area": ["370811"]}, "title is required"),
+    ({"title": "", "deadline": DEADLINE, "area": ["370811"]}, "title: String should have at least"),
     ({"title": "x" * 201, "deadline": DEADLINE, "area": ["370811"]}, "at most 200"),
     ({"title": "x", "deadline": DEADLINE, "polygon": {"type": "Point", "coordinates": [1, 2]}},
      "Polygon"),
-    ({"title": "x", "deadline": DEADLINE, "area": "370811"}, "list of 1 to 500"),
+    ({"title": "x", "deadline": DEADLINE, "area": "370811"}, "area: Input should be a valid list"),
 ])
 def test_a_bad_order_is_422_saying_what_to_fix_and_writes_nothing(world, body, message):
     client, engine, *_ = world

@@ -20,6 +20,8 @@ from layers.storage.models import CaseStatus
 router = APIRouter(prefix="/v1", tags=["cases"])
 # the worker's phone page (/m/) reads and reports with its sign-in cookie (writes: + CSRF token)
 CaseReader = allowed("case.read", cookie=True)
+# the cameras that see a case, the loudspeakers that reach it: the dispatcher's (the camera layout)
+DeviceReader = allowed("case.devices", cookie=True)
 CaseId = RowId
 
 
@@ -171,26 +173,24 @@ async def upload_photo(case_id: CaseId, session: SessionDep, response: Response,
                                          for t in photos.PHOTO_TYPES}, "description": "the photo"}})
 def get_photo(case_id: CaseId, photo_id: RowId, session: SessionDep, who: CaseReader) -> Response:
     photo = photos.get(session, workflow.get(session, case_id, scope=who.scope_code), photo_id)
-    return Response(photo.data, media_type=photo.content_type,
-                    headers={"X-Content-Type-Options": "nosniff",
-                             "Content-Security-Policy": "default-src 'none'"})
+    return Response(photo.data, media_type=photo.content_type, headers=photos.SAFE_HEADERS)
 
 
 @router.get("/cases/{case_id}/cameras", summary="Cameras whose view covers the case's place")
-def case_cameras(case_id: CaseId, session: SessionDep, who: CaseReader) -> list[dict]:
+def case_cameras(case_id: CaseId, session: SessionDep, who: DeviceReader) -> list[dict]:
     return workflow.cameras_seeing(session, workflow.get(session, case_id, scope=who.scope_code))
 
 
 @router.get("/cases/{case_id}/responders", summary="For an alert: the loudspeakers whose range "
                                                   "covers its place (nearest first) and the cameras "
                                                   "that see it")
-def case_responders(case_id: CaseId, session: SessionDep, who: CaseReader) -> dict:
+def case_responders(case_id: CaseId, session: SessionDep, who: DeviceReader) -> dict:
     return responses.responders(session, workflow.get(session, case_id, scope=who.scope_code))
 
 
 @router.get("/cases/{case_id}/loudspeakers", summary="For an alert: the loudspeakers (喊话设备) "
                                                      "whose range covers its place, nearest first")
-def case_loudspeakers(case_id: CaseId, session: SessionDep, who: CaseReader) -> list[dict]:
+def case_loudspeakers(case_id: CaseId, session: SessionDep, who: DeviceReader) -> list[dict]:
     case = workflow.get(session, case_id, scope=who.scope_code)
     return responses.responders(session, case)["loudspeakers"]
 

@@ -15,7 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import ReadSessionDep, RowId, SessionDep, allowed, beijing_today
-from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
+from api.security import (
+    give_login_cookie,
+    login_form_token,
+    page_csrf,
+    sign_in,
+    sign_out,
+)
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
@@ -88,9 +94,12 @@ def index(_: allowed("map.public")) -> HTMLResponse:
 
 @router.get("/map/login", summary="Sign in to the staff maps", responses=HTML,
             response_class=Response)
-def login_page(_: allowed("map.public"), next: Annotated[str, Query(max_length=200)] = "/map/cases",
+def login_page(request: Request, _: allowed("map.public"),
+               next: Annotated[str, Query(max_length=200)] = "/map/cases",
                failed: bool = False) -> HTMLResponse:
-    return HTMLResponse(pages.login(_safe_next(next), failed=failed))
+    token = login_form_token(request)
+    return give_login_cookie(HTMLResponse(pages.login(_safe_next(next), failed=failed,
+                                                      form_token=token)), request, token)
 
 
 def _safe_next(target: str) -> str:
@@ -98,25 +107,19 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/map/") and "//" not in target else "/map/cases"
 
 
-@router.post("/map/login", summary="Check a staff token and keep it in a cookie for the maps",
-             responses=REDIRECT, response_class=Response)
+@router.post("/map/login", summary="Sign in to the staff maps: a staff token checked, a "
+             "server-side session started (its id in an HttpOnly cookie); only from this site's "
+             "own form", responses=REDIRECT, response_class=Response)
 async def login(request: Request, _: allowed("map.public")) -> Response:
-    form = await request.form()
-    token, target = str(form.get("token") or "").strip(), _safe_next(str(form.get("next") or ""))
-    principal = await run_in_threadpool(principal_for_token, request, token) if token else None
-    if principal is None or not allows(principal.role, "map.staff"):
-        return RedirectResponse(f"/map/login?failed=1&next={quote(target)}", status_code=303)
-    response = RedirectResponse(target, status_code=303)
-    keep_signed_in(response, request, token)
-    return response
+    target = _safe_next(str((await request.form()).get("next") or ""))
+    return await sign_in(request, may="map.staff", target=target,
+                         failed=f"/map/login?failed=1&next={quote(target)}")
 
 
-@router.post("/map/logout", summary="Forget the staff cookie", responses=REDIRECT,
-             response_class=Response)
-def logout(_: allowed("map.public")) -> Response:
-    response = RedirectResponse("/map/coverage", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE, path="/")
-    return response
+@router.post("/map/logout", summary="Sign out: the session ends on the server, the cookie goes",
+             responses=REDIRECT, response_class=Response)
+async def logout(request: Request, _: allowed("map.public")) -> Response:
+    return await sign_out(request, target="/map/coverage")
 
 
 @router.get("/map/coverage", summary="Coverage map (staff see camera sectors and back-alley "
@@ -161,15 +164,15 @@ def cases_page(
             responses=REDIRECT, response_class=Response)
 def plan_page(request: Request, plan_id: RowId, session: SessionDep,
               who: allowed("map.public", cookie=True)) -> Response:
-    token = request.cookies.get(TOKEN_COOKIE)
+    csrf = page_csrf(request)
     if not allows(who.role, "plan.write"):
         return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
     plan = plans.get(session, plan_id, who)  # 404, or 403 outside the planner's scope
-    if token is None:  # the page's edits ride on the sign-in cookie
+    if csrf is None:  # the page's edits ride on the sign-in cookie
         return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
     communities = queries.communities(session, plan.generation_id, plan.area_code)
     return _page(pages.plan_page(session, _settings(request), plans.summary(plan), communities,
-                                 csrf_token(token)), private=True)
+                                 csrf), private=True)
 
 
 @router.get("/map/locate", summary="Resident locator page", responses=HTML,

@@ -1,17 +1,16 @@
 """The grid worker's phone page ``/m/`` and its service worker; the page itself is
-map_ui/mobile.py and map_ui/static/mobile.js. It signs in like the staff maps (a token kept in an
-HttpOnly cookie) and writes with the cookie plus the page's CSRF token."""
+map_ui/mobile.py and map_ui/static/mobile.js. It signs in like the staff maps (a server-side session,
+its id in an HttpOnly cookie) and writes with the cookie plus the page's CSRF token."""
 
 from __future__ import annotations
 
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import allowed
-from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
+from api.security import give_login_cookie, login_form_token, page_csrf, sign_in, sign_out
 from layers.access.policy import allows
 from map_ui import mobile
 from map_ui.assets import STATIC_DIR
@@ -23,10 +22,12 @@ HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}
 @router.get("/", summary="The grid worker's phone page (works offline once opened)",
             response_class=Response, responses=HTML)
 def page(request: Request, who: allowed("map.public", cookie=True), failed: bool = False) -> Response:
-    token = request.cookies.get(TOKEN_COOKIE)
-    signed_in = token is not None and allows(who.role, "case.create")
-    body = mobile.page(csrf=csrf_token(token) if signed_in else None, failed=failed)
-    return HTMLResponse(body, headers={"Cache-Control": "private, no-cache"})
+    csrf = page_csrf(request)
+    if csrf is not None and allows(who.role, "case.create"):
+        return HTMLResponse(mobile.page(csrf=csrf), headers={"Cache-Control": "private, no-cache"})
+    token = login_form_token(request)
+    return give_login_cookie(HTMLResponse(mobile.page(csrf=None, form_token=token, failed=failed)),
+                             request, token)
 
 
 @router.get("/sw.js", summary="The phone page's service worker", response_class=Response,
@@ -45,14 +46,14 @@ def manifest(_: allowed("map.public")) -> Response:
                     headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.post("/login", summary="Sign a worker in on the phone page (a token kept in a cookie)",
+@router.post("/login", summary="Sign a worker in on the phone page: a worker's token checked, a "
+             "server-side session started; only from this site's own form",
              response_class=Response, responses={303: {"description": "back to /m/"}})
 async def login(request: Request, _: allowed("map.public")) -> Response:
-    form = await request.form()
-    token = str(form.get("token") or "").strip()
-    principal = await run_in_threadpool(principal_for_token, request, token) if token else None
-    if principal is None or not allows(principal.role, "case.create"):
-        return RedirectResponse("/m/?failed=1", status_code=303)
-    response = RedirectResponse("/m/", status_code=303)
-    keep_signed_in(response, request, token)
-    return response
+    return await sign_in(request, may="case.create", target="/m/", failed="/m/?failed=1")
+
+
+@router.post("/logout", summary="Sign the phone out: the session ends on the server",
+             response_class=Response, responses={303: {"description": "back to /m/"}})
+async def logout(request: Request, _: allowed("map.public")) -> Response:
+    return await sign_out(request, target="/m/")

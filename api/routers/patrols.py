@@ -3,54 +3,95 @@ The cleaning and the measures are layers/field/patrols.py."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from api.deps import SessionDep, allowed
+from api.deps import IdempotencyKey, SessionDep, allowed
 from layers.field import patrols
 
 router = APIRouter(prefix="/v1/patrols", tags=["field work"])
 
 
+Time = Annotated[str, Field(max_length=40, description="ISO 8601; without a zone: Beijing time")]
+
+
+class LineStringIn(BaseModel):
+    type: Literal["LineString"]
+    coordinates: list[Annotated[list[float], Field(min_length=2, max_length=3)]] = Field(
+        min_length=2, description="[lon, lat] per point (in ``crs``)")
+
+
+class TrackIn(BaseModel):
+    """A track with one time per point."""
+
+    track: LineStringIn
+    times: list[Time]
+    mode: Literal[patrols.MODES] = "walk"  # type: ignore[valid-type]
+    crs: str = Field(default="wgs84", max_length=40)
+
+
+class TrackProperties(BaseModel):
+    times: list[Time]
+    mode: Literal[patrols.MODES] = "walk"  # type: ignore[valid-type]
+    crs: str = Field(default="wgs84", max_length=40)
+
+
+class TrackFeatureIn(BaseModel):
+    """The same as a GeoJSON Feature: the times (and mode, crs) are its properties."""
+
+    type: Literal["Feature"]
+    geometry: LineStringIn
+    properties: TrackProperties
+
+
+_PATROL_IN = TypeAdapter(TrackFeatureIn | TrackIn)
+
+
+def _inlined(schema: dict) -> dict:
+    """A JSON schema with its ``$defs`` put in place (the body is read raw — it may be GPX — so
+    FastAPI does not collect these models into the document's components)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return walk(schema)
+
+
 @router.post("", status_code=201, summary="Store a patrol track (GeoJSON LineString with times, "
                                           "or a GPX file) and answer what it covered",
-             openapi_extra={"requestBody": {"content": {
-                 "application/json": {"schema": {"type": "object", "description":
-                     "a GeoJSON Feature (LineString geometry, properties {times, crs?, mode?}) "
-                     "or {track, times, mode?, crs?, key?}", "properties": {
-                     "type": {"type": "string"}, "geometry": {"type": "object"},
-                     "properties": {"type": "object"},
-                     "track": {"type": "object"}, "times": {"type": "array"},
-                     "mode": {"type": "string", "enum": list(patrols.MODES)},
-                     "crs": {"type": "string"}, "key": {"type": "string"}}}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": _inlined(_PATROL_IN.json_schema())},
                  "application/gpx+xml": {"schema": {"type": "string"}}}}})
 async def record(request: Request, response: Response, session: SessionDep,
-                 who: allowed("patrol.create", cookie=True)) -> dict:
+                 who: allowed("patrol.create", cookie=True), key: IdempotencyKey = None,
+                 mode: Annotated[Literal[patrols.MODES], Query(  # type: ignore[valid-type]
+                     description="of a GPX track")] = "walk") -> dict:
     body = await request.body()  # capped by api/guards.py
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    settings = request.app.state.settings
+    settings, limits = request.app.state.settings, request.app.state.limits
     if ctype in ("application/gpx+xml", "application/xml", "text/xml"):
-        lon, lat, t = await run_in_threadpool(patrols.from_gpx, body)
-        mode, key = request.query_params.get("mode", "walk"), request.headers.get("idempotency-key")
+        lon, lat, t = await run_in_threadpool(patrols.from_gpx, body, limits)
     else:
         try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            raise patrols.BadTrack("send JSON {track, times, mode?, crs?, key?} or a GPX file "
-                                   "(Content-Type: application/gpx+xml)", zh="请求格式有误") from None
-        if not isinstance(data, dict):
-            raise patrols.BadTrack("send a JSON object {track, times}", zh="请求格式有误")
-        if data.get("type") == "Feature":  # a GeoJSON Feature: the times are its properties
-            props = data.get("properties") if isinstance(data.get("properties"), dict) else {}
-            data = {**props, "track": data.get("geometry")}
-        lon, lat, t = await run_in_threadpool(patrols.from_geojson, data.get("track"),
-                                              data.get("times") or [], str(data.get("crs") or "wgs84"))
-        mode = str(data.get("mode") or "walk")
-        key = data.get("key") or request.headers.get("idempotency-key")
-        key = str(key)[:80] if key else None
+            sent = _PATROL_IN.validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        if isinstance(sent, TrackFeatureIn):
+            track, props = sent.geometry, sent.properties
+        else:
+            track, props = sent.track, sent
+        mode = props.mode
+        lon, lat, t = await run_in_threadpool(patrols.from_geojson, track.coordinates,
+                                              props.times, props.crs, limits)
 
     def work() -> tuple[dict, bool]:
         answer, created = patrols.record(session, who, lon, lat, t, mode=mode, key=key,
@@ -71,4 +112,5 @@ def coverage(request: Request, session: SessionDep, who: allowed("patrol.read"),
              area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
              days: Annotated[int, Query(ge=1, le=366)] = 7) -> dict:
     return patrols.coverage(session, who, area=area, days=days, now=request.app.state.clock(),
-                            reach_m=request.app.state.settings.patrol_reach_m)
+                            reach_m=request.app.state.settings.patrol_reach_m,
+                            limits=request.app.state.limits)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import RowId, SessionDep, allowed, beijing, beijing_today
+from api.deps import IdempotencyKey, RowId, SessionDep, allowed, beijing, beijing_today
 from gis.points import to_point
 from layers.cases import photos
 from layers.register import people, visits
@@ -61,7 +61,9 @@ def building_dwellings(code: Annotated[str, Path(max_length=40)], session: Sessi
 def organisations(request: Request, session: SessionDep, who: allowed("organisation.read"),
                   q: Annotated[str, Query(min_length=1, max_length=100)],
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
-    return people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
+    answer = people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
+    session.commit()  # the audit entry
+    return answer
 
 
 class Location(BaseModel):
@@ -78,21 +80,23 @@ class VisitIn(BaseModel):
     visited_at: dt.datetime | None = Field(default=None, description="default: now")
     note: str | None = Field(default=None, max_length=2000)
     location: Location | None = Field(default=None, description="where the worker stood")
-    key: str | None = Field(default=None, min_length=8, max_length=80,
-                            description="idempotency key: a resend returns the first visit")
 
 
-@router.post("/visits", status_code=201, summary="Record a care visit (每月必访)")
+@router.post("/visits", status_code=201, summary="Record a care visit (每月必访)",
+             responses={200: {"description": "a resend with the same Idempotency-Key: the visit "
+                                             "recorded the first time"}})
 def record_visit(request: Request, response: Response, body: VisitIn, session: SessionDep,
-                 who: allowed("visit.create", cookie=True)) -> dict:
+                 who: allowed("visit.create", cookie=True), key: IdempotencyKey = None) -> dict:
     point = None
     if body.location is not None:
         loc = body.location
         point = to_point(loc.lon, loc.lat, loc.x, loc.y, loc.crs)
+    settings = request.app.state.settings
     at = beijing(body.visited_at or request.app.state.clock())
     visit, created = visits.record(
         session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
-        note=body.note, key=body.key, flag_m=request.app.state.settings.visit_distance_m)
+        note=body.note, key=key, flag_m=settings.visit_distance_m, now=request.app.state.clock(),
+        backfill_hours=settings.visit_backfill_hours)
     session.commit()
     if not created:
         response.status_code = 200
@@ -140,5 +144,6 @@ async def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.
 def visit_photo_file(visit_id: RowId, photo_id: RowId, session: SessionDep,
                      who: allowed("visit.read")) -> Response:
     found = visits.photo(session, who, visit_id, photo_id)
+    # as a case's photo: never sniffed into a page, never run as one
     return Response(found.data, media_type=found.content_type,
-                    headers={"Cache-Control": "private, max-age=86400"})
+                    headers={"Cache-Control": "private, max-age=86400", **photos.SAFE_HEADERS})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from api.deps import IsoDate, ReadSessionDep, SessionDep, active_locator, allowed, beijing_today
 from layers.cases.responses import statistics as alert_statistics
@@ -73,20 +74,19 @@ def worker_weights(session: ReadSessionDep, who: allowed("assessment.read")) -> 
     return {**assessment.weights(session), "history": assessment.history(session)}
 
 
-@router.put("/workers/weights", summary="A new version of the assessment weights (admin)",
-            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "object", "required": ["weights"], "properties": {
-                    "weights": {"type": "object", "additionalProperties": {"type": "number"}},
-                    "note": {"type": "string", "maxLength": 500}}}}}}})
-async def set_worker_weights(request: Request, session: SessionDep,
-                             who: allowed("assessment.weights")) -> dict:
-    import json
+class WeightsIn(BaseModel):
+    """Every measure of the assessment with its weight, 0–1, together 1."""
 
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, RecursionError):
-        raise assessment.BadWeights("send JSON {weights, note?}", zh="请求格式有误") from None
-    answer = assessment.set_weights(session, who, body, now=request.app.state.clock())
+    weights: dict[Literal[tuple(assessment.DEFAULT_WEIGHTS)],  # type: ignore[valid-type]
+                  Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]]
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.put("/workers/weights", summary="A new version of the assessment weights (admin)")
+def set_worker_weights(request: Request, body: WeightsIn, session: SessionDep,
+                       who: allowed("assessment.weights")) -> dict:
+    answer = assessment.set_weights(session, who, body.weights, note=body.note,
+                                    now=request.app.state.clock())
     session.commit()
     return answer
 

@@ -3,63 +3,60 @@ their grid's share. Thin: the flow is layers/field/tasks.py."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
-from api.deps import RowId, SessionDep, active_locator, allowed, now
+from api.deps import IdempotencyKey, RowId, SessionDep, active_locator, allowed, now
 from layers.field import tasks
 
 router = APIRouter(tags=["field work"])
 
-_TASK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["title", "deadline"],
-    "properties": {
-        "title": {"type": "string", "maxLength": 200},
-        "instructions": {"type": "string", "maxLength": 4000},
-        "category": {"type": "string", "enum": list(tasks.CATEGORIES)},
-        "deadline": {"type": "string", "format": "date-time"},
-        "area": {"type": "array", "items": {"type": "string", "pattern": r"^\d{6,15}$"}},
-        "polygon": {"type": "object", "description": "GeoJSON Polygon/MultiPolygon"},
-        "crs": {"type": "string", "description": "of the polygon; default wgs84"},
-        "attachments": {"type": "array", "items": {"type": "string", "maxLength": 500}},
-        "department": {"type": "string", "description": "for a dispatcher or admin ordering "
-                                                        "on a department's behalf"}}}}}}}
-_TRANSITION_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["action"],
-    "properties": {
-        "action": {"type": "string", "enum": list(tasks.ACTIONS)},
-        "note": {"type": "string", "maxLength": 2000},
-        "photos": {"type": "array", "items": {"type": "string", "maxLength": 500}},
-        "case_category": {"type": "string", "description": "escalate: the case's category"},
-        "lon": {"type": "number"}, "lat": {"type": "number"}}}}}}}
+AreaCode = Annotated[str, Field(pattern=r"^\d{6,15}$")]
 
 
-async def _json(request: Request) -> object:
-    try:
-        return json.loads(await request.body())  # the body is capped by api/guards.py
-    except (ValueError, RecursionError):
-        raise tasks.BadTask("send a JSON object", zh="请求格式有误") from None
+class TaskIn(BaseModel):
+    """A task order: an area (codes) or a drawn polygon, a deadline in the future."""
+
+    title: str = Field(min_length=1, max_length=200)
+    instructions: str | None = Field(default=None, max_length=4000)
+    category: Literal[tuple(tasks.CATEGORIES)] = "general"  # type: ignore[valid-type]
+    deadline: dt.datetime = Field(description="an ISO time, e.g. 2026-12-05T18:00+08:00 (without "
+                                              "a zone: Beijing time)")
+    area: list[AreaCode] | None = Field(default=None, min_length=1, max_length=500,
+                                        description="district, street, community or grid codes")
+    polygon: dict | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon")
+    crs: str = Field(default="wgs84", max_length=40, description="of the polygon")
+    attachments: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20)
+    department: str | None = Field(default=None, max_length=100, description=(
+        "for a dispatcher or admin ordering on a department's behalf"))
 
 
-@router.post("/v1/tasks", status_code=201, openapi_extra=_TASK_BODY,
+class StepIn(BaseModel):
+    action: Literal[tuple(tasks.ACTIONS)]  # type: ignore[valid-type]
+    note: str | None = Field(default=None, max_length=2000)
+    photos: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=10)
+    case_category: str | None = Field(default=None, max_length=20,
+                                      description="escalate: the case's category")
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
+
+
+@router.post("/v1/tasks", status_code=201,
              responses={200: {"description": "a resend with the same Idempotency-Key: the task "
                                              "placed the first time"}},
              summary="Place a task into an area (codes or a drawn polygon): one grid task per "
                      "covered grid, assigned to its worker (or its specialist by category)")
-async def create(request: Request, response: Response, session: SessionDep,
-                 who: allowed("task.create")) -> dict:
-    body = await _json(request)
-    key = request.headers.get("idempotency-key")
-
-    def work() -> tuple[dict, bool]:
-        answer, created = tasks.create(session, active_locator(request), who, body, now=now(request),
-                                       key=key[:80] if key else None)
-        session.commit()
-        return answer, created
-
-    answer, created = await run_in_threadpool(work)
+def create(request: Request, response: Response, body: TaskIn, session: SessionDep,
+           who: allowed("task.create"), key: IdempotencyKey = None) -> dict:
+    answer, created = tasks.create(session, active_locator(request), who,
+                                   tasks.Order(**body.model_dump()), now=now(request),
+                                   limits=request.app.state.limits, key=key)
+    session.commit()
     if not created:
         response.status_code = 200
     return answer
@@ -82,16 +79,11 @@ def get(task_id: RowId, request: Request, session: SessionDep, who: allowed("tas
     return tasks.get(session, active_locator(request), who, task_id, now=now(request))
 
 
-@router.post("/v1/grid-tasks/{grid_task_id}/transitions", openapi_extra=_TRANSITION_BODY,
+@router.post("/v1/grid-tasks/{grid_task_id}/transitions",
              summary="accept | progress | complete a grid task, or escalate it into a case")
-async def transition(grid_task_id: RowId, request: Request, session: SessionDep,
-                     who: allowed("task.act", cookie=True)) -> dict:
-    body = await _json(request)
-
-    def work() -> dict:
-        answer = tasks.transition(session, active_locator(request), who, grid_task_id, body,
-                                  now=now(request))
-        session.commit()
-        return answer
-
-    return await run_in_threadpool(work)
+def transition(grid_task_id: RowId, request: Request, body: StepIn, session: SessionDep,
+               who: allowed("task.act", cookie=True), key: IdempotencyKey = None) -> dict:
+    answer = tasks.transition(session, active_locator(request), who, grid_task_id,
+                              tasks.Step(**body.model_dump()), now=now(request), key=key)
+    session.commit()
+    return answer

@@ -64,18 +64,18 @@ class CredentialCache:
             return True, (entry[1] if entry[1].valid(now) else None)
 
     def lookup(self, token: str, now: dt.datetime,
-               load: Callable[[str], User | None]) -> Credential | None:
-        """The credential of a valid token (from memory, else ``load``), or None."""
+               load: Callable[[str], Credential | None]) -> Credential | None:
+        """The credential of a valid token (from memory, else ``load``), or None. A page's
+        session is kept the same way, under ``sessions.cache_key(id)``."""
         known, credential = self.peek(token, now)
         if known:
             return credential
         self.misses += 1
         key = hash_token(token)
         read_at, cleared = time.monotonic(), self.clears
-        user = load(token)
-        if user is None:
+        credential = load(token)
+        if credential is None:
             return None
-        credential = Credential.of(user)
         with self._lock:
             if self.clears != cleared:  # the table changed while we read: use it, keep it not
                 return credential if credential.valid(now) else None

@@ -11,7 +11,12 @@ whole district). Codes are hierarchical (370811 ⊃ 370811008 ⊃ 370811008003 �
 apply it *in their queries*; a refusal names the caller's own scope, never the area asked for.
 
 **Layers.** Who may read a layer (OGC collections, tiles, map overlays) is declared per layer in
-layers/registry.py (``read_role``) and checked with :func:`may_read`.
+layers/registry.py (``read_role``: a role, or an action of this table) and checked with
+:func:`may_read`.
+
+**Cases.** Who may see a case in full is one rule, :func:`may_see_case`, whatever the door: the
+REST reads (``case.read`` and the caller's scope), Open311's listing, and the cases layer's tiles
+(its ``read_role`` is the action ``case.read``, its scope the case's grid code).
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ _REGISTER_WORKER = {"person.read", "person.identify", "organisation.read", "visi
 _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
                         "case.act:feedback", "task.mine", "task.act"} | _REGISTER_WORKER
 # a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员
+# (case.devices: the cameras that see a case and the loudspeakers that reach it — the camera
+# layout is the dispatcher's, as the camera layer is)
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
     "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
-    "person.sensitive", "task.create", "task.read", "assessment.read"}
+    "person.sensitive", "task.create", "task.read", "assessment.read", "case.devices"}
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
 # a department places tasks into grids and follows its own (no cases, no register, no stats)
@@ -124,11 +131,16 @@ def may_see_case(principal: Principal, grid_code: str | None) -> bool:
     """The one rule for seeing a case in full (description, place, photos), whatever the door
     (REST, Open311, tiles, exports): a role that may ``case.read``, whose scope covers the case's
     grid. Being signed in is not enough: a department's credential is district-wide but may not
-    read cases."""
+    read cases. The queries that list cases apply the same rule as SQL (the cases layer's
+    ``read_role`` is ``case.read`` and its scope column the grid code; REST lists by prefix)."""
     return allows(principal.role, "case.read") and principal.covers(grid_code)
 
 
 def may_read(principal: Principal, read_role: str) -> bool:
+    """Whether the principal's role may read a layer declared with ``read_role``: a role (and the
+    roles above it, READ_GRANTED_BY) or an action of the policy (``case.read``)."""
+    if "." in read_role:
+        return allows(principal.role, read_role)
     return principal.role in READ_GRANTED_BY[UserRole(read_role)]
 
 

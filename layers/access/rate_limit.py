@@ -1,5 +1,6 @@
 """Rate limits for public endpoints (the residents' lookup): a token bucket per client, in memory
-(one process) or shared by every process through PostgreSQL (what the API uses)."""
+(one process) or shared by every process through PostgreSQL (what the API uses); and the
+throttle of failed sign-ins and bad tokens (:class:`FailureThrottle`), on the same buckets."""
 
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ class SharedRateLimiter:
         RETURNING r.refill
     """)
 
+    _PEEK = text("SELECT LEAST(:capacity, tokens + EXTRACT(EPOCH FROM clock_timestamp() "
+                 "- updated_at) * :rate) FROM rate_buckets WHERE key = :key")
+
     def __init__(self, engine: Engine, per_minute: int, *, name: str = "resident"):
         self.engine, self.name = engine, name
         self.rate = per_minute / 60.0
@@ -87,6 +91,17 @@ class SharedRateLimiter:
         except OperationalError:
             return self._fallback.check(client)
 
+    def peek(self, client: str) -> float:
+        """The seconds the client must wait before its next request, without spending any."""
+        try:
+            with self.engine.connect() as conn:
+                refill = conn.execute(self._PEEK, {"key": f"{self.name}:{client}"[:120],
+                                                   "capacity": self.capacity,
+                                                   "rate": self.rate}).scalar()
+        except OperationalError:
+            return 0.0  # the database is away: nothing is known of the client's allowance
+        return 0.0 if refill is None or refill >= 1 else (1 - float(refill)) / self.rate
+
     def _check_shared(self, client: str) -> float:
         params = {"key": f"{self.name}:{client}"[:120], "capacity": self.capacity,
                   "rate": self.rate}
@@ -101,3 +116,42 @@ class SharedRateLimiter:
 
     def take(self, client: str) -> None:
         _take(self, client)
+
+
+class FailureThrottle:
+    """Failed sign-ins and unknown tokens, per client: ``per_minute`` failures are answered as
+    usual (a 401, the form again); beyond that the client gets 429 with Retry-After until its
+    allowance refills. Only failures spend it, so a busy office behind one address signs in
+    freely. The count is shared by every process (``rate_buckets``); a process that refused a
+    client remembers it until the refill, so a flood of guesses costs no database work."""
+
+    def __init__(self, engine: Engine, per_minute: int):
+        self.bucket = SharedRateLimiter(engine, per_minute, name="auth")
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """Before an attempt: refuse (RateLimited) a client this process saw over its allowance,
+        or whose shared allowance is spent."""
+        with self._lock:
+            until = self._until.get(client, 0.0)
+        wait = max(until - time.monotonic(), self.bucket.peek(client))
+        if wait > 0:
+            _refuse(wait, zh="登录失败次数过多，请稍后再试")
+
+    def failed(self, client: str) -> None:
+        """After a failure: spend one of the client's allowance; RateLimited once it is spent."""
+        wait = self.bucket.check(client)
+        if wait:
+            with self._lock:
+                if len(self._until) > 10_000:  # forget clients whose wait is over
+                    now = time.monotonic()
+                    self._until = {k: v for k, v in self._until.items() if v > now}
+                self._until[client] = time.monotonic() + wait
+            _refuse(wait, zh="身份凭证错误次数过多，请稍后再试")
+
+
+def _refuse(wait: float, *, zh: str) -> None:
+    seconds = math.ceil(wait)
+    raise RateLimited(f"too many failed sign-ins or unknown tokens from your address; try again "
+                      f"in {seconds} s", zh=zh, headers={"Retry-After": str(seconds)})

@@ -68,6 +68,12 @@ def add(session: Session, name: str, role: str, scope_code: str | None = None, *
         if role_value != UserRole.WORKER:
             raise UserError("--worker ties a worker's credential: use it with --role worker")
         scope_code = _worker_scope(session, worker, scope_code)
+    elif role_value == UserRole.WORKER and scope_code is None:
+        # a worker reads ID and phone numbers in clear within their scope: never by default for
+        # the whole district
+        raise UserError("a worker's credential needs --worker CODE (their grid) or --scope AREA; "
+                        "a worker for the whole district reads every number in the register in "
+                        "clear — give --scope with the district's code if that is meant")
     if role_value == UserRole.DEPARTMENT:
         department = (department or "").strip()
         if not department or len(department) > 100:
@@ -125,9 +131,17 @@ def list_all(session: Session) -> list[User]:
 
 
 def disable(session: Session, name: str, *, now: dt.datetime | None = None) -> User:
+    """Stop a credential now, and end its page sessions (enabling it again does not revive
+    them: the user signs in anew)."""
     user = named(session, name)
     user.disabled_at = user.disabled_at or now or clock.now()
+    _end_sessions(session, user, user.disabled_at)
     return user
+
+
+def _end_sessions(session: Session, user: User, now: dt.datetime) -> None:
+    session.execute(text("UPDATE web_sessions SET revoked_at = :now "
+                         "WHERE user_id = :u AND revoked_at IS NULL"), {"u": user.id, "now": now})
 
 
 def enable(session: Session, name: str) -> User:
@@ -138,12 +152,14 @@ def enable(session: Session, name: str) -> User:
 
 def rotate(session: Session, name: str, *, days: int | None = None,
            now: dt.datetime | None = None) -> tuple[User, str]:
-    """A new token for the user; the old one stops working now."""
+    """A new token for the user; the old one stops working now, and so do the page sessions
+    signed in with it."""
     user = named(session, name)
     now = now or clock.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.token_hash, user.rotated_at = hash_token(token), now
     user.expires_at = _expiry(now, days)
+    _end_sessions(session, user, now)
     return user, token
 
 

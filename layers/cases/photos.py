@@ -21,6 +21,8 @@ from layers.storage.models import Case, Photo
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}  # → Pillow format
+# served with every photo (a case's or a visit's): no type guessing, nothing run if opened as a page
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
 
 
 class PhotoTooLarge(CaseError):

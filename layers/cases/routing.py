@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from layers.errors import DomainError
+from layers.interchange.spreadsheet import read_cell, safe_row
 from layers.storage.models import Category, Department, RoutingVersion
 
 HANDLERS = ("grid", "environment", "safety", "department")
@@ -177,9 +178,10 @@ def to_csv(categories: dict[str, Category]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for c in categories.values():
-        writer.writerow([c.code, c.name, c.kind, c.big_class, c.handler, c.department_code or "",
-                         c.time_limit_hours, c.duplicate_radius_m, ";".join(c.alert_types or []),
-                         "true" if c.sensitive else "false"])
+        writer.writerow(safe_row([
+            c.code, c.name, c.kind, c.big_class, c.handler, c.department_code or "",
+            c.time_limit_hours, c.duplicate_radius_m, ";".join(c.alert_types or []),
+            "true" if c.sensitive else "false"]))
     return out.getvalue()
 
 
@@ -196,7 +198,9 @@ def from_csv(text: str) -> list[CategoryRow]:
     if missing:
         raise RoutingError([f"the CSV lacks columns: {', '.join(sorted(missing))}"])
     problems = []
-    for n, r in enumerate(reader, start=2):
+    for n, raw in enumerate(reader, start=2):
+        # the file we wrote (to_csv), edited and sent back: read without our apostrophes
+        r = {k: read_cell(v) for k, v in raw.items()}
         try:
             rows.append(CategoryRow(
                 code=r["code"].strip(), name=r["name"].strip(), kind=r["kind"].strip(),

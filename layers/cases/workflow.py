@@ -17,12 +17,11 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
 from layers import clock
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal, require_scope, require_transition
 from layers.cases import routing
 from layers.cases.working_calendar import add_working_hours, holiday_calendar
@@ -146,13 +145,10 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
            camera_code: str | None = None, snapshot_url: str | None = None) -> Created:
     """Record a new case (信息采集), routed to its grid and handler, or linked to an open duplicate.
 
-    A repeated idempotency key answers the case made the first time — also when the repeats
-    race (a client retrying in parallel): the loser's insert fails on the unique key inside a
-    savepoint and it answers the winner's case instead."""
-    if idempotency_key:
-        seen = _by_idempotency_key(session, idempotency_key)
-        if seen is not None:
-            return seen
+    A repeated idempotency key answers the case the same caller made the first time (also when
+    the repeats race), and is refused for anyone else (layers/access/idempotency.py)."""
+    if (seen := idempotency.replayed(session, idempotency.CASES, idempotency_key, actor)) is not None:
+        return _replay(session, seen)
     if source not in SOURCES:
         raise InvalidCase(f"source {source!r} is not one of {', '.join(SOURCES)}")
     version, categories, _departments = routing.load(session)
@@ -168,19 +164,20 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
         snapshot_url=snapshot_url, reporter=reporter or {},
         status=S.MERGED if duplicate else S.REPORTED, grid_code=grid_code,
         generation_id=generation_id, duplicate_of=duplicate.id if duplicate else None,
-        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+        idempotency_key=idempotency_key, reported_by=actor, created_at=now, updated_at=now,
         geom=from_shape(shapely.Point(lon, lat), srid=4326),
     )
     _route(case, locator, category)
-    try:
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
-    except IntegrityError:
-        seen = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
-        if seen is None:
-            raise
-        return seen
+
+    def insert() -> int:
+        session.add(case)
+        session.flush()
+        return case.id
+
+    case_id, new = idempotency.insert_once(session, idempotency.CASES, idempotency_key, actor,
+                                           insert)
+    if not new:
+        return _replay(session, case_id)
     case.case_no = f"RC{clock.day_of(now):%Y%m%d}{case.id:07d}"
     _event(session, case, now, actor, "report", None,
            f"重复案件，已关联 {duplicate.case_no}" if duplicate else None)
@@ -190,10 +187,8 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
     return Created(case, True, duplicate)
 
 
-def _by_idempotency_key(session: Session, key: str) -> Created | None:
-    seen = session.scalars(select(Case).where(Case.idempotency_key == key)).first()
-    if seen is None:
-        return None
+def _replay(session: Session, case_id: int) -> Created:
+    seen = session.get(Case, case_id)
     return Created(seen, False, session.get(Case, seen.duplicate_of) if seen.duplicate_of else None)
 
 

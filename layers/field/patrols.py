@@ -8,29 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import xml.etree.ElementTree as ET
+from xml.parsers import expat
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_xy
 from gis.metric import gauss_kruger_epsg
 from gis.track import clean
 from layers import clock
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.clock import CHINA
 from layers.errors import DomainError
+from layers.limits import Limits, TooComplex
 from layers.storage.models import Patrol
 
 MODES = ("walk", "cycle")
-MAX_POINTS = 50_000
 
 
 class BadTrack(DomainError):
@@ -52,39 +51,52 @@ def _times(values: list) -> np.ndarray:
     return np.array([s.timestamp() for s in stamps])
 
 
-def from_geojson(track: dict, times: list, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lon, lat, t) from a GeoJSON LineString and its times, in WGS84."""
-    if not isinstance(track, dict) or track.get("type") != "LineString":
-        raise BadTrack("track must be a GeoJSON LineString", zh="轨迹须为 LineString")
-    coords = track.get("coordinates") or []
-    if not 2 <= len(coords) <= MAX_POINTS or len(times) != len(coords):
-        raise BadTrack(f"send 2 to {MAX_POINTS:,} points and one time per point "
+def from_geojson(coords: list[list[float]], times: list[str], crs: str,
+                 limits: Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, t) from a LineString's coordinates and their times, in WGS84."""
+    limits.check_points(len(coords), "the track")
+    if len(coords) < 2 or len(times) != len(coords):
+        raise BadTrack(f"send at least 2 points and one time per point "
                        f"({len(coords)} points, {len(times)} times)", zh="轨迹点或时间数量有误")
-    try:
-        xy = np.array([[float(c[0]), float(c[1])] for c in coords])
-    except (TypeError, ValueError, IndexError):
-        raise BadTrack("each point is [lon, lat]", zh="轨迹点格式有误") from None
+    xy = np.array([c[:2] for c in coords], dtype=float)
     if not np.isfinite(xy).all():
         raise BadTrack("coordinates must be finite numbers", zh="坐标有误")
     lon, lat = transform_xy(xy[:, 0], xy[:, 1], crs, "wgs84")
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    if (np.abs(lat) > 90).any() or (np.abs(lon) > 180).any():
+    return *_on_earth(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)), _times(times)
+
+
+def _on_earth(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not (np.isfinite(lon) & np.isfinite(lat)).all() or (np.abs(lat) > 90).any() or (
+            np.abs(lon) > 180).any():
         raise BadTrack("coordinates out of range: send [lon, lat]", zh="坐标超出范围")
-    return lon, lat, _times(times)
+    return lon, lat
 
 
-def from_gpx(body: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lon, lat, t) of a GPX file's track points (WGS84 by definition)."""
-    if re.search(rb"<!(DOCTYPE|ENTITY)", body[:4096], re.IGNORECASE):
+def _refuse_doctype(body: bytes) -> None:
+    """Read the whole document once with expat, refusing a DOCTYPE or an entity declaration
+    wherever it stands and in whatever encoding (after a long comment, in UTF-16): entities are
+    how XML multiplies itself (a "billion laughs") or reaches for files."""
+
+    def refuse(*_args) -> None:
         raise BadTrack("a GPX file with a DOCTYPE or entities is not read", zh="GPX 文件格式有误")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
         raise BadTrack(f"the GPX is not well-formed XML ({exc})", zh="GPX 文件无法解析") from None
+
+
+def from_gpx(body: bytes, limits: Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lon, lat, t) of a GPX file's track points (WGS84 by definition)."""
+    _refuse_doctype(body)
+    root = ET.fromstring(body)  # well-formed and without entities: checked just above
     points = [e for e in root.iter() if e.tag.endswith("trkpt")]
-    if not 2 <= len(points) <= MAX_POINTS:
-        raise BadTrack(f"a GPX track needs 2 to {MAX_POINTS:,} <trkpt> points",
-                       zh="GPX 轨迹点数量有误")
+    limits.check_points(len(points), "the GPX track")
+    if len(points) < 2:
+        raise BadTrack("a GPX track needs at least 2 <trkpt> points", zh="GPX 轨迹点数量有误")
     try:
         lon = np.array([float(p.get("lon")) for p in points])
         lat = np.array([float(p.get("lat")) for p in points])
@@ -93,7 +105,7 @@ def from_gpx(body: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     times = [next((c.text for c in p if c.tag.endswith("time")), None) for p in points]
     if any(t is None for t in times):
         raise BadTrack("every <trkpt> needs a <time>", zh="GPX 轨迹点缺少时间")
-    return lon, lat, _times(times)
+    return *_on_earth(lon, lat), _times(times)
 
 
 def _grid_of(session: Session, principal: Principal, lon: np.ndarray,
@@ -246,13 +258,12 @@ def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndar
            t: np.ndarray, *, mode: str, key: str | None, reach_m: float,
            max_speed: tuple[float, float]) -> tuple[dict, bool]:
     """Clean and store a patrol; (the answer, created). A resend with the same key answers the
-    patrol stored the first time."""
+    patrol the caller stored the first time; another caller's key is refused
+    (layers/access/idempotency.py)."""
     if mode not in MODES:
         raise BadTrack(f"mode is one of {', '.join(MODES)}", zh="出行方式有误")
-    if key is not None:
-        found = session.execute(text("SELECT id FROM patrols WHERE key = :k"), {"k": key}).scalar()
-        if found is not None:
-            return _answer(session, found, reach_m), False
+    if (found := idempotency.replayed(session, idempotency.PATROLS, key, principal.name)) is not None:
+        return _answer(session, found, reach_m), False
     cleaned = clean(lon, lat, t, max_speed_ms=max_speed[MODES.index(mode)])
     k = cleaned.keep
     if len(k) < 2:
@@ -270,15 +281,16 @@ def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndar
                     points_in=len(lon), points_kept=len(k), length_m=round(cleaned.length_m, 1),
                     inside_s=float(seconds[inside].sum()), outside_s=float(seconds[~inside].sum()),
                     geom=f"SRID=4326;{line.wkt}")
-    try:
-        with session.begin_nested():
-            session.add(patrol)
-            session.flush()
-    except IntegrityError:  # a concurrent resend with the same key won
-        found = session.execute(text("SELECT id FROM patrols WHERE key = :k"), {"k": key}).scalar()
-        if found is None:
-            raise
-        return _answer(session, found, reach_m), False
+
+    def insert() -> int:
+        session.add(patrol)
+        session.flush()
+        return patrol.id
+
+    patrol_id, created = idempotency.insert_once(session, idempotency.PATROLS, key,
+                                                 principal.name, insert)
+    if not created:
+        return _answer(session, patrol_id, reach_m), False
     audit.record(session, principal, "patrol.create", target=grid, patrol=patrol.id)
     answer = _answer(session, patrol.id, reach_m)
     patrol.coverage_share = answer["share"]
@@ -299,15 +311,24 @@ def _answer(session: Session, patrol_id: int, reach_m: float) -> dict:
 
 
 def coverage(session: Session, principal: Principal, *, area: str | None, days: int,
-             now: dt.datetime, reach_m: float) -> dict:
+             now: dt.datetime, reach_m: float, limits: Limits) -> dict:
     """What the patrols of the last ``days`` covered of an area's roads and back alleys, and the
-    parts nobody walked (GeoJSON, for the map)."""
+    parts nobody walked (GeoJSON, for the map). The area may span at most
+    ``limits.max_coverage_grids`` grids: the whole district at once ran for minutes."""
     area = area or principal.scope_code
     if area is None:
         raise BadTrack("name the area (a grid, community or street code)", zh="请指定区域")
     if not principal.covers(area):
         raise NoGrid(f"{area} is outside your scope {principal.scope_code}",
                      zh="该区域不在您的管辖范围内")
+    grids = session.execute(text(f"""
+        SELECT count(*) FROM areas WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'grid'
+          AND code LIKE :area || '%'"""), {"area": area}).scalar_one()
+    if grids > limits.max_coverage_grids:
+        raise TooComplex(f"{area} spans {grids:,} grids; a coverage question may span at most "
+                         f"{limits.max_coverage_grids:,} (GRIDMAP_MAX_COVERAGE_GRIDS): name a "
+                         "street, community or grid", zh="区域过大，请指定街道、社区或网格",
+                         limit="max_coverage_grids", maximum=limits.max_coverage_grids)
     ids = [r[0] for r in session.execute(text("""
         SELECT id FROM patrols WHERE started_at >= :since AND grid_code LIKE :area || '%'"""),
         {"since": now - dt.timedelta(days=days), "area": area})]

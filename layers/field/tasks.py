@@ -25,19 +25,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_xy
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal, require_scope
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.clock import CHINA
 from layers.errors import DomainError
+from layers.limits import Limits
 from layers.locating.locators import Locator, grid_worker
 from layers.storage.models import UserRole, WorkerRole
 
@@ -69,53 +70,58 @@ class TaskConflict(DomainError):
     code = "task_conflict"
 
 
-def _text(body: dict, key: str, limit: int, *, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None or value == "":
-        if required:
-            raise BadTask(f"{key} is required", zh=f"缺少 {key}")
-        return None
-    if not isinstance(value, str):
-        raise BadTask(f"{key} must be text", zh=f"{key} 须为文本")
-    value = value.strip()
-    if "\x00" in value or len(value) > limit:
-        raise BadTask(f"{key} must be at most {limit} characters of text", zh=f"{key} 过长或含非法字符")
-    return value
+@dataclass(frozen=True)
+class Order:
+    """A department's task order, as the API's request model checked it (types, lengths,
+    the category): the domain checks what only it knows — the deadline against the clock, the
+    area against the boundaries in force and the caller's scope, the polygon against the
+    limits."""
+
+    title: str
+    deadline: dt.datetime
+    instructions: str | None = None
+    category: str = "general"
+    area: list[str] | None = None  # area codes, or:
+    polygon: dict | None = None  # a GeoJSON Polygon/MultiPolygon
+    crs: str = "wgs84"
+    attachments: list[str] = field(default_factory=list)
+    department: str | None = None  # a dispatcher or admin ordering on a department's behalf
 
 
-def _deadline(value, now: dt.datetime) -> dt.datetime:
-    if not isinstance(value, str):
-        raise BadTask("deadline is required: an ISO time, e.g. 2026-12-05T18:00+08:00",
-                      zh="请填写完成时限")
-    try:
-        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadTask(f"deadline {value[:40]!r} is not an ISO time (2026-12-05T18:00+08:00)",
-                      zh="完成时限格式有误") from None
+@dataclass(frozen=True)
+class Step:
+    """A worker's step on a grid task (accept, progress, complete, escalate)."""
+
+    action: str
+    note: str | None = None
+    photos: list[str] = field(default_factory=list)
+    case_category: str | None = None  # escalate: the case's category
+    lon: float | None = None
+    lat: float | None = None
+
+
+def _deadline(at: dt.datetime, now: dt.datetime) -> dt.datetime:
     at = at if at.tzinfo else at.replace(tzinfo=CHINA)
     if at <= now:
         raise BadTask("the deadline has passed already: give a later one", zh="完成时限已过")
     return at
 
 
-def _department(principal: Principal, body: dict) -> str:
+def _department(principal: Principal, order: Order) -> str:
     if principal.role == UserRole.DEPARTMENT:
         if not principal.department:
             raise BadTask("this department credential names no department: re-create it with "
                           "--department", zh="账号未关联部门")
         return principal.department
-    named = _text(body, "department", 100)  # a street dispatcher or admin orders for a department
-    return named or f"{principal.name}"
+    # a street dispatcher or admin orders for a department
+    return (order.department or "").strip() or principal.name
 
 
-def _grids_of_codes(locator: Locator, codes, principal: Principal) -> list[str]:
-    if not isinstance(codes, list) or not codes or len(codes) > 500:
-        raise BadTask("area is a list of 1 to 500 area codes (district, street, community or grid)",
-                      zh="区域须为 1 至 500 个区划代码")
+def _grids_of_codes(locator: Locator, codes: list[str], principal: Principal) -> list[str]:
     grids = [str(c) for c in locator.index.codes]
     found: set[str] = set()
     for code in codes:
-        if not isinstance(code, str) or code not in locator.areas:
+        if code not in locator.areas:
             raise BadTask(f"no area {str(code)[:20]!r} in the boundaries in force",
                           zh="区域代码不存在")
         require_scope(principal.scope_code, code)  # an area wider than the scope is refused
@@ -123,19 +129,18 @@ def _grids_of_codes(locator: Locator, codes, principal: Principal) -> list[str]:
     return sorted(found)
 
 
-def _grids_of_polygon(session: Session, polygon, crs: str,
-                      principal: Principal) -> tuple[list[str], str]:
+def _grids_of_polygon(session: Session, polygon: dict, crs: str, principal: Principal,
+                      limits: Limits) -> tuple[list[str], str]:
     try:
         shape = shapely.geometry.shape(polygon)
     except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.GEOSException):
         raise BadTask("polygon must be a GeoJSON Polygon or MultiPolygon", zh="绘制区域格式有误") from None
     if shape.geom_type not in ("Polygon", "MultiPolygon") or shape.is_empty:
         raise BadTask("polygon must be a GeoJSON Polygon or MultiPolygon", zh="绘制区域格式有误")
-    if shapely.get_num_coordinates(shape) > 20_000:
-        raise BadTask("the polygon has more than 20,000 corners", zh="绘制区域过于复杂")
     coords = shapely.get_coordinates(shape)
     x, y = transform_xy(coords[:, 0], coords[:, 1], crs, "wgs84")
     shape = shapely.set_coordinates(shape, np.column_stack([x, y]))
+    limits.check_geometry(shape, "the polygon")
     shape = shapely.make_valid(shape)
     rows = session.execute(text(f"""
         SELECT a.code FROM areas a
@@ -157,70 +162,58 @@ def _assignee(locator: Locator, grid: str, category: str) -> dict | None:
     return grid_worker(workers)
 
 
-def create(session: Session, locator: Locator, principal: Principal, body: dict, *,
-           now: dt.datetime, key: str | None = None) -> tuple[dict, bool]:
+def create(session: Session, locator: Locator, principal: Principal, order: Order, *,
+           now: dt.datetime, limits: Limits, key: str | None = None) -> tuple[dict, bool]:
     """Place a task and fan it out to its grids; (the answer, created). A resend with the same
-    idempotency key answers the task placed the first time."""
-    if not isinstance(body, dict):
-        raise BadTask("send a JSON object {title, instructions, deadline, area | polygon}",
-                      zh="请求格式有误")
-    if key is not None:
-        found = session.execute(text("SELECT id FROM tasks WHERE key = :k"), {"k": key}).scalar()
-        if found is not None:
-            return _created_answer(session, found), False
-    title = _text(body, "title", 200, required=True)
-    instructions = _text(body, "instructions", 4000)
-    category = body.get("category") or "general"
-    if not isinstance(category, str) or category not in CATEGORIES:
-        raise BadTask(f"category is one of {', '.join(CATEGORIES)}", zh="任务类别有误")
-    deadline = _deadline(body.get("deadline"), now)
-    attachments = body.get("attachments") or []
-    if not isinstance(attachments, list) or len(attachments) > 20 or not all(
-            isinstance(a, str) and 0 < len(a) <= 500 and "\x00" not in a for a in attachments):
-        raise BadTask("attachments is a list of at most 20 links or file names",
-                      zh="附件格式有误")
-    department = _department(principal, body)
-    if ("area" in body) == ("polygon" in body):
+    idempotency key answers the task the caller placed the first time; another caller's key is
+    refused (layers/access/idempotency.py)."""
+    if (found := idempotency.replayed(session, idempotency.TASKS, key, principal.name)) is not None:
+        return _created_answer(session, found), False
+    title, instructions = order.title.strip(), (order.instructions or "").strip() or None
+    category, attachments = order.category, order.attachments
+    deadline = _deadline(order.deadline, now)
+    department = _department(principal, order)
+    if (order.area is None) == (order.polygon is None):
         raise BadTask("give either area (a list of area codes) or polygon (GeoJSON)",
                       zh="请给出区域代码或绘制区域之一")
     wkt = None
-    if "area" in body:
-        grids = _grids_of_codes(locator, body["area"], principal)
-        area = {"codes": body["area"]}
+    if order.area is not None:
+        grids = _grids_of_codes(locator, order.area, principal)
+        area = {"codes": order.area}
     else:
-        grids, wkt = _grids_of_polygon(session, body["polygon"], str(body.get("crs") or "wgs84"),
-                                       principal)
+        grids, wkt = _grids_of_polygon(session, order.polygon, order.crs, principal, limits)
         area = {"polygon": True}
     if not grids:
         raise BadTask("the area covers no grid", zh="该区域内没有网格")
     if len(grids) > MAX_GRIDS:
         raise BadTask(f"the area covers {len(grids):,} grids; at most {MAX_GRIDS:,} per task",
                       zh="区域过大")
-    try:
-        with session.begin_nested():
-            task_id = session.execute(text("""
-                INSERT INTO tasks (key, department, title, instructions, category, deadline,
-                                   area, attachments, created_by, created_at, geom)
-                VALUES (:key, :dep, :title, :ins, :cat, :deadline, CAST(:area AS jsonb),
-                        CAST(:att AS jsonb), :by, :now,
-                        CASE WHEN CAST(:wkt AS text) IS NULL THEN NULL
-                             ELSE ST_GeomFromText(:wkt, 4326) END)
-                RETURNING id"""), {
-                "key": key, "dep": department, "title": title, "ins": instructions, "cat": category,
-                "deadline": deadline, "area": json.dumps(area, ensure_ascii=False),
-                "att": json.dumps(attachments, ensure_ascii=False), "by": principal.name,
-                "now": now, "wkt": wkt}).scalar_one()
-            session.execute(text("""
-                INSERT INTO grid_tasks (task_id, grid_code, worker_code, status, updated_at)
-                SELECT :task, g, w, 'assigned', :now
-                FROM unnest(CAST(:grids AS text[]), CAST(:workers AS text[])) AS t(g, w)"""), {
-                "task": task_id, "now": now, "grids": grids,
-                "workers": [(_assignee(locator, g, category) or {}).get("code") for g in grids]})
-    except IntegrityError:  # a concurrent resend with the same key won
-        found = session.execute(text("SELECT id FROM tasks WHERE key = :k"), {"k": key}).scalar()
-        if found is None:
-            raise
-        return _created_answer(session, found), False
+
+    def insert() -> int:
+        task_id = session.execute(text("""
+            INSERT INTO tasks (key, department, title, instructions, category, deadline,
+                               area, attachments, created_by, created_at, geom)
+            VALUES (:key, :dep, :title, :ins, :cat, :deadline, CAST(:area AS jsonb),
+                    CAST(:att AS jsonb), :by, :now,
+                    CASE WHEN CAST(:wkt AS text) IS NULL THEN NULL
+                         ELSE ST_GeomFromText(:wkt, 4326) END)
+            RETURNING id"""), {
+            "key": key, "dep": department, "title": title, "ins": instructions, "cat": category,
+            "deadline": deadline, "area": json.dumps(area, ensure_ascii=False),
+            "att": json.dumps(attachments, ensure_ascii=False), "by": principal.name,
+            "now": now, "wkt": wkt}).scalar_one()
+        session.execute(text("""
+            INSERT INTO grid_tasks (task_id, grid_code, worker_code, status, updated_at)
+            SELECT :task, g, w, 'assigned', :now
+            FROM unnest(CAST(:grids AS text[]), CAST(:workers AS text[])) AS t(g, w)"""), {
+            "task": task_id, "now": now, "grids": grids,
+            "workers": [(_assignee(locator, g, category) or {}).get("code") for g in grids]})
+        return task_id
+
+    task_id, created = idempotency.insert_once(session, idempotency.TASKS, key, principal.name,
+                                               insert)
+    if not created:
+        return _created_answer(session, task_id), False
     audit.record(session, principal, "task.create", target=str(task_id), department=department,
                  grids=len(grids))
     return _created_answer(session, task_id), True
@@ -363,18 +356,10 @@ def mine(session: Session, locator: Locator, principal: Principal, *, now: dt.da
 
 
 def transition(session: Session, locator: Locator, principal: Principal, grid_task_id: int,
-               body: dict, *, now: dt.datetime) -> dict:
-    """accept | progress | complete | escalate (→ a case) on one grid task of the caller's."""
-    if not isinstance(body, dict):
-        raise BadTask("send a JSON object {action, note?}", zh="请求格式有误")
-    action = body.get("action")
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise BadTask(f"action is one of {', '.join(ACTIONS)}", zh="操作类型有误")
-    note = _text(body, "note", 2000)
-    photos = body.get("photos") or []
-    if not isinstance(photos, list) or len(photos) > 10 or not all(
-            isinstance(p, str) and 0 < len(p) <= 500 and "\x00" not in p for p in photos):
-        raise BadTask("photos is a list of at most 10 photo links", zh="照片格式有误")
+               step: Step, *, now: dt.datetime, key: str | None = None) -> dict:
+    """accept | progress | complete | escalate (→ a case) on one grid task of the caller's. A
+    resend with the same idempotency key answers the step the caller took the first time (the
+    phone's queue may send it twice); another caller's key is refused."""
     row = session.execute(text("""
         SELECT gt.id, gt.grid_code, gt.worker_code, gt.status, gt.task_id, t.title, t.category
         FROM grid_tasks gt JOIN tasks t ON t.id = gt.task_id WHERE gt.id = :id FOR UPDATE OF gt"""),
@@ -382,46 +367,66 @@ def transition(session: Session, locator: Locator, principal: Principal, grid_ta
     if row is None or not principal.covers(row.grid_code) or (
             principal.worker and row.worker_code not in (None, principal.worker)):
         raise TaskNotFound(f"no grid task {grid_task_id} of yours", zh="未找到该任务")
-    starts, goal = ACTIONS[action]
+    # under the row's lock, so a racing resend waits for the first and answers its step
+    taken = idempotency.replayed(session, idempotency.TASK_STEPS, key, principal.name)
+    if taken is not None:
+        return _step_answer(session, taken)
+    starts, goal = ACTIONS[step.action]
     if row.status not in starts:
-        raise TaskConflict(f"a grid task that is {row.status} cannot be {action}ed",
+        raise TaskConflict(f"a grid task that is {row.status} cannot be {step.action}ed",
                            zh=f"任务{STATUS_ZH[row.status]}，不能执行该操作")
     case_id = None
-    if action == "escalate":
-        case_id = _to_case(session, locator, principal, row, body, note, now)
-    session.execute(text("""
-        UPDATE grid_tasks SET status = CAST(:goal AS text), updated_at = :now,
-               accepted_at = CASE WHEN CAST(:goal AS text) = 'accepted' THEN :now
-                                  ELSE accepted_at END,
-               completed_at = CASE WHEN CAST(:goal AS text) = 'done' THEN :now
-                                   ELSE completed_at END,
-               worker_code = COALESCE(worker_code, :worker),
-               case_id = COALESCE(:case, case_id)
-        WHERE id = :id"""), {"goal": goal, "now": now, "worker": principal.worker,
-                             "case": case_id, "id": grid_task_id})
-    session.execute(text("""
-        INSERT INTO grid_task_events (grid_task_id, at, actor, action, note, photos)
-        VALUES (:id, :now, :actor, :action, :note, CAST(:photos AS jsonb))"""),
-        {"id": grid_task_id, "now": now, "actor": principal.name, "action": action, "note": note,
-         "photos": json.dumps(photos)})
-    audit.record(session, principal, f"task.{action}", target=str(grid_task_id), case=case_id)
+    if step.action == "escalate":
+        case_id = _to_case(session, locator, principal, row, step, now)
+
+    def insert() -> int:
+        session.execute(text("""
+            UPDATE grid_tasks SET status = CAST(:goal AS text), updated_at = :now,
+                   accepted_at = CASE WHEN CAST(:goal AS text) = 'accepted' THEN :now
+                                      ELSE accepted_at END,
+                   completed_at = CASE WHEN CAST(:goal AS text) = 'done' THEN :now
+                                       ELSE completed_at END,
+                   worker_code = COALESCE(worker_code, :worker),
+                   case_id = COALESCE(:case, case_id)
+            WHERE id = :id"""), {"goal": goal, "now": now, "worker": principal.worker,
+                                 "case": case_id, "id": grid_task_id})
+        return session.execute(text("""
+            INSERT INTO grid_task_events (grid_task_id, at, actor, action, note, photos, key)
+            VALUES (:id, :now, :actor, :action, :note, CAST(:photos AS jsonb), :key)
+            RETURNING id"""),
+            {"id": grid_task_id, "now": now, "actor": principal.name, "action": step.action,
+             "note": step.note, "photos": json.dumps(step.photos), "key": key}).scalar_one()
+
+    event_id, created = idempotency.insert_once(session, idempotency.TASK_STEPS, key,
+                                                principal.name, insert)
+    if not created:
+        return _step_answer(session, event_id)
+    audit.record(session, principal, f"task.{step.action}", target=str(grid_task_id),
+                 case=case_id)
     return {"id": grid_task_id, "status": goal, "status_zh": STATUS_ZH[goal], "case_id": case_id}
 
 
-def _to_case(session: Session, locator: Locator, principal: Principal, row, body: dict,
-             note: str | None, now: dt.datetime) -> int:
+def _step_answer(session: Session, event_id: int) -> dict:
+    """What a step answered the first time: the grid task, the status the step led to."""
+    step = session.execute(text("""
+        SELECT e.grid_task_id, e.action, gt.case_id FROM grid_task_events e
+        JOIN grid_tasks gt ON gt.id = e.grid_task_id WHERE e.id = :id"""), {"id": event_id}).one()
+    goal = ACTIONS[step.action][1]
+    return {"id": step.grid_task_id, "status": goal, "status_zh": STATUS_ZH[goal],
+            "case_id": step.case_id if step.action == "escalate" else None}
+
+
+def _to_case(session: Session, locator: Locator, principal: Principal, row, step: Step,
+             now: dt.datetime) -> int:
     """The grid task as a case: at the point given, or inside the grid; the category given."""
     from layers.cases import workflow
 
-    category = body.get("case_category")
-    if not isinstance(category, str) or not category:
+    category = step.case_category
+    if not category:
         raise BadTask("escalate needs case_category: the case category the department must act "
                       "on (GET /v1/routing)", zh="转案件须选择案件类别")
-    if body.get("lon") is not None and body.get("lat") is not None:
-        try:
-            lon, lat = float(body["lon"]), float(body["lat"])
-        except (TypeError, ValueError):
-            raise BadTask("lon and lat must be numbers", zh="坐标有误") from None
+    if step.lon is not None and step.lat is not None:
+        lon, lat = step.lon, step.lat
     else:
         codes = [str(c) for c in locator.index.codes]
         if row.grid_code not in codes or not locator.index.geoms:
@@ -431,5 +436,5 @@ def _to_case(session: Session, locator: Locator, principal: Principal, row, body
     created = workflow.create(
         session, locator, source="task", category_code=category, lon=lon, lat=lat,
         actor=principal.name, now=now,
-        description=f"【{row.title}】" + (note or "网格任务需部门处置"))
+        description=f"【{row.title}】" + (step.note or "网格任务需部门处置"))
     return created.case.id

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from gis.crs import UnknownCRSError, parse_crs, transform_geometry
 from layers.access.masking import mask_phone
 from layers.interchange.dataset import Dataset, plain_value
+from layers.interchange.spreadsheet import read_cell, safe_frame
 from layers.interchange.validate import Report
 from layers.registry import AREAS, REGISTRY, WORKERS, LayerSpec
 
@@ -219,7 +220,8 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
     if workers_csv is not None:
         dataset.workers = _read_workers_csv(workers_csv, encoding, report)
     if dataset.workers is not None:
-        dataset.workers = dataset.workers.astype(str).apply(lambda c: c.str.strip())
+        # (a workers.csv we exported carries apostrophes before formula characters: taken off)
+        dataset.workers = dataset.workers.astype(str).apply(lambda c: c.str.strip().map(read_cell))
         dataset.workers = dataset.workers.replace({"": None, "nan": None, "None": None})
     if not dataset.layers and dataset.workers is None and not report:
         report.add("-", "", f"no layers found in {path}",
@@ -368,7 +370,7 @@ def write(dataset: Dataset, path: Path, fmt: str, *, personal_data: bool = False
                 written += sorted(path.glob(f"{spec.name}*.shp"))
     if workers is not None:
         target = folder / "workers.csv"
-        workers.to_csv(target, index=False, encoding="utf-8")
+        safe_frame(workers).to_csv(target, index=False, encoding="utf-8")
         written.append(target)
     return written
 

@@ -15,6 +15,8 @@ from layers.interchange import formats
 from layers.interchange.dataset import Dataset
 from layers.interchange.store import WriteReport, write_dataset
 from layers.interchange.validate import Context, Report, validate
+from layers.limits import Limits
+from layers.limits import current as current_limits
 from layers.storage.db import session_scope
 
 
@@ -32,11 +34,13 @@ class ImportOutcome:
 
 def write_validated(engine: Engine, dataset: Dataset, *, tolerance_m: float = 1.0,
                     make_valid: bool = False, dry_run: bool = False,
-                    draft_name: str = "导入 import") -> ImportOutcome:
+                    draft_name: str = "导入 import",
+                    max_vertices: int | None = None) -> ImportOutcome:
     """Validate against what the database holds, then write in one transaction (or not at all)."""
     with session_scope(engine) as session:
         context = Context(areas=formats.existing_areas(session))
-        report = validate(dataset, context, tolerance_m=tolerance_m, make_valid=make_valid)
+        report = validate(dataset, context, tolerance_m=tolerance_m, make_valid=make_valid,
+                          max_vertices=max_vertices)
         outcome = ImportOutcome(report=report, counts=dataset.counts())
         if report.errors or dry_run:
             return outcome
@@ -46,14 +50,23 @@ def write_validated(engine: Engine, dataset: Dataset, *, tolerance_m: float = 1.
 
 def import_path(engine: Engine, path: Path, *, from_crs: str | None = None,
                 encoding: str | None = None, swap_xy: bool = False, make_valid: bool = False,
-                tolerance_m: float = 1.0, dry_run: bool = False) -> ImportOutcome:
+                tolerance_m: float = 1.0, dry_run: bool = False,
+                limits: Limits | None = None) -> ImportOutcome:
+    """Read, validate and write a file or folder of layers, within the import bounds (file
+    sizes, vertices per geometry: layers/limits.py)."""
+    limits = limits or current_limits()
+    path = Path(path)
+    for file in (sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else
+                 [path] if path.exists() else []):
+        limits.check_file(file)
     result = formats.read(path, from_crs=from_crs, encoding=encoding, swap_xy=swap_xy)
     if result.report.errors:
         return ImportOutcome(report=result.report, notes=result.notes,
                              counts=result.dataset.counts())
     outcome = write_validated(engine, result.dataset, tolerance_m=tolerance_m,
                               make_valid=make_valid, dry_run=dry_run,
-                              draft_name=f"导入 {Path(path).name}")
+                              draft_name=f"导入 {Path(path).name}",
+                              max_vertices=limits.max_vertices)
     outcome.notes = result.notes + outcome.notes
     outcome.report[:0] = result.report  # warnings from reading come first
     return outcome

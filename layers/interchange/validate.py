@@ -96,7 +96,8 @@ def _check_fields(report: Report, spec: LayerSpec, frame: pd.DataFrame) -> None:
                        "give every feature its own code")
 
 
-def _check_geometry(report: Report, spec: LayerSpec, frame, make_valid: bool) -> None:
+def _check_geometry(report: Report, spec: LayerSpec, frame, make_valid: bool,
+                    max_vertices: int | None) -> None:
     codes = _codes(frame)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     missing = np.array([g is None for g in geoms])
@@ -114,6 +115,14 @@ def _check_geometry(report: Report, spec: LayerSpec, frame, make_valid: bool) ->
         report.add(spec.name, code, f"geometry is a {t}",
                    f"{spec.name} takes {' or '.join(spec.geometry_types)}")
     ok &= ~wrong
+    if max_vertices is not None:  # before any GEOS work on them (layers/limits.py)
+        vertices = np.zeros(len(geoms), int)
+        vertices[ok] = shapely.get_num_coordinates(geoms[ok].astype(object))
+        for code, n in zip(codes[vertices > max_vertices], vertices[vertices > max_vertices],
+                           strict=True):
+            report.add(spec.name, code, f"geometry has {n:,} vertices, more than "
+                       f"{max_vertices:,} (GRIDMAP_MAX_VERTICES)", "simplify it in your GIS")
+        ok &= vertices <= max_vertices
     valid = np.ones(len(geoms), bool)
     valid[ok] = shapely.is_valid(geoms[ok].astype(object))
     for i in np.flatnonzero(ok & ~valid):
@@ -252,13 +261,14 @@ def _check_workers(report: Report, workers: pd.DataFrame, dataset: Dataset, cont
 
 
 def validate(dataset: Dataset, context: Context | None = None, *, tolerance_m: float = 1.0,
-             make_valid: bool = False) -> Report:
-    """Check every layer; with ``make_valid`` invalid geometries are repaired in place (warning)."""
+             make_valid: bool = False, max_vertices: int | None = None) -> Report:
+    """Check every layer; with ``make_valid`` invalid geometries are repaired in place (warning);
+    with ``max_vertices`` a geometry with more vertices is an error (an imported file's)."""
     context = context or Context()
     report = Report()
     for spec, frame in dataset:
         _check_fields(report, spec, frame)
-        _check_geometry(report, spec, frame, make_valid)
+        _check_geometry(report, spec, frame, make_valid, max_vertices)
     areas = dataset.get("areas")
     if areas is not None and not report.errors:
         _check_areas(report, areas, context, tolerance_m)

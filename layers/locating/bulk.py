@@ -23,6 +23,7 @@ import numpy as np
 
 from gis.crs import in_area_of_use, parse_crs, transform_xy
 from gis.points import to_point
+from layers.interchange.spreadsheet import safe_cell
 from layers.locating.batch import BadBatch, check_size, coordinate
 from layers.locating.csv_kernel import POW10, assemble, fits, line_bounds, parse_columns
 
@@ -37,10 +38,12 @@ CSV_COLUMNS = ("grid_code", "grid_name", "community_code", "community_name", "st
 
 
 def _csv_field(value) -> str:
+    """One of gridmap's answer cells (a grid's or worker's name: data someone imported), safe
+    to open in a spreadsheet; the caller's own columns are echoed as they came."""
     if value is None:
         return ""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow([value])
+    csv.writer(buf, lineterminator="").writerow([safe_cell(value)])
     return buf.getvalue()
 
 

@@ -23,6 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from layers.errors import DomainError
+from layers.interchange.spreadsheet import safe_row
+from layers.limits import Limits
+from layers.limits import current as current_limits
 from layers.locating.locators import Locator
 from layers.register import identity
 from layers.register.crypto import PersonalData
@@ -90,24 +93,34 @@ class Report:
         with path.open("w", encoding="utf-8-sig", newline="") as f:  # Excel reads the BOM
             w = csv.writer(f)
             w.writerow(["row 行号", "field 字段", "problem", "问题"])
-            for p in self.problems:
-                w.writerow([p.row, p.field, p.problem, p.zh])
+            for p in self.problems:  # a problem may quote the file's own cell
+                w.writerow(safe_row([p.row, p.field, p.problem, p.zh]))
 
 
-def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
+def read_table(path: Path, encoding: str | None = None,
+               limits: Limits | None = None) -> pd.DataFrame:
     """Every cell as text (an ID number must never become a float); Excel cells holding numbers
-    are kept as numbers so the check can say what Excel did to them."""
+    are kept as numbers so the check can say what Excel did to them. A file over the import
+    bounds (size, unpacked size, rows, columns: layers/limits.py) is refused before it is
+    read whole."""
+    limits = limits or current_limits()
     if not path.exists():
         raise BadRegisterFile(f"{path} does not exist", zh="文件不存在")
+    limits.check_file(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
         try:
             sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+            # a sheet declaring more rows or columns than the bounds is refused as it says so
+            # (A1:XFD1048576 pads every row to 16,384 cells); then the cells it holds are read,
+            # not the dimension it declares
+            limits.check_table(sheet.max_row, sheet.max_column, path.name)
+            sheet.reset_dimensions()
+            rows = _bounded_rows(sheet.iter_rows(values_only=True), limits, path.name)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # a broken file
             raise BadRegisterFile(f"{path.name} is not a readable .xlsx file ({exc})",
                                   zh="无法读取该 Excel 文件") from None
-        rows = list(sheet.iter_rows(values_only=True))
         if not rows:
             raise BadRegisterFile(f"{path.name} is empty", zh="文件为空")
         header = [str(h).strip() if h is not None else "" for h in rows[0]]
@@ -127,7 +140,24 @@ def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
     else:
         raise BadRegisterFile(f"{path.name} is not {encoding or 'UTF-8 or GBK'} text; give "
                               "--encoding", zh="文件编码无法识别")
-    return pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, skipinitialspace=True)
+    # the header's fields and the lines, counted before pandas builds anything of them
+    limits.check_table(content.count("\n"), content.partition("\n")[0].count(",") + 1, path.name)
+    try:
+        return pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
+                           skipinitialspace=True)
+    except pd.errors.ParserError as exc:  # a line with more fields than the header
+        raise BadRegisterFile(f"{path.name} is not a table of rows under one header ({exc})",
+                              zh="文件格式有误：行的列数与表头不一致") from None
+
+
+def _bounded_rows(rows, limits: Limits, name: str) -> list[tuple]:
+    """A sheet's rows, refused as soon as one is wider or there are more than the bounds."""
+    out = []
+    for row in rows:
+        limits.check_table(len(out), len(row), name)
+        out.append(row)
+    limits.check_table(len(out) - 1, None, name)
+    return out
 
 
 def map_headers(frame: pd.DataFrame, kind: str) -> dict[str, str]:
@@ -407,13 +437,14 @@ class _Writers:
 
 
 def run(session: Session, locator: Locator, cipher: PersonalData, path: Path, kind: str, *,
-        encoding: str | None = None, accept_partial: bool = False) -> Report:
+        encoding: str | None = None, accept_partial: bool = False,
+        limits: Limits | None = None, frame: pd.DataFrame | None = None) -> Report:
     """Check the whole file, then write the accepted rows if nothing was rejected (or if
     ``accept_partial``); the caller commits."""
     if kind not in KINDS:
         raise BadRegisterFile(f"kind must be one of {', '.join(KINDS)}", zh="类型有误")
     report = Report(kind)
-    frame = read_table(path, encoding)
+    frame = read_table(path, encoding, limits) if frame is None else frame  # (read already)
     rows = check(frame, kind, Placer(session, locator), report)
     if report.problems and not accept_partial:
         return report

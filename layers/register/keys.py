@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from layers.access import audit
 from layers.access.policy import Principal, require
+from layers.interchange.spreadsheet import safe_frame
 from layers.register import identity
 from layers.register.crypto import PersonalData, write_key_file
 from layers.register.people import dwelling_address
@@ -97,7 +98,7 @@ def export_persons(engine: Engine, cipher: PersonalData, path: Path, *, by: Prin
         })
         audit.record(session, by, "register.export", target=str(path)[:200], rows=len(frame),
                      personal_data=personal, scope=scope)
-    frame.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
+    safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
     return len(frame)
 
 

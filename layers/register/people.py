@@ -250,6 +250,12 @@ def organisations(session: Session, cipher: PersonalData, q: str, *, principal: 
         if identify:
             item["contact_phone"] = phone
         out.append(item)
+    # a contact's phone is personal data: every answer is audited like a person's (the kind of
+    # query, never the query itself)
+    audit.record(session, principal, "organisation.read",
+                 target=",".join(r.credit_code for r in rows)[:200] or None,
+                 query_kind="credit_code" if "credit_code =" in where else "name",
+                 organisations=[r.credit_code for r in rows], identified=identify or None)
     return {"count": len(out), "results": out}
 
 

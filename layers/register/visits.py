@@ -10,11 +10,10 @@ import datetime as dt
 import re
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.points import PointQuery
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal
 from layers.cases import photos as case_photos
 from layers.clock import CHINA
@@ -23,6 +22,7 @@ from layers.register.people import NotFound
 from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
 
 PERSON_TAGS = CARE_TAGS  # + 出租房屋: the rental dwellings
+CLOCK_SKEW = dt.timedelta(minutes=10)  # a phone's clock a little ahead is not "the future"
 
 
 class BadVisit(DomainError):
@@ -170,16 +170,26 @@ def compliance(session: Session, principal: Principal, *, month: dt.date, by: st
 
 def record(session: Session, principal: Principal, *, person: str | None, dwelling: int | None,
            visited_at: dt.datetime, point: PointQuery | None, note: str | None, key: str | None,
-           flag_m: float) -> tuple[dict, bool]:
+           flag_m: float, now: dt.datetime, backfill_hours: float) -> tuple[dict, bool]:
     """Record a visit; (the visit, created). A retry with the same idempotency key returns the
-    visit it made the first time (also when two retries race: the unique key decides)."""
+    visit the caller made the first time (also when two retries race); another caller's key is
+    refused (layers/access/idempotency.py).
+
+    A visit is recorded when it happens, or up to ``backfill_hours`` later (a phone offline over
+    a weekend sends it then): not in the future, and never weeks back — a month's compliance
+    (the worker assessment) is not filled in after the fact."""
     if (person is None) == (dwelling is None):
         raise BadVisit("name the person (person: code) or the rental (dwelling: id) visited, "
                        "not both", zh="请指明走访对象：人员或出租房屋之一")
-    if key is not None:
-        found = _by_key(session, key)
-        if found is not None:
-            return found, False
+    if (found := idempotency.replayed(session, idempotency.VISITS, key, principal.name)) is not None:
+        return _by_id(session, found), False
+    if visited_at > now + CLOCK_SKEW:
+        raise BadVisit("visited_at is in the future: send when the visit took place",
+                       zh="走访时间不能晚于当前时间")
+    if visited_at < now - dt.timedelta(hours=backfill_hours):
+        raise BadVisit(f"visited_at is more than {backfill_hours:g} hours ago: a visit is recorded "
+                       "when it happens (GRIDMAP_VISIT_BACKFILL_HOURS)",
+                       zh="走访时间过早：走访记录须及时登记，不能补录", limit="visit_backfill_hours")
     if person is not None:
         target = session.execute(text("""
             SELECT p.id, p.building_id, bg.grid_code FROM persons p
@@ -205,25 +215,26 @@ def record(session: Session, principal: Principal, *, person: str | None, dwelli
                   distance_m=round(distance, 1) if distance is not None else None,
                   flagged=distance is not None and distance > flag_m,
                   geom=f"SRID=4326;POINT({point.lon} {point.lat})" if point else None)
-    try:
-        with session.begin_nested():
-            session.add(visit)
-            session.flush()
-    except IntegrityError:  # a concurrent retry with the same key won the race
-        found = _by_key(session, key) if key else None
-        if found is None:
-            raise
-        return found, False
+
+    def insert() -> int:
+        session.add(visit)
+        session.flush()
+        return visit.id
+
+    visit_id, created = idempotency.insert_once(session, idempotency.VISITS, key, principal.name,
+                                                insert)
+    if not created:
+        return _by_id(session, visit_id), False
     audit.record(session, principal, "visit.create", target=person or f"dwelling:{dwelling}",
                  visit=visit.id)
     return _json(visit, person, dwelling), True
 
 
-def _by_key(session: Session, key: str) -> dict | None:
+def _by_id(session: Session, visit_id: int) -> dict:
     row = session.execute(text("""
         SELECT v.*, p.code AS person FROM visits v LEFT JOIN persons p ON p.id = v.person_id
-        WHERE v.key = :key"""), {"key": key}).one_or_none()
-    return None if row is None else _json(row, row.person, row.dwelling_id)
+        WHERE v.id = :id"""), {"id": visit_id}).one()
+    return _json(row, row.person, row.dwelling_id)
 
 
 def _json(v, person: str | None, dwelling: int | None) -> dict:

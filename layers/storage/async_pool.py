@@ -17,9 +17,12 @@ from sqlalchemy import make_url
 
 
 class AsyncReadPool:
-    def __init__(self, url: str, size: int = 4):
+    def __init__(self, url: str, size: int = 4, *, statement_timeout_ms: int | None = None):
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.size = size
+        # the same bound as the routed request's (layers/limits.py)
+        self.options = (f"-c statement_timeout={int(statement_timeout_ms)}"
+                        if statement_timeout_ms else None)
         self._free: list[psycopg.AsyncConnection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -29,7 +32,8 @@ class AsyncReadPool:
         if self._loop is not loop:  # connections belong to the loop that opened them
             self._free, self._loop = [], loop
         conn = self._free.pop() if self._free else await psycopg.AsyncConnection.connect(
-            self.dsn, autocommit=True, prepare_threshold=0, connect_timeout=5)
+            self.dsn, autocommit=True, prepare_threshold=0, connect_timeout=5,
+            **({"options": self.options} if self.options else {}))
         try:
             yield conn
         except BaseException:

@@ -304,6 +304,23 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(String(100))  # a department's credential
 
 
+class WebSession(Base):
+    """A page sign-in (layers/access/sessions.py): the cookie holds a random id, only its SHA-256
+    is stored. Valid until it expires, is signed out or revoked, or the credential it was made
+    with is disabled, expires or is rotated (``token_hash`` must still be the user's)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
 class AuditEntry(Base):
     """One write, or one read of personal data: who, what, when, from where. Append-only."""
 
@@ -440,6 +457,7 @@ class Case(Base):
     supervised: Mapped[bool] = mapped_column(default=False, server_default="false")
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    reported_by: Mapped[str | None] = mapped_column(String(100))  # the caller the key is bound to
     rating: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -677,7 +695,7 @@ class Visit(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # the client's idempotency key
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)  # the caller's idempotency key
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwellings.id"))
     visited_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -698,7 +716,7 @@ class Patrol(Base):
                       Index("ix_patrols_grid", "grid_code"), _gist("patrols"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # the client's idempotency key
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)  # the caller's idempotency key
     worker: Mapped[str] = mapped_column(String(100))  # who recorded it (the credential's name)
     grid_code: Mapped[str | None] = mapped_column(String(15))  # the grid it was walked for
     mode: Mapped[str] = mapped_column(String(10), default="walk")
@@ -749,7 +767,7 @@ class Task(Base):
     __table_args__ = (Index("ix_tasks_department", "department", "created_at"), _gist("tasks"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str | None] = mapped_column(String(80), unique=True)  # the client's idempotency key
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)  # the caller's idempotency key
     department: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str | None] = mapped_column(Text)
@@ -797,6 +815,7 @@ class GridTaskEvent(Base):
     action: Mapped[str] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(Text)
     photos: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)  # the caller's idempotency key
 
 
 class AssessmentWeights(Base):

@@ -1,6 +1,7 @@
 /* The grid worker's phone page (map_ui/mobile.py). Every write — a report, a task step, a visit,
-   a patrol track — is queued on the phone (localStorage) with an idempotency key and sent when
-   the network is there: a resend answers what was made the first time. Writes carry the sign-in
+   a patrol track — is queued on the phone (localStorage) with an idempotency key (the
+   Idempotency-Key header) and sent when the network is there: a resend answers what was made
+   the first time. Writes carry the sign-in
    cookie and the page's CSRF token. */
 (function () {
 var config = JSON.parse(document.body.dataset.config);
@@ -52,9 +53,8 @@ function flush() {
                                 url: '/v1/cases/' + b.id + '/photos'};
                     }).concat(rest);
                 }
-                // a task step sent twice: the second finds it done already (409) — nothing lost
-                var done = r.status < 300 || (r.status === 409 && item.kind === 'task');
-                if (done) {
+                // a resend (same Idempotency-Key) answers what the first attempt did
+                if (r.status < 300) {
                     save(rest);
                     $('gm-m-message').textContent = DONE[item.kind || 'case'](b);
                     loadCases(); loadTasks(); loadVisits();
@@ -81,7 +81,6 @@ var DONE = {
 };
 function enqueue(kind, url, body, message, photos) {
     var q = queue(), k = key();
-    if (kind === 'visit' || kind === 'patrol') { body.key = k; }
     q.push({key: k, kind: kind, url: url, body: body, photos: photos || [],
             at: new Date().toISOString()});
     save(q);
