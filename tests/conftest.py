@@ -161,10 +161,28 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
             except OSError:
                 assert time.monotonic() < deadline, "gridmap did not start"
                 time.sleep(0.3)
+        # the first locator is built beside the serving process (it answers 503 meanwhile):
+        # clients start once it is ready, or once it says there are no boundaries to index
+        assert eventually(lambda: _ready_or_empty(base), 600), "gridmap never became ready"
         yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _ready_or_empty(base: str) -> bool:
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base + "/readyz", timeout=5):
+            return True
+    except urllib.error.HTTPError as not_ready:
+        body = json.loads(not_ready.read() or b"{}")
+        return body.get("active_generation") is None and body.get("checks", {}).get("database")
+    except OSError:
+        return False
 
 
 def eventually(predicate, seconds: float = 5.0) -> bool:

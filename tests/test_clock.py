@@ -66,7 +66,7 @@ def test_a_case_reported_at_one_in_the_morning_is_numbered_with_that_day(loaded,
                                                                          monkeypatch):
     monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
     with session_scope(loaded) as session:
-        token = users.add(session, "night-shift", "worker")[1]
+        token = users.add(session, "night-shift", "worker", "370811")[1]
     grids = city.layers["areas"][city.layers["areas"].level == "grid"]
     point = grids.iloc[0].geometry.representative_point()
     with TestClient(create_app(url=db_url)) as client:
