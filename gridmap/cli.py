@@ -43,6 +43,9 @@ app.add_typer(routing_app, name="routing")
 register_app = typer.Typer(help="The register (实有人口·实有房屋·实有单位) and its key.",
                            no_args_is_help=True)
 app.add_typer(register_app, name="register")
+from gridmap.addresses_cli import addresses_app  # noqa: E402 (a command group of its own module)
+
+app.add_typer(addresses_app, name="addresses")
 
 console = Console(soft_wrap=True)  # never break paths or URLs across lines
 err = Console(stderr=True, soft_wrap=True)

@@ -19,7 +19,6 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.locating.geocoding import CONFIDENT
 from layers.locating.locators import Locator
 
 # the answer's columns in a geocoded file, after the input's own
@@ -54,11 +53,12 @@ class Placer:
         if self.locator.gazetteer is None:
             return None, "no address index is loaded", "地址库未加载"
         parsed, found = self.locator.gazetteer.search(address, limit=1)
-        if not found or found[0][1] < CONFIDENT:
+        if not found or not found[0].confident:
+            why = f" ({found[0].reason}: {found[0].entry.address})" if found else ""
             return None, ("the address matches no building with confidence; write road or "
-                          "compound and building number"), "地址无法匹配到建筑"
-        entry, score = found[0]
-        if entry.kind in ("compound", "door_plate"):
+                          "compound and building number" + why), "地址无法匹配到建筑"
+        entry, score = found[0].entry, found[0].score
+        if entry.kind in ("compound", "door_plate", "village", "community"):
             return None, (f"{entry.address} has several buildings; add the building number, unit "
                           "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
         building = self.ids.get(entry.code)
