@@ -58,7 +58,7 @@ _SIDE_ROOM = re.compile(r"^(\d+)层([东西])户?$")  # 5楼西户 / 5层东户 
 _SIDES = {"西": "01", "东": "02"}
 _HOUSEHOLD = re.compile(r"^(\d+)(?:户|室)$")  # the n-th household at a door plate: （2户）
 _DOOR = r"(\d+(?:-\d+)?)号(?:院)?(?!楼)"
-_ROAD = re.compile(r"^(.+?(?:大道|路|街|巷|胡同|里|道|弄))" + _DOOR)
+_ROAD = re.compile(r"^(\D+?(?:大道|路|街|巷|胡同|里|道|弄))" + _DOOR)
 _VILLAGE = re.compile(r"^(.+?村)(?:(\d+)组)?" + _DOOR)
 _VILLAGE_GROUP = re.compile(r"^(.+?村)(\d+)组$")
 _ROAD_LOOSE = re.compile(r"^(\D{2,8}?)" + _DOOR)  # a road whose suffix was mistyped
@@ -265,6 +265,13 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
         tail = rest[m.end():]
         if tail and out.room is None and tail.isdigit():
             out.room, tail = tail, ""
+        road = v.roads.at(tail) if not out.road else None
+        door = re.match(_DOOR + "$", tail[road[1]:]) if road else None
+        later = _ROAD.match(tail) if not out.road else None  # 曲水苑3号楼（太白楼路12号）
+        if door:
+            out.road, out.house_number, tail = road[0], door.group(1), ""
+        elif later and later.end() == len(tail):
+            out.road, out.house_number, tail = later.group(1), later.group(2), ""
         rest = tail
     elif rest and out.room is None and (out.village or out.road) and _HOUSEHOLD.match(rest):
         out.room, rest = _HOUSEHOLD.match(rest).group(1), ""

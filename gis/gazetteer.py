@@ -321,6 +321,8 @@ class Gazetteer:
         if q.compound and ev.place is None:
             if ev.compound is not None:
                 raw *= _FACTOR[ev.compound]
+                if ev.compound == NEAR:
+                    raw *= self.compounds.closeness(q.compound, p.compound or "")
                 ev.identified |= ev.compound in (EXACT, ADDED) or (
                     ev.compound == CORE and self.compounds.unique_core(p.compound or ""))
             elif p.compound == q.compound or (p.compound and self.compounds.lookup(q.compound)[1]

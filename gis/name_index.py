@@ -128,6 +128,17 @@ class NameIndex:
             return len(name) >= 2
         return len(core) >= 2 and len(own_core) >= 2 and within_one_edit(core, own_core)
 
+    def closeness(self, written: str, canonical: str) -> float:
+        """How near a NEAR match is, in (0.8, 1]: one character replaced with the generic words
+        kept (凤林名都 for 枫林名都) is nearer than a name whose distinctive part alone is one
+        character off (凤林名都 for 枫林苑)."""
+        mine, theirs = split_generic(written, self.words), split_generic(canonical, self.words)
+        if mine[1] == theirs[1] and len(written) == len(canonical):
+            return 1.0
+        if within_one_edit(written, canonical):
+            return 0.95
+        return 0.85
+
     def unique_core(self, canonical: str) -> bool:
         """Whether the name's distinctive part is its own (at least two characters and no other
         name shares it) — what lets a CORE match be acted on."""

@@ -280,3 +280,17 @@ def test_a_resident_sees_candidates_to_choose_from_when_the_address_is_ambiguous
     candidates = answer.json()["candidates"]
     assert candidates[0]["reason"] == "building not found" and candidates[0]["reason_zh"]
     assert candidates[0]["building"]["name"] == "九九花园"
+
+
+# -- the evaluation of issue 21, on forms the demo's address writer never makes ------------------
+def test_the_independent_evaluation_is_never_confidently_wrong_and_meets_its_targets(district):
+    from bench.bench_geocode import TARGETS, evaluation_inputs
+    from bench.messy_addresses import evaluation, score
+
+    _client, engine, *_ = district
+    locator = LocatorRegistry(engine).active()
+    items = evaluation(*evaluation_inputs(engine, locator), n=400)
+    tallies = score(locator.gazetteer, items)
+    for name, tally in tallies.items():
+        assert tally["confident_wrong"] == 0, (name, tally["wrong_examples"])
+        assert tally["top1"] / tally["n"] * 100 >= TARGETS[name], (name, tally)
