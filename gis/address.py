@@ -263,8 +263,8 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
         out.compound = m.group(1) or None
         out.building_no = m.group(2)
         tail = rest[m.end():]
-        if tail and out.room is None and tail.isdigit():
-            out.room, tail = tail, ""
+        if tail and out.room is None and (tail.isdigit() or _HOUSEHOLD.match(tail)):
+            out.room, tail = tail.rstrip("户室"), ""
         road = v.roads.at(tail) if not out.road else None
         door = re.match(_DOOR + "$", tail[road[1]:]) if road else None
         later = _ROAD.match(tail) if not out.road else None  # 曲水苑3号楼（太白楼路12号）
