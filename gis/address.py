@@ -46,10 +46,12 @@ _BARE_LOU = re.compile(r"(\d+)楼")
 _FLOOR = re.compile(r"第?(\d+)层")
 _SHORTHAND = re.compile(r"(\d+)-(\d+)-(\d+)(?:室|户|号)?$")  # 3-2-501: building-unit-room
 _UNIT_ROOM = re.compile(r"(号楼)(\d+)-(\d+)(?:室|户)?$")  # 3号楼2-501: unit-room
-_ADMIN_PREFIX = re.compile(r"^(中国)?([\u4e00-\u9fff]{2,3}省)?([\u4e00-\u9fff]{2,3}市(?!场))?")
+# 山东省济宁市 (but not 华联超市, 东门菜市场)
+_ADMIN_PREFIX = re.compile(r"^(中国)?([\u4e00-\u9fff]{2,3}省)?([\u4e00-\u9fff]{2,3}(?<![超菜夜])市(?!场))?")
 _COMMITTEE = re.compile(r"^(?:居委会|居民委员会|村委会|村民委员会)")
 # a county-level prefix of another district (历下区, 微山县) before a road or a village
-_COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:区|县)(?=.+?(?:大道|路|街|巷|胡同|里|道|弄|村)\d+号)")
+_COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:(?<![小社园景校厂])区|县)"
+                     r"(?=.+?(?:大道|路|街|巷|胡同|里|道|弄|村)\d+号)")
 _COMMUNITY = re.compile(r"^([\u4e00-\u9fff\d]{2,10}?(?:社区居委会|社区居民委员会|居委会|社区))(?=\D{2})")
 _DOOR_DASH = re.compile(r"(\d+)-(\d+)号(?!楼)")  # 12-3号: a door plate's sub-number, kept
 _UNIT = re.compile(r"(\d+)单元")
@@ -258,9 +260,10 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
             m = _ROAD.match(rest) or _ROAD_LOOSE.match(rest)
             if m:
                 out.road, out.house_number, rest = m.group(1), m.group(2), rest[m.end():]
+                _compound_before_road(out, v)
     m = _BUILDING.match(rest)
     if m:
-        out.compound = m.group(1) or None
+        out.compound = m.group(1) or out.compound
         out.building_no = m.group(2)
         tail = rest[m.end():]
         if tail and out.room is None and (tail.isdigit() or _HOUSEHOLD.match(tail)):
@@ -283,6 +286,19 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
             out.compound, rest = rest, ""
     out.rest = rest or None
     return out
+
+
+def _compound_before_road(out: ParsedAddress, v: Vocabulary) -> None:
+    """和苑小区建设路1号: a road the district does not know that ends with one it knows is a
+    compound written before its road."""
+    name = out.road
+    if not v.roads or v.roads.at(name):
+        return
+    for i in range(2, len(name) - 1):
+        known = v.roads.at(name[i:])
+        if known and known[1] == len(name) - i:
+            out.compound, out.road = name[:i], known[0]
+            return
 
 
 def _tail(rest: str, out: ParsedAddress) -> str:

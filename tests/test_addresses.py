@@ -123,6 +123,19 @@ def test_a_door_plate_written_as_a_courtyard_is_the_door_plate(gz):
     assert found.entry.code == "B9" and found.confident
 
 
+@pytest.mark.parametrize(("typed", "code"), [
+    ("和苑小区建设路1号3号楼", "B3"), ("芙蓉小区芙蓉街12号2号楼", "B2"),
+    ("芙蓉小区2号楼（芙蓉街12号）", "B2"), ("芙蓉小区2号楼，芙蓉街12号", "B2"),
+])
+def test_a_compound_written_before_its_road_and_door_plate_is_found(gz, typed, code):
+    found = top(gz, typed)
+    assert found.entry.code == code and found.confident
+
+
+def test_a_market_or_a_supermarket_is_not_a_city():
+    assert parse("东门菜市场").compound == "东门菜市场" and parse("华联超市").compound == "华联超市"
+
+
 # -- the standard address form ---------------------------------------------------------------------
 @pytest.mark.parametrize("typed", [
     "任城区金城街道兴东社区芙蓉街12号芙蓉小区1号楼2单元502室",
