@@ -43,16 +43,22 @@ def evaluation_inputs(engine, locator) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 
 def run(scale: float = 1.0) -> list[Figure]:
+    """The full demo city (no register) loaded into the scratch database, then measured."""
     from bench.scratch import scratch_url
     from gridmap.settings import get_settings
     from layers.demo.city import generate
     from layers.interchange.importer import write_validated
-    from layers.locating.locators import LocatorRegistry
 
-    url = scratch_url()
-    engine = create_engine(url)
+    engine = create_engine(scratch_url())
     assert write_validated(engine, generate(get_settings().boundaries_dir / "370811.geojson",
                                             scale=scale)).ok
+    return measure(engine)
+
+
+def measure(engine) -> list[Figure]:
+    """The figures, on a database that holds the demo (or any district with its gazetteer)."""
+    from layers.locating.locators import LocatorRegistry
+
     started = time.perf_counter()
     locator = LocatorRegistry(engine).active()
     build = time.perf_counter() - started

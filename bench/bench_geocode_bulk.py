@@ -25,19 +25,22 @@ BEFORE = "aeff3da"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _command(source: Path, out: Path, tree: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+def _command(source: Path, out: Path, tree: Path, url: str) -> float:
+    env = {**os.environ, "PYTHONPATH": str(tree), "GRIDMAP_DATABASE_URL": url}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from gridmap.cli import app; app()", "geocode",
-                    str(source), "--out", str(out)], env=env, check=True, capture_output=True,
-                   cwd=tree)
+    done = subprocess.run([sys.executable, "-c", "from gridmap.cli import app; app()", "geocode",
+                           str(source), "--out", str(out)], env=env, capture_output=True,
+                          text=True, cwd=tree)
+    if done.returncode:
+        raise RuntimeError(f"gridmap geocode in {tree} failed: {done.stderr[-2000:]}")
     return time.perf_counter() - started
 
 
 def run() -> list[Figure]:
     from layers.storage.db import database_url, engine_for
 
-    engine = engine_for(database_url())
+    url = database_url()
+    engine = engine_for(url)
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-geocode-bulk-"))
     source = tmp / "addresses.csv"
     rows, truth, distinct = write_addresses(engine, source)
@@ -48,7 +51,7 @@ def run() -> list[Figure]:
     figures = []
     for label, tree in ((f"before ({BEFORE})", before), ("this code", ROOT)):
         out = tmp / f"{tree.name}.csv"
-        took = _command(source, out, tree)
+        took = _command(source, out, tree, url)
         with out.open(encoding="utf-8-sig") as f:
             answers = [r["dwelling_id"] for r in csv.DictReader(f)]
         right = sum(a == t for a, t in zip(answers, truth, strict=True))

@@ -112,6 +112,7 @@ def clean(text: str) -> str:
     return _PUNCT.sub("", _T2S.convert(text))
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     """Canonical form of an address: :func:`clean`, numbers where grammatical, building
     notations as N号楼, building-unit-room shorthands spelled out."""

@@ -30,6 +30,7 @@ _TOKEN = re.compile(
     r"|[东西南北]门|[东西]户|[东西南北]侧|-"
     rf"|{'|'.join(COMPOUND_WORDS)})")
 _MIN_NAME = 2
+MAX_SPANS = 30  # distinct places of a text tried, at most
 
 
 def _folded(text: str) -> str:
@@ -94,7 +95,13 @@ def find_addresses(gazetteer: Gazetteer, text: str,
     if anchors is None:
         anchors = gazetteer.extras["anchors"] = Anchors(gazetteer)
     best, best_key = None, None
+    seen: set[str] = set()
     for a, b in spans(anchors, text):
+        if text[a:b] in seen:
+            continue
+        seen.add(text[a:b])
+        if len(seen) > MAX_SPANS:  # bounded work, whatever the text
+            break
         parsed, found = gazetteer.search(text[a:b], limit=limit)
         if not found:
             continue

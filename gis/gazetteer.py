@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from gis.address import ParsedAddress, Vocabulary, clean, fold, normalise, parse, within_one_edit
@@ -145,10 +145,11 @@ class Gazetteer:
         ``forms``: other ways the data writes the whole address (the standard address in full)."""
         name = name if isinstance(name, str) and name else None  # NaN from a data frame
         address = address if isinstance(address, str) else ""
-        parsed = self.parse(address)
         if parts:
-            parsed = ParsedAddress(parsed.normalised, **{k: _canon(k, v) for k, v in parts.items()
-                                                         if v not in (None, "")})
+            parsed = ParsedAddress(normalise(address), **{k: _canon(k, v) for k, v in parts.items()
+                                                          if v not in (None, "")})
+        else:
+            parsed = self.parse(address)
         entry = Entry(code, address, name, lon, lat, kind, parsed, grid_code)
         i = len(self.entries)
         self.entries.append(entry)
@@ -271,9 +272,11 @@ class Gazetteer:
         entry = self.entries[i]
         if entry.kind != "building":
             return None
-        tail = f"{unit}单元{room}室" if unit else (f"{room}户" if room else "")
-        parsed = replace(entry.parts, normalised=entry.parts.normalised + tail, unit=unit,
-                         room=room)
+        parsed = object.__new__(ParsedAddress)  # a copy of the building's parts (copy() is slower)
+        parsed.__dict__ = dict(entry.parts.__dict__)
+        if room:
+            parsed.normalised += f"{unit}单元{room}室" if unit else f"{room}户"
+            parsed.unit, parsed.room = unit, room
         return parsed, [Match(entry, 1.0)]
 
     def _evidence(self, q: ParsedAddress) -> dict[int, _Evidence]:
@@ -567,6 +570,8 @@ class Gazetteer:
 def _canon(part: str, value) -> str:
     """A part of a standard address as the parser would have written it."""
     text = str(value)
+    if text.isdigit():
+        return text
     if part in ("house_number", "building_no", "unit", "floor", "room", "group"):
         return normalise(text).removesuffix("号").removesuffix("号楼") or text
     return normalise(text)

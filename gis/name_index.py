@@ -70,7 +70,7 @@ class NameIndex:
 
     def add(self, canonical: str | None, written: str | None = None,
             aliases: tuple[str, ...] = ()) -> None:
-        if not canonical:
+        if not canonical or (canonical in self.display and not aliases):
             return
         self.display.setdefault(canonical, written or canonical)
         for form in (canonical, *(normalise(a) for a in aliases if a)):

@@ -298,3 +298,33 @@ def test_the_independent_evaluation_is_never_confidently_wrong_and_meets_its_tar
     for name, tally in tallies.items():
         assert tally["confident_wrong"] == 0, (name, tally["wrong_examples"])
         assert tally["top1"] / tally["n"] * 100 >= TARGETS[name], (name, tally)
+
+
+# -- bulk geocoding ------------------------------------------------------------------------------
+def test_a_plain_csv_is_answered_with_the_text_the_data_frame_path_writes(district):
+    import io
+
+    import pandas as pd
+
+    from layers.register import placing
+
+    _client, engine, *_ = district
+    with engine.connect() as conn:
+        addresses = [a for (a,) in conn.execute(text("""
+            SELECT CASE WHEN d.unit > 0 THEN b.address || d.unit || '单元' || d.room || '室'
+                        ELSE b.address || '（' || d.room || '户）' END
+            FROM dwellings d JOIN buildings b ON b.id = d.building_id ORDER BY d.id LIMIT 600"""))]
+    addresses += ["", "火星路1号", "九九花园", "九九花园99号楼", addresses[0]]
+    content = "编号,现住址,备注\n" + "".join(f"{i},{a},x\n" for i, a in enumerate(addresses))
+    locator = LocatorRegistry(engine).active()
+    with session_scope(engine) as session:
+        placer = placing.Placer(session, locator, dwellings=True)
+    plain, rows, found, rooms = placing.geocode_plain_csv(placer, content, "现住址", processes=2)
+    frame = importer.frame_of(content)
+    answers = placing.geocode_column(placer, frame["现住址"])
+    written = io.StringIO()
+    pd.concat([frame, answers], axis=1).to_csv(written, index=False, lineterminator="\n")
+    assert plain == written.getvalue()
+    assert (rows, found, rooms) == (len(addresses), int(answers["building_code"].notna().sum()),
+                                    int(answers["dwelling_id"].notna().sum()))
+    assert placing.geocode_plain_csv(placer, content.replace("x\n", '"x, y"\n'), "现住址") is None
