@@ -85,10 +85,10 @@ def measure(engine) -> list[Figure]:
                               f"≥ {TARGETS[name]:g} % and 0"
                               + (f"; e.g. {tally['wrong_examples'][:2]}"
                                  if tally["wrong_examples"] else "")))
-    b = pd.DataFrame([{"code": e.code, "address": e.address, "road": e.parts.road,
+    b = pd.DataFrame([{"code": e.code, "address": e.address, "road": e.parts.road or e.parts.village,
                        "house_number": e.parts.house_number, "compound": e.parts.compound,
                        "building_no": e.parts.building_no} for e in gz.entries
-                      if e.kind == "building" and e.parts.compound])
+                      if e.kind == "building"])
     queries = messy(b, 10_000)
     t0 = time.perf_counter()
     results = [gz.search(q)[1] for q, _truth, _case in queries]

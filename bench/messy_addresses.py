@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 
@@ -135,10 +136,15 @@ def _digits_wide(text: str) -> str:
     return text.translate(_FULL_WIDTH)
 
 
-def _traditional(text: str) -> str:
+@lru_cache(maxsize=1)
+def _to_traditional():
     import opencc
 
-    return opencc.OpenCC("s2t").convert(text)
+    return opencc.OpenCC("s2t")
+
+
+def _traditional(text: str) -> str:
+    return _to_traditional().convert(text)
 
 
 def _sound_typo(name: str, rng: random.Random, taken: set[str]) -> str | None:

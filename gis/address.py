@@ -157,9 +157,10 @@ class Prefixes:
     reading (:func:`fold`) and its other names, all answering the name itself."""
 
     def __init__(self, names: dict[str, str] | None = None):
+        # by the first two characters (a district's roads share first characters by the hundred)
         self._by_first: dict[str, list[tuple[str, str]]] = {}
         for written in sorted(names or {}, key=len, reverse=True):
-            self._by_first.setdefault(written[0], []).append((written, names[written]))
+            self._by_first.setdefault(written[:2], []).append((written, names[written]))
 
     @classmethod
     def of(cls, names, aliases: dict[str, tuple[str, ...]] | None = None) -> Prefixes:
@@ -176,7 +177,10 @@ class Prefixes:
 
     def at(self, text: str) -> tuple[str, int] | None:
         """(the known name, how many characters of ``text`` it took)."""
-        for written, name in self._by_first.get(text[:1], ()):
+        for written, name in self._by_first.get(text[:2], ()):
+            if text.startswith(written):
+                return name, len(written)
+        for written, name in self._by_first.get(text[:1], ()):  # one-character names
             if text.startswith(written):
                 return name, len(written)
         return None

@@ -22,6 +22,7 @@ the gazetteer's decision (gis/gazetteer.py).
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from gis.address import deletions, fold, normalise, within_one_edit
 
@@ -41,15 +42,26 @@ PLACE_WORDS = ()  # a place's name is compared whole (its short names are aliase
 def split_generic(name: str, words: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """(distinctive part, generic words at its end): 九九花园小区 → (九九, (花园, 小区)). A name that
     is all generic words keeps its last one as its distinctive part (花园 → (花园, ()))."""
+    by_last = _by_last(words)
     core, tail = name, []
-    while True:
-        for word in words:
+    while core:
+        for word in by_last.get(core[-1], ()):
             if core.endswith(word) and len(core) > len(word):
                 core = core[:-len(word)]
                 tail.insert(0, word)
                 break
         else:
-            return core, tuple(tail)
+            break
+    return core, tuple(tail)
+
+
+@lru_cache(maxsize=16)
+def _by_last(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The generic words by their last character, longest first."""
+    out: dict[str, list[str]] = {}
+    for word in words:
+        out.setdefault(word[-1], []).append(word)
+    return {c: tuple(sorted(ws, key=len, reverse=True)) for c, ws in out.items()}
 
 
 class NameIndex:
