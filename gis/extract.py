@@ -74,14 +74,14 @@ def spans(anchors: Anchors, text: str) -> list[tuple[int, int]]:
             continue
         start, end = i, i + length
         while end < len(folded):
-            m = _TOKEN.match(folded, end)
-            if m and m.end() > end:
-                end = m.end()
+            length = anchors.at(folded, end)  # a known name first: 南门口小区 is not 南门 + 口
+            if length:
+                end += length
                 continue
-            length = anchors.at(folded, end)
-            if not length:
+            m = _TOKEN.match(folded, end)
+            if not m or m.end() == end:
                 break
-            end += length
+            end = m.end()
         out.append((start, end))
         i = end
     return out

@@ -32,6 +32,7 @@ def _gazetteer() -> Gazetteer:
         ("B10", "古槐街道", "兴东社区", "太白楼路", "20", "金城花园", "1", "G8"),
         ("B11", "古槐街道", "兴东社区", "太白楼路", "24", "金城家园", "1", "G9"),
         ("B12", "古槐街道", "兴东社区", "仙营三巷", "5", "书香名都", "2", "G8"),
+        ("B13", "古槐街道", "兴东社区", "太白楼路", "28", "南门口名都", "4", "G8"),
     ]
     for code, street, community, road, door, compound, building, grid in buildings:
         gz.add(code, f"{road}{door}号{compound}{building}号楼", f"{compound}{building}号楼",
@@ -264,6 +265,7 @@ def test_a_lane_named_with_a_numeral_is_met_with_digits(gz):
     ("【12345转办】和苑小区3号楼门口有人占道经营", "和苑小区3号楼", "B3"),
     ("網友反映：九九花園1號樓電梯故障", "九九花園1號樓", "B5"),
     ("一中门口上下学时段拥堵", "一中", "P1"),
+    ("我家住太白楼路28号南门口名都4栋，楼下路灯坏了", "太白楼路28号南门口名都4栋", "B13"),
 ])
 def test_the_address_inside_a_sentence_is_found_with_its_span(gz, text, span, code):
     (a, b), _parsed, found = find_addresses(gz, text)
