@@ -60,6 +60,7 @@ _FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
 _REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
 _CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
 _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or district first
+_NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
 
 
 @dataclass
@@ -181,16 +182,17 @@ class Gazetteer:
         return entry
 
     def _short_names(self, key: str) -> tuple[str, ...]:
-        """A place written without the district's or city's name: 任城区实验小学 → 实验小学."""
-        rest = parse(key, self.vocabulary).normalised
+        """A place written without the district's or city's name: 任城区实验小学 → 实验小学,
+        济宁市第一中学 → 第一中学 (never 华联超市金城店 → 金城店)."""
         for prefix in self.vocabulary.drop_prefixes:
             if key.startswith(prefix) and len(key) > len(prefix) + 1:
                 return (key[len(prefix):],)
         for word in _PREFIX_WORDS:
             cut = key.find(word)
-            if 1 < cut < 4 and len(key) > cut + 3:
+            if 1 < cut < 4 and len(key) > cut + 3 and key[cut - 1] not in _NOT_BEFORE_PREFIX \
+                    and key[cut + 1] != "场":
                 return (key[cut + 1:],)
-        return () if rest == key else (rest,)
+        return ()
 
     def name_compound(self, compound: str, written: str | None, aliases: tuple[str, ...]) -> None:
         """A compound's name as written and its other names (older names, common ones)."""
