@@ -21,6 +21,7 @@ from api.fastpath import PATH as LOCATE_PATH
 from api.guards import RequestGuard
 from api.observability import Metrics, Observe, json_access_log
 from api.routers import (
+    addresses,
     areas,
     cases,
     docs,
@@ -55,7 +56,7 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
            maps.router, features.router, plans.router, register.router, patrols.router,
-           tasks.router, mobile.router, docs.router)
+           tasks.router, mobile.router, docs.router, addresses.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:

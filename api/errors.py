@@ -29,6 +29,7 @@ from gis.crs import CoordinateError, UnknownCRSError
 from layers.access.policy import Forbidden, OutOfScope, Unauthorized
 from layers.access.rate_limit import RateLimited
 from layers.access.users import UserError
+from layers.addresses import edits as address_edits
 from layers.boundaries.areas import AreaNotFound
 from layers.boundaries.generations import GenerationError, NoGeneration
 from layers.cases import intake, open311, photos
@@ -39,7 +40,7 @@ from layers.field import assessment, patrols, tasks
 from layers.limits import StatementTimeout, TooComplex, TooLarge
 from layers.locating.batch import BadBatch, BatchTooLarge
 from layers.locating.distributed import DaskUnavailable
-from layers.locating.geocoding import AddressNotFound
+from layers.locating.geocoding import AddressNotFound, NoAddressInText
 from layers.locating.locators import LocatorNotReady, MissingLocation, OutsideGrids
 from layers.maps.features import (
     CollectionNotFound,
@@ -72,6 +73,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     LocatorNotReady: (503, "网格索引正在建立，请稍后重试"),
     MissingLocation: (422, "请提供位置或地址"),
     AddressNotFound: (404, "未找到该地址"),
+    NoAddressInText: (404, "未在文字中找到本区地址"),
+    address_edits.UnknownAddress: (404, "未找到该标准地址"),
+    address_edits.AddressExists: (409, "该标准地址编码已存在"),
+    address_edits.BadAddress: (422, "标准地址信息有误"),
     BadBatch: (422, "批量请求格式有误"),
     BatchTooLarge: (413, "单次批量请求的记录过多"),
     DaskUnavailable: (503, "无法连接 Dask 集群"),  # the CLI's bulk jobs; no route raises it

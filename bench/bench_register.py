@@ -113,6 +113,19 @@ GEOCODE_SOURCE = """
     ORDER BY p.id"""
 
 
+def write_addresses(engine, path: Path) -> tuple[list, list[str], int]:
+    """Every resident's 现住址 as the register writes it, to a CSV (编号, 现住址): the rows, each
+    row's true dwelling and how many distinct addresses."""
+    import csv
+
+    with engine.connect() as conn, path.open("w", encoding="utf-8", newline="") as f:
+        rows = conn.execute(text(GEOCODE_SOURCE)).all()
+        w = csv.writer(f)
+        w.writerow(["编号", "现住址"])
+        w.writerows((r[0], r[1]) for r in rows)
+    return rows, [str(r[2]) for r in rows], len({r[1] for r in rows})
+
+
 def _bulk_geocode(engine, env: dict, gridmap: str) -> list[Figure]:
     """`gridmap geocode` on every resident's 现住址 as the register writes it (1,162,189 rows),
     checked against the dwelling each person lives in."""
@@ -121,13 +134,7 @@ def _bulk_geocode(engine, env: dict, gridmap: str) -> list[Figure]:
 
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-geocode-"))
     source, out = tmp / "addresses.csv", tmp / "geocoded.csv"
-    with engine.connect() as conn, source.open("w", encoding="utf-8", newline="") as f:
-        rows = conn.execute(text(GEOCODE_SOURCE)).all()
-        w = csv.writer(f)
-        w.writerow(["编号", "现住址"])
-        w.writerows((r[0], r[1]) for r in rows)
-    truth = [str(r[2]) for r in rows]
-    distinct = len({r[1] for r in rows})
+    rows, truth, distinct = write_addresses(engine, source)
     started = time.perf_counter()
     subprocess.run([gridmap, "geocode", str(source), "--out", str(out)], env=env, check=True,
                    capture_output=True)

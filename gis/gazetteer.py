@@ -1,18 +1,66 @@
-"""An address gazetteer over buildings and sites: exact component match first, then names one
-character off, and never a building whose number differs from the one asked for.
+"""The standard-address gazetteer: buildings and places by their address parts and names, and the
+promise that a **confident answer is never wrong**.
 
-Scores are in [0, 1]. A candidate at or above :data:`CONFIDENT` is one we would act on (route a
-case, show a resident their worker); ambiguous or partial matches score below it.
+Every building has its standard address as parts (street, community, road and door plate,
+compound, building — gis/address.py); every place (a school, a market, a compound's gate, a bus
+stop, a reception room) its name, other names and, where it has one, a door plate; every village
+and community its grids. A query is parsed with the same code and met part by part: the names
+through :class:`gis.name_index.NameIndex` (exact, other name, generic words added or swapped,
+one character off), the numbers exactly — a building number is never relaxed (曲水苑1号楼 is not
+曲水苑10号楼).
+
+An answer is ``confident`` (score ≥ :data:`CONFIDENT`) only when
+
+1. something distinctive names it: the compound's or place's name exactly (or with generic words
+   added, or its distinctive part when no other name shares it), or the road and door plate
+   exactly, or the village and house number;
+2. nothing in the query contradicts it (another road, door plate, street or community);
+3. the building exists — a compound without the building asked for is ``building not found``;
+4. nothing else scores close (``ambiguous``).
+
+A place of several buildings — a compound, a door plate, a village — is answered as one
+candidate with its ``grids``; it is confident when its grid is certain (one grid). Everything
+else comes back ranked below :data:`CONFIDENT` with the reason. Why this module is long: the
+rules above and the answers about places of several buildings share the candidates' evidence.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from gis.address import ParsedAddress, deletions, normalise, parse, within_one_edit
+from gis.address import ParsedAddress, Vocabulary, clean, fold, normalise, parse, within_one_edit
+from gis.name_index import (
+    ADDED,
+    COMPOUND_WORDS,
+    CORE,
+    EXACT,
+    NEAR,
+    PLACE_WORDS,
+    ROAD_WORDS,
+    VILLAGE_WORDS,
+    NameIndex,
+)
 
 CONFIDENT = 0.8
+MARGIN = 0.1  # another candidate within this of the best: ambiguous
+REASONS_ZH = {
+    "ambiguous": "有多个相近的地址，请选择",
+    "approximate name": "名称不完全一致，请确认",
+    "building not found": "未找到该楼号，请核对",
+    "several grids": "该地点跨多个网格，请补充楼号或门牌",
+    "between door plates": "门牌号不在地址库中，位置为推算",
+    "contradicts": "地址各部分不一致，请核对",
+    "partial name": "仅匹配名称的一部分，请确认",
+}
+_FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
+_REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
+_CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
+_PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or district first
+_NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
 
 
 @dataclass
@@ -22,195 +70,484 @@ class Entry:
     name: str | None
     lon: float
     lat: float
-    kind: str  # "building", a site kind, or an answer about a place: compound, door_plate, interpolated
+    # "building", a place's kind, or an answer about several buildings: compound, door_plate,
+    # village, community, interpolated
+    kind: str
     parts: ParsedAddress
     grid_code: str | None = None
     grids: tuple[str, ...] = ()  # a place of several buildings: the grids it lies in
 
 
-class _Names:
-    """Exact and one-edit lookup of a set of names (road, compound, village, site names)."""
+class Match(NamedTuple):
+    entry: Entry
+    score: float
+    reason: str | None = None  # why not confident (None when confident)
 
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-        self._by_deletion: dict[str, set[str]] = defaultdict(set)
+    @property
+    def confident(self) -> bool:
+        return self.score >= CONFIDENT
 
-    def add(self, name: str | None) -> None:
-        if name and name not in self.names:
-            self.names.add(name)
-            for key in deletions(name):
-                self._by_deletion[key].add(name)
 
-    def match(self, name: str | None) -> list[tuple[str, int]]:
-        """[(known name, edits)]: the exact name alone if known, else all names one edit away."""
-        if not name:
-            return []
-        if name in self.names:
-            return [(name, 0)]
-        near = set()
-        for key in deletions(name):
-            near |= self._by_deletion.get(key, set())
-        return sorted((n, 1) for n in near if len(n) >= 2 and within_one_edit(n, name))
+@dataclass
+class _Evidence:
+    """How one entry met the query: name levels per part, and what disagreed."""
+
+    compound: int | None = None
+    road: int | None = None
+    village: int | None = None
+    place: int | None = None
+    identified: bool = False  # something distinctive names it (rule 1)
+    conflicts: int = 0  # parts of the query that say otherwise (rule 2)
+    raw: float = 1.0
 
 
 @dataclass
 class Gazetteer:
-    drop_prefixes: tuple[str, ...] = ()
-    streets: tuple[str, ...] = ()
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
     entries: list[Entry] = field(default_factory=list)
-    _compounds: _Names = field(default_factory=_Names)
-    _roads: _Names = field(default_factory=_Names)
-    _villages: _Names = field(default_factory=_Names)
-    _sites: _Names = field(default_factory=_Names)
+    compounds: NameIndex = field(default_factory=lambda: NameIndex(COMPOUND_WORDS))
+    roads: NameIndex = field(default_factory=lambda: NameIndex(ROAD_WORDS))
+    villages: NameIndex = field(default_factory=lambda: NameIndex(VILLAGE_WORDS))
+    places: NameIndex = field(default_factory=lambda: NameIndex(PLACE_WORDS))
+    areas: NameIndex = field(default_factory=lambda: NameIndex(("社区", "居委会")))
     _by_building: dict = field(default_factory=lambda: defaultdict(list))
     _by_compound: dict = field(default_factory=lambda: defaultdict(list))
-    _by_road_no: dict = field(default_factory=lambda: defaultdict(list))
+    _by_door: dict = field(default_factory=lambda: defaultdict(list))
     _by_village_no: dict = field(default_factory=lambda: defaultdict(list))
-    _by_site: dict = field(default_factory=lambda: defaultdict(list))
-    _named: list = field(default_factory=list)  # (normalised name, entry): partial name search
-    _by_name: dict = field(default_factory=lambda: defaultdict(list))
+    _by_village: dict = field(default_factory=lambda: defaultdict(list))
+    _by_place: dict = field(default_factory=lambda: defaultdict(list))
     _by_road: dict = field(default_factory=lambda: defaultdict(list))  # road → numbered entries
+    _area_grids: dict = field(default_factory=dict)  # village/community → (code, name, grids)
+    _named: list = field(default_factory=list)  # (clean name, entry): a place by part of its name
+    _exact: dict = field(default_factory=dict)  # an address exactly as stored → entry (bulk path)
+    _aliases: dict = field(default_factory=dict)  # a road's or village's other names
+    extras: dict = field(default_factory=dict)  # made from the index once, when first needed
 
     @classmethod
-    def for_district(cls, district_names: list[str], street_names: list[str]) -> Gazetteer:
-        drops = sorted({normalise(n) for n in district_names}, key=len, reverse=True)
-        streets = sorted({normalise(n) for n in street_names}, key=len, reverse=True)
-        return cls(drop_prefixes=tuple(drops), streets=tuple(streets))
+    def for_district(cls, district_names: list[str], street_names: list[str],
+                     communities: list[str] = (), roads: list[str] = (),
+                     aliases: dict[str, tuple[str, ...]] | None = None) -> Gazetteer:
+        """The names the parser cuts at: the district's own (dropped), its streets, communities
+        and villages, and roads; ``aliases``: a street's, community's or road's other names."""
+        return cls(vocabulary=Vocabulary.of(district_names, street_names, communities, roads,
+                                            aliases),
+                   _aliases={normalise(k): tuple(v) for k, v in (aliases or {}).items()})
 
     def parse(self, text: str) -> ParsedAddress:
-        return parse(text, drop_prefixes=self.drop_prefixes, streets=self.streets)
+        return parse(text, self.vocabulary)
 
+    # -- building the index --------------------------------------------------------------------
     def add(self, code: str, address: str, name: str | None, lon: float, lat: float,
-            kind: str = "building", grid_code: str | None = None) -> None:
-        parts = self.parse(address)
-        entry = Entry(code, address, name, lon, lat, kind, parts, grid_code)
+            kind: str = "building", grid_code: str | None = None, *,
+            parts: dict | None = None, aliases: tuple[str, ...] = (),
+            forms: tuple[str, ...] = ()) -> Entry:
+        """A building (``kind="building"``) or a place. ``parts``: the standard address's parts
+        when the data has them (else the address is parsed); ``aliases``: a place's other names;
+        ``forms``: other ways the data writes the whole address (the standard address in full)."""
+        name = name if isinstance(name, str) and name else None  # NaN from a data frame
+        address = address if isinstance(address, str) else ""
+        if parts:
+            parsed = ParsedAddress(normalise(address), **{k: _canon(k, v) for k, v in parts.items()
+                                                          if v not in (None, "")})
+        else:
+            parsed = self.parse(address)
+        entry = Entry(code, address, name, lon, lat, kind, parsed, grid_code)
         i = len(self.entries)
         self.entries.append(entry)
-        if kind == "building":
-            self._compounds.add(parts.compound)
-            self._roads.add(parts.road)
-            self._villages.add(parts.village)
-            if parts.compound and parts.building_no:
-                self._by_building[(parts.compound, parts.building_no)].append(i)
-            if parts.compound:
-                self._by_compound[parts.compound].append(i)
-            if parts.road and parts.house_number:
-                self._by_road_no[(parts.road, parts.house_number)].append(i)
-            if parts.village and parts.house_number:
-                self._by_village_no[(parts.village, parts.house_number)].append(i)
-            if parts.road and parts.house_number and parts.house_number.isdigit():
-                self._by_road[parts.road].append(i)
+        p = parsed
+        if kind == "building" and p.compound:
+            self.compounds.add(p.compound)
+            self._by_compound[p.compound].append(i)
+            if p.building_no:
+                self._by_building[(p.compound, p.building_no)].append(i)
+        if p.road and p.house_number:
+            self.roads.add(p.road, None, self._aliases.get(p.road, ()))
+            self._by_door[(p.road, p.house_number)].append(i)
+            if p.house_number.isdigit():
+                self._by_road[p.road].append(i)
+        if p.village:
+            self.villages.add(p.village, None, self._aliases.get(p.village, ()))
+            self._by_village[p.village].append(i)
+            if p.house_number:
+                self._by_village_no[(p.village, p.house_number)].append(i)
         if name and kind != "building":
-            key = normalise(name)
-            self._sites.add(key)
-            self._by_site[key].append(i)
-        if isinstance(name, str) and name:
-            key = normalise(name)
-            self._named.append((key, i))
-            self._by_name[key].append(i)
+            key = clean(name)
+            forms = (*aliases, *self._short_names(key))
+            self.places.add(key, name, forms)
+            self._by_place[key].append(i)
+        if name:
+            self._named.append((clean(name), i))
+        for form in {address, *forms} - {""}:
+            self._exact[form] = None if form in self._exact else i  # None: not unique
+        return entry
+
+    def _short_names(self, key: str) -> tuple[str, ...]:
+        """A place written without the district's or city's name: 任城区实验小学 → 实验小学,
+        济宁市第一中学 → 第一中学 (never 华联超市金城店 → 金城店)."""
+        for prefix in self.vocabulary.drop_prefixes:
+            if key.startswith(prefix) and len(key) > len(prefix) + 1:
+                return (key[len(prefix):],)
+        for word in _PREFIX_WORDS:
+            cut = key.find(word)
+            if 1 < cut < 4 and len(key) > cut + 3 and key[cut - 1] not in _NOT_BEFORE_PREFIX \
+                    and key[cut + 1] != "场":
+                return (key[cut + 1:],)
+        return ()
+
+    def name_compound(self, compound: str, written: str | None, aliases: tuple[str, ...]) -> None:
+        """A compound's name as written and its other names (older names, common ones)."""
+        canonical = normalise(compound)
+        if canonical in self.compounds:
+            if written:
+                self.compounds.display[canonical] = written
+            self.compounds.add(canonical, None, aliases)
+
+    def add_area(self, code: str, name: str, grids: tuple[str, ...], lon: float, lat: float,
+                 aliases: tuple[str, ...] = ()) -> None:
+        """A community or a village with its grids: a village's name alone answers the village."""
+        key = normalise(name)
+        village = key.endswith("村") or key in self.villages
+        (self.villages if village else self.areas).add(key, name, aliases)
+        self._area_grids[key] = (code, name, tuple(sorted(grids)), lon, lat,
+                                 "village" if village else "community")
+
+    def example_texts(self) -> Iterator[tuple[str, str]]:
+        """(form, text) of addresses this gazetteer holds, a few of each form in a fixed order —
+        the caller keeps the first of each that answers confidently (layers/locating)."""
+        tries = 20
+        standard = [form for form, i in self._exact.items() if i is not None
+                    and self.entries[i].kind == "building" and form != self.entries[i].address]
+        for form in sorted(standard, key=lambda f: (-len(f), f))[:tries]:
+            yield "standard address", form
+        numbered = sorted(self.compounds.display, key=lambda c: (not _CN_RUN.search(c), c))
+        for compound in numbered[:tries]:
+            members = self._by_compound.get(compound, [])
+            building = min((self.entries[i].parts.building_no for i in members
+                            if self.entries[i].parts.building_no), key=int, default=None)
+            if building:
+                yield "building", f"{self.compounds.display[compound]}{building}号楼2单元301室"
+            yield "compound", self.compounds.display[compound]
+        for key in list(self.places.display)[:tries]:
+            yield "place", self.places.display[key]
+        villages = [v for v in self._area_grids.values() if v[5] == "village" and len(v[2]) == 1]
+        for village in villages[:tries]:
+            yield "village", village[1]
+        doors = [(road, n) for (road, n), members in self._by_door.items() if len(members) == 1]
+        for road, n in doors[:tries]:
+            yield "door plate", f"{self.roads.display.get(road, road)}{n}号"
+
+    def name_forms(self) -> set[str]:
+        """Every name this gazetteer knows, in every written form it answers: what marks an
+        address inside free text (gis/extract.py)."""
+        v = self.vocabulary
+        return {*v.drop_prefixes, *v.streets.forms(), *v.communities.forms(), *v.roads.forms(),
+                *self.compounds.forms(), *self.roads.forms(), *self.villages.forms(),
+                *self.places.forms(), *self.areas.forms()}
 
     # -- search --------------------------------------------------------------------------------
-    def search(self, text: str, limit: int = 5) -> tuple[ParsedAddress, list[tuple[Entry, float]]]:
+    def search(self, text: str, limit: int = 5) -> tuple[ParsedAddress, list[Match]]:
+        """The parsed query and the best candidates, best first (at most ``limit``)."""
+        fast = self._fast(text)
+        if fast is not None:
+            return fast
         q = self.parse(text)
-        evidence: dict[int, dict] = defaultdict(dict)
+        evidence = self._evidence(q)
+        several_at_door = (q.road and q.house_number and not q.building_no and len(evidence) > 1)
+        if evidence and not several_at_door:
+            return q, self._rank(q, evidence, limit)
+        return q, self._places_of_several(q, limit)
 
+    def _fast(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
+        """An address exactly as a building's address is stored, with nothing after it but a
+        unit and room (or a household: （2户）): the register's own form, answered without the
+        general rules — a test holds it to their answer on every building of the demo."""
+        unit = room = None
+        i = self._exact.get(text)
+        if i is None:
+            m = _REGISTER_TAIL.search(text)
+            if m is None:
+                return None
+            i = self._exact.get(text[:m.start()])
+            if i is None:
+                return None
+            unit, room = (m.group(1), m.group(2)) if m.group(1) else (None, m.group(3))
+        entry = self.entries[i]
+        if entry.kind != "building":
+            return None
+        parsed = object.__new__(ParsedAddress)  # a copy of the building's parts (copy() is slower)
+        parsed.__dict__ = dict(entry.parts.__dict__)
+        if room:
+            parsed.normalised += f"{unit}单元{room}室" if unit else f"{room}户"
+            parsed.unit, parsed.room = unit, room
+        return parsed, [Match(entry, 1.0)]
+
+    def _evidence(self, q: ParsedAddress) -> dict[int, _Evidence]:
+        """Every building or place the query's parts name, with how they met it."""
+        found: dict[int, _Evidence] = {}
+        compound_level, compounds = self.compounds.lookup(q.compound)
+        road_level, roads = self.roads.lookup(q.road)
+        if q.road and road_level < 0 and not q.compound and q.house_number and not q.building_no:
+            # 曲水苑3号: what looked like a road without its suffix is a compound's building
+            level, names = self.compounds.lookup(q.road)
+            if level >= 0:
+                q.compound, q.building_no, q.road, q.house_number = q.road, q.house_number, None, None
+                compound_level, compounds, road_level, roads = level, names, -1, []
+            else:
+                level, names = self.villages.lookup(q.road)
+                if level in (EXACT, ADDED, CORE):  # 张庄128号: a village without its 村
+                    q.village, q.road = names[0] if len(names) == 1 else q.road, None
+                    road_level, roads = -1, []
         if q.compound and q.building_no:
-            for compound, edits in self._compounds.match(q.compound):
-                for i in self._by_building.get((compound, q.building_no), []):
-                    evidence[i]["compound"] = min(edits, evidence[i].get("compound", 9))
+            for name in compounds:
+                for i in self._by_building.get((name, q.building_no), ()):
+                    ev = found.setdefault(i, _Evidence())
+                    ev.compound = compound_level
         if q.road and q.house_number:
-            for road, edits in self._roads.match(q.road):
-                for i in self._by_road_no.get((road, q.house_number), []):
+            for road in roads:
+                for i in self._by_door.get((road, q.house_number), ()):
                     e = self.entries[i].parts
                     if q.building_no and e.building_no != q.building_no:
-                        continue  # never a different building number
-                    evidence[i]["road"] = min(edits, evidence[i].get("road", 9))
+                        continue  # never another building number
+                    ev = found.setdefault(i, _Evidence())
+                    ev.road = road_level
         if q.village and q.house_number:
-            for village, edits in self._villages.match(q.village):
-                for i in self._by_village_no.get((village, q.house_number), []):
-                    evidence[i]["village"] = edits
-        bare = not (q.building_no or q.house_number or q.unit or q.room)  # a name, no number
-        if not evidence and bare and len(self._by_name.get(normalise(q.compound or q.normalised),
-                                                           [])) == 1:
-            return q, self._by_names(q, limit)  # a place by its full name
-        if not evidence and q.compound and not q.building_no:
-            place = self._compound(q)
-            if place is not None:
-                return q, [place]
-        if not evidence:
-            for site, edits in self._sites.match(normalise(q.compound or q.normalised)):
-                for i in self._by_site.get(site, []):
-                    evidence[i]["site"] = edits
-        if not evidence and bare:
-            found = self._by_names(q, limit)
-            if found:
-                return q, found
-        if not evidence and q.road and q.house_number and not q.compound:
-            place = self._interpolated(q)
-            if place is not None:
-                return q, [place]
-        if q.road and q.house_number and not q.compound and not q.building_no \
-                and len(evidence) > 1 and all("road" in ev for ev in evidence.values()):
-            return q, [self._together(f"doorplate:{q.road}{q.house_number}号",
-                                      f"{q.road}{q.house_number}号", "door_plate",
-                                      sorted(evidence), min(ev["road"] for ev in evidence.values()))]
+            level, names = self.villages.lookup(q.village)
+            for name in names:
+                for i in self._by_village_no.get((name, q.house_number), ()):
+                    found.setdefault(i, _Evidence()).village = level
+        if not found and not q.building_no and not q.house_number:
+            name = q.compound or (q.rest if not (q.road or q.village) else None)
+            level, names = self.places.lookup(clean(name) if name else None)
+            if level in (EXACT, ADDED):
+                for key in names:
+                    for i in self._by_place.get(key, ()):
+                        found.setdefault(i, _Evidence()).place = level
+        for i, ev in found.items():
+            self._weigh(q, self.entries[i], ev, compound_level)
+        return found
 
-        scored = sorted(((self._score(q, self.entries[i], ev), i) for i, ev in evidence.items()),
-                        key=lambda t: (-t[0], self.entries[t[1]].code))
-        scored = self._penalise_ties(scored)
-        return q, [(self.entries[i], round(s, 3)) for s, i in scored[:limit]]
+    def _weigh(self, q: ParsedAddress, e: Entry, ev: _Evidence, compound_level: int) -> None:
+        """Score one candidate and decide whether something distinctive names it (rule 1) and
+        whether the query contradicts it (rule 2)."""
+        p = e.parts
+        raw = 1.0
+        if ev.place is not None:
+            ev.identified = ev.place in (EXACT, ADDED)
+            raw *= _FACTOR[ev.place]
+        if q.compound and ev.place is None:
+            if ev.compound is not None:
+                raw *= _FACTOR[ev.compound]
+                if ev.compound == NEAR:
+                    raw *= self.compounds.closeness(q.compound, p.compound or "")
+                ev.identified |= ev.compound in (EXACT, ADDED) or (
+                    ev.compound == CORE and self.compounds.unique_core(p.compound or ""))
+            elif p.compound == q.compound or (p.compound and self.compounds.lookup(q.compound)[1]
+                                              == [p.compound]):
+                ev.identified |= not q.building_no and not q.road
+            elif p.compound and self._near_names(q.compound, p.compound):
+                raw *= _FACTOR[NEAR]  # the door plate's compound, one character off
+            else:
+                raw *= 0.6
+                ev.conflicts += 1
+        if q.road:
+            if ev.road is not None:
+                raw *= 1.0 if ev.road == EXACT else 0.95
+                if ev.road in (EXACT, ADDED) and q.house_number == p.house_number:
+                    ev.identified = True  # the door plate names it
+            elif p.road and self._near_names(q.road, p.road, self.roads):
+                raw *= 0.95
+            elif p.road:
+                raw *= 0.6
+                ev.conflicts += 1
+            else:
+                raw *= 0.9
+        if q.house_number and p.house_number and q.house_number != p.house_number:
+            raw *= 0.7
+            ev.conflicts += 1
+        if ev.village is not None:
+            raw *= _FACTOR[ev.village]
+            ev.identified |= ev.village in (EXACT, ADDED) or ev.village == CORE
+        for mine, theirs in ((q.street, p.street), (q.community, p.community)):
+            if mine and theirs and mine != theirs and fold(mine) != fold(theirs):
+                raw *= 0.7
+                ev.conflicts += 1
+        ev.raw = raw
+
+    def _near_names(self, a: str, b: str, index: NameIndex | None = None) -> bool:
+        index = index or self.compounds
+        return (a == b or within_one_edit(a, b) or within_one_edit(fold(a), fold(b))
+                or index.cores(a) == index.cores(b))
+
+    def _rank(self, q: ParsedAddress, evidence: dict[int, _Evidence], limit: int) -> list[Match]:
+        ranked = sorted(evidence.items(), key=lambda kv: (-kv[1].raw, self.entries[kv[0]].code))
+        out = []
+        best = ranked[0][1].raw
+        for i, ev in ranked[:limit]:
+            close = [j for j, other in ranked if j != i and other.raw >= ev.raw - MARGIN]
+            reason = None
+            if ev.conflicts:
+                reason = "contradicts"
+            elif close or ev.raw < best:
+                reason = "ambiguous"
+            elif not ev.identified:
+                reason = "approximate name"
+            out.append(_match(self.entries[i], ev.raw, reason))
+        return out
 
     # -- answers about a place of several buildings ----------------------------------------------
+    def _places_of_several(self, q: ParsedAddress, limit: int) -> list[Match]:
+        """No building named: the compound, door plate, village or community as one answer each
+        (with its grids), a place by part of its name, or a door plate between known ones."""
+        if q.compound and q.building_no:
+            return self._building_not_found(q, limit)
+        if q.road and q.house_number:
+            level, roads = self.roads.lookup(q.road)
+            answers = [self._door_plate(road, q.house_number, level, q.compound) for road in roads]
+            answers = [a for a in answers if a is not None]
+            if answers:
+                return _ambiguous(answers)[:limit]
+            if len(roads) == 1:
+                found = self._interpolated(roads[0], q.house_number)
+                if found is not None:
+                    return [found]
+        if q.village and q.house_number:
+            level, found = self._area(q.village)
+            return [_match(m.entry, min(m.score, 0.6), "building not found") for m in found]
+        name = q.compound or q.village or q.community
+        if not name or q.road or q.building_no or q.house_number:
+            return self._by_names(q, limit) if name and not (q.building_no or q.house_number) else []
+        c_level, c_names = self.compounds.lookup(name)
+        a_level, areas = self._area(name)
+        levels = [lv for lv in (c_level, a_level) if lv >= 0]
+        best = min(levels) if levels else -1
+        if best in (EXACT, ADDED, CORE):
+            answers = (self._compound_answers(c_level, c_names, limit) if c_level == best else [])
+            answers += areas if a_level == best else []
+            if best != CORE:
+                return _ambiguous(answers)[:limit]
+            places = self._by_names(q, limit)  # a place's exact name is better than a core
+            if places and places[0].confident:
+                return places
+            return _ambiguous(answers)[:limit]
+        places = self._by_names(q, limit)
+        if places:
+            return places
+        answers = self._compound_answers(c_level, c_names, limit) if c_level == NEAR else []
+        return _ambiguous(answers + (areas if a_level == NEAR else []))[:limit]
+
     def _together(self, code: str, label: str, kind: str, members: list[int],
-                  edits: int) -> tuple[Entry, float]:
-        """One answer for several buildings (a compound, a door plate): confident when they all
-        lie in one grid — then the grid is certain even though the building is not."""
+                  identified: bool, raw: float) -> Match:
+        """One answer for several buildings: confident when something distinctive names them
+        and they all lie in one grid — then the grid is certain though the building is not."""
         entries = [self.entries[i] for i in members]
         grids = tuple(sorted({e.grid_code for e in entries if e.grid_code}))
         lon = sum(e.lon for e in entries) / len(entries)
         lat = sum(e.lat for e in entries) / len(entries)
         one = len(grids) == 1
-        score = (0.85 if one else 0.6) * (1.0 if edits == 0 else 0.9)
-        return (Entry(code, label, label, lon, lat, kind, self.parse(label),
-                      grids[0] if one else None, grids), round(score, 3))
+        reason = None if identified and one else ("several grids" if identified else
+                                                  "approximate name")
+        entry = Entry(code, label, label, lon, lat, kind, self.parse(label),
+                      grids[0] if one else None, grids)
+        return _match(entry, raw * (0.9 if one else 0.7), reason)
 
-    def _compound(self, q: ParsedAddress) -> tuple[Entry, float] | None:
-        matches = self._compounds.match(q.compound)
-        if len(matches) != 1:
-            return None  # unknown, or one edit away from several: no answer beats a wrong one
-        compound, edits = matches[0]
-        return self._together(f"compound:{compound}", compound, "compound",
-                              self._by_compound[compound], edits)
+    def _compound_answers(self, level: int, names: list[str], limit: int) -> list[Match]:
+        answers = []
+        for name in names[:limit]:
+            identified = level in (EXACT, ADDED) or (level == CORE and len(names) == 1
+                                                     and self.compounds.unique_core(name))
+            answers.append(self._together(f"compound:{name}", self.compounds.display[name],
+                                          "compound", self._by_compound[name], identified,
+                                          _FACTOR[level]))
+        return _ambiguous(answers)
 
-    def _by_names(self, q: ParsedAddress, limit: int) -> list[tuple[Entry, float]]:
-        """A place by its name or a part of it (实验小学 → 实验小学教学楼): the exact name first;
-        a part confidently only when it names one place."""
-        text = normalise(q.compound or q.normalised)
+    def _building_not_found(self, q: ParsedAddress, limit: int) -> list[Match]:
+        """The compound is known, the building number is not: the compound, never confidently."""
+        level, names = self.compounds.lookup(q.compound)
+        out = []
+        for name in names[:limit]:
+            m = self._together(f"compound:{name}", self.compounds.display[name], "compound",
+                               self._by_compound[name], False, _FACTOR[level])
+            out.append(_match(m.entry, m.score, "building not found"))
+        return out
+
+    def _door_plate(self, road: str, number: str, level: int,
+                    compound: str | None = None) -> Match | None:
+        """The buildings at a door plate (those of ``compound`` when it is given) as one answer."""
+        members = self._by_door.get((road, number), [])
+        if compound:
+            members = [i for i in members if self.entries[i].parts.compound
+                       and self._near_names(compound, self.entries[i].parts.compound)]
+        if not members:
+            return None
+        if len(members) == 1:
+            reason = None if level in (EXACT, ADDED) else "approximate name"
+            return _match(self.entries[members[0]], _FACTOR[level], reason)
+        label = f"{self.roads.display.get(road, road)}{number}号"
+        kind = "door_plate"
+        if compound:
+            label, kind = label + self.entries[members[0]].parts.compound, "compound"
+        return self._together(f"doorplate:{road}{number}号", label, kind, members,
+                              level in (EXACT, ADDED), _FACTOR[level])
+
+    def _area(self, name: str) -> tuple[int, list[Match]]:
+        """A village (or community) by its name: its grids; confident when it has one."""
+        for index in (self.villages, self.areas):
+            level, names = index.lookup(name)
+            if level < 0:
+                continue
+            out = []
+            for key in names:
+                identified = level in (EXACT, ADDED) or (level == CORE and len(names) == 1)
+                if key not in self._area_grids:
+                    if key in self._by_village:  # a village known by its houses only
+                        out.append(self._together(f"village:{key}", index.display[key], "village",
+                                                  self._by_village[key], identified,
+                                                  _FACTOR[level]))
+                    continue
+                code, written, grids, lon, lat, kind = self._area_grids[key]
+                one = len(grids) == 1
+                entry = Entry(f"{kind}:{code}", written, written, lon, lat, kind,
+                              ParsedAddress(key), grids[0] if one else None, grids)
+                reason = None if identified and one else (
+                    "several grids" if identified else "approximate name")
+                out.append(_match(entry, _FACTOR[level] * (0.9 if one else 0.7), reason))
+            if out:
+                return level, _ambiguous(out)
+        return -1, []
+
+    def _by_names(self, q: ParsedAddress, limit: int) -> list[Match]:
+        """A place by its name, one of its other names, or a part of its name (实验小学 for
+        实验小学教学楼): a part confidently only when it names one place."""
+        text = clean(q.compound or q.rest or q.normalised)
         if len(text) < 2:
             return []
-        exact = self._by_name.get(text, [])
-        if exact:
-            return [(self.entries[i], 0.95 if len(exact) == 1 else 0.6) for i in exact[:limit]]
+        level, names = self.places.lookup(text)
+        if level in (EXACT, ADDED):
+            members = [i for key in names for i in self._by_place[key]]
+            one = len(members) == 1
+            return [_match(self.entries[i], _FACTOR[level], None if one else "ambiguous")
+                    for i in members[:limit]]
         hits = [i for name, i in self._named if text in name]
         if not hits:
+            if level == CORE or (level == NEAR and names):
+                members = [i for key in names for i in self._by_place[key]]
+                return [_match(self.entries[i], _FACTOR[level], "approximate name")
+                        for i in members[:limit]]
             return []
         places = {self.entries[i].parts.compound or self.entries[i].code for i in hits}
-        coverage = max(len(text) / len(self.entries[i].name or text) for i in hits)
-        score = (0.85 if len(places) == 1 else 0.55) * (0.9 + 0.1 * coverage)
+        coverage = max(len(text) / len(clean(self.entries[i].name or text)) for i in hits)
+        one = len(places) == 1 and coverage >= 0.5
         hits.sort(key=lambda i: (len(self.entries[i].name or ""), self.entries[i].code))
-        return [(self.entries[i], round(min(score, 0.9), 3)) for i in hits[:limit]]
+        return [_match(self.entries[i], 0.85 + 0.1 * coverage, None if one else "partial name")
+                for i in hits[:limit]]
 
-    def _interpolated(self, q: ParsedAddress) -> tuple[Entry, float] | None:
-        """A door plate on a known road with no building record: placed between the nearest
-        numbers on the same side of the road (odd and even numbers face each other), never
-        confidently — the grid there is a good guess, not a fact."""
-        if not q.house_number.isdigit():
+    def _interpolated(self, road: str, number: str) -> Match | None:
+        """A door plate on a known road with no record: placed between the nearest numbers on
+        the same side of the road (odd and even numbers face each other), never confidently —
+        the grid there is a good guess, not a fact."""
+        if not number.isdigit():
             return None
-        matches = self._roads.match(q.road)
-        if len(matches) != 1:
-            return None
-        road = matches[0][0]
-        n = int(q.house_number)
+        n = int(number)
         side = [i for i in self._by_road.get(road, [])
                 if int(self.entries[i].parts.house_number) % 2 == n % 2]
         if not side:
@@ -227,39 +564,31 @@ class Gazetteer:
             na, nb = int(a.parts.house_number), int(b.parts.house_number)
             t = (n - na) / (nb - na)
             lon, lat, score = a.lon + t * (b.lon - a.lon), a.lat + t * (b.lat - a.lat), 0.6
-        label = f"{road}{n}号"
-        return Entry(f"interpolated:{label}", label, None, lon, lat, "interpolated",
-                     self.parse(label)), score
+        label = f"{self.roads.display.get(road, road)}{n}号"
+        return Match(Entry(f"interpolated:{label}", label, None, lon, lat, "interpolated",
+                           self.parse(label)), score, "between door plates")
 
-    @staticmethod
-    def _score(q: ParsedAddress, e: Entry, ev: dict) -> float:
-        p = e.parts
-        if "site" in ev:
-            return 0.95 if ev["site"] == 0 else 0.8
-        if "compound_only" in ev:
-            return 0.5 if ev["compound_only"] == 0 else 0.4  # which building is unknown
-        score = 1.0
-        if "compound" in ev:
-            score *= 1.0 if ev["compound"] == 0 else 0.85
-        elif q.compound and p.compound:
-            score *= 0.75 if within_one_edit(q.compound, p.compound) else 0.55
-        elif "village" in ev:
-            score *= 1.0 if ev["village"] == 0 else 0.85
-        if q.road:
-            if "road" in ev:
-                score *= 1.0 if ev["road"] == 0 else 0.95
-            elif p.road:
-                score *= 0.9 if within_one_edit(q.road, p.road) else 0.6
-        if q.house_number and p.house_number and q.house_number != p.house_number:
-            score *= 0.7
-        if q.street and p.street and q.street != p.street:
-            score *= 0.7
-        return score
 
-    @staticmethod
-    def _penalise_ties(scored: list[tuple[float, int]]) -> list[tuple[float, int]]:
-        """Two different places that fit equally well: neither is a confident answer."""
-        if len(scored) >= 2 and scored[0][0] - scored[1][0] < 0.05:
-            top = scored[0][0]
-            return [(s * 0.7 if top - s < 0.05 else s, i) for s, i in scored]
-        return scored
+def _canon(part: str, value) -> str:
+    """A part of a standard address as the parser would have written it."""
+    text = str(value)
+    if text.isdigit():
+        return text
+    if part in ("house_number", "building_no", "unit", "floor", "room", "group"):
+        return normalise(text).removesuffix("号").removesuffix("号楼") or text
+    return normalise(text)
+
+
+def _match(entry: Entry, raw: float, reason: str | None) -> Match:
+    """A candidate whose score says what its reason says: ≥ CONFIDENT exactly when there is none."""
+    raw = max(0.0, min(1.0, raw))
+    score = max(raw, CONFIDENT) if reason is None else min(raw, CONFIDENT - 0.01)
+    return Match(entry, round(score, 3), reason)
+
+
+def _ambiguous(answers: list[Match]) -> list[Match]:
+    """Several answers where one was wanted: none of them is confident."""
+    answers = sorted(answers, key=lambda m: (-m.score, m.entry.code))
+    if len(answers) < 2:
+        return answers
+    return [_match(m.entry, m.score, m.reason or "ambiguous") for m in answers]

@@ -44,6 +44,9 @@ app.add_typer(routing_app, name="routing")
 register_app = typer.Typer(help="The register (实有人口·实有房屋·实有单位) and its key.",
                            no_args_is_help=True)
 app.add_typer(register_app, name="register")
+from gridmap.addresses_cli import addresses_app  # noqa: E402 (a command group of its own module)
+
+app.add_typer(addresses_app, name="addresses")
 
 console = Console(soft_wrap=True)  # never break paths or URLs across lines
 err = Console(stderr=True, soft_wrap=True)
@@ -620,22 +623,29 @@ def geocode_file(
     from layers.errors import DomainError
     from layers.interchange.spreadsheet import safe_frame
     from layers.locating.locators import LocatorRegistry
-    from layers.register.importer import read_table
-    from layers.register.placing import GEOCODE_COLUMNS, Placer, geocode_column
+    from layers.register.importer import frame_of, read_table, read_text
+    from layers.register.placing import GEOCODE_COLUMNS, Placer, geocode_column, geocode_plain_csv
     from layers.storage.db import session_scope
 
     started = time.perf_counter()
     try:
-        frame = read_table(path, encoding)
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            content, frame = None, read_table(path, encoding)
+            headers = list(frame.columns)
+        else:
+            content, frame = read_text(path, encoding), None
+            headers = [h.strip() for h in content.split("\n", 1)[0].split(",")]
     except DomainError as exc:
         raise _fail(str(exc)) from None
-    name = column or next((h for h in frame.columns if str(h).strip().lower() in ADDRESS_HEADERS),
-                          None)
-    if name not in frame.columns:
+    if content is not None and '"' in content.split("\n", 1)[0]:  # quoted headers: read it whole
+        frame = frame_of(content)
+        headers = list(frame.columns)
+    name = column or next((h for h in headers if str(h).strip().lower() in ADDRESS_HEADERS), None)
+    if name not in headers:
         raise _fail(f"{path.name} has no address column"
                     + (f" {column!r}" if column else f" ({', '.join(ADDRESS_HEADERS)})")
-                    + f"; its columns are {', '.join(map(str, frame.columns))}; give --column")
-    clash = [c for c in GEOCODE_COLUMNS if c in frame.columns]
+                    + f"; its columns are {', '.join(map(str, headers))}; give --column")
+    clash = [c for c in GEOCODE_COLUMNS if c in headers]
     if clash:
         raise _fail(f"{path.name} already has the answer's columns {', '.join(clash)}: rename them")
     engine = _engine()
@@ -653,27 +663,42 @@ def geocode_file(
             client = client_for(dask)
         except DomainError as exc:
             raise _fail(str(exc)) from None
+    processes = min(os.cpu_count() or 1, 4)
     try:
         with Progress(TextColumn("geocoding distinct addresses"), BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                       transient=True) as progress:
-            task = progress.add_task("geocoding", total=int(frame[name].nunique()))
-            answers = geocode_column(placer, frame[name], lambda n: progress.advance(task, n),
-                                     processes=min(os.cpu_count() or 1, 4), client=client)
+            task = progress.add_task("geocoding", total=None)
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+
+            plain = None
+            if frame is None:  # a plain CSV: lines out as they came in, answers rendered once
+                plain = geocode_plain_csv(placer, content, name, advance, processes, client)
+                if plain is None:
+                    frame = frame_of(content)
+            if plain is None:
+                answers = geocode_column(placer, frame[name], advance, processes, client)
     finally:
         if client is not None:
             client.close()
-    # the file's own columns as they came; ours (matched addresses, names) safe to open
-    result = pd.concat([frame.reset_index(drop=True), safe_frame(answers)], axis=1)
     sink = out.open("w", encoding="utf-8-sig", newline="") if out else sys.stdout
-    result.to_csv(sink, index=False, lineterminator="\n")
-    if out:
-        sink.close()
+    if plain is not None:
+        sink.write(plain[0])
+        rows, found, rooms = plain[1:]
+    else:
+        # the file's own columns as they came; ours (matched addresses, names) safe to open
+        pd.concat([frame.reset_index(drop=True), safe_frame(answers)], axis=1).to_csv(
+            sink, index=False, lineterminator="\n")
+        rows = len(frame)
         found = int(answers["building_code"].notna().sum())
         rooms = int(answers["dwelling_id"].notna().sum())
-        err.print(f"{len(frame):,} rows geocoded into {out} in {time.perf_counter() - started:.1f} s: "
+    if out:
+        sink.close()
+        err.print(f"{rows:,} rows geocoded into {out} in {time.perf_counter() - started:.1f} s: "
                   f"{found:,} to a building, {rooms:,} to a dwelling of the register, "
-                  f"{len(frame) - found:,} not placed (the error column says why)")
+                  f"{rows - found:,} not placed (the error column says why)")
 
 
 # -- cases / routing -----------------------------------------------------------------------------

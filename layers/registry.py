@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from layers.boundaries.generations import ACTIVE_ID_SQL
-from layers.storage.models import AreaLevel, CameraKind, GridKind, WorkerRole
+from layers.storage.models import ADDRESS_KINDS, AreaLevel, CameraKind, GridKind, WorkerRole
 
 AREA_LEVELS = tuple(level.value for level in AreaLevel)
 GRID_KINDS = tuple(kind.value for kind in GridKind)
@@ -195,6 +195,19 @@ SITES = LayerSpec(
     overlay=Overlay("网格会客厅 / 服务大厅", where="kind IN ('reception_room', 'service_hall')",
                     read_role="public"),
 )
+# The standard-address gazetteer (一标三实): every building's standard address as parts, compounds
+# and places with their other names (``aliases``, ;-separated). Door plates are public; the layer
+# is served as an OGC collection to staff, without tiles (the buildings' tiles carry addresses).
+ADDRESSES = LayerSpec(
+    "addresses", "标准地址", "standard_addresses", ("Point",),
+    (_code, FieldSpec("kind", str, True, ADDRESS_KINDS), FieldSpec("address", str),
+     FieldSpec("name", str), FieldSpec("street", str), FieldSpec("community", str),
+     FieldSpec("road", str), FieldSpec("door_plate", str), FieldSpec("compound", str),
+     FieldSpec("building", str), FieldSpec("building_code", str, shp_name="bld_code"),
+     FieldSpec("place_kind", str, shp_name="placekind"), FieldSpec("aliases", str)),
+    style={"color": "#7c3aed", "radius": 3},
+    tile_layers=(),
+)
 WORKERS = LayerSpec(
     "workers", "网格员", "workers", (),
     (_code, _name, FieldSpec("phone", str), FieldSpec("role", str, True, WORKER_ROLES),
@@ -251,7 +264,8 @@ class LayerRegistry:
         return tuple(s for s in self._layers.values() if s.overlay is not None)
 
 
-REGISTRY = LayerRegistry((AREAS, BUILDINGS, ROADS, ALLEYS, CAMERAS, SITES, WORKERS, CASES))
+REGISTRY = LayerRegistry((AREAS, BUILDINGS, ROADS, ALLEYS, CAMERAS, SITES, ADDRESSES, WORKERS,
+                          CASES))
 
 
 def register(spec: LayerSpec) -> LayerSpec:

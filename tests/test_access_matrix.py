@@ -73,6 +73,21 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/locate/batch"): Probe("POST", "/v1/locate/batch", json=[["{lon}", "{lat}"]],
                                         public_data=True),
     ("GET", "/v1/geocode"): Probe("GET", "/v1/geocode?q=任城区", public_data=True),
+    ("POST", "/v1/geocode/extract"): Probe("POST", "/v1/geocode/extract",
+                                           json={"text": "市民反映任城区某处路灯不亮"},
+                                           public_data=True),
+    ("GET", "/v1/geocode/examples"): Probe("GET", "/v1/geocode/examples", public_data=True),
+    # the standard-address gazetteer: "address" is our building's, "doomed_address" is deleted
+    # by the first caller who may
+    ("GET", "/v1/addresses"): Probe("GET", "/v1/addresses?q=号&limit=500"),
+    ("GET", "/v1/addresses/{code}"): Probe("GET", "/v1/addresses/{address}", scoped=True),
+    ("POST", "/v1/addresses"): Probe("POST", "/v1/addresses", scoped=True, json={
+        "kind": "place", "name": "测试便民服务点", "place_kind": "other", "lon": "{lon}",
+        "lat": "{lat}"}),
+    ("PATCH", "/v1/addresses/{code}"): Probe("PATCH", "/v1/addresses/{address}", scoped=True,
+                                             json={"aliases": ["测试别名"]}),
+    ("DELETE", "/v1/addresses/{code}"): Probe("DELETE", "/v1/addresses/{doomed_address}",
+                                              scoped=True),
     ("GET", "/v1/resident/worker"): Probe("GET", "/v1/resident/worker?crs=wgs84&lon={lon}&lat={lat}",
                                           public_data=True),
     ("POST", "/v1/cases"): Probe("POST", "/v1/cases", scoped=True, json={
@@ -301,6 +316,11 @@ def world(server_url, template_url):
                 "department": "生态环境局"}).json()
             doomed = client.post("/v1/plans", headers=auth,
                                  json={"name": "d", "area": ours[:9]}).json()
+            doomed_address = client.post("/v1/addresses", headers=auth, json={
+                "kind": "place", "name": "待删除地点", "lon": point.x, "lat": point.y}).json()
+            with engine.connect() as conn:
+                address = conn.scalar(text("SELECT code FROM standard_addresses "
+                                           "WHERE building_code = :b"), {"b": building})
             x0, y0, x1, y1 = grid.geometry.bounds
             cx, cy = point.x, point.y
             d = min(x1 - x0, y1 - y0) / 20
@@ -310,7 +330,8 @@ def world(server_url, template_url):
                       "community": ours[:12], "person": person.code, "person_name": person.name,
                       "dwelling": person.dwelling_id, "organisation": organisation,
                       "visit": visit["id"], "visit_photo": visit_photo["id"],
-                      "doomed": doomed["id"], "task": task["id"],
+                      "doomed": doomed["id"], "task": task["id"], "address": address,
+                      "doomed_address": doomed_address["code"],
                       "grid_task": task["grid_tasks"][0]["id"],
                       "grid_geometry": shapely.geometry.mapping(grid.geometry),
                       "split_line": {"type": "LineString",

@@ -21,7 +21,7 @@ from tests.test_boundary import BOUNDARY
     ("曲水苑十二号楼", "曲水苑12号楼"),
     ("曲水苑1号楼六〇二", "曲水苑1号楼602"),
     ("曲水苑3栋", "曲水苑3号楼"), ("曲水苑3幢", "曲水苑3号楼"), ("曲水苑3座", "曲水苑3号楼"),
-    ("廿里铺街道", "20里铺街道"), ("二十里铺街道", "20里铺街道"),
+    ("廿里铺街道", "廿里铺街道"), ("二十里铺街道", "二十里铺街道"),
     ("金城花园3-2-501", "金城花园3号楼2单元501室"),
     (" 太白楼路 12号，曲水苑（3号楼） ", "太白楼路12号曲水苑3号楼"),
     ("一百零五号", "105号"),
@@ -64,9 +64,14 @@ def small_gazetteer():
 
 def test_a_different_building_number_is_never_returned(small_gazetteer):
     _parsed, found = small_gazetteer.search("曲水苑1号楼")
-    assert [e.code for e, _ in found] == ["B0"]
+    assert [m.entry.code for m in found] == ["B0"]
+
+
+def test_a_building_the_compound_lacks_answers_the_compound_with_building_not_found(
+        small_gazetteer):
     _parsed, found = small_gazetteer.search("曲水苑11号楼")
-    assert found == []
+    assert [(m.entry.kind, m.reason, m.confident) for m in found] == [
+        ("compound", "building not found", False)]
 
 
 @pytest.mark.parametrize(("typed", "code"), [

@@ -8,7 +8,7 @@ from layers.storage.migrate import current_revision, downgrade, head_revision, i
 from layers.storage.models import Base
 
 GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases", "plan_units",
-                   "organisations", "visits", "patrols", "tasks"}
+                   "organisations", "visits", "patrols", "tasks", "standard_addresses"}
 
 
 def test_every_geometry_column_is_srid_4326(engine):

@@ -1,6 +1,7 @@
-"""Address → building → grid (``GET /v1/geocode``) and the residents' lookup
-(``GET /v1/resident/worker``): who is my grid worker, from an address or a phone's location.
-The answers are layers/locating/geocoding.py."""
+"""Address → building → grid (``GET /v1/geocode``), the address inside free text
+(``POST /v1/geocode/extract``), working examples of the district (``GET /v1/geocode/examples``)
+and the residents' lookup (``GET /v1/resident/worker``): who is my grid worker, from an address
+or a phone's location. The answers are layers/locating/geocoding.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
 from api.deps import allowed
 from layers.access.clients import client_address
@@ -25,6 +27,25 @@ async def geocode(
 ) -> dict:
     locator = await run_in_threadpool(request.app.state.locators.active)
     return geocoding.geocode(locator, q, limit)
+
+
+class FreeText(BaseModel):
+    text: str = Field(min_length=1, max_length=geocoding.MAX_TEXT,
+                      description="a hotline note or a message with an address inside")
+    limit: int = Field(default=5, ge=1, le=20)
+
+
+@router.post("/geocode/extract", summary="The address inside a sentence, and which span was used")
+async def extract(request: Request, _: allowed("geocode"), body: FreeText) -> dict:
+    locator = await run_in_threadpool(request.app.state.locators.active)
+    return await run_in_threadpool(geocoding.extract, locator, body.text, body.limit)
+
+
+@router.get("/geocode/examples", summary="Addresses of the loaded district that answer "
+                                         "confidently, one of each form (for placeholders)")
+async def examples(request: Request, _: allowed("geocode")) -> dict:
+    locator = await run_in_threadpool(request.app.state.locators.active)
+    return geocoding.examples(locator)
 
 
 def _client(request: Request) -> str:

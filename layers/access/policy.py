@@ -31,7 +31,8 @@ _PUBLIC = frozenset({
     "health", "locate", "geocode", "resident.lookup", "areas.read", "generations.read",
     "map.public", "tiles.read", "open311.read", "docs.read",
 })
-_SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read"})
+_SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read",
+                        "address.read"})
 # the register: a worker looks people up in their grids and calls them (so may identify them:
 # decrypted ID and phone numbers), and records the month's care visits
 _REGISTER_WORKER = {"person.read", "person.identify", "organisation.read", "visit.read",
@@ -43,7 +44,8 @@ _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
 # layout is the dispatcher's, as the camera layer is)
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
     "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
-    "person.sensitive", "task.create", "task.read", "assessment.read", "case.devices"}
+    "person.sensitive", "task.create", "task.read", "assessment.read", "case.devices",
+    "address.write"}  # and keeps the standard addresses of its street (inside its scope)
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
 # a department places tasks into grids and follows its own (no cases, no register, no stats)

@@ -4,8 +4,9 @@ hotline (``POST /v1/cases``), Open311 (``POST /open311/v2/requests.json``) and c
 
 The flow, whatever the entry point:
 1. **Where** — coordinates in any accepted CRS, or an address the gazetteer places confidently
-   (at or above its own :data:`gis.gazetteer.CONFIDENT`; a guess never routes a case);
-   a camera alert's place is the point its camera looks at.
+   (a guess never routes a case), or — neither given — the address inside the description (a
+   hotline note: gis/extract.py), again only when confident; a camera alert's place is the point
+   its camera looks at.
 2. **Record** — :func:`layers.cases.workflow.create` routes it to its grid and handler, links an
    open duplicate nearby, and honours the idempotency key.
 3. **Scope** — the caller's area scope must contain the case's grid (and a merged duplicate is
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.coverage import viewed_point
-from gis.gazetteer import CONFIDENT
+from gis.extract import find_addresses
 from gis.points import to_point
 from layers.access import audit
 from layers.access.policy import Principal, require_scope
@@ -67,18 +68,27 @@ class Place:
     address: str | None
 
 
-def place(locator: Locator, where: Where) -> Place:
-    """Coordinates win; else the address, when the gazetteer is confident of it."""
+def place(locator: Locator, where: Where, description: str | None = None) -> Place:
+    """Coordinates win; else the address, when the gazetteer is confident of it; else, neither
+    given, the address found in the description, when confident."""
     if (where.lon is not None and where.lat is not None) or (where.x is not None and where.y is not None):
         point = to_point(where.lon, where.lat, where.x, where.y, where.crs)
         return Place(point.lon, point.lat, where.address)
     if where.address:
         found = locator.gazetteer.search(where.address, limit=2)[1] if locator.gazetteer else []
-        if found and found[0][1] >= CONFIDENT:
-            entry = found[0][0]
+        if found and found[0].confident:
+            entry = found[0].entry
             return Place(entry.lon, entry.lat, entry.address)
         raise Unplaceable(f"could not place the address {where.address!r}; send coordinates or a "
                           "fuller address", zh="无法定位该地址，请补充或使用定位")
+    if description and locator.gazetteer is not None:
+        found = find_addresses(locator.gazetteer, description[:2000], limit=2)
+        if found and found[2][0].confident:
+            (a, b), _parsed, matches = found
+            return Place(matches[0].entry.lon, matches[0].entry.lat, description[a:b])
+        raise Unplaceable("no coordinates or address were sent and the description names no "
+                          "address we can place confidently; send coordinates or an address",
+                          zh="未提供位置，描述中也未找到可准确定位的地址，请补充位置或地址")
     raise MissingLocation("send lon/lat (or x/y with crs) or an address", zh="请提供位置或地址")
 
 
@@ -88,7 +98,7 @@ def intake(session: Session, locator: Locator, *, source: str, category_code: st
            idempotency_key: str | None = None, camera_code: str | None = None,
            snapshot_url: str | None = None) -> workflow.Created:
     """Place, record, scope-check and audit a new case (the caller commits)."""
-    spot = place(locator, where)
+    spot = place(locator, where, description)
     created = workflow.create(
         session, locator, source=source, category_code=category_code, lon=spot.lon, lat=spot.lat,
         actor=by.name, now=now, description=description, address=spot.address,

@@ -38,7 +38,7 @@ from gis.crs import transform_geometry
 from gis.partition import lloyd_relax, seeds_in, voronoi_partition
 from gis.topology import polygonal
 from layers.boundaries.areas import read_district
-from layers.demo import names
+from layers.demo import addresses, names
 from layers.demo.network import Lattice, edge_roads, village_links
 from layers.interchange.dataset import Dataset
 
@@ -787,7 +787,7 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
                                      "road", "house_number", "compound", "building_no"])
     buildings["code"] = [f"BLD{i + 1:07d}" for i in range(len(buildings))]
     gen.population(buildings)
-    buildings = buildings.drop(columns=["grid"])
+    grid_of = buildings.pop("grid")
     areas = gen.areas.frame(["code", "name", "level", "parent_code", "kind"])
     # Other names a street goes by: data on the area (its `aliases` property), read by the geocoder.
     areas["aliases"] = [";".join(names.STREET_ALIASES.get(n, ())) or None for n in areas["name"]]
@@ -804,4 +804,5 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
         workers=gen.workers(),
         notes={k: sorted(v) for k, v in gen.situations.items()},
     )
+    addresses.add_to(dataset, grid_of, seed)  # the standard-address gazetteer (issue 21)
     return dataset

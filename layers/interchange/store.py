@@ -269,9 +269,10 @@ def write_dataset(session: Session, dataset: Dataset, *, draft_name: str = "å¯¼å
     if report.changed:
         # Fresh statistics after a bulk write, or the planner misjudges the next spatial joins
         # (the coverage map's households-per-grid query took 23 s instead of 1 s without them).
+        tables = {spec.name: spec.table for spec, _frame in dataset}
         for name, result in report.layers.items():
-            if result.inserted or result.updated:
-                session.execute(text(f"ANALYZE {name}"))
+            if (result.inserted or result.updated) and name in tables:
+                session.execute(text(f"ANALYZE {tables[name]}"))
         if report.layers.get("workers"):
             session.execute(text("ANALYZE worker_assignments"))
         generations.refresh_building_grids(session)  # buildings or grids may have moved

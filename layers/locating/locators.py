@@ -34,6 +34,7 @@ from gis.locator import GridIndex
 from gis.metric import distance_m, geodesic_m
 from gis.points import PointQuery
 from layers.access.masking import mask_phone
+from layers.addresses import index as addresses
 from layers.boundaries import generations
 from layers.boundaries.generations import NoGeneration
 from layers.errors import DomainError
@@ -275,34 +276,9 @@ def build(session: Session, gen: Generation, *, with_addresses: bool = True) -> 
     )
     locator._rooms_near = _Nearest([shapely.from_wkb(bytes(r.wkb)) for r in room_rows], lat0)
     locator._grids_near = _Nearest(list(index.geoms), lat0)
-    locator.gazetteer = _gazetteer(session, locator) if with_addresses else None
+    locator.gazetteer = addresses.build(session, areas, index) if with_addresses else None
     locator.built_seconds = time.perf_counter() - started
     return locator
-
-
-def _gazetteer(session: Session, locator: Locator) -> Gazetteer:
-    """Every building and site with its address, and the grid it lies in for this generation."""
-    names = [a for a in locator.areas.values()]
-    gazetteer = Gazetteer.for_district([a["name"] for a in names if a["level"] == "district"],
-                                       [a["name"] for a in names if a["level"] == "street"]
-                                       + [alias for a in names if a["level"] == "street"
-                                          for alias in a["aliases"]])
-    rows = session.execute(text("""
-        SELECT code, address, name, 'building' AS kind, ST_X(p) AS lon, ST_Y(p) AS lat
-        FROM (SELECT code, address, name, ST_PointOnSurface(geom) AS p FROM buildings) b
-        UNION ALL
-        SELECT code, COALESCE(address, name), name, kind, ST_X(p), ST_Y(p)
-        FROM (SELECT code, address, name, kind, ST_PointOnSurface(geom) AS p FROM sites) s
-    """)).all()
-    if not rows:
-        return gazetteer
-    lon = np.array([r.lon for r in rows])
-    lat = np.array([r.lat for r in rows])
-    grids = locator.index.locate(lon, lat).grid
-    for r, g in zip(rows, grids, strict=True):
-        gazetteer.add(r.code, r.address, r.name, r.lon, r.lat, r.kind,
-                      str(locator.index.codes[g]) if g >= 0 else None)
-    return gazetteer
 
 
 class LocatorRegistry:

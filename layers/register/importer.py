@@ -130,23 +130,33 @@ def read_table(path: Path, encoding: str | None = None,
     if path.suffix.lower() == ".xls":
         raise BadRegisterFile("old .xls files are not read: save the sheet as .xlsx or CSV",
                               zh="请另存为 .xlsx 或 CSV 格式")
+    return frame_of(read_text(path, encoding), limits, path.name)
+
+
+def read_text(path: Path, encoding: str | None = None) -> str:
+    """A CSV file's text: UTF-8 (a BOM is fine), else GBK, unless ``encoding`` says."""
+    if not path.exists():
+        raise BadRegisterFile(f"{path} does not exist", zh="文件不存在")
     raw = path.read_bytes()
     for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
         try:
-            content = raw.decode(enc)
-            break
+            return raw.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-    else:
-        raise BadRegisterFile(f"{path.name} is not {encoding or 'UTF-8 or GBK'} text; give "
-                              "--encoding", zh="文件编码无法识别")
-    # the header's fields and the lines, counted before pandas builds anything of them
-    limits.check_table(content.count("\n"), content.partition("\n")[0].count(",") + 1, path.name)
+    raise BadRegisterFile(f"{path.name} is not {encoding or 'UTF-8 or GBK'} text; give "
+                          "--encoding", zh="文件编码无法识别")
+
+
+def frame_of(content: str, limits: Limits | None = None, name: str = "the file") -> pd.DataFrame:
+    """A CSV text as a table of text cells (an ID number must never become a float); its rows
+    and columns are counted against the import bounds before pandas builds anything of them."""
+    (limits or current_limits()).check_table(content.count("\n"),
+                                             content.partition("\n")[0].count(",") + 1, name)
     try:
         return pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
                            skipinitialspace=True)
     except pd.errors.ParserError as exc:  # a line with more fields than the header
-        raise BadRegisterFile(f"{path.name} is not a table of rows under one header ({exc})",
+        raise BadRegisterFile(f"{name} is not a table of rows under one header ({exc})",
                               zh="文件格式有误：行的列数与表头不一致") from None
 
 

@@ -138,12 +138,10 @@ def _address_filter(session: Session, locator: Locator, q: str, params: dict) ->
     if locator.gazetteer is None:
         raise BadQuery("the address index is not loaded", zh="地址库未加载")
     parsed, found = locator.gazetteer.search(q, limit=1)
-    from layers.locating.geocoding import CONFIDENT
-
-    if not found or found[0][1] < CONFIDENT:
+    if not found or not found[0].confident:
         raise NotFound("no building matches this address with confidence; give the road or "
                        "compound and the building number", zh="未找到该地址", parsed=parsed.as_dict())
-    if found[0][0].kind != "building":  # a compound or a door plate: which dwelling is unknown
+    if found[0].entry.kind != "building":  # a compound or a door plate: which dwelling is unknown
         raise NotFound(f"{found[0][0].address} is a {found[0][0].kind.replace('_', ' ')} of several "
                        "buildings; give the building number (and unit and room)",
                        zh="请补充楼号（及单元、房号）", parsed=parsed.as_dict())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 
 import numpy as np
@@ -19,7 +20,6 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.locating.geocoding import CONFIDENT
 from layers.locating.locators import Locator
 
 # the answer's columns in a geocoded file, after the input's own
@@ -54,11 +54,12 @@ class Placer:
         if self.locator.gazetteer is None:
             return None, "no address index is loaded", "地址库未加载"
         parsed, found = self.locator.gazetteer.search(address, limit=1)
-        if not found or found[0][1] < CONFIDENT:
+        if not found or not found[0].confident:
+            why = f" ({found[0].reason}: {found[0].entry.address})" if found else ""
             return None, ("the address matches no building with confidence; write road or "
-                          "compound and building number"), "地址无法匹配到建筑"
-        entry, score = found[0]
-        if entry.kind in ("compound", "door_plate"):
+                          "compound and building number" + why), "地址无法匹配到建筑"
+        entry, score = found[0].entry, found[0].score
+        if entry.kind in ("compound", "door_plate", "village", "community"):
             return None, (f"{entry.address} has several buildings; add the building number, unit "
                           "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
         building = self.ids.get(entry.code)
@@ -80,15 +81,56 @@ def geocode_column(placer: Placer, addresses: pd.Series,
                    progress: Callable[[int], None] | None = None,
                    processes: int = 1, client=None) -> pd.DataFrame:
     """The answer columns (``GEOCODE_COLUMNS``) for a column of addresses: each distinct address
-    placed once — by ``processes`` forked workers sharing the gazetteer, when more than one, or
-    on the workers of a ``dask.distributed`` ``client`` (the placer sent once to each) — and the
-    answers taken back to the rows by index arrays."""
+    placed once (:func:`_distinct`) and the answers taken back to the rows by index arrays."""
     codes, uniques = pd.factorize(addresses.fillna("").astype(str).str.strip())
-    chunks = [list(uniques[i:i + _CHUNK]) for i in range(0, len(uniques), _CHUNK)]
-    answers: list[tuple] = []
+    answers = _distinct(placer, list(uniques), _answers, progress, processes, client)
+    table = pd.DataFrame(answers, columns=list(GEOCODE_COLUMNS), dtype=object)
+    return table.iloc[np.asarray(codes)].reset_index(drop=True)
+
+
+def geocode_plain_csv(placer: Placer, text: str, column: str,
+                      progress: Callable[[int], None] | None = None,
+                      processes: int = 1, client=None) -> tuple[str, int, int, int] | None:
+    """(text, rows, rows placed on a building, rows placed in a dwelling): the whole answer of a
+    plain CSV — no quotes, no blank lines, no space after a comma —
+    as text: each input line as it came, then the answer's columns, rendered once per distinct
+    address (in the workers). What the data frame path writes for the same file, without
+    parsing it into a frame and writing it out again (a test holds the two to the same text);
+    None when the file is not plain."""
+    if '"' in text or ", " in text:
+        return None
+    lines = text.replace("\r\n", "\n").removesuffix("\n").split("\n")
+    header = lines[0].split(",")
+    names = [h.strip() for h in header]
+    if column not in names or "" in lines:
+        return None
+    k, width = names.index(column), len(header)
+    codes: list[int] = []
+    index: dict[str, int] = {}
+    commas = width - 1
+    for line in lines[1:]:
+        if line.count(",") != commas:
+            return None
+        codes.append(index.setdefault(line.split(",", k + 1)[k].strip(), len(index)))
+    answers = _distinct(placer, list(index), _fragments, progress, processes, client)
+    head = lines[0] + "," + ",".join(GEOCODE_COLUMNS)
+    text = "\n".join([head, *(f"{line},{answers[c][0]}" for line, c in zip(lines[1:], codes,
+                                                                        strict=True))]) + "\n"
+    counted = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(answers))
+    placed = np.array([a[1:] for a in answers], dtype=bool).reshape(-1, 2)
+    return text, len(codes), int(counted @ placed[:, 0]), int(counted @ placed[:, 1])
+
+
+def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, processes: int,
+              client) -> list:
+    """``work(placer, chunk)`` over the distinct addresses, in their order: by ``processes``
+    forked workers sharing the gazetteer, when more than one, or on the workers of a
+    ``dask.distributed`` ``client`` (the placer sent once to each)."""
+    chunks = [uniques[i:i + _CHUNK] for i in range(0, len(uniques), _CHUNK)]
+    answers: list = []
     if client is not None:
         shared = client.scatter(placer, broadcast=True)
-        for future in client.map(_answers, [shared] * len(chunks), chunks, pure=False):
+        for future in client.map(work, [shared] * len(chunks), chunks, pure=False):
             part = future.result()  # in the file's order
             future.release()
             answers += part
@@ -99,7 +141,7 @@ def geocode_column(placer: Placer, addresses: pd.Series,
         _FORKED = placer
         try:
             with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
-                for part in pool.map(_answers_in_child, chunks):
+                for part in pool.map(partial(_in_child, work), chunks):
                     answers += part
                     if progress:
                         progress(len(part))
@@ -107,20 +149,36 @@ def geocode_column(placer: Placer, addresses: pd.Series,
             _FORKED = None
     else:
         for chunk in chunks:
-            answers += _answers(placer, chunk)
+            answers += work(placer, chunk)
             if progress:
                 progress(len(chunk))
-    table = pd.DataFrame(answers, columns=list(GEOCODE_COLUMNS), dtype=object)
-    return table.iloc[np.asarray(codes)].reset_index(drop=True)
+    return answers
 
 
 _CHUNK = 10_000
 _FORKED: Placer | None = None  # the placer a forked worker inherits
 
 
-def _answers_in_child(chunk: list[str]) -> list[tuple]:
+def _in_child(work: Callable, chunk: list[str]) -> list:
     assert _FORKED is not None
-    return _answers(_FORKED, chunk)
+    return work(_FORKED, chunk)
+
+
+def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
+    """The answer's columns of each address as CSV text (what pandas writes for them), and
+    whether it found a building and a dwelling."""
+    return [(",".join(map(_field, answer)), answer[0] is not None, answer[4] is not None)
+            for answer in _answers(placer, chunk)]
+
+
+def _field(value) -> str:
+    """One CSV field as pandas writes it (quoted only when it must be)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:

@@ -256,6 +256,43 @@ class Site(Base):
     geom = mapped_column(_geom("GEOMETRY"), nullable=False)
 
 
+ADDRESS_KINDS = ("building", "compound", "place")
+
+
+class StandardAddress(Base):
+    """A standard address (标准地址, 一标三实: one standard address, three "reals") as its parts:
+    a building's (road and door plate, compound, building number), a compound's (its name and
+    other names), a place's (a school, a market, a gate, a bus stop: name, short and older names,
+    door plate). ``aliases`` are ``;``-separated other names. A dwelling's standard address is its
+    building's plus the register's unit, floor and room. The geocoder's backbone (gis/gazetteer.py)."""
+
+    __tablename__ = "standard_addresses"
+    __table_args__ = (
+        _gist("standard_addresses"),
+        Index("ix_standard_addresses_building", "building_code"),
+        CheckConstraint("kind IN ('building', 'compound', 'place')",
+                        name="ck_standard_addresses_kind"),
+        CheckConstraint("GeometryType(geom) = 'POINT'", name="ck_standard_addresses_geom_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))  # the whole standard address
+    name: Mapped[str | None] = mapped_column(String(200))
+    street: Mapped[str | None] = mapped_column(String(100))
+    community: Mapped[str | None] = mapped_column(String(100))
+    road: Mapped[str | None] = mapped_column(String(100))
+    door_plate: Mapped[str | None] = mapped_column(String(20))
+    compound: Mapped[str | None] = mapped_column(String(100))
+    building: Mapped[str | None] = mapped_column(String(20))
+    building_code: Mapped[str | None] = mapped_column(String(40))
+    place_kind: Mapped[str | None] = mapped_column(String(40))
+    aliases: Mapped[str | None] = mapped_column(String(500))
+    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
 class Worker(Base):
     __tablename__ = "workers"
 
