@@ -556,6 +556,8 @@ class Gazetteer:
                     key=lambda i: int(self.entries[i].parts.house_number), default=None)
         above = min((i for i in side if int(self.entries[i].parts.house_number) > n),
                     key=lambda i: int(self.entries[i].parts.house_number), default=None)
+        if below is None and above is None:  # the only plates on this side bear this number
+            return None
         if below is None or above is None:
             nearest = below if above is None else above
             lon, lat, score = self.entries[nearest].lon, self.entries[nearest].lat, 0.4

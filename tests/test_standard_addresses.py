@@ -33,7 +33,7 @@ def district(server_url, template_url):
             load_register(engine, client.app.state.cipher, scale=0.05, today=TODAY)
             with session_scope(engine) as session:
                 tokens = {role: users.add(session, role, role, scope)[1] for role, scope in
-                          (("admin", None), ("dispatcher", None), ("worker", None))}
+                          (("admin", None), ("dispatcher", None), ("worker", "370811"))}
                 tokens["elsewhere"] = users.add(session, "elsewhere", "dispatcher", "370811102")[1]
             yield client, engine, tokens, city, url
 
