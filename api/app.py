@@ -46,7 +46,7 @@ from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
-from layers.planning import plans as planning
+from layers.planning import publishing as planning
 from layers.register import crypto
 from layers.storage.async_pool import AsyncReadPool
 from layers.storage.db import database_url, make_engine

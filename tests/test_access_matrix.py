@@ -206,6 +206,18 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/plans/{plan_id}/impact"): Probe("GET", "/v1/plans/{plan}/impact", scoped=True),
     ("POST", "/v1/plans/{plan_id}/publish"): Probe("POST", "/v1/plans/{doomed}/publish", json={},
                                                    scoped=True),
+    ("POST", "/v1/plans/{plan_id}/cancel"): Probe("POST", "/v1/plans/{plan}/cancel", scoped=True),
+    ("GET", "/v1/plans/{plan_id}/history/{entry_id}.geojson"): Probe(
+        "GET", "/v1/plans/{plan}/history/1.geojson", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/undo"): Probe("POST", "/v1/plans/{plan}/undo", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/redo"): Probe("POST", "/v1/plans/{plan}/redo", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/restore"): Probe("POST", "/v1/plans/{plan}/restore",
+                                                   json={"entry": 1}, scoped=True),
+    ("GET", "/v1/plans/{plan_id}/rebase"): Probe("GET", "/v1/plans/{plan}/rebase", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/rebase"): Probe("POST", "/v1/plans/{plan}/rebase", json={},
+                                                  scoped=True),
+    ("GET", "/v1/plans/{plan_id}/export.geojson"): Probe("GET", "/v1/plans/{plan}/export.geojson",
+                                                         scoped=True),
     # the register: searches answer an out-of-scope caller with nothing of ours (the leak check)
     ("GET", "/v1/people"): Probe("GET", "/v1/people?q={person_name}"),
     ("GET", "/v1/dwellings/{dwelling_id}"): Probe("GET", "/v1/dwellings/{dwelling}", scoped=True),
