@@ -216,6 +216,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/plans/{plan_id}/rebase"): Probe("GET", "/v1/plans/{plan}/rebase", scoped=True),
     ("POST", "/v1/plans/{plan_id}/rebase"): Probe("POST", "/v1/plans/{plan}/rebase", json={},
                                                   scoped=True),
+    ("POST", "/v1/plans/{plan_id}/rebalance"): Probe(
+        "POST", "/v1/plans/{plan}/rebalance", json={"area": "{community}", "seconds": 0.5},
+        scoped=True),
     ("GET", "/v1/plans/{plan_id}/export.geojson"): Probe("GET", "/v1/plans/{plan}/export.geojson",
                                                          scoped=True),
     # the register: searches answer an out-of-scope caller with nothing of ours (the leak check)

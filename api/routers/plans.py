@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import IsoDate, RowId, SessionDep, allowed, beijing_today
-from layers.planning import edits, history, plans, publishing, schedule, suggest, units
+from layers.planning import edits, history, plans, publishing, rebalance, schedule, suggest, units
 
 router = APIRouter(prefix="/v1/plans", tags=["planning"])
 # The planner's map page calls these with its login cookie (and CSRF token on writes).
@@ -287,6 +287,30 @@ def suggest_grids(request: Request, plan_id: PlanId, body: SuggestIn, session: S
                              households_max=body.households_max, grids=body.grids,
                              seconds=body.seconds, apply=body.apply, by=who,
                              settings=_settings(request))
+    session.commit()
+    return answer
+
+
+class RebalanceIn(BaseModel):
+    area: str = Field(pattern=r"^\d{12}$", description="a community of the plan")
+    min_polsby_popper: float = Field(default=0.3, ge=0, le=1, description="the least "
+                                     "compactness a changed grid may end with (a grid already "
+                                     "below it loses at most 0.1)")
+    seconds: float = Field(default=5.0, gt=0, le=30, description="time budget of the search")
+    apply: bool = Field(default=False, description="paint the result into the plan (one "
+                                                   "history entry: one undo takes it back)")
+
+
+@router.post("/{plan_id}/rebalance", summary="The smallest change that brings a community's "
+                                             "grids into the household norm: a diff to preview "
+                                             "(units moved, grids before/after, impact), or "
+                                             "applied")
+def rebalance_grids(request: Request, plan_id: PlanId, body: RebalanceIn, session: SessionDep,
+                    who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = rebalance.rebalance(session, plan, area=body.area,
+                                 min_polsby_popper=body.min_polsby_popper, seconds=body.seconds,
+                                 apply=body.apply, by=who, settings=_settings(request))
     session.commit()
     return answer
 
