@@ -32,6 +32,7 @@ from api.routers import (
     mobile,
     open311,
     patrols,
+    plan_pages,
     plans,
     register,
     stats,
@@ -54,7 +55,8 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
-           maps.router, features.router, plans.router, register.router, patrols.router,
+           maps.router, plan_pages.router, features.router, plans.router, register.router,
+           patrols.router,
            tasks.router, mobile.router, docs.router)
 
 

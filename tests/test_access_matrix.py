@@ -155,6 +155,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,
                                                         UserRole.DISPATCHER, UserRole.DEPARTMENT}),
+    ("GET", "/map/plans"): Probe("GET", "/map/plans",
+                                also_refused={UserRole.PUBLIC, UserRole.WORKER,
+                                              UserRole.DISPATCHER, UserRole.DEPARTMENT}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",
@@ -216,6 +219,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/plans/{plan_id}/rebase"): Probe("GET", "/v1/plans/{plan}/rebase", scoped=True),
     ("POST", "/v1/plans/{plan_id}/rebase"): Probe("POST", "/v1/plans/{plan}/rebase", json={},
                                                   scoped=True),
+    ("GET", "/v1/plans/{plan_id}/workers"): Probe("GET", "/v1/plans/{plan}/workers", scoped=True),
     ("POST", "/v1/plans/{plan_id}/rebalance"): Probe(
         "POST", "/v1/plans/{plan}/rebalance", json={"area": "{community}", "seconds": 0.5},
         scoped=True),

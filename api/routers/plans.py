@@ -45,9 +45,16 @@ def list_plans(session: SessionDep, who: Reader) -> list[dict]:
 
 @router.get("/{plan_id}", summary="A plan and its grids (households, residents, buildings, "
                                   "workers, version)")
-def get_plan(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
+def get_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
     plan = plans.get(session, plan_id, who)
-    return {**plans.detail(session, plan), "history": history.pointers(session, plan)}
+    return {**plans.detail(session, plan, _settings(request)),
+            "history": history.pointers(session, plan)}
+
+
+@router.get("/{plan_id}/workers", summary="Workers this planner may plan into the plan's grids "
+                                          "(code, name, role, grids covered today; no phones)")
+def plan_workers(plan_id: PlanId, session: SessionDep, who: Reader) -> list[dict]:
+    return edits.available_workers(session, plans.get(session, plan_id, who), who)
 
 
 @router.delete("/{plan_id}", summary="Discard an open plan; a scheduled one is cancelled "

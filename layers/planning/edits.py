@@ -292,6 +292,23 @@ def _foreign_workers(session: Session, codes: list[str], scope: str | None) -> l
     """), {"codes": codes, "scope": scope}))
 
 
+def available_workers(session: Session, plan: Plan, by: Principal) -> list[dict]:
+    """Workers of the planner's area (covering a grid inside it today) and workers covering no
+    grid: those :func:`set_workers` accepts. No phone numbers: the page does not need them."""
+    rows = session.execute(text("""
+        SELECT w.code, w.name, w.role::text AS role,
+               COALESCE(array_agg(wa.grid_code ORDER BY wa.grid_code)
+                        FILTER (WHERE wa.grid_code IS NOT NULL), '{}') AS grids
+        FROM workers w LEFT JOIN worker_assignments wa ON wa.worker_id = w.id
+        GROUP BY w.id
+        HAVING bool_and(wa.grid_code IS NULL OR CAST(:scope AS text) IS NULL
+                        OR wa.grid_code LIKE :scope || '%')
+           AND (bool_or(wa.grid_code LIKE left(:area, 9) || '%') OR bool_and(wa.grid_code IS NULL))
+        ORDER BY w.code
+    """), {"scope": by.scope_code, "area": plan.area_code}).all()
+    return [{"code": r.code, "name": r.name, "role": r.role, "grids": list(r.grids)} for r in rows]
+
+
 def set_workers(session: Session, plan: Plan, code: str, workers: list[dict], *, by: Principal,
                 settings: Settings) -> dict:
     state = load(session, plan)

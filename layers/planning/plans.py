@@ -133,14 +133,38 @@ def summary(plan: Plan) -> dict:
                            "effective_from": iso(plan.generation.effective_from)}}
 
 
-def detail(session: Session, plan: Plan) -> dict:
+def detail(session: Session, plan: Plan, settings: Settings | None = None) -> dict:
+    """The plan and its grids: counts, workers, version, the household norm of each grid's
+    community, its neighbours and a colour index (neighbours never share one)."""
     state = load(session, plan)
     totals = state.totals()
-    return {**summary(plan), "grids": [
-        {"code": g.code, "name": g.name, "kind": g.kind, "community": g.community,
-         "version": g.version, **totals[g.code], "workers": state.workers.get(g.code, []),
-         "multipart": g.multipart}
-        for g in sorted(state.grids.values(), key=lambda g: g.code)]}
+    neighbours = state.neighbours()
+    colours = colouring(neighbours)
+    norms = {}
+    if settings is not None:
+        norms = {code: list(settings.norm_rural_households if rural
+                            else settings.norm_urban_households)
+                 for code, (_n, _g, rural) in state.communities.items()}
+    return {**summary(plan),
+            "communities": [{"code": c, "name": n, "households_norm": norms.get(c)}
+                            for c, (n, _g, _r) in sorted(state.communities.items())],
+            "grids": [
+                {"code": g.code, "name": g.name, "kind": g.kind, "community": g.community,
+                 "version": g.version, **totals[g.code], "workers": state.workers.get(g.code, []),
+                 "multipart": g.multipart, "neighbours": neighbours.get(g.code, []),
+                 "colour": colours.get(g.code, 0)}
+                for g in sorted(state.grids.values(), key=lambda g: g.code)]}
+
+
+def colouring(neighbours: dict[str, list[str]]) -> dict[str, int]:
+    """A colour index per grid such that neighbours differ (greedy, largest degree first: at
+    most one more colour than the largest number of neighbours, usually four or five)."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(neighbours)
+    graph.add_edges_from((a, b) for a, near in neighbours.items() for b in near)
+    return nx.greedy_color(graph, strategy="largest_first")
 
 
 def export(session: Session, plan: Plan) -> dict:

@@ -133,9 +133,9 @@ def publish(session: Session, plan: Plan, *, effective_from: dt.date | None, tod
             rerouted = reroute_cases(session, plan, by)
     record(session, plan, by, "publish", [], effective_from=iso(plan.generation.effective_from),
            status=plan.generation.status.value, reroute_open_cases=reroute_open_cases,
-           communities=sorted(own), scheduled=decided or None)
+           communities=sorted(own), scheduled_plans=decided or None)
     return {**summary(plan), "validation": report, "open_cases_rerouted": rerouted,
-            "communities": sorted(own), "scheduled": decided}
+            "communities": sorted(own), "scheduled_plans": decided}
 
 
 def apply_assignments(session: Session, plan: Plan, communities: set[str]) -> None:
