@@ -164,32 +164,54 @@ def give(plan: _Plan, src: str, need: int, low: int, high: int, movable: Callabl
     """Hand boundary units of ``src`` to neighbours until it has ``need`` households fewer; a
     neighbour taken over ``high`` hands on in turn (``depth`` levels, never back along the
     chain). Returns the households moved, or -1 with the plan unchanged."""
-    saved = list(plan.labels)
-    given = moved = 0
-    while given < need:
+
+    def moves(remaining: int):
         candidates = _flips(plan, src, lambda g: movable(g) and g not in avoid,
-                            lambda g, h: depth > 0 or plan.hh[g] + h <= high, bound, need - given,
+                            lambda g, h: depth > 0 or plan.hh[g] + h <= high, bound, remaining,
                             low)
         for _score, i, dst in candidates[:4]:
-            if len(plan.members[src]) < 2 or not connected(plan.net, plan.members[src] - {i}):
-                continue
-            h = int(plan.net.households[i])
-            mark = list(plan.labels)
-            plan.move(i, dst)
-            over = plan.hh[dst] - high
-            if over <= 0:
-                given, moved = given + h, moved + h
+            if len(plan.members[src]) > 1 and connected(plan.net, plan.members[src] - {i}):
+                yield i, lambda i=i, dst=dst: _settle(
+                    plan, i, dst, dst, lambda g: plan.hh[g] - high, depth, lambda g, over:
+                    give(plan, g, over, low, high, movable, bound, depth - 1, avoid | {src}))
+
+    return _accumulate(plan, need, moves)
+
+
+def _accumulate(plan: _Plan, need: int, moves) -> int:
+    """Take the first move that works from ``moves(remaining)`` (unit, attempt), again and
+    again, until the units moved hold ``need`` households; the households moved in all (chains
+    included), or -1 with the plan as it was."""
+    saved = list(plan.labels)
+    counted = moved = 0
+    while counted < need:
+        for unit, attempt in moves(need - counted):
+            done = attempt()
+            if done >= 0:
+                counted, moved = counted + int(plan.net.households[unit]), moved + done
                 break
-            if depth > 0:
-                more = give(plan, dst, over, low, high, movable, bound, depth - 1, avoid | {src})
-                if more >= 0:
-                    given, moved = given + h, moved + h + more
-                    break
-            _reset(plan, mark)
         else:
             _reset(plan, saved)
             return -1
     return moved
+
+
+def _settle(plan: _Plan, unit: int, dst: str, neighbour: str, gap: Callable[[str], int],
+            depth: int, follow: Callable[[str, int], int]) -> int:
+    """Move ``unit`` to ``dst``; if that leaves ``neighbour`` out of norm by ``gap(neighbour)``,
+    let ``follow`` fix it (``depth`` permitting). Households moved, or -1 with the move undone."""
+    mark = list(plan.labels)
+    h = int(plan.net.households[unit])
+    plan.move(unit, dst)
+    left = gap(neighbour) if neighbour in plan.hh else 0
+    if left <= 0:
+        return h
+    if depth > 0:
+        more = follow(neighbour, left)
+        if more >= 0:
+            return h + more
+    _reset(plan, mark)
+    return -1
 
 
 def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
@@ -240,27 +262,14 @@ def take(plan: _Plan, dst: str, need: int, low: int, high: int,
     """Pull boundary units of neighbours into ``dst`` until it holds ``need`` more households;
     a neighbour left under ``low`` takes in turn from its own neighbours (``depth`` levels
     deep). Returns the households moved, or -1 with the plan unchanged."""
-    saved = list(plan.labels)
-    got = moved = 0
-    while got < need:
+
+    def moves(_remaining: int):
         for _score, i, src in _offers(plan, dst, high, movable, bound)[:3]:
-            h = int(plan.net.households[i])
-            mark = list(plan.labels)
-            plan.move(i, dst)
-            short = low - plan.hh[src] if src in plan.hh else 0
-            if short <= 0:
-                got, moved = got + h, moved + h
-                break
-            if depth > 0:
-                more = take(plan, src, short, low, high, movable, bound, depth - 1)
-                if more >= 0:
-                    got, moved = got + h, moved + h + more
-                    break
-            _reset(plan, mark)
-        else:
-            _reset(plan, saved)
-            return -1
-    return moved
+            yield i, lambda i=i, src=src: _settle(
+                plan, i, dst, src, lambda g: low - plan.hh[g], depth, lambda g, short:
+                take(plan, g, short, low, high, movable, bound, depth - 1))
+
+    return _accumulate(plan, need, moves)
 
 
 def _offers(plan: _Plan, dst: str, high: int, movable: Callable[[str], bool],

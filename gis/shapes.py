@@ -52,7 +52,7 @@ def _check(value, depth: int, kind: str, what: str, counter: list[int], limit: i
             raise ShapeTooLarge(f"{what} has more than {limit:,} corners (the limit, "
                                 "GRIDMAP_MAX_VERTICES); simplify it", limit)
         return
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list | tuple) or not value:
         raise ShapeError(f"{what}: the coordinates of a {kind} are nested lists of positions; "
                          "an empty or missing list was found")
     ring = depth == 1 and kind in ("Polygon", "MultiPolygon")
@@ -60,18 +60,18 @@ def _check(value, depth: int, kind: str, what: str, counter: list[int], limit: i
         _check(item, depth - 1, kind, what, counter, limit, geographic,
                closing=ring and i == len(value) - 1)
     if depth == 1 and kind in ("LineString", "MultiLineString") and (
-            len(value) < 2 or all(p[:2] == value[0][:2] for p in value)):
+            len(value) < 2 or all(tuple(p[:2]) == tuple(value[0][:2]) for p in value)):
         raise ShapeError(f"{what}: a line needs at least two different points")
     if depth == 1 and kind in ("Polygon", "MultiPolygon"):
         if len(value) < 4:
             raise ShapeError(f"{what}: a ring needs at least four positions (three corners and "
                              "the first one again)")
-        if value[0][:2] != value[-1][:2]:
+        if tuple(value[0][:2]) != tuple(value[-1][:2]):
             raise ShapeError(f"{what}: a ring must end where it starts (repeat its first corner)")
 
 
 def _position(value, what: str, geographic: bool) -> None:
-    if (not isinstance(value, list) or len(value) not in (2, 3)
+    if (not isinstance(value, list | tuple) or len(value) not in (2, 3)
             or not all(isinstance(v, Real) and not isinstance(v, bool) for v in value)):
         raise ShapeError(f"{what}: a position is [longitude, latitude] (two numbers)")
     if not all(math.isfinite(v) for v in value):

@@ -5,33 +5,16 @@ step; ReCom suggestions apply too, also when they have more grids than today."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from layers.access import users
-from layers.interchange.importer import write_validated
-from layers.storage.db import session_scope
-from tests.test_cases import Clock
-from tests.test_planning import NOW, city  # noqa: F401 - fixture
+from tests.test_planning import city, planning_app  # noqa: F401 - fixture
 
 
 @pytest.fixture
 def site(db_url, engine, city, monkeypatch):  # noqa: F811
-    assert write_validated(engine, city).ok
-    monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
-    from gridmap.settings import get_settings
-
-    get_settings.cache_clear()
-    app = create_app(url=db_url)
-    app.state.clock = Clock(NOW)
     overloaded = city.notes["overloaded"][0]
-    with TestClient(app) as client, session_scope(engine) as session:
-        token = users.add(session, "planner", "planner", overloaded[:9])[1]
-        session.commit()
-        h = {"Authorization": f"Bearer {token}"}
+    with planning_app(db_url, engine, city, monkeypatch, planner_scope=overloaded[:9]) as (client, h):
         plan = client.post("/v1/plans", headers=h, json={"name": "均衡", "area": overloaded[:12]})
         yield client, h, plan.json()["id"], overloaded
-    get_settings.cache_clear()
 
 
 def _households(client, h, plan_id, community) -> dict[str, int]:

@@ -8,16 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.app import create_app
-from layers.access import users
 from layers.interchange.importer import write_validated
 from layers.planning import publishing
 from layers.storage.db import session_scope
-from tests.test_cases import Clock
-from tests.test_planning import NOW, city  # noqa: F401 - fixture
+from tests.test_planning import NOW, city, planning_app  # noqa: F401 - fixture
 
 LATER = NOW.date() + dt.timedelta(days=7)
 
@@ -42,18 +38,8 @@ def _adjacent_pairs(city, n: int = 2) -> list[tuple[str, list[str], object]]:  #
 
 @pytest.fixture
 def site(db_url, engine, city, monkeypatch):  # noqa: F811
-    assert write_validated(engine, city).ok
-    monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
-    from gridmap.settings import get_settings
-
-    get_settings.cache_clear()
-    app = create_app(url=db_url)
-    app.state.clock = Clock(NOW)
-    with TestClient(app) as client, session_scope(engine) as session:
-        token = users.add(session, "planner", "planner")[1]
-        session.commit()
-        yield client, {"Authorization": f"Bearer {token}"}, engine, _adjacent_pairs(city)
-    get_settings.cache_clear()
+    with planning_app(db_url, engine, city, monkeypatch) as (client, h):
+        yield client, h, engine, _adjacent_pairs(city)
 
 
 def _plan(client, h, community: str, grids: list[str]) -> int:

@@ -30,14 +30,18 @@ def _settings(request: Request) -> MapSettings:
 
 
 def _gate(request: Request, who, plan_id: int | None) -> Response | None:
-    """Sign in first (no cookie, or the public); a page saying what this is to a signed-in
-    user without the planner role; None when the page may be shown."""
-    if who.role == UserRole.PUBLIC or TOKEN_COOKIE not in request.cookies:
-        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
+    """Sign in first (the public); a page saying what this is to a signed-in user without the
+    planner role; None when the page may be shown."""
+    if who.role == UserRole.PUBLIC:
+        return _sign_in(request)
     if not allows(who.role, "plan.write"):
         return HTMLResponse(planning.plan_link_explained(plan_id, who.name, who.role.value),
                             status_code=403, headers={"Cache-Control": "private, no-store"})
     return None
+
+
+def _sign_in(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
 
 
 def _page(body: str) -> HTMLResponse:
@@ -51,6 +55,8 @@ def plans_page(request: Request, session: SessionDep,
     refused = _gate(request, who, None)
     if refused is not None:
         return refused
+    if TOKEN_COOKIE not in request.cookies:  # the page's writes ride on the sign-in cookie
+        return _sign_in(request)
     return _page(planning.plans_index(session, _settings(request), plans.list_plans(session, who),
                                       who.scope_code, csrf_token(request.cookies[TOKEN_COOKIE])))
 
@@ -63,5 +69,7 @@ def plan_page(request: Request, plan_id: RowId, session: SessionDep,
     if refused is not None:
         return refused
     plan = plans.get(session, plan_id, who)  # 404, or 403 outside the planner's scope
+    if TOKEN_COOKIE not in request.cookies:  # the page's writes ride on the sign-in cookie
+        return _sign_in(request)
     return _page(planning.plan_page(session, _settings(request), plans.summary(plan),
                                     csrf_token(request.cookies[TOKEN_COOKIE])))

@@ -94,22 +94,23 @@ def history_entry(plan_id: PlanId, entry_id: RowId, session: SessionDep, who: Re
     return JSONResponse(collection, media_type="application/geo+json")
 
 
-@router.post("/{plan_id}/undo", summary="Take back the newest edit not yet undone")
-def undo(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+def _step(request: Request, plan_id: int, session, who, move) -> dict:
+    """Undo or redo (``move``), answered like an edit: the grids and their validation."""
     plan = plans.editable(session, plan_id, who)
-    answer = history.undo(session, plan, who)
+    answer = move(session, plan, who)
     answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
     session.commit()
     return answer
+
+
+@router.post("/{plan_id}/undo", summary="Take back the newest edit not yet undone")
+def undo(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    return _step(request, plan_id, session, who, history.undo)
 
 
 @router.post("/{plan_id}/redo", summary="Make the newest undone edit again")
 def redo(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
-    plan = plans.editable(session, plan_id, who)
-    answer = history.redo(session, plan, who)
-    answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
-    session.commit()
-    return answer
+    return _step(request, plan_id, session, who, history.redo)
 
 
 class RestoreIn(BaseModel):

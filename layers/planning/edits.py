@@ -5,6 +5,8 @@ and answers with the changed grids and the fresh validation of the communities i
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import shapely
 from geoalchemy2.shape import from_shape
 from sqlalchemy import delete, select, text
@@ -128,20 +130,28 @@ def _clipped(state: PlanState, community: str, geom: shapely.Geometry) -> shapel
     return clipped
 
 
+@contextmanager
+def _fitting(zh: str):
+    """A drawn polygon fitted to its neighbours: what cannot be done is a 422 saying why (GEOS
+    errors on valid input included), never a 500."""
+    try:
+        yield
+    except RedrawError as exc:
+        raise InvalidEdit(str(exc), zh=zh) from None
+    except shapely.errors.GEOSException as exc:
+        raise InvalidEdit(f"the polygon could not be fitted to its neighbours ({exc}); simplify "
+                          "it or draw it again", zh="图形无法与相邻网格衔接，请简化后重画") from None
+
+
 def replace_geometry(session: Session, plan: Plan, code: str, geometry: dict, version: int | None,
                      *, by: Principal, settings: Settings) -> dict:
     state = load(session, plan)
     _grid_in_plan(state, code)
     _check_version(state, code, version)
     shape = shape_of(state, geometry, ("Polygon", "MultiPolygon"), settings, "the geometry")
-    try:
+    with _fitting("图形有误"):
         new = _clipped(state, state.grids[code].community, as_polygon(shape, "the geometry"))
         changed = replace(code, new, state.index, _snap_degrees(state, settings))
-    except RedrawError as exc:
-        raise InvalidEdit(str(exc), zh="图形有误") from None
-    except shapely.errors.GEOSException as exc:
-        raise InvalidEdit(f"the polygon could not be fitted to its neighbours ({exc}); simplify "
-                          "it or draw it again", zh="图形无法与相邻网格衔接，请简化后重画") from None
     changed = {c: g for c, g in changed.items() if c in state.grids}  # never outside the plan
     change = Change(session, plan, by, "replace", target=code)
     change.before(changed)
@@ -220,15 +230,10 @@ def create_grid(session: Session, plan: Plan, geometry: dict, *, name: str, comm
         raise InvalidEdit("the new grid lies in no community of this plan; draw it inside one or "
                           "name its community", zh="新网格不在规划范围内的社区/村中")
     code = next_grid_code(community, list(state.grids))
-    try:
+    with _fitting("新网格完全覆盖了其他网格"):
         geom = _clipped(state, community, geom)
         state.index.put(code, geom)
         changed = replace(code, geom, state.index, _snap_degrees(state, settings))
-    except RedrawError as exc:
-        raise InvalidEdit(str(exc), zh="新网格完全覆盖了其他网格") from None
-    except shapely.errors.GEOSException as exc:
-        raise InvalidEdit(f"the polygon could not be fitted to its neighbours ({exc}); simplify "
-                          "it or draw it again", zh="图形无法与相邻网格衔接，请简化后重画") from None
     changed = {c: g for c, g in changed.items() if c == code or c in state.grids}
     parent_id = session.scalar(select(Area.id).where(Area.generation_id == plan.generation_id,
                                                      Area.code == community))

@@ -136,7 +136,7 @@ def apply_side(session: Session, plan: Plan, event_id: int, side: str) -> list[s
     return codes
 
 
-def _same(session: Session, a: int, side_a: str, b: int, side_b: str) -> list[str]:
+def _differing(session: Session, a: int, side_a: str, b: int, side_b: str) -> list[str]:
     """Codes whose snapshots differ between two entry sides (geometry compared exactly)."""
     return list(session.scalars(text("""
         SELECT COALESCE(x.code, y.code) FROM
@@ -218,7 +218,7 @@ def _step(session: Session, plan: Plan, by: Principal, entry: PlanEvent, action:
     change = Change(session, plan, by, action, of=entry.id, of_action=entry.action)
     change.before(codes)
     expected = "after" if side == "before" else "before"
-    moved = _same(session, change.event.id, "before", entry.id, expected)
+    moved = _differing(session, change.event.id, "before", entry.id, expected)
     if moved:
         raise StaleVersion(f"grids {', '.join(moved)} changed after entry {entry.id}; "
                            "reload the plan", zh="网格已被修改，请刷新后重试")
