@@ -161,6 +161,10 @@ def test_undo_and_redo_from_the_keyboard_bring_the_numbers_back(page, planning_s
     page.wait_for_function("window.gridmapEdits >= 1 && window.gridmapHistory.undo")
     painted = _households(page, a)
     assert painted == before + unit["properties"]["households"]
+    tooltip = page.evaluate("""(id) => { var text = null; window.gridmapUnitLayer.eachLayer(function (l) {
+        if (l.feature.properties.id === id) { text = l.getTooltip()._content(l); } }); return text; }""",
+                            unit["id"])
+    assert f"网格 {a[12:]}" in tooltip  # the unit's tooltip names its new grid, not the old one
     page.keyboard.press("Control+z")
     cell = f".gm-grid-row[data-code='{a}'] td:nth-child(2)"
     page.wait_for_function(f"document.querySelector(\"{cell}\").textContent === '{before}'")
@@ -359,3 +363,27 @@ def _grid_centre(site, code) -> tuple[float, float]:
     point = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features
                                if f["properties"]["grid"] == code]).representative_point()
     return point.x, point.y
+
+
+def test_publishing_over_a_scheduled_plan_asks_what_to_do_with_it_in_the_dialog(page, planning_site):
+    base, tokens, _community, pair, _over = planning_site
+    a, b = pair.code.iloc[0], pair.code.iloc[1]
+    later = _new_plan(planning_site, name="下月调整")
+    _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/merge", {"grids": [a, b]})
+    day = _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/publish",
+                {"effective_from": "2099-01-01"})["generation"]["effective_from"]
+    now = _new_plan(planning_site, name="本月调整")
+    _call(base, tokens["planner"], "PUT", f"/v1/plans/{now}/grids/{a}/workers", {"workers": []})
+    _open(page, planning_site, now)
+    page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-effective")
+    page.click("#gm-publish-confirm")
+    page.wait_for_selector(f"input[name='gm-s{later}'][value='cancel']")
+    assert f"规划 #{later}" in page.inner_text("#gm-publish-issues") and day in page.inner_text("#gm-dialog")
+    _shot(page, "plan_publish_conflict")
+    page.check(f"input[name='gm-s{later}'][value='cancel']")
+    page.click("#gm-publish-confirm")
+    page.wait_for_function("window.gridmapPublished !== undefined")
+    assert page.evaluate("window.gridmapPublished") == "active"
+    again = _call(base, tokens["planner"], "GET", f"/v1/plans/{later}")
+    assert again["status"] == "open" and not again["scheduled"]  # back to a draft, nothing lost

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from gridmap.settings import get_settings
 from layers.interchange.importer import write_validated
 from layers.planning import publishing
 from layers.storage.db import session_scope
@@ -173,3 +174,24 @@ def test_a_plans_generation_has_one_door_the_plans_own_publish(settings_env, eng
     assert published.exit_code == 0, published.output
     history = runner.invoke(cli, ["plans", "history", str(plan_id)])
     assert "发布" in history.output
+
+
+def test_two_writes_to_one_plan_run_one_after_the_other(site):
+    from sqlalchemy.exc import OperationalError
+
+    from layers.access.audit import cli_principal
+    from layers.planning import plans
+
+    client, h, engine, ((x, pair_x, _in_x), _other) = site
+    plan_id = _plan(client, h, x, pair_x)
+    with session_scope(engine) as first:
+        plans.editable(first, plan_id, cli_principal())  # a publish in progress holds the plan
+        with session_scope(engine) as second:
+            second.execute(text("SET LOCAL lock_timeout = '50ms'"))
+            with pytest.raises(OperationalError, match="lock"):
+                plans.editable(second, plan_id, cli_principal())
+        publishing.publish(first, plans.get(first, plan_id, cli_principal()), effective_from=None,
+                           today=NOW.date(), reroute_open_cases=False, by=cli_principal(),
+                           settings=get_settings())
+    with session_scope(engine) as second, pytest.raises(plans.PlanClosed):
+        plans.editable(second, plan_id, cli_principal())  # the other write, once the first is done

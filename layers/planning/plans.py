@@ -107,7 +107,11 @@ def get(session: Session, plan_id: int, by: Principal) -> Plan:
 
 
 def editable(session: Session, plan_id: int, by: Principal) -> Plan:
+    """The plan, to change: its row is locked until the transaction ends, so two writes to one
+    plan (two tabs, a double click on 发布) run one after the other — the second sees what the
+    first did (a closed plan, a grown history) instead of racing it."""
     plan = get(session, plan_id, by)
+    session.refresh(plan, with_for_update=True)
     if plan.status != PlanStatus.OPEN:
         raise PlanClosed(f"plan {plan_id} is {plan.status.value}; start a new plan", zh="该规划已关闭")
     return plan

@@ -503,7 +503,7 @@ function publishDialog(extra) {
             '<button type="button" id="gm-publish-confirm" class="gp-primary">确认发布</button></div></div>';
         d.hidden = false;
         $('gm-publish-cancel').addEventListener('click', closeDialog);
-        $('gm-publish-confirm').addEventListener('click', function () { publish(extra || {}); });
+        $('gm-publish-confirm').onclick = function () { publish(extra || {}); };  // one handler, replaced below
     });
 }
 function publish(extra) {
@@ -511,7 +511,9 @@ function publish(extra) {
                               reroute_open_cases: $('gm-reroute').checked}, extra);
     var out = $('gm-publish-issues');
     out.innerHTML = '<p>正在发布…</p>';
+    $('gm-publish-confirm').disabled = true;
     api('POST', '/publish', body).then(function (r) {
+        $('gm-publish-confirm').disabled = false;
         if (r._status < 400) {
             closeDialog(); preview.clearLayers(); window.gridmapPublished = r.generation.status;
             say(r.generation.status === 'scheduled' ? '已排期：新网格自 ' + r.generation.effective_from + ' 起生效（之前可取消）'
