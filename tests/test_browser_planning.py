@@ -366,13 +366,13 @@ def _grid_centre(site, code) -> tuple[float, float]:
 
 
 def test_publishing_over_a_scheduled_plan_asks_what_to_do_with_it_in_the_dialog(page, planning_site):
-    base, tokens, _community, pair, _over = planning_site
-    a, b = pair.code.iloc[0], pair.code.iloc[1]
-    later = _new_plan(planning_site, name="下月调整")
+    base, tokens, _community, _pair, a = planning_site
+    later = _new_plan(planning_site, a[:12], "下月调整")  # a community no other test publishes
+    b = _grids(planning_site, later)[a]["neighbours"][0]
     _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/merge", {"grids": [a, b]})
     day = _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/publish",
                 {"effective_from": "2099-01-01"})["generation"]["effective_from"]
-    now = _new_plan(planning_site, name="本月调整")
+    now = _new_plan(planning_site, a[:12], "本月调整")
     _call(base, tokens["planner"], "PUT", f"/v1/plans/{now}/grids/{a}/workers", {"workers": []})
     _open(page, planning_site, now)
     page.click("#gm-publish")
