@@ -195,3 +195,24 @@ def test_two_writes_to_one_plan_run_one_after_the_other(site):
                            settings=get_settings())
     with session_scope(engine) as second, pytest.raises(plans.PlanClosed):
         plans.editable(second, plan_id, cli_principal())  # the other write, once the first is done
+
+
+def test_a_generation_scheduled_outside_planning_blocks_a_plan_until_cancelled(site, settings_env):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app as cli
+    from layers.boundaries import generations
+
+    client, h, engine, ((x, pair_x, _in_x), _other) = site
+    with session_scope(engine) as session:  # an import's draft, scheduled for later
+        draft = generations.create_draft(session, "导入", copy_from=generations.active(session))
+        generations.publish(session, draft, LATER, today=NOW.date())
+        draft_id = draft.id
+    plan = _plan(client, h, x, pair_x)
+    refused = client.post(f"/v1/plans/{plan}/publish", headers=h, json={})
+    assert refused.status_code == 422
+    assert refused.json()["conflicts"] == [{"generation": draft_id, "name": "导入",
+                                            "effective_from": LATER.isoformat(), "communities": "all"}]
+    cancelled = CliRunner().invoke(cli, ["generations", "cancel", str(draft_id)])
+    assert cancelled.exit_code == 0, cancelled.output
+    assert client.post(f"/v1/plans/{plan}/publish", headers=h, json={}).status_code == 200
