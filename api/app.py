@@ -33,6 +33,7 @@ from api.routers import (
     mobile,
     open311,
     patrols,
+    plan_pages,
     plans,
     register,
     stats,
@@ -47,7 +48,7 @@ from layers.access.rate_limit import FailureThrottle, SharedRateLimiter
 from layers.cases import working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.locating.locators import LocatorRegistry
-from layers.planning import plans as planning
+from layers.planning import publishing as planning
 from layers.register import crypto
 from layers.storage.async_pool import AsyncReadPool
 from layers.storage.db import database_url, make_engine
@@ -55,8 +56,8 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
-           maps.router, features.router, plans.router, register.router, patrols.router,
-           tasks.router, mobile.router, docs.router, addresses.router)
+           maps.router, plan_pages.router, features.router, plans.router, register.router,
+           patrols.router, tasks.router, mobile.router, docs.router, addresses.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:

@@ -102,6 +102,9 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     plans.StaleVersion: (409, "该网格已被他人修改，请刷新后重试"),
     plans.InvalidEdit: (422, "编辑内容有误"),
     plans.PlanInvalid: (422, "规划存在错误，无法发布"),
+    plans.GeometryTooLarge: (413, "图形的拐点过多"),
+    plans.ScheduleConflict: (422, "与已排期的规划冲突"),
+    plans.RebaseNeeded: (409, "相关边界已被其他规划修改，请先同步"),
     # field work
     patrols.BadTrack: (422, "轨迹数据有误"),
     patrols.NoGrid: (404, "轨迹不在您管辖的网格内"),

@@ -77,7 +77,10 @@ def replace(code: str, new: shapely.Geometry, grids: GridIndex, tolerance: float
     changed = {code: new}
     for other in neighbours:
         before = grids.geoms[other]
-        after = polygonal(shapely.make_valid(shapely.snap(before, new, tolerance).difference(new)))
+        # snapping may fold the neighbour's ring onto itself: make it valid before the overlay
+        # (else GEOS stops with a TopologyException on a dense outline)
+        snapped = polygonal(shapely.make_valid(shapely.snap(before, new, tolerance)))
+        after = polygonal(shapely.make_valid(snapped.difference(new)))
         if after.is_empty:
             raise RedrawError(f"the new polygon covers grid {other} entirely; merge the two grids "
                               "instead, or draw the new one smaller")

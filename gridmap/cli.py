@@ -825,6 +825,20 @@ def generations_publish(
                   + (f" from {starts} (the API switches on that day)" if status == "scheduled" else ""))
 
 
+@gen_app.command("cancel")
+def generations_cancel(generation_id: int) -> None:
+    """Cancel a scheduled generation (not a plan's: `gridmap plans cancel`) before its day."""
+    from layers.boundaries import generations
+    from layers.storage.db import session_scope
+
+    try:
+        with session_scope(_engine()) as session:
+            generations.cancel(session, generations.get(session, generation_id), dt.date.today())
+    except generations.GenerationError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"generation {generation_id} is a draft again (not scheduled)")
+
+
 def _date_option(value: str | None) -> dt.date | None:
     if not value:
         return None
@@ -899,26 +913,73 @@ def plans_publish(
     plan_id: int,
     effective_from: Annotated[str | None, typer.Option(help="ISO date; default today")] = None,
     reroute_open_cases: Annotated[bool, typer.Option(help="move open cases to their new grid")] = False,
+    scheduled: Annotated[list[str] | None, typer.Option(
+        help="PLAN=cancel or PLAN=rebase for a scheduled plan sharing communities (repeat)")] = None,
 ) -> None:
-    """Publish a valid plan (now, or scheduled for a future day)."""
+    """Publish a valid plan (now, or scheduled for a future day): the one door for a plan's
+    boundaries (validation, scheduled plans, workers, history)."""
     from layers.access.audit import cli_principal
     from layers.errors import DomainError
-    from layers.planning import plans
+    from layers.planning import publishing
     from layers.storage.db import session_scope
 
+    decisions = {}
+    for item in scheduled or []:
+        number, _, decision = item.partition("=")
+        if not number.isdigit() or decision not in ("cancel", "rebase"):
+            raise _fail(f"--scheduled {item!r}: write PLAN=cancel or PLAN=rebase")
+        decisions[int(number)] = decision
     try:
         with session_scope(_engine()) as session:
-            answer = plans.publish(session, _plan(session, plan_id),
-                                   effective_from=_date_option(effective_from),
-                                   today=clock.today(), reroute_open_cases=reroute_open_cases,
-                                   by=cli_principal(), settings=get_settings())
+            answer = publishing.publish(session, _plan(session, plan_id),
+                                        effective_from=_date_option(effective_from),
+                                        today=clock.today(),
+                                        reroute_open_cases=reroute_open_cases,
+                                        by=cli_principal(), settings=get_settings(),
+                                        scheduled=decisions)
     except DomainError as exc:
         for p in getattr(exc, "extra", {}).get("validation", {}).get("problems", []):
             if p["severity"] == "error":
                 err.print(f"  {p['kind']}: {p['message']}")
+        for c in getattr(exc, "extra", {}).get("conflicts", []):
+            err.print(f"  scheduled {c.get('plan') or c.get('generation')} ({c['name']}, from "
+                      f"{c['effective_from']}): {c['communities']}")
         raise _fail(str(exc)) from None
     console.print(f"plan {plan_id} published: generation {answer['generation']['id']} is "
                   f"{answer['generation']['status']} from {answer['generation']['effective_from']}")
+
+
+@plans_app.command("cancel")
+def plans_cancel(plan_id: int) -> None:
+    """Cancel a scheduled plan before its day: it goes back to an open draft."""
+    from layers.access.audit import cli_principal
+    from layers.errors import DomainError
+    from layers.planning import schedule
+    from layers.storage.db import session_scope
+
+    try:
+        with session_scope(_engine()) as session:
+            answer = schedule.cancel(session, _plan(session, plan_id), cli_principal(),
+                                     today=dt.date.today())
+    except DomainError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"plan {plan_id} is open again (was scheduled from "
+                  f"{answer['cancelled_effective_from']})")
+
+
+@plans_app.command("history")
+def plans_history(plan_id: int) -> None:
+    """Who changed what, when, which grids."""
+    from layers.planning import history
+    from layers.storage.db import session_scope
+
+    table = Table("entry", "when", "who", "what", "grids")
+    with session_scope(_engine()) as session:
+        entries = history.listing(session, _plan(session, plan_id))["entries"]
+    for e in entries:
+        table.add_row(str(e["id"]), e["at"][:16], e["actor"], e["action_zh"],
+                      ", ".join(e["grids"][:6]) + (" …" if len(e["grids"]) > 6 else ""))
+    console.print(table)
 
 
 # -- users ---------------------------------------------------------------------------------------

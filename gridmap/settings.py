@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     plan_snap_m: float = Field(
         default=2.0, description="Planning: a redrawn grid's vertices within this many metres of a "
                                  "neighbour's snap to it, so shared edges stay shared.")
+    max_vertices: int = Field(
+        default=20_000, ge=4, description="Most vertices of one geometry a client sends (a "
+                                          "plan's grid, split line or upload row): more is "
+                                          "refused (413) naming this limit, before any geometry "
+                                          "work.")
     plan_tolerance_m: float = Field(
         default=1.0, description="Planning: gaps and overlaps thinner than this are not reported.")
     norm_urban_households: tuple[int, int] = Field(

@@ -364,38 +364,3 @@ def login(next_url: str, *, form_token: str, failed: bool = False) -> str:
         "autocomplete='off' required size='50'></label><br><br>"
         "<button type='submit'>登录</button></form>"
         "<p><small>凭证由管理员通过 <code>gridmap user add</code> 发放。</small></p></div>")
-
-
-
-
-def plan_page(session: Session, ms: MapSettings, plan: dict, communities: list[tuple[str, str]],
-              csrf: str) -> str:
-    """The planner's page: paint units into grids, split a grid, draw a grid free-hand or redraw
-    one, see totals, validation and impact, publish. Edits go to /v1/plans with the login
-    cookie and the page's CSRF token."""
-    m = _map_with_streets(session, ms, f"网格规划 · {plan['name']} · gridmap", plan["area"])
-    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'
-                                          '<script src="/static/plan.js"></script>'))
-    options = "".join(f"<option value='{html.escape(code)}'>{html.escape(name)}</option>"
-                      for code, name in communities)
-    m.get_root().html.add_child(Element(f"""
-<div class="gm-panel gm-plan" id="gm-panel">
-  <h1>网格规划：{html.escape(plan['name'])}</h1>
-  <label>社区/村 <select id="gm-community">{options}</select></label>
-  <p class="gm-small" id="gm-current"></p>
-  <table class="gm-grids" id="gm-grids"></table>
-  <p class="gm-small">点选上表中的网格，再点地图上的单元，把它划入该网格。</p>
-  <button id="gm-split" type="button">画分割线</button>
-  <button id="gm-redraw" type="button">重画边界</button>
-  <button id="gm-draw" type="button">画新网格</button>
-  <button id="gm-finish" type="button" hidden>完成绘制</button>
-  <button id="gm-impact" type="button">影响评估</button>
-  <button id="gm-publish" type="button">发布</button>
-  <p class="gm-small"><label>新网格名称 <input id="gm-new-name" value="新网格" maxlength="200"></label></p>
-  <p id="gm-message" aria-live="polite"></p>
-  <p id="gm-impact-out" class="gm-small"></p>
-  <div id="gm-validation" class="gm-validation"></div>
-</div>"""))
-    config = {"plan": {"id": plan["id"], "area": plan["area"]}, "csrf": csrf, "datum": ms.datum}
-    add_script(m, f"gridmapPlanStart(map, {js_value(config)});")
-    return m.get_root().render()

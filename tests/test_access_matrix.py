@@ -172,6 +172,10 @@ PROBES: dict[tuple[str, str], Probe] = {
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,
                                                         UserRole.DISPATCHER, UserRole.DEPARTMENT,
                       UserRole.METRICS}),
+    ("GET", "/map/plans"): Probe("GET", "/map/plans",
+                                also_refused={UserRole.PUBLIC, UserRole.WORKER,
+                                              UserRole.DISPATCHER, UserRole.DEPARTMENT,
+                                              UserRole.METRICS}),
     ("GET", "/map/grid/{code}.geojson"): Probe("GET", "/map/grid/{grid}.geojson", public_data=True),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): Probe(
         "GET", "/tiles/cases/0/0/0.pbf",  # who sees a case: policy.may_see_case
@@ -226,6 +230,22 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/plans/{plan_id}/impact"): Probe("GET", "/v1/plans/{plan}/impact", scoped=True),
     ("POST", "/v1/plans/{plan_id}/publish"): Probe("POST", "/v1/plans/{doomed}/publish", json={},
                                                    scoped=True),
+    ("POST", "/v1/plans/{plan_id}/cancel"): Probe("POST", "/v1/plans/{plan}/cancel", scoped=True),
+    ("GET", "/v1/plans/{plan_id}/history/{entry_id}.geojson"): Probe(
+        "GET", "/v1/plans/{plan}/history/1.geojson", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/undo"): Probe("POST", "/v1/plans/{plan}/undo", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/redo"): Probe("POST", "/v1/plans/{plan}/redo", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/restore"): Probe("POST", "/v1/plans/{plan}/restore",
+                                                   json={"entry": 1}, scoped=True),
+    ("GET", "/v1/plans/{plan_id}/rebase"): Probe("GET", "/v1/plans/{plan}/rebase", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/rebase"): Probe("POST", "/v1/plans/{plan}/rebase", json={},
+                                                  scoped=True),
+    ("GET", "/v1/plans/{plan_id}/workers"): Probe("GET", "/v1/plans/{plan}/workers", scoped=True),
+    ("POST", "/v1/plans/{plan_id}/rebalance"): Probe(
+        "POST", "/v1/plans/{plan}/rebalance", json={"area": "{community}", "seconds": 0.5},
+        scoped=True),
+    ("GET", "/v1/plans/{plan_id}/export.geojson"): Probe("GET", "/v1/plans/{plan}/export.geojson",
+                                                         scoped=True),
     # the register: searches answer an out-of-scope caller with nothing of ours (the leak check)
     ("GET", "/v1/people"): Probe("GET", "/v1/people?q={person_name}"),
     ("GET", "/v1/dwellings/{dwelling_id}"): Probe("GET", "/v1/dwellings/{dwelling}", scoped=True),

@@ -1,5 +1,9 @@
-"""The planner's page in headless Chromium: sign in, paint a unit into another grid and see the
-totals and validation change, split a grid, publish, and see /v1/locate answer the new grid."""
+"""The planner's pages in headless Chromium, story by story, each with screenshots
+(tests/screenshots/plan_*.png): a mode never changes its target silently (the redraw bug),
+undo/redo from the keyboard, a brush stroke, the split preview, merge, workers, the minimal
+rebalance previewed and applied, publishing through its dialog into a read-only page, the list
+of plans and a new plan picked on the map, a plan link opened by a dispatcher, context tiles with
+names, colours by neighbour and by deviation."""
 
 from __future__ import annotations
 
@@ -11,12 +15,10 @@ import pytest
 import shapely
 
 from layers.access import users
-from layers.access.audit import cli_principal
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from layers.planning import plans
 from layers.storage.db import session_scope
-from tests.conftest import eventually, live_server, scratch_database
+from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 from tests.test_browser import CHROMIUM, SHOTS
 from tests.test_planning import _community_with_grids
@@ -29,14 +31,33 @@ pytestmark = [pytest.mark.browser,
 def planning_site(server_url, template_url):
     city = generate(BOUNDARY, scale=0.05)
     community, pair = _community_with_grids(city)
+    overloaded = city.notes["overloaded"][0]
     with scratch_database(server_url, pool_size=2) as (url, engine):
         assert write_validated(engine, city).ok
         with session_scope(engine) as session:
-            token = users.add(session, "wang", "planner", community[:9])[1]
-            plan_id = plans.create(session, name="兴东调整", area_code=community,
-                                   by=cli_principal()).id
+            tokens = {"planner": users.add(session, "wang", "planner")[1],
+                      "dispatcher": users.add(session, "li", "dispatcher")[1]}
         with live_server(url) as base:
-            yield base, token, plan_id, pair
+            yield base, tokens, community, pair, overloaded
+
+
+def _call(base, token, method, path, body=None):
+    request = urllib.request.Request(base + path, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)
+
+
+def _new_plan(site, area=None, name="兴东调整") -> int:
+    base, tokens, community, _pair, _over = site
+    return _call(base, tokens["planner"], "POST", "/v1/plans",
+                 {"name": name, "area": area or community})["id"]
+
+
+def _grids(site, plan_id) -> dict[str, dict]:
+    base, tokens = site[0], site[1]
+    return {g["code"]: g for g in _call(base, tokens["planner"], "GET", f"/v1/plans/{plan_id}")["grids"]}
 
 
 @pytest.fixture
@@ -59,124 +80,310 @@ def page(planning_site):
         browser.close()
 
 
-def _locate(base: str, lon: float, lat: float) -> str:
-    with urllib.request.urlopen(f"{base}/v1/locate?lon={lon}&lat={lat}") as answer:
-        return json.load(answer)["grid"]["code"]
-
-
-def _sign_in(page, base, token, plan_id) -> None:
-    page.goto(f"{base}/map/login?next=/map/plan/{plan_id}")
+def _sign_in(page, base, token, target) -> None:
+    page.goto(f"{base}/map/login?next={target}")
     page.fill("#gm-token", token)
     page.click("button[type=submit]")
-    page.wait_for_url(f"**/map/plan/{plan_id}")
+    page.wait_for_url(f"**{target}")
+
+
+def _open(page, site, plan_id) -> None:
+    _sign_in(page, site[0], site[1]["planner"], f"/map/plan/{plan_id}")
     page.wait_for_function("window.gridmapUnitsShown > 0 && window.gridmapValidation !== undefined")
 
 
-def test_a_planner_draws_a_new_grid_free_hand_with_mouse_clicks(page, planning_site):
-    base, token, plan_id, pair = planning_site
-    a = pair.code.iloc[0]
-    _sign_in(page, base, token, plan_id)
-    request = urllib.request.Request(f"{base}/v1/plans/{plan_id}/units?area={a[:12]}",
-                                     headers={"Authorization": f"Bearer {token}"})
-    features = json.load(urllib.request.urlopen(request))["features"]
-    # a triangle inside the largest unit of grid a that holds no building: it cuts no house
-    empty = max((shapely.geometry.shape(f["geometry"]) for f in features
-                 if f["properties"]["grid"] == a and not f["properties"]["buildings"]),
-                key=lambda g: g.area)
-    c = empty.buffer(-0.0002).representative_point()
-    corners = [(c.x - 0.0002, c.y - 0.00015), (c.x + 0.0002, c.y - 0.00015), (c.x, c.y + 0.0002)]
-    assert empty.contains(shapely.Polygon(corners))
-    page.evaluate("(b) => window.gridmapMap.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false})",
-                  list(shapely.Polygon(corners).buffer(0.003).bounds))
-    page.fill("#gm-new-name", "新建小区网格")
-    page.click("#gm-draw")
-    for lon, lat in corners:
-        x, y = page.evaluate("""([lon, lat]) => {
-            var p = window.gridmapMap.latLngToContainerPoint([lat, lon]);
-            var box = window.gridmapMap.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y]; }""", [lon, lat])
-        page.mouse.click(x, y)
-    assert "3 个拐点" in page.inner_text("#gm-message")
-    page.click("#gm-finish")
-    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已新建网格') === 0")
-    new_code = page.inner_text("#gm-message").split()[-1]
-    assert new_code.startswith(a[:12]) and new_code not in set(pair.code)
-    page.wait_for_selector(f".gm-grid-row[data-code='{new_code}']")
-    page.wait_for_function("window.gridmapUnitLoads >= 2")  # the units, cut anew around it
+def _shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "plan_drawn.png"))
-    grids = {g["code"]: g for g in json.load(urllib.request.urlopen(urllib.request.Request(
-        f"{base}/v1/plans/{plan_id}", headers={"Authorization": f"Bearer {token}"})))["grids"]}
-    drawn = grids[new_code]
-    assert drawn["name"] == "新建小区网格" and drawn["households"] == 0
-    report = page.evaluate("window.gridmapValidation")
-    assert not any(p["kind"] in ("overlap", "gap", "building_split") for p in report["problems"])
-    assert any(p["kind"] == "no_worker" and new_code in p["grids"] for p in report["problems"])
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def test_a_planner_paints_splits_and_publishes_on_the_map(page, planning_site):
-    base, token, plan_id, pair = planning_site
+def _screen(page, lon: float, lat: float) -> tuple[float, float]:
+    return page.evaluate("""([lon, lat]) => {
+        var p = window.gridmapMap.latLngToContainerPoint([lat, lon]);
+        var box = window.gridmapMap.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y]; }""", [lon, lat])
+
+
+def _fit(page, geom) -> None:
+    x0, y0, x1, y1 = geom.bounds
+    page.evaluate("(b) => { window.gridmapMap.fitBounds([[b[1], b[0]], [b[3], b[2]]], "
+                  "{animate: false, paddingBottomRight: [440, 20]}); }", [x0, y0, x1, y1])
+    page.wait_for_timeout(200)
+
+
+def _households(page, code) -> int:
+    return int(page.inner_text(f".gm-grid-row[data-code='{code}'] td:nth-child(2)"))
+
+
+def test_redrawing_keeps_its_grid_when_another_row_is_clicked(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    _community, pair = planning_site[2], planning_site[3]
     a, b = pair.code.iloc[0], pair.code.iloc[1]
-    _sign_in(page, base, token, plan_id)
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "plan.png"))
-    before = int(page.inner_text(f".gm-grid-row[data-code='{a}'] td:nth-child(2)"))
+    before = _grids(planning_site, plan_id)
+    _open(page, planning_site, plan_id)
+    outline = pair.geometry.iloc[0].simplify(0.0002)
+    outline = outline.geoms[0] if outline.geom_type == "MultiPolygon" else outline
+    _fit(page, outline)
+    page.click(f".gm-grid-row[data-code='{a}']")
+    page.click("#gm-redraw")
+    page.click(f".gm-grid-row[data-code='{b}']")  # the click that used to switch the target
+    _shot(page, "plan_redraw_target")
+    for lon, lat in list(outline.exterior.coords)[:-1]:
+        page.mouse.click(*_screen(page, lon, lat))
+    page.click("#gm-finish")
+    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已重画网格') === 0")
+    assert a in page.inner_text("#gm-message")
+    after = _grids(planning_site, plan_id)
+    assert after[b]["households"] == before[b]["households"]  # the other grid was not replaced
+    assert after[a]["version"] > before[a]["version"]
 
-    # a unit of grid b along grid a's edge (painting a far one would make a in two pieces)
-    request = urllib.request.Request(f"{base}/v1/plans/{plan_id}/units?area={a[:12]}",
-                                     headers={"Authorization": f"Bearer {token}"})
-    features = json.load(urllib.request.urlopen(request))["features"]
+
+def _neighbouring_unit(site, plan_id, community, a):
+    """A unit of a neighbour of grid ``a`` along a's edge, with households (b, the unit)."""
+    b = _grids(site, plan_id)[a]["neighbours"][0]
+    features = _call(site[0], site[1]["planner"], "GET",
+                     f"/v1/plans/{plan_id}/units?area={community}")["features"]
     grid_a = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features
                                 if f["properties"]["grid"] == a]).buffer(1e-7)
-    def shared(f) -> float:
-        return shapely.geometry.shape(f["geometry"]).boundary.intersection(grid_a).length
+    return b, max((f for f in features if f["properties"]["grid"] == b
+                   and shapely.geometry.shape(f["geometry"]).intersects(grid_a)),
+                  key=lambda f: f["properties"]["households"])
 
-    along = [f for f in features if f["properties"]["grid"] == b and shared(f) > 1e-5]  # ≥ ~1 m
-    target = max(along, key=lambda f: (f["properties"]["households"] > 0, shared(f)))
-    # choose grid a in the panel, then click that unit on the map, as a planner would
+
+def test_undo_and_redo_from_the_keyboard_bring_the_numbers_back(page, planning_site):
+    a = planning_site[4]
+    plan_id = _new_plan(planning_site, a[:12], "撤销")
+    _b, unit = _neighbouring_unit(planning_site, plan_id, a[:12], a)
+    assert unit["properties"]["households"] > 0
+    _open(page, planning_site, plan_id)
+    before = _households(page, a)
+    page.evaluate("([u, a]) => window.gridmapPaint(u, a)", [unit["id"], a])
+    page.wait_for_function("window.gridmapEdits >= 1 && window.gridmapHistory.undo")
+    painted = _households(page, a)
+    assert painted == before + unit["properties"]["households"]
+    tooltip = page.evaluate("""(id) => { var text = null; window.gridmapUnitLayer.eachLayer(function (l) {
+        if (l.feature.properties.id === id) { text = l.getTooltip()._content(l); } }); return text; }""",
+                            unit["id"])
+    assert f"网格 {a[12:]}" in tooltip  # the unit's tooltip names its new grid, not the old one
+    page.keyboard.press("Control+z")
+    cell = f".gm-grid-row[data-code='{a}'] td:nth-child(2)"
+    page.wait_for_function(f"document.querySelector(\"{cell}\").textContent === '{before}'")
+    assert "已撤销：划入单元" in page.inner_text("#gm-message")
+    page.keyboard.press("Control+y")
+    page.wait_for_function(f"document.querySelector(\"{cell}\").textContent === '{painted}'")
+    assert "已重做：划入单元" in page.inner_text("#gm-message")
+    _shot(page, "plan_undo_redo")
+
+
+def test_a_brush_stroke_paints_several_units_as_one_edit(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    community, pair = planning_site[2], planning_site[3]
+    a, b = pair.code.iloc[0], pair.code.iloc[1]
+    _open(page, planning_site, plan_id)
+    features = _call(planning_site[0], planning_site[1]["planner"], "GET",
+                     f"/v1/plans/{plan_id}/units?area={community}")["features"]
+    shapes = {f["id"]: shapely.geometry.shape(f["geometry"]) for f in features}
+    grid_a = shapely.union_all([shapes[f["id"]] for f in features
+                                if f["properties"]["grid"] == a]).buffer(1e-7)
+    edge = [f["id"] for f in features if f["properties"]["grid"] == b and shapes[f["id"]].intersects(grid_a)]
+    stroke = [shapes[i].representative_point() for i in edge[:3]]
+    _fit(page, shapely.MultiPoint(stroke).buffer(0.002))
     page.click(f".gm-grid-row[data-code='{a}']")
-    unit, _x, _y, lon, lat = page.evaluate("""(id) => {
-        var map = window.gridmapMap, found = null;
-        window.gridmapUnitLayer.eachLayer(function (l) {
-            if (l.feature.properties.id === id) { found = l; } });
-        map.fitBounds(found.getBounds(), {animate: false, maxZoom: 18});
-        var c = found.getCenter();
-        var p = map.latLngToContainerPoint(c), box = map.getContainer().getBoundingClientRect();
-        return [id, box.left + p.x, box.top + p.y, c.lng, c.lat]; }""", target["id"])
-    page.wait_for_timeout(300)
-    page.evaluate("([u, a]) => window.gridmapPaint(u, a)", [unit, a])
+    page.select_option("#gm-brush", "1")
+    page.mouse.move(*_screen(page, stroke[0].x, stroke[0].y))
+    page.mouse.down()
+    for point in stroke[1:]:
+        page.mouse.move(*_screen(page, point.x, point.y), steps=8)
+    page.mouse.up()
     page.wait_for_function("window.gridmapEdits >= 1")
-    after = int(page.inner_text(f".gm-grid-row[data-code='{a}'] td:nth-child(2)"))
-    assert after - before == target["properties"]["households"]
-    assert "可以发布" in page.inner_text("#gm-validation") or "错误" in page.inner_text("#gm-validation")
-    page.screenshot(path=str(SHOTS / "plan_painted.png"))
+    _shot(page, "plan_brush")
+    entries = _call(planning_site[0], planning_site[1]["planner"], "GET", f"/v1/plans/{plan_id}/history")
+    assert [e["action"] for e in entries] == ["create", "assign"]
+    assert len(entries[-1]["detail"]["units"]) >= 2  # several units, one entry (one undo)
 
-    # split grid b with a line across it
-    _x0, y0, _x1, y1 = pair.geometry.iloc[1].bounds
-    cx = pair.geometry.iloc[1].representative_point().x
+
+def test_the_split_line_is_previewed_before_the_second_click(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    pair = planning_site[3]
+    b = pair.code.iloc[1]
+    geom = pair.geometry.iloc[1]
+    _open(page, planning_site, plan_id)
+    _fit(page, geom.buffer(0.002))
+    _x0, y0, _x1, y1 = geom.bounds
+    cx = geom.representative_point().x
     page.click(f".gm-grid-row[data-code='{b}']")
-    page.evaluate("([p, q]) => window.gridmapSplit(p, q)", [[cx, y0 - 0.01], [cx, y1 + 0.01]])
+    page.click("#gm-split")
+    assert "分割网格" in page.inner_text("#gm-mode") and b[12:] in page.inner_text("#gm-mode")
+    page.mouse.click(*_screen(page, cx, y0 - 0.0005))
+    page.mouse.move(*_screen(page, cx, y1 + 0.0005), steps=5)
+    assert page.evaluate("document.querySelectorAll('.leaflet-gp-preview-pane path').length") >= 1
+    _shot(page, "plan_split_preview")
+    page.mouse.click(*_screen(page, cx, y1 + 0.0005))
     page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已分割') === 0")
-    new_code = page.inner_text("#gm-message").split("、")[-1].strip()
+    new_code = b[:12] + page.inner_text("#gm-message").split("、")[-1].strip()
     page.wait_for_selector(f".gm-grid-row[data-code='{new_code}']")
-    page.screenshot(path=str(SHOTS / "plan_split.png"))
+    _shot(page, "plan_split")
 
-    # a line through houses splits buildings: then the page lists the errors and refuses to
-    # publish; the planner merges the two halves back (over the API) and publishes
-    report = page.evaluate("window.gridmapValidation")
-    if not report["valid"]:
-        assert any(p["kind"] == "building_split" for p in report["problems"])
-        page.click("#gm-publish")
-        page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('无法发布') >= 0")
-        request = urllib.request.Request(
-            f"{base}/v1/plans/{plan_id}/merge", method="POST",
-            data=json.dumps({"grids": [b, new_code]}).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        urllib.request.urlopen(request).read()
+
+def test_merging_takes_the_next_grid_clicked_and_keeps_the_first(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    pair = planning_site[3]
+    a, b = pair.code.iloc[0], pair.code.iloc[1]
+    _open(page, planning_site, plan_id)
+    page.click(f".gm-grid-row[data-code='{a}']")
+    page.click("#gm-merge")
+    page.click(f".gm-grid-row[data-code='{b}']")
+    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已合并') === 0")
+    page.wait_for_function(f"!document.querySelector(\".gm-grid-row[data-code='{b}']\")")
+    assert b not in _grids(planning_site, plan_id)
+    _shot(page, "plan_merged")
+
+
+def test_a_worker_is_planned_into_a_grid_from_the_panel(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    pair = planning_site[3]
+    a = pair.code.iloc[0]
+    _open(page, planning_site, plan_id)
+    page.click(f".gm-grid-row[data-code='{a}']")
+    page.wait_for_selector("#gm-worker-pick option:nth-child(2)", state="attached")
+    before = [w["code"] for w in _grids(planning_site, plan_id)[a]["workers"]]
+    choice = page.evaluate("""() => Array.from(document.querySelectorAll('#gm-worker-pick option'))
+        .map(o => o.value).filter(v => v)""")
+    worker = next(c for c in choice if c not in before)
+    page.select_option("#gm-worker-pick", worker)
+    page.select_option("#gm-worker-role", "part_time")
+    page.click("#gm-worker-add")
+    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已更新网格') === 0")
+    assert worker in [w["code"] for w in _grids(planning_site, plan_id)[a]["workers"]]
+    _shot(page, "plan_workers")
+
+
+def test_the_minimal_rebalance_is_previewed_on_the_map_and_applied_in_one_step(page, planning_site):
+    overloaded = planning_site[4]
+    plan_id = _new_plan(planning_site, overloaded[:12], "超标网格调整")
+    _open(page, planning_site, plan_id)
+    assert _households(page, overloaded) > 500
+    page.click("#gm-rebalance")
+    page.wait_for_function("window.gridmapProposal && document.getElementById('gm-proposal-apply')")
+    proposal = page.evaluate("window.gridmapProposal")
+    assert proposal["impact"]["grids_out_of_norm_after"] == 0
+    assert page.evaluate("document.querySelectorAll('.leaflet-gp-preview-pane path').length") >= 2
+    _shot(page, "plan_rebalance_preview")
+    page.click("#gm-proposal-apply")
+    page.wait_for_function("document.getElementById('gm-message').textContent.indexOf('已应用建议') === 0")
+    cell = f".gm-grid-row[data-code='{overloaded}'] td:nth-child(2)"
+    page.wait_for_function(f"document.querySelector(\"{cell}\").textContent * 1 <= 500")
+    assert not [p for p in page.evaluate("window.gridmapValidation")["problems"]
+                if p["kind"] == "households_out_of_norm"]
+    _shot(page, "plan_rebalanced")
+
+
+def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, planning_site):
+    plan_id = _new_plan(planning_site)
+    pair = planning_site[3]
+    a, b = pair.code.iloc[0], pair.code.iloc[1]
+    _call(planning_site[0], planning_site[1]["planner"], "POST", f"/v1/plans/{plan_id}/merge",
+          {"grids": [a, b]})
+    _open(page, planning_site, plan_id)
     page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-effective")
+    assert "变动建筑" in page.inner_text("#gm-dialog")
+    _shot(page, "plan_publish_dialog")
+    page.click("#gm-publish-confirm")
     page.wait_for_function("window.gridmapPublished !== undefined || "
-                           "document.getElementById('gm-message').textContent.indexOf('无法') >= 0")
-    page.screenshot(path=str(SHOTS / "plan_published.png"))
-    assert page.evaluate("window.gridmapPublished") == "active", page.inner_text("#gm-message")
-    # the publish reaches the server's locator by NOTIFY and a rebuild beside the live one
-    assert eventually(lambda: _locate(base, lon, lat) == a, 60), _locate(base, lon, lat)
+                           "document.getElementById('gm-publish-issues').textContent.indexOf('不能') >= 0")
+    assert page.evaluate("window.gridmapPublished") == "active", page.inner_text("#gm-dialog")
+    assert page.evaluate("window.gridmapEditable") is False
+    assert not page.is_visible("#gm-tools") and not page.is_visible("#gm-publish")
+    assert page.inner_text("#gp-badge") == "已发布 · 只读" and "只读" in page.inner_text("#gm-validation")
+    _shot(page, "plan_published")
+    page.reload()
+    page.wait_for_function("window.gridmapReady")
+    assert not page.is_visible("#gm-tools")
+
+
+def test_the_plans_page_lists_plans_and_starts_one_for_a_community_picked_on_the_map(page, planning_site):
+    base, tokens, community = planning_site[0], planning_site[1], planning_site[2]
+    existing = _new_plan(planning_site, name="已有规划")
+    _sign_in(page, base, tokens["planner"], "/map/plans")
+    assert page.is_visible(f".gp-plan-row[data-id='{existing}']")
+    page.evaluate("(c) => window.gridmapPick(c)", community)
+    assert community in page.input_value("#gp-area-name")
+    page.fill("#gp-name", "地图上新建的规划")
+    _shot(page, "plan_list")
+    page.click("#gp-create")
+    page.wait_for_url("**/map/plan/*")
+    page.wait_for_function("window.gridmapUnitsShown > 0")
+    assert "地图上新建的规划" in page.inner_text("#gp-title")
+
+
+def test_a_dispatcher_opening_a_plan_link_is_told_what_it_is(page, planning_site):
+    base, tokens = planning_site[0], planning_site[1]
+    plan_id = _new_plan(planning_site)
+    page.goto(f"{base}/map/login?next=/map/cases")
+    page.fill("#gm-token", tokens["dispatcher"])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/map/cases")
+    answer = page.goto(f"{base}/map/plan/{plan_id}")
+    assert answer.status == 403 and page.url.endswith(f"/map/plan/{plan_id}")  # not bounced
+    text = page.inner_text("#gp-explained")
+    assert f"规划 #{plan_id}" in text and "规划员" in text and "li" in text and "调度员" in text
+    _shot(page, "plan_link_dispatcher")
+
+
+def test_context_and_colours_buildings_roads_names_neighbours_differ_and_deviation(page, planning_site):
+    overloaded = planning_site[4]
+    plan_id = _new_plan(planning_site, overloaded[:12], "看图")
+    _open(page, planning_site, plan_id)
+    grids = _grids(planning_site, plan_id)
+    assert all(grids[a]["colour"] != grids[b]["colour"] for a in grids for b in grids[a]["neighbours"])
+    page.evaluate("(c) => { window.gridmapMap.setView([c[1], c[0]], 17, {animate: false}); }",
+                  list(_grid_centre(planning_site, overloaded)))
+    for kind in ("roads", "buildings"):  # names of roads and lanes, households of buildings
+        page.wait_for_function(f"document.querySelectorAll('.gp-label-{kind}').length > 0",
+                               timeout=20_000)
+    assert "户" in page.inner_text(".gp-label-buildings")
+    assert page.evaluate("document.querySelectorAll('.leaflet-gp-context-pane canvas').length") > 0
+    _shot(page, "plan_context")
+    page.check("#gm-deviation")
+    swatch = page.eval_on_selector(f".gm-grid-row[data-code='{overloaded}'] .gp-swatch",
+                                   "e => getComputedStyle(e).backgroundColor")
+    assert swatch == "rgb(185, 28, 28)"  # far over the norm: deep red
+    page.evaluate("() => { window.gridmapMap.fitBounds(window.gridmapUnitLayer.getBounds(), "
+                  "{animate: false, paddingBottomRight: [440, 20]}); }")
+    _shot(page, "plan_deviation")
+    box = page.eval_on_selector("#gm-validation", "e => e.getBoundingClientRect().bottom")
+    assert box <= 900  # the validation stays in view at the foot of the panel
+
+
+def _grid_centre(site, code) -> tuple[float, float]:
+    plan_id = _new_plan(site, code[:12], "取中心")
+    features = _call(site[0], site[1]["planner"], "GET",
+                     f"/v1/plans/{plan_id}/units?area={code[:12]}")["features"]
+    point = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in features
+                               if f["properties"]["grid"] == code]).representative_point()
+    return point.x, point.y
+
+
+def test_publishing_over_a_scheduled_plan_asks_what_to_do_with_it_in_the_dialog(page, planning_site):
+    base, tokens, _community, _pair, a = planning_site
+    later = _new_plan(planning_site, a[:12], "下月调整")  # a community no other test publishes
+    b = _grids(planning_site, later)[a]["neighbours"][0]
+    _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/merge", {"grids": [a, b]})
+    day = _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/publish",
+                {"effective_from": "2099-01-01"})["generation"]["effective_from"]
+    now = _new_plan(planning_site, a[:12], "本月调整")
+    _call(base, tokens["planner"], "PUT", f"/v1/plans/{now}/grids/{a}/workers", {"workers": []})
+    _open(page, planning_site, now)
+    page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-effective")
+    page.click("#gm-publish-confirm")
+    page.wait_for_selector(f"input[name='gm-s{later}'][value='cancel']")
+    assert f"规划 #{later}" in page.inner_text("#gm-publish-issues") and day in page.inner_text("#gm-dialog")
+    _shot(page, "plan_publish_conflict")
+    page.check(f"input[name='gm-s{later}'][value='cancel']")
+    page.click("#gm-publish-confirm")
+    page.wait_for_function("window.gridmapPublished !== undefined")
+    assert page.evaluate("window.gridmapPublished") == "active"
+    again = _call(base, tokens["planner"], "GET", f"/v1/plans/{later}")
+    assert again["status"] == "open" and not again["scheduled"]  # back to a draft, nothing lost

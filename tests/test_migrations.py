@@ -8,6 +8,7 @@ from layers.storage.migrate import current_revision, downgrade, head_revision, i
 from layers.storage.models import Base
 
 GEOMETRY_TABLES = {"areas", "buildings", "roads", "alleys", "cameras", "sites", "cases", "plan_units",
+                   "plan_event_grids",
                    "organisations", "visits", "patrols", "tasks", "standard_addresses"}
 
 

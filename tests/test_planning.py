@@ -4,6 +4,7 @@ against real PostGIS."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pytest
 import shapely
@@ -40,27 +41,37 @@ def _community_with_grids(city, n: int = 2):
     raise AssertionError("no community with adjacent grids")
 
 
-@pytest.fixture
-def env(db_url, engine, city, monkeypatch):
+@contextmanager
+def planning_app(db_url, engine, city, monkeypatch, *, planner_scope: str | None = None,
+                 planner_name: str = "planner"):
+    """The demo written to the test's database and an app on it, with a planner's token
+    (scoped as asked): (client, headers)."""
     assert write_validated(engine, city).ok
     monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
     from gridmap.settings import get_settings
 
     get_settings.cache_clear()
-    community, pair = _community_with_grids(city)
     app = create_app(url=db_url)
     app.state.clock = Clock(NOW)
     with TestClient(app) as client:
         with session_scope(engine) as session:
-            planner = users.add(session, "plan", "planner", community[:9])[1]
+            token = users.add(session, planner_name, "planner", planner_scope)[1]
+        yield client, {"Authorization": f"Bearer {token}"}
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def env(db_url, engine, city, monkeypatch):
+    community, pair = _community_with_grids(city)
+    with planning_app(db_url, engine, city, monkeypatch, planner_scope=community[:9],
+                      planner_name="plan") as (client, h):
+        with session_scope(engine) as session:
             elsewhere = next(c for c in city.layers["areas"].query("level == 'street'").code
                              if c != community[:9])
             outsider = users.add(session, "plan2", "planner", elsewhere)[1]
-        h = {"Authorization": f"Bearer {planner}"}
         plan = client.post("/v1/plans", headers=h, json={"name": "兴东调整", "area": community})
         assert plan.status_code == 201, plan.text
         yield client, h, {"Authorization": f"Bearer {outsider}"}, plan.json(), community, pair
-    get_settings.cache_clear()
 
 
 def _grid(client, h, plan_id, code) -> dict:

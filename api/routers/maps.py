@@ -14,18 +14,16 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from api.deps import ReadSessionDep, RowId, SessionDep, allowed, beijing_today
+from api.deps import ReadSessionDep, SessionDep, allowed, beijing_today
 from api.security import (
     give_login_cookie,
     login_form_token,
-    page_csrf,
     sign_in,
     sign_out,
 )
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
-from layers.planning import plans
 from map_ui import pages
 
 router = APIRouter(tags=["maps"])
@@ -158,21 +156,6 @@ def cases_page(
     return _page(pages.cases(session, _settings(request), period_days=period,
                              category=category or None, street=street or None, today=today,
                              scope=who.scope_code), private=True)
-
-
-@router.get("/map/plan/{plan_id}", summary="The planner's page for a plan (sign in first)",
-            responses=REDIRECT, response_class=Response)
-def plan_page(request: Request, plan_id: RowId, session: SessionDep,
-              who: allowed("map.public", cookie=True)) -> Response:
-    csrf = page_csrf(request)
-    if not allows(who.role, "plan.write"):
-        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-    plan = plans.get(session, plan_id, who)  # 404, or 403 outside the planner's scope
-    if csrf is None:  # the page's edits ride on the sign-in cookie
-        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-    communities = queries.communities(session, plan.generation_id, plan.area_code)
-    return _page(pages.plan_page(session, _settings(request), plans.summary(plan), communities,
-                                 csrf), private=True)
 
 
 @router.get("/map/locate", summary="Resident locator page", responses=HTML,

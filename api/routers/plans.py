@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import IsoDate, RowId, SessionDep, allowed, beijing_today
-from layers.planning import edits, plans, suggest, units
+from layers.planning import edits, history, plans, publishing, rebalance, schedule, suggest, units
 
 router = APIRouter(prefix="/v1/plans", tags=["planning"])
 # The planner's map page calls these with its login cookie (and CSRF token on writes).
@@ -45,21 +45,109 @@ def list_plans(session: SessionDep, who: Reader) -> list[dict]:
 
 @router.get("/{plan_id}", summary="A plan and its grids (households, residents, buildings, "
                                   "workers, version)")
-def get_plan(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
-    return plans.detail(session, plans.get(session, plan_id, who))
-
-
-@router.delete("/{plan_id}", summary="Discard a plan")
-def discard_plan(plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+def get_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
     plan = plans.get(session, plan_id, who)
-    plans.discard(session, plan, who)
+    return {**plans.detail(session, plan, _settings(request)),
+            "history": history.pointers(session, plan)}
+
+
+@router.get("/{plan_id}/workers", summary="Workers this planner may plan into the plan's grids "
+                                          "(code, name, role, grids covered today; no phones)")
+def plan_workers(plan_id: PlanId, session: SessionDep, who: Reader) -> list[dict]:
+    return edits.available_workers(session, plans.get(session, plan_id, who), who)
+
+
+@router.delete("/{plan_id}", summary="Discard an open plan; a scheduled one is cancelled "
+                                    "(back to an open draft) instead")
+def discard_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    plan = plans.get(session, plan_id, who)
+    if plans.is_scheduled(plan):
+        answer = schedule.cancel(session, plan, who, today=beijing_today(request))
+    else:
+        plans.discard(session, plan, who)
+        answer = plans.summary(plan)
     session.commit()
-    return plans.summary(plan)
+    return answer
 
 
-@router.get("/{plan_id}/history", summary="Who changed what, when")
+@router.post("/{plan_id}/cancel", summary="Cancel a scheduled plan before its day: it goes back "
+                                          "to an open draft, nothing lost")
+def cancel_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    plan = plans.get(session, plan_id, who)
+    answer = schedule.cancel(session, plan, who, today=beijing_today(request))
+    session.commit()
+    return answer
+
+
+@router.get("/{plan_id}/history", summary="Who changed what, when, which grids (oldest first); "
+                                          "each entry keeps its grids' geometry before and after")
 def plan_history(plan_id: PlanId, session: SessionDep, who: Reader) -> list[dict]:
-    return plans.history(session, plans.get(session, plan_id, who))
+    return history.listing(session, plans.get(session, plan_id, who))["entries"]
+
+
+@router.get("/{plan_id}/history/{entry_id}.geojson", summary="One history entry's grids before "
+            "and after, as GeoJSON", response_class=Response,
+            responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}},
+                             "description": "the grids"}})
+def history_entry(plan_id: PlanId, entry_id: RowId, session: SessionDep, who: Reader) -> Response:
+    collection = history.geometry(session, plans.get(session, plan_id, who), entry_id)
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+def _step(request: Request, plan_id: int, session, who, move) -> dict:
+    """Undo or redo (``move``), answered like an edit: the grids and their validation."""
+    plan = plans.editable(session, plan_id, who)
+    answer = move(session, plan, who)
+    answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
+    session.commit()
+    return answer
+
+
+@router.post("/{plan_id}/undo", summary="Take back the newest edit not yet undone")
+def undo(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    return _step(request, plan_id, session, who, history.undo)
+
+
+@router.post("/{plan_id}/redo", summary="Make the newest undone edit again")
+def redo(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
+    return _step(request, plan_id, session, who, history.redo)
+
+
+class RestoreIn(BaseModel):
+    entry: int = Field(ge=1, le=2**31 - 1, description="a history entry's id: the plan comes "
+                                                       "back as it stood right after it")
+
+
+@router.post("/{plan_id}/restore", summary="Bring the plan back to its state after an earlier "
+                                           "history entry (itself undoable)")
+def restore(request: Request, plan_id: PlanId, body: RestoreIn, session: SessionDep,
+            who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = history.restore(session, plan, body.entry, who)
+    answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
+    session.commit()
+    return answer
+
+
+class RebaseIn(BaseModel):
+    keep: Literal["plan", "published"] | None = Field(
+        default=None, description="where this plan and boundaries published since both changed "
+                                  "a community: keep the plan's drawing or the published one")
+
+
+@router.get("/{plan_id}/rebase", summary="Is the plan drawn on today's boundaries? Its own "
+                                         "communities, those published since, the conflicts")
+def rebase_status(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
+    return schedule.status(session, plans.get(session, plan_id, who))
+
+
+@router.post("/{plan_id}/rebase", summary="Move the plan onto today's boundaries, keeping its "
+                                          "own changes (409 on conflicts without `keep`)")
+def rebase(plan_id: PlanId, body: RebaseIn, session: SessionDep, who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = schedule.rebase(session, plan, who, keep=body.keep)
+    session.commit()
+    return answer
 
 
 class GridGeometryIn(BaseModel):
@@ -211,6 +299,30 @@ def suggest_grids(request: Request, plan_id: PlanId, body: SuggestIn, session: S
     return answer
 
 
+class RebalanceIn(BaseModel):
+    area: str = Field(pattern=r"^\d{12}$", description="a community of the plan")
+    min_polsby_popper: float = Field(default=0.3, ge=0, le=1, description="the least "
+                                     "compactness a changed grid may end with (a grid already "
+                                     "below it loses at most 0.1)")
+    seconds: float = Field(default=5.0, gt=0, le=30, description="time budget of the search")
+    apply: bool = Field(default=False, description="paint the result into the plan (one "
+                                                   "history entry: one undo takes it back)")
+
+
+@router.post("/{plan_id}/rebalance", summary="The smallest change that brings a community's "
+                                             "grids into the household norm: a diff to preview "
+                                             "(units moved, grids before/after, impact), or "
+                                             "applied")
+def rebalance_grids(request: Request, plan_id: PlanId, body: RebalanceIn, session: SessionDep,
+                    who: Writer) -> dict:
+    plan = plans.editable(session, plan_id, who)
+    answer = rebalance.rebalance(session, plan, area=body.area,
+                                 min_polsby_popper=body.min_polsby_popper, seconds=body.seconds,
+                                 apply=body.apply, by=who, settings=_settings(request))
+    session.commit()
+    return answer
+
+
 @router.get("/{plan_id}/validation", summary="Errors (blocking) and warnings of the plan")
 def validate_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
     return plans.validate(session, plans.get(session, plan_id, who), _settings(request))
@@ -219,13 +331,29 @@ def validate_plan(request: Request, plan_id: PlanId, session: SessionDep, who: R
 @router.get("/{plan_id}/impact", summary="What publishing would move: buildings, households, "
                                          "residents, open cases, workers' loads")
 def plan_impact(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
-    return plans.impact(session, plans.get(session, plan_id, who))
+    return publishing.impact(session, plans.get(session, plan_id, who))
+
+
+@router.get("/{plan_id}/export.geojson", summary="The plan's grids as GeoJSON in the interchange "
+            "format (code, name, parent_code, kind, households, residents, workers)",
+            response_class=Response,
+            responses={200: {"content": {"application/geo+json": {"schema": {"type": "object"}}},
+                             "description": "the grids"}})
+def export_plan(plan_id: PlanId, session: SessionDep, who: Reader) -> Response:
+    plan = plans.get(session, plan_id, who)
+    return JSONResponse(plans.export(session, plan), media_type="application/geo+json",
+                        headers={"Content-Disposition": f'attachment; filename="plan-{plan.id}.geojson"'})
 
 
 class PublishIn(BaseModel):
     effective_from: IsoDate | None = Field(default=None, description="today (default) or a "
                                                                      "future day")
     reroute_open_cases: bool = False
+    scheduled: dict[int, Literal["cancel", "rebase"]] = Field(
+        default_factory=dict, max_length=100,
+        description="for each scheduled plan sharing a community with this one (the 422 names "
+                    "them): cancel it (back to an open draft) or rebase (both stand; the later "
+                    "one's drawing of the shared communities is in force from its day)")
 
 
 @router.post("/{plan_id}/publish", summary="Publish: 422 with the report while there are errors")
@@ -233,8 +361,8 @@ def publish_plan(request: Request, plan_id: PlanId, body: PublishIn, session: Se
                  who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
     today = beijing_today(request)
-    answer = plans.publish(session, plan, effective_from=body.effective_from, today=today,
-                           reroute_open_cases=body.reroute_open_cases, by=who,
-                           settings=_settings(request))
+    answer = publishing.publish(session, plan, effective_from=body.effective_from, today=today,
+                                reroute_open_cases=body.reroute_open_cases, by=who,
+                                settings=_settings(request), scheduled=body.scheduled)
     session.commit()
     return answer

@@ -105,15 +105,31 @@ def copy_areas(session: Session, source_id: int, target_id: int) -> None:
     )
 
 
+def plan_of(session: Session, generation_id: int) -> int | None:
+    """The plan whose draft this generation is, if any."""
+    return session.scalar(text("SELECT id FROM plans WHERE generation_id = :g"),
+                          {"g": generation_id})
+
+
 def publish(session: Session, generation: Generation, effective_from: dt.date | None = None, *,
-            today: dt.date | None = None) -> None:
+            today: dt.date | None = None, plan_door: bool = False) -> None:
     """Make a draft the active generation, retiring the current one, in one transaction — or,
     with an ``effective_from`` after ``today``, schedule it: lookups keep answering the current
-    boundaries until that day, when :func:`activate_due` switches them (no restart)."""
+    boundaries until that day, when :func:`activate_due` switches them (no restart).
+
+    A plan's draft has one door, the plan's own publish (``plan_door``): it validates the plan,
+    checks its workers and scheduled plans, and records it; publishing its generation directly
+    would skip all of that."""
     if generation.status != GenerationStatus.DRAFT:
         raise GenerationError(
             f"generation {generation.id} is {generation.status.value}; only a draft can be published"
         )
+    plan = plan_of(session, generation.id)
+    if plan is not None and not plan_door:
+        raise GenerationError(
+            f"generation {generation.id} is the draft of plan {plan}: publish the plan with "
+            f"`gridmap plans publish {plan}` (or POST /v1/plans/{plan}/publish), which validates "
+            "it, checks its workers and scheduled plans, and records who published it")
     n_areas = session.scalar(select(func.count()).where(Area.generation_id == generation.id))
     if not n_areas:
         raise GenerationError(f"generation {generation.id} has no areas; import some first")
@@ -132,6 +148,26 @@ def publish(session: Session, generation: Generation, effective_from: dt.date | 
         session.flush()
         return
     _activate(session, generation, current)
+
+
+def cancel(session: Session, generation: Generation, today: dt.date) -> None:
+    """A generation scheduled outside planning goes back to a draft before its day."""
+    plan = plan_of(session, generation.id)
+    if plan is not None:
+        raise GenerationError(f"generation {generation.id} is plan {plan}'s: cancel the plan "
+                              f"with `gridmap plans cancel {plan}`")
+    if generation.status != GenerationStatus.SCHEDULED or generation.effective_from <= today:
+        raise GenerationError(f"generation {generation.id} is {generation.status.value} (from "
+                              f"{generation.effective_from or '—'}); only a generation scheduled "
+                              "for a later day can be cancelled")
+    generation.status, generation.effective_from, generation.published_at = (
+        GenerationStatus.DRAFT, None, None)
+    session.flush()
+
+
+def activate(session: Session, generation: Generation) -> None:
+    """Switch to a scheduled generation now (its day has come)."""
+    _activate(session, generation, active(session))
 
 
 def _activate(session: Session, generation: Generation, current: Generation | None) -> None:
@@ -171,21 +207,23 @@ def refresh_building_grids(session: Session) -> None:
         session.execute(text(statement))
 
 
-def activate_due(session: Session, today: dt.date) -> Generation | None:
-    """Activate the latest scheduled generation whose day has come (run by every API process;
-    the row lock makes one of them do it)."""
-    due = session.scalars(
+def next_due(session: Session, today: dt.date) -> Generation | None:
+    """The earliest scheduled generation whose day has come, locked (every API process runs the
+    minute job; the row lock makes one of them switch it)."""
+    return session.scalars(
         select(Generation).where(Generation.status == GenerationStatus.SCHEDULED,
                                  Generation.effective_from <= today)
-        .order_by(Generation.effective_from.desc(), Generation.id.desc())
+        .order_by(Generation.effective_from, Generation.id)
         .with_for_update(skip_locked=True)
     ).first()
-    if due is None:
-        return None
-    _activate(session, due, active(session))
-    # any earlier scheduled ones were overtaken before their day came: they never served
-    session.execute(update(Generation).where(
-        Generation.status == GenerationStatus.SCHEDULED,
-        Generation.effective_from <= due.effective_from).values(
-        status=GenerationStatus.RETIRED, effective_to=due.effective_from))
-    return due
+
+
+def activate_due(session: Session, today: dt.date) -> Generation | None:
+    """Activate the scheduled generations whose day has come, earliest first (each retires the
+    one before, so the dates stay one line); returns the last one. Plans' generations go
+    through layers/planning/schedule.py, which first carries over what was published since."""
+    last = None
+    while (due := next_due(session, today)) is not None:
+        _activate(session, due, active(session))
+        last = due
+    return last

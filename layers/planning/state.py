@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from gis.redraw import GridIndex
 from layers.storage.models import GRID_WORKER_ROLES, Plan
 
+# Grids share edges to within floating-point noise: about a tenth of a millimetre.
+NEIGHBOUR_DEG = 1e-6
+
 
 @dataclass
 class Grid:
@@ -64,6 +67,20 @@ class PlanState:
         first = np.unique(point_i[order], return_index=True)[1]
         out[point_i[order][first]] = np.asarray(codes, dtype=object)[grid_i[order][first]]
         return out
+
+    def neighbours(self) -> dict[str, list[str]]:
+        """Grids sharing an edge (not just a corner) with each grid, by code."""
+        out: dict[str, list[str]] = {code: [] for code in self.grids}
+        for code, grid in self.grids.items():
+            if grid.geom.is_empty:
+                continue
+            edge = grid.geom.boundary
+            for other in self.index.near(grid.geom, NEIGHBOUR_DEG):
+                if other > code and not self.grids[other].geom.is_empty and edge.intersection(
+                        self.grids[other].geom.buffer(NEIGHBOUR_DEG)).length > 10 * NEIGHBOUR_DEG:
+                    out[code].append(other)
+                    out[other].append(code)
+        return {code: sorted(near) for code, near in out.items()}
 
     def totals(self) -> dict[str, dict]:
         """Households, residents and buildings per grid."""

@@ -1,16 +1,20 @@
 """Balanced grid suggestions for a community of a plan (gis/balance.py, GerryChain ReCom on the
 unit adjacency graph), reported side by side with today's grids; applied into the plan on
-request when they have as many grids as now (otherwise the planner adds or merges grids first)."""
+request in one step — new grids are made, emptied ones removed, and one undo takes it back.
+ReCom draws a fresh partition; for the smallest change that fixes grids out of norm, see
+rebalance.py."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.balance import BalanceError, partition, polsby_popper, unit_graph
+from gis.redraw import next_grid_code
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import plans, units
@@ -44,7 +48,7 @@ def suggest(session: Session, plan: Plan, *, area: str, households_min: int, hou
         assignment = partition(graph, current, count, target, epsilon, seconds)
     except BalanceError as exc:
         raise plans.InvalidEdit(str(exc), zh="无法生成均衡方案") from None
-    labels = _label(assignment, current)
+    labels = _label(assignment, current, sorted(set(current.values())), area)
     proposal = _report(rows, shapes, labels, households_min, households_max)
     today = _report(rows, shapes, current, households_min, households_max)
     moved = sum(1 for u in rows if labels[u.id] != current[u.id])
@@ -54,27 +58,29 @@ def suggest(session: Session, plan: Plan, *, area: str, households_min: int, hou
               "current": {**today, "units_moved": 0},
               "seconds": round(time.perf_counter() - started, 2), "applied": False}
     if apply:
-        answer["applied"] = _apply(session, plan, labels, current, by, settings)
+        edit = _apply(session, plan, state, labels, current, by, settings)
+        answer.update({"applied": True, "validation": edit["validation"]})
     return answer
 
 
-def _label(assignment: dict, current: dict) -> dict[int, str]:
-    """Name each suggested part after the grid it shares most units with (greedy, largest first),
-    so a suggestion reads as changes to today's grids; parts left over are ``new-1``, ``new-2``."""
-    overlap: dict[tuple, int] = {}
+def _label(assignment: dict, current: dict, grids: list[str], community: str) -> dict[int, str]:
+    """Name each suggested part after a grid of today so that as many units as possible keep
+    their grid (an optimal matching, not a greedy one: a part whose best grids were taken still
+    gets a free one); parts beyond today's grids get the community's next free codes."""
+    from scipy.optimize import linear_sum_assignment
+
+    parts = sorted(set(assignment.values()), key=str)
+    overlap = np.zeros((len(parts), len(grids)))
     for unit, part in assignment.items():
-        overlap[(part, current[unit])] = overlap.get((part, current[unit]), 0) + 1
-    names: dict = {}
-    used: set[str] = set()
-    for (part, grid), _n in sorted(overlap.items(), key=lambda kv: -kv[1]):
-        if part not in names and grid not in used:
-            names[part] = grid
-            used.add(grid)
-    extra = 0
-    for part in sorted(set(assignment.values()), key=str):
+        if current[unit] in grids:
+            overlap[parts.index(part), grids.index(current[unit])] += 1
+    rows, cols = linear_sum_assignment(overlap, maximize=True)
+    names = {parts[r]: grids[c] for r, c in zip(rows, cols, strict=True)}
+    taken = list(grids)
+    for part in parts:
         if part not in names:
-            extra += 1
-            names[part] = f"new-{extra}"
+            names[part] = next_grid_code(community, taken)
+            taken.append(names[part])
     return {unit: names[part] for unit, part in assignment.items()}
 
 
@@ -94,15 +100,15 @@ def _report(rows: list[PlanUnit], shapes: dict, labels: dict, low: int, high: in
             "mean_polsby_popper": round(sum(compact) / len(compact), 3)}
 
 
-def _apply(session: Session, plan: Plan, labels: dict, current: dict, by: Principal,
-           settings: Settings) -> bool:
-    if any(label.startswith("new-") for label in labels.values()):
-        raise plans.InvalidEdit("the suggestion has more grids than today; split or draw grids "
-                                "first, then apply", zh="建议方案的网格数多于现有网格，请先新增网格")
-    by_grid: dict[str, list[int]] = {}
-    for unit, grid in labels.items():
-        if grid != current[unit]:
-            by_grid.setdefault(grid, []).append(unit)
-    for grid, ids in sorted(by_grid.items()):
-        units.assign(session, plan, ids, grid, by=by, settings=settings)
-    return True
+def _apply(session: Session, plan: Plan, state, labels: dict, current: dict, by: Principal,
+           settings: Settings) -> dict:
+    """Paint the suggestion in one history entry: new parts become new grids (named after the
+    grid most of their units come from), grids left with no unit are removed."""
+    made = sorted(set(labels.values()) - set(current.values()))
+    names = {}
+    for code in made:
+        origins = [current[u] for u, label in labels.items() if label == code]
+        parent = max(set(origins), key=origins.count)
+        names[code] = f"{state.grids[parent].name}（新）" if parent in state.grids else "新网格"
+    return units.paint(session, plan, state, labels, by=by, settings=settings, action="suggest",
+                       detail={"community": next(iter(labels.values()))[:12]}, new_grids=names)

@@ -9,15 +9,16 @@ import json
 
 import numpy as np
 import shapely
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.units import units_of_grid
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import edits, plans
-from layers.planning.state import PlanState, load
-from layers.storage.models import Plan, PlanUnit
+from layers.planning.history import Change
+from layers.planning.state import Grid, PlanState, load
+from layers.storage.models import Area, AreaLevel, Plan, PlanUnit
 
 
 def _communities(state: PlanState, area: str | None) -> list[str]:
@@ -44,8 +45,6 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
     """), dict(zip(("x0", "y0", "x1", "y1"), map(float, extent), strict=True)))])
     b = state.buildings
     ids = np.arange(len(b.codes))
-    next_id = (session.scalar(select(func.max(PlanUnit.id)).where(PlanUnit.plan_id == plan.id))
-               or 0) + 1
     rows = []
     for community in missing:
         for code in sorted(c for c, g in state.grids.items() if g.community == community):
@@ -55,12 +54,15 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
                                       b.points[near], ids[near], b.shapes[near]):
                 held = list(unit.buildings)
                 rows.append(PlanUnit(
-                    plan_id=plan.id, id=next_id, community=community, grid_code=code,
+                    plan_id=plan.id, community=community, grid_code=code,
                     buildings=[str(b.codes[i]) for i in held],
                     households=int(b.households[held].sum()) if held else 0,
                     residents=int(b.residents[held].sum()) if held else 0,
                     geom=f"SRID=4326;{unit.geom.wkt}"))
-                next_id += 1
+    ids = session.scalars(text("SELECT nextval('plan_unit_ids') FROM generate_series(1, :n)"),
+                          {"n": len(rows)}).all()
+    for row, ident in zip(rows, ids, strict=True):
+        row.id = ident
     session.add_all(rows)
     session.flush()
 
@@ -97,11 +99,27 @@ def assign(session: Session, plan: Plan, unit_ids: list[int], grid: str, *, by: 
     if any(u.community != community for u in chosen):
         raise plans.InvalidEdit("units can only be painted into a grid of their own community",
                                 zh="单元只能划入本社区/村的网格")
-    losers = {u.grid_code for u in chosen} - {grid}
+    return paint(session, plan, state, {u.id: grid for u in chosen}, by=by, settings=settings,
+                 action="assign", detail={"grid": grid})
+
+
+def paint(session: Session, plan: Plan, state: PlanState, moves: dict[int, str], *,
+          by: Principal, settings: Settings, action: str, detail: dict,
+          new_grids: dict[str, str] | None = None) -> dict:
+    """Move units to grids of their community in one history entry (undone in one step);
+    ``new_grids`` (code → name) are grids the moves create. Grids become the unions of their
+    units; a grid left with no unit is removed."""
+    chosen = list(session.scalars(select(PlanUnit).where(PlanUnit.plan_id == plan.id,
+                                                         PlanUnit.id.in_(list(moves)))))
+    moved = {u.id: [u.grid_code, moves[u.id]] for u in chosen if u.grid_code != moves[u.id]}
+    touched = sorted({g for pair in moved.values() for g in pair})
+    change = Change(session, plan, by, action, **detail)
+    change.before(touched)
+    for code, name in sorted((new_grids or {}).items()):
+        _new_grid(session, plan, state, code, name)
     for unit in chosen:
-        unit.grid_code = grid
+        unit.grid_code = moves[unit.id]
     session.flush()
-    touched = sorted(losers | {grid})
     # Units of different grids meet along edges that agree only to floating-point noise; a union
     # on a 1e-9° grid (about 0.1 mm, the store's "same geometry") closes those hairline seams.
     shapes = dict(session.execute(text("""
@@ -113,5 +131,17 @@ def assign(session: Session, plan: Plan, unit_ids: list[int], grid: str, *, by: 
     edits.write_geometries(session, state, changed)
     if emptied:
         edits.remove_grids(session, state, emptied)
-    plans.record(session, plan, by, "assign", touched, units=sorted(unit_ids), grid=grid)
+    change.done(units={str(u): pair for u, pair in sorted(moved.items())})
     return edits.edit_answer(state, settings, touched)
+
+
+def _new_grid(session: Session, plan: Plan, state: PlanState, code: str, name: str) -> None:
+    """An empty grid row for units to be painted into (its outline is their union)."""
+    community = code[:12]
+    parent_id = session.scalar(select(Area.id).where(Area.generation_id == plan.generation_id,
+                                                     Area.code == community))
+    session.add(Area(generation_id=plan.generation_id, code=code, name=name, level=AreaLevel.GRID,
+                     parent_id=parent_id, kind="comprehensive", properties={},
+                     geom="SRID=4326;MULTIPOLYGON EMPTY"))
+    session.flush()
+    state.grids[code] = Grid(code, name, "comprehensive", 1, community, shapely.Polygon(), {})
