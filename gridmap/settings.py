@@ -77,8 +77,10 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=200_000, description="Most rows in one batch request.")
     # resource bounds (layers/limits.py): each refusal names the setting that raises it
     max_vertices: int = Field(
-        default=20_000, description="Most vertices of one geometry a request or an import may "
-                                    "send (a task's area, a plan's grid, an imported feature).")
+        default=20_000, ge=4, description="Most vertices of one geometry a request or an import "
+                                          "may send (a task's area, a plan's grid or split line, "
+                                          "an imported feature): more is refused (413) naming "
+                                          "this limit, before any geometry work.")
     max_area_km2: float = Field(
         default=2_500.0, description="Largest polygon (km²) a request may send; the district is "
                                      "about 890 km².")
@@ -104,11 +106,6 @@ class Settings(BaseSettings):
     plan_snap_m: float = Field(
         default=2.0, description="Planning: a redrawn grid's vertices within this many metres of a "
                                  "neighbour's snap to it, so shared edges stay shared.")
-    max_vertices: int = Field(
-        default=20_000, ge=4, description="Most vertices of one geometry a client sends (a "
-                                          "plan's grid, split line or upload row): more is "
-                                          "refused (413) naming this limit, before any geometry "
-                                          "work.")
     plan_tolerance_m: float = Field(
         default=1.0, description="Planning: gaps and overlaps thinner than this are not reported.")
     norm_urban_households: tuple[int, int] = Field(
