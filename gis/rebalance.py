@@ -591,4 +591,4 @@ def _reset(plan: _Plan, labels: list[str]) -> None:
 def _merge_partner(plan: _Plan, g: str, high: int, movable) -> str | None:
     neighbours = {plan.labels[j] for i in plan.members[g] for j in plan.net.edges[i]} - {g}
     fits = [h for h in neighbours if movable(h) and plan.hh[h] + plan.hh[g] <= high]
-    return min(fits, key=lambda h: plan.hh[h]) if fits else None
+    return min(fits, key=lambda h: (plan.hh[h], h)) if fits else None  # ties: the lower code

@@ -87,7 +87,7 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
 def _name_of(state: PlanState, labels: list[str], before: list[str], code: str) -> str:
     """A new grid is named after the grid most of its units came from."""
     origins = [b for b, label in zip(before, labels, strict=True) if label == code]
-    parent = max(set(origins), key=origins.count) if origins else ""
+    parent = max(sorted(set(origins)), key=origins.count) if origins else ""  # ties: lower code
     return state.grids[parent].name if parent in state.grids else "新网格"
 
 
