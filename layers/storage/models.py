@@ -453,7 +453,8 @@ class Case(Base):
 
 class CaseEvent(Base):
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case", "case_id"),)
+    __table_args__ = (Index("ix_case_events_case", "case_id"),
+                      Index("uq_case_events_idempotency", "idempotency_key", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -464,6 +465,8 @@ class CaseEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     photo_ids: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # the client's Idempotency-Key of the action: a resend answers the case, acts once
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class Photo(Base):
@@ -723,6 +726,7 @@ class CaseResponse(Base):
     __tablename__ = "case_responses"
     __table_args__ = (
         Index("ix_case_responses_case", "case_id"),
+        Index("uq_case_responses_idempotency", "idempotency_key", unique=True),
         CheckConstraint("outcome IN ('劝导驱离', '劝导未离开', '现场无人', '设备故障')",
                         name="ck_case_responses_outcome"),
     )
@@ -735,6 +739,7 @@ class CaseResponse(Base):
     outcome: Mapped[str] = mapped_column(String(10))
     place_clear: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))  # a resend answers this one
 
 
 # -- department task orders (下单到网格) ------------------------------------------------------------
