@@ -23,6 +23,7 @@ from api.observability import Metrics, Observe, json_access_log
 from api.routers import (
     areas,
     cases,
+    desk,
     docs,
     features,
     geocode,
@@ -42,7 +43,7 @@ from gridmap.settings import Settings, get_settings
 from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
 from layers.access.credentials import CredentialCache
 from layers.access.rate_limit import SharedRateLimiter
-from layers.cases import working_calendar
+from layers.cases import feed, working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.cases.working_calendar import CST
 from layers.locating.locators import LocatorRegistry
@@ -55,7 +56,7 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
            maps.router, features.router, plans.router, register.router, patrols.router,
-           tasks.router, mobile.router, docs.router)
+           tasks.router, mobile.router, desk.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                            settings.resident_requests_per_minute)
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
+        # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)
+        app.state.locators.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
         app.state.locators.listener.start()
         # serve only once changes are heard (or the database is found down: /readyz says so)
         app.state.locators.listener.wait(timeout=5.0)
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.clock = lambda: dt.datetime.now(dt.UTC)  # tests replace it to move time
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     app.state.credentials = CredentialCache()  # tokens seen lately (layers/access/credentials.py)
+    app.state.case_feed = feed.ChangeSignal()  # wakes the desk's live streams (layers/cases/feed.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     # JSON, GeoJSON, CSV and tiles compressed for clients that accept it

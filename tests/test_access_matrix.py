@@ -145,12 +145,18 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/m/manifest.webmanifest"): Probe("GET", "/m/manifest.webmanifest"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
     ("GET", "/"): Probe("GET", "/"),
+    # the dispatcher's desk: the page (a role that may not enter gets 303 to sign in, or 403)
+    ("GET", "/desk"): Probe("GET", "/desk", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    ("GET", "/v1/desk/queue"): Probe("GET", "/v1/desk/queue?area={street}", scoped=True),
+    ("GET", "/v1/desk/cases/{case_id}"): Probe("GET", "/v1/desk/cases/{case}", scoped=True),
+    ("GET", "/v1/desk/events"): Probe("GET", "/v1/desk/events?after=0&timeout=0"),
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),
     ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
-    ("GET", "/map/cases"): Probe("GET", "/map/cases",
-                                 also_refused={UserRole.PUBLIC, UserRole.WORKER}),
+    ("GET", "/map/cases"): Probe("GET", "/map/cases", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,

@@ -15,12 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import ReadSessionDep, RowId, SessionDep, allowed
+from api.pages import gate, page, with_header
 from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
 from layers.planning import plans
-from map_ui import pages
+from map_ui import chrome, pages
 
 router = APIRouter(tags=["maps"])
 MAX_CACHED_PAGES = 32
@@ -72,30 +73,23 @@ HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "descrip
 REDIRECT = {303: {"description": "on to the page"}, **HTML}
 
 
-@router.get("/", include_in_schema=False)
-def index(_: allowed("map.public")) -> HTMLResponse:
-    return HTMLResponse("<!doctype html><meta charset='utf-8'><title>gridmap</title>"
-            "<link rel='icon' href='data:,'>"
-            "<link rel='stylesheet' href='/static/gridmap.css'><div class='gm-index'>"
-            "<h1>gridmap · 网格化服务管理空间底座</h1><ul>"
-            "<li><a href='/map/locate'>找我的网格员（居民）</a></li>"
-            "<li><a href='/map/coverage'>网格覆盖图</a>"
-            "（<a href='/map/coverage?colour=workload'>按工作量</a>）</li>"
-            "<li><a href='/map/cases'>案件分布图</a>（工作人员）</li>"
-            "<li><a href='/map/login'>工作人员登录</a></li>"
-            "<li><a href='/docs'>API 文档</a></li></ul></div>")
+@router.get("/", summary="The home page: what the caller's role may do here", responses=HTML,
+            response_class=Response)
+def index(who: allowed("map.public", cookie=True)) -> HTMLResponse:
+    return page(chrome.home(who))
 
 
 @router.get("/map/login", summary="Sign in to the staff maps", responses=HTML,
             response_class=Response)
-def login_page(_: allowed("map.public"), next: Annotated[str, Query(max_length=200)] = "/map/cases",
+def login_page(_: allowed("map.public"), next: Annotated[str, Query(max_length=200)] = "/",
                failed: bool = False) -> HTMLResponse:
     return HTMLResponse(pages.login(_safe_next(next), failed=failed))
 
 
 def _safe_next(target: str) -> str:
-    """Only our own map pages: never an open redirect to another site."""
-    return target if target.startswith("/map/") and "//" not in target else "/map/cases"
+    """Only our own staff pages: never an open redirect to another site."""
+    ours = target.startswith(("/map/", "/desk")) and "//" not in target and "\\" not in target
+    return target if ours else "/"
 
 
 @router.post("/map/login", summary="Check a staff token and keep it in a cookie for the maps",
@@ -104,7 +98,8 @@ async def login(request: Request, _: allowed("map.public")) -> Response:
     form = await request.form()
     token, target = str(form.get("token") or "").strip(), _safe_next(str(form.get("next") or ""))
     principal = await run_in_threadpool(principal_for_token, request, token) if token else None
-    if principal is None or not allows(principal.role, "map.staff"):
+    # any staff credential signs in: each page then says whether this role may enter it
+    if principal is None or not principal.signed_in:
         return RedirectResponse(f"/map/login?failed=1&next={quote(target)}", status_code=303)
     response = RedirectResponse(target, status_code=303)
     keep_signed_in(response, request, token)
@@ -134,12 +129,10 @@ async def coverage_page(request: Request, session: ReadSessionDep,
     html = await run_in_threadpool(_cached, request.app, key, lambda: pages.coverage(
         session, ms, colour_by=colour, staff=staff, patrols_since=now - dt.timedelta(days=7),
         patrol_reach_m=request.app.state.settings.patrol_reach_m))
-    return _page(html, private=staff)
+    return page(with_header(html, who, "/map/coverage"), private=who.signed_in)
 
 
-def _page(html: str, *, private: bool) -> HTMLResponse:
-    return HTMLResponse(html, headers={"Cache-Control": "private, no-store" if private else
-                                       "public, max-age=60", "Vary": "Cookie"})
+_page = page  # the planner's page (issue 22) calls it by this name
 
 
 @router.get("/map/cases", summary="Cases map (staff)", responses=REDIRECT, response_class=Response)
@@ -149,12 +142,13 @@ def cases_page(
     category: Annotated[str | None, Query(max_length=20)] = None,
     street: Annotated[str | None, Query(max_length=15)] = None,
 ) -> Response:
-    if not allows(who.role, "map.staff"):
-        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-    today = request.app.state.clock().date()
-    return _page(pages.cases(session, _settings(request), period_days=period,
-                             category=category or None, street=street or None, today=today,
-                             scope=who.scope_code), private=True)
+    refused = gate(request, who, "map.staff", "案件地图")
+    if refused is not None:
+        return refused
+    return page(with_header(pages.cases(
+        session, _settings(request), period_days=period, category=category or None,
+        street=street or None, now=request.app.state.clock(), scope=who.scope_code),
+        who, "/map/cases"))
 
 
 @router.get("/map/plan/{plan_id}", summary="The planner's page for a plan (sign in first)",
@@ -175,10 +169,11 @@ def plan_page(request: Request, plan_id: RowId, session: SessionDep,
 @router.get("/map/locate", summary="Resident locator page", responses=HTML,
             response_class=Response)
 def locate_page(request: Request, session: ReadSessionDep,
-                _: allowed("map.public")) -> HTMLResponse:
+                who: allowed("map.public", cookie=True)) -> HTMLResponse:
     ms = _settings(request)
-    return HTMLResponse(_cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
-                                lambda: pages.locate(session, ms)))
+    html = _cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
+                   lambda: pages.locate(session, ms))
+    return page(with_header(html, who, "/map/locate"), private=who.signed_in)
 
 
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")

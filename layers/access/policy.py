@@ -24,7 +24,7 @@ from layers.storage.models import UserRole
 R = UserRole
 _PUBLIC = frozenset({
     "health", "locate", "geocode", "resident.lookup", "areas.read", "generations.read",
-    "map.public", "tiles.read", "open311.read", "docs.read",
+    "map.public", "tiles.read", "open311.read", "docs.read", "resident.contact",
 })
 _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read"})
 # the register: a worker looks people up in their grids and calls them (so may identify them:
@@ -36,7 +36,7 @@ _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
 # a street's dispatcher sees its people masked, follows visit compliance, and sees 重点人员
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
     "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
-    "person.sensitive", "task.create", "task.read", "assessment.read"}
+    "person.sensitive", "task.create", "task.read", "assessment.read", "desk.use"}
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}
 # a department places tasks into grids and follows its own (no cases, no register, no stats)

@@ -189,6 +189,7 @@ def cases(session: Session, *, since: dt.date | None, category: str | None,
     rows = session.execute(text("""
         SELECT c.id, c.case_no, c.category_code, cat.name AS category, c.status::text AS status,
                c.grid_code, g.name AS grid, w.name AS worker, c.deadline, c.created_at,
+               c.escalation_level,
                ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
         FROM cases c
         LEFT JOIN categories cat ON cat.version_id = c.routing_version_id AND cat.code = c.category_code
@@ -203,6 +204,15 @@ def cases(session: Session, *, since: dt.date | None, category: str | None,
     """), {"since": since or dt.date(1900, 1, 1), "category": category, "street": street,
            "scope": scope, "limit": limit}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def area_bounds(session: Session, code: str) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of an area of the active generation (None: no such area)."""
+    row = session.execute(text(f"""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM (SELECT ST_Extent(geom) AS e FROM areas
+              WHERE generation_id = {ACTIVE_ID_SQL} AND code = :code) q"""), {"code": code}).one()
+    return None if row[0] is None else [[row[1], row[0]], [row[3], row[2]]]
 
 
 def categories(session: Session) -> list[tuple[str, str]]:
@@ -237,3 +247,17 @@ def communities(session: Session, generation_id: int, area: str) -> list[tuple[s
         SELECT code, name FROM areas WHERE generation_id = :g AND level = 'community'
           AND (code LIKE :area || '%' OR :area LIKE code || '%') ORDER BY code
     """), {"g": generation_id, "area": area})]
+
+
+def filter_choices(session: Session, scope: str | None) -> dict:
+    """What a staff page's filters offer inside a scope: the streets and communities of the
+    active generation (code, name, parent street) and the case categories in force."""
+    areas = session.execute(text(f"""
+        SELECT code, name, level::text AS level FROM areas
+        WHERE generation_id = {ACTIVE_ID_SQL} AND level IN ('street', 'community')
+          AND (CAST(:scope AS text) IS NULL OR code LIKE :scope || '%'
+               OR :scope LIKE code || '%')
+        ORDER BY code"""), {"scope": scope}).all()
+    return {"streets": [[a.code, a.name] for a in areas if a.level == "street"],
+            "communities": [[a.code, a.name] for a in areas if a.level == "community"],
+            "categories": [list(c) for c in categories(session)]}

@@ -1,0 +1,76 @@
+"""The dispatcher's desk page (``/desk``): the case queue beside the map, one case's detail with
+its timeline and the actions the caller's role may take, live updates. A plain page on the
+vendored Leaflet (not a Folium map): it is an application whose content comes from the API after
+it loads (map_ui/static/desk.js), so there is nothing for a map builder to pre-render, and the
+page stays a few kilobytes however many cases there are."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from layers.access.policy import Principal, allows
+from layers.cases.desk import SOURCE_ZH
+from layers.cases.workflow import STATUS_ZH
+from map_ui import chrome
+from map_ui.pages import STATUS_COLOURS
+
+V = "/static/vendor"
+LEAFLET_HEAD = (f"<link rel='stylesheet' href='{V}/leaflet/leaflet.css'>"
+                f"<script src='{V}/leaflet/leaflet.js'></script>"
+                f"<script src='{V}/vectorgrid/Leaflet.VectorGrid.bundled.min.js'></script>"
+                "<script src='/static/gcj02.js'></script>")
+
+
+def config_attr(config: dict) -> str:
+    """A page's configuration as a data attribute (HTML-escaped JSON: no inline script)."""
+    return html.escape(json.dumps(config, ensure_ascii=False), quote=True)
+
+
+def desk(principal: Principal, *, csrf: str | None, filters: dict, outlines: dict,
+         basemap: tuple[str | None, str, str]) -> str:
+    """The desk; ``outlines`` are the street outlines of the caller's scope (GeoJSON, in the
+    basemap's datum), ``filters`` what the queue's filters offer."""
+    url, datum, attribution = basemap
+    config = {
+        "csrf": csrf, "role": principal.role.value, "scope": principal.scope_code,
+        "statuses": {s.value: zh for s, zh in STATUS_ZH.items()}, "colours": STATUS_COLOURS,
+        "sources": SOURCE_ZH, "basemap": {"url": url, "datum": datum, "attribution": attribution},
+        "may": {"respond": allows(principal.role, "alert.respond")}, "outlines": outlines,
+        **filters,
+    }
+    body = f"""
+<div class="gm-desk" data-config="{config_attr(config)}">
+  <aside class="gm-queue">
+    <form id="gm-filter" class="gm-filter">
+      <select name="state" title="办理状态"><option value="open">在办</option>
+        <option value="closed">已办结/作废</option><option value="all">全部</option></select>
+      <select name="status" title="环节"><option value="">全部环节</option></select>
+      <select name="category" title="类别"><option value="">全部类别</option></select>
+      <select name="source" title="来源"><option value="">全部来源</option></select>
+      <select name="street" title="镇街"><option value="">全部镇街</option></select>
+      <select name="community" title="社区/村"><option value="">全部社区/村</option></select>
+      <input name="grid" placeholder="网格编码" pattern="\\d{{14,15}}" size="15" title="网格编码">
+      <select name="days" title="上报时间"><option value="">不限时间</option>
+        <option value="1">近1天</option><option value="7">近7天</option>
+        <option value="30">近30天</option><option value="90">近90天</option>
+        <option value="365">近一年</option></select>
+      <select name="sort" title="排序"><option value="deadline">按办理时限</option>
+        <option value="newest">最新上报</option></select>
+      <label><input type="checkbox" name="overdue"> 超期</label>
+      <label><input type="checkbox" name="escalated"> 已升级</label>
+      <label><input type="checkbox" name="supervised"> 督办</label>
+    </form>
+    <div id="gm-counts" class="gm-counts-bar"></div>
+    <p id="gm-live" class="gm-live" aria-live="polite">实时更新：连接中…</p>
+    <p id="gm-toast" class="gm-toast" aria-live="polite"></p>
+    <div class="gm-list-wrap"><table id="gm-list" class="gm-list">
+      <thead><tr><th>案件号</th><th>类别</th><th>环节</th><th>网格</th><th>办理时限</th></tr></thead>
+      <tbody></tbody></table></div>
+  </aside>
+  <div id="gm-map" class="gm-desk-map"></div>
+  <section id="gm-detail" class="gm-detail" hidden></section>
+</div>
+<script src="/static/desk.js"></script>"""
+    return chrome.document("调度台", body, principal, "/desk", head=LEAFLET_HEAD,
+                           body_class="gm-fill")
