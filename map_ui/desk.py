@@ -74,3 +74,61 @@ def desk(principal: Principal, *, csrf: str | None, filters: dict, outlines: dic
 <script src="/static/desk.js"></script>"""
     return chrome.document("调度台", body, principal, "/desk", head=LEAFLET_HEAD,
                            body_class="gm-fill")
+
+
+def stats(principal: Principal, *, filters: dict) -> str:
+    """The statistics page: close rate, on-time rate, time to close, backlog and overdue by
+    street, community, grid, category or month — charts and a table, names with codes, export
+    (map_ui/static/stats.js reads /v1/stats/…)."""
+    config = {"scope": principal.scope_code, "streets": filters["streets"],
+              "categories": filters["categories"]}
+    body = f"""
+<main class="gm-stats" data-config="{config_attr(config)}">
+  <form id="gm-stats-form" class="gm-filter">
+    <label>统计维度 <select name="dimension"><option value="street">镇街</option>
+      <option value="community">社区/村</option><option value="grid">网格</option>
+      <option value="category">类别</option><option value="period">月份</option>
+      <option value="summary">全区合计</option></select></label>
+    <label>从 <input type="date" name="from"></label>
+    <label>至（不含） <input type="date" name="to"></label>
+    <label>区域 <select name="area"><option value="">全部（我的范围）</option></select></label>
+    <label>类别 <select name="category"><option value="">全部类别</option></select></label>
+    <button type="submit">统计</button>
+    <a id="gm-csv" class="gm-button" href="#">导出 CSV</a>
+    <a id="gm-xlsx" class="gm-button" href="#">导出 Excel</a>
+  </form>
+  <p id="gm-stats-note" class="gm-small"></p>
+  <div id="gm-stats-charts" class="gm-charts"></div>
+  <div class="gm-table-wrap"><table id="gm-stats-table" class="gm-list gm-stats-table"></table></div>
+</main>
+<script src="/static/stats.js"></script>"""
+    return chrome.document("统计分析", body, principal, "/desk/stats")
+
+
+def register(principal: Principal) -> str:
+    """The register search page: persons, dwellings (a building's, and one with its household
+    and care tags), organisations, and the month's visits of the dwelling's grid — all from the
+    API's register routes, so scope, masking and the audit are theirs
+    (map_ui/static/register.js)."""
+    config = {"identify": allows(principal.role, "person.identify"),
+              "visits": allows(principal.role, "visit.read")}
+    body = f"""
+<main class="gm-register" data-config="{config_attr(config)}">
+  <form id="gm-reg-form" class="gm-filter">
+    <select name="kind"><option value="person">实有人口</option>
+      <option value="organisation">实有单位</option><option value="building">实有房屋（楼栋编码）</option>
+    </select>
+    <input name="q" required maxlength="100" size="40"
+           placeholder="姓名、身份证号、手机号或地址（到房号）">
+    <button type="submit">查询</button>
+  </form>
+  <p class="gm-small">查询范围以本账号的管辖区域为限；身份证号、手机号按角色脱敏；
+    每次查询均记录在审计日志中。</p>
+  <p id="gm-reg-message" aria-live="polite"></p>
+  <div class="gm-reg-cols">
+    <section><div class="gm-table-wrap"><table id="gm-reg-results" class="gm-list"></table></div></section>
+    <section id="gm-reg-detail" class="gm-reg-detail" hidden></section>
+  </div>
+</main>
+<script src="/static/register.js"></script>"""
+    return chrome.document("实有人口", body, principal, "/desk/register")

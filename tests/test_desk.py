@@ -266,3 +266,41 @@ def test_a_hole_left_by_a_rolled_back_event_is_stepped_over_after_a_while(desk):
         now[0] += feed.GAP_WAIT_S
         assert cursor.read(session, scope=None) == []
     assert cursor.settled == kept
+
+
+# -- statistics with names, and their export ------------------------------------------------------
+def test_statistics_name_every_street_community_grid_and_category_beside_its_code(desk):
+    client, h, grids, _engine, _app = desk
+    _report(client, h, grids, 12, "E0301")
+    code = grids.iloc[12].code
+    for dimension, key in (("street", code[:9]), ("community", code[:12]), ("grid", code),
+                           ("category", "E0301")):
+        rows = client.get(f"/v1/stats/{dimension}", headers=h["dispatcher"]).json()["rows"]
+        row = next(r for r in rows if r["key"] == key)
+        assert row["name"] and not row["name"].isdigit(), (dimension, row)
+    named = {r["key"]: r["name"] for r in client.get(
+        "/v1/stats/street", headers=h["dispatcher"]).json()["rows"]}
+    assert named[code[:9]].endswith(("街道", "镇"))
+    assert client.get("/v1/stats/category", headers=h["dispatcher"]).json()["rows"][0]["name"]
+
+
+def test_statistics_download_as_csv_and_as_an_excel_workbook_with_chinese_headers(desk):
+    import io
+
+    from openpyxl import load_workbook
+
+    client, h, grids, _engine, _app = desk
+    _report(client, h, grids, 13, "E0301")
+    code = grids.iloc[13].code
+    csv = client.get("/v1/stats/grid", headers=h["dispatcher"], params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("网格编码,名称,案件数,结案数,结案率(%)")
+    assert any(line.startswith(code + ",") for line in lines[1:])
+    xlsx = client.get("/v1/stats/grid", headers=h["dispatcher"], params={"format": "xlsx"})
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][:3] == ["网格编码", "名称", "案件数"]
+    assert [code] == [row[0] for row in values[2:] if row[0] == code]  # kept as text, whole

@@ -42,6 +42,25 @@ def desk_view(request: Request, session: ReadSessionDep,
         basemap=(ms.url, ms.datum, ms.attribution)))
 
 
+@router.get("/desk/stats", summary="Case statistics as a page: charts, names with codes, export",
+            response_class=Response, responses=HTML)
+def stats_view(request: Request, session: ReadSessionDep,
+               who: allowed("map.public", cookie=True)) -> Response:
+    refused = gate(request, who, "stats.read", "统计分析")
+    if refused is not None:
+        return refused
+    return page(desk_page.stats(who, filters=queries.filter_choices(session, who.scope_code)))
+
+
+@router.get("/desk/register", summary="The register search page (persons, dwellings, "
+            "organisations, the month's visits)", response_class=Response, responses=HTML)
+def register_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
+    refused = gate(request, who, "person.read", "实有人口")
+    if refused is not None:
+        return refused
+    return page(desk_page.register(who))
+
+
 @router.get("/v1/desk/queue", summary="The desk's case queue: filters, counts, deadline first")
 def case_queue(
     request: Request, session: SessionDep, who: CaseReader,
