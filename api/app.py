@@ -35,6 +35,7 @@ from api.routers import (
     patrols,
     plans,
     register,
+    resident,
     stats,
     tasks,
 )
@@ -56,7 +57,7 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
            maps.router, features.router, plans.router, register.router, patrols.router,
-           tasks.router, mobile.router, desk.router, docs.router)
+           tasks.router, mobile.router, desk.router, resident.router, docs.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
+        if not hasattr(app.state, "contact_limiter"):  # revealing a worker's phone: fewer
+            app.state.contact_limiter = SharedRateLimiter(
+                engine, settings.resident_contacts_per_minute, name="contact")
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)

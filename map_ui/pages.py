@@ -15,6 +15,7 @@ from gis.crs import transform_geometry
 from layers.access.policy import READ_GRANTED_BY
 from layers.cases.workflow import ESCALATION_ZH, STATUS_ZH
 from layers.cases.working_calendar import CST
+from layers.locating import contact
 from layers.maps import queries
 from layers.registry import REGISTRY, LayerSpec
 from layers.storage.models import CaseStatus as S
@@ -325,74 +326,29 @@ closedCluster.addLayers(closedMarkers);
 
 
 def locate(session: Session, ms: MapSettings) -> str:
+    """The residents' page: an address (the example is one of the loaded district's own) or the
+    phone's position → the grid, its worker (the work phone behind a tap), the community's
+    reception room with its hours, the street's hotline; the map stays in view on a phone
+    (map_ui/static/locate.js)."""
     m = _map_with_streets(session, ms, "找网格员 · gridmap")
     m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
-    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'))
-    m.get_root().html.add_child(Element("""
-<div class="gm-panel" id="gm-panel">
+    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'
+                                          '<script src="/static/locate.js"></script>'
+                                          '<meta name="viewport" content="width=device-width, '
+                                          'initial-scale=1">'))
+    example = contact.example_address(session) or "路名、门牌号、小区和楼号"
+    m.get_root().html.add_child(Element(f"""
+<div class="gm-panel gm-resident" id="gm-panel">
   <h1>找我的网格员</h1>
   <form id="gm-form">
-    <input id="gm-address" type="text" placeholder="输入地址，如：太白楼路12号曲水苑3号楼" autocomplete="off">
+    <input id="gm-address" type="text" autocomplete="off" maxlength="200"
+           placeholder="输入地址，如：{html.escape(example, quote=True)}">
     <button type="submit">查询</button>
   </form>
   <button id="gm-here" type="button">使用我的位置</button>
   <div id="gm-result" aria-live="polite"></div>
 </div>"""))
-    add_script(m, f"""
-var datum = {js_value(ms.datum)};
-window.gridmapMap = map;
-var drawn = L.layerGroup().addTo(map);
-var result = document.getElementById('gm-result');
-function esc(s) {{ return String(s == null ? '' : s).replace(/[&<>"]/g, function (c) {{
-    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}}[c]; }}); }}
-function shifted(lon, lat) {{ return datum === 'gcj02' ? window.gridmapToGcj(lon, lat) : [lon, lat]; }}
-function show(body, here) {{
-    drawn.clearLayers();
-    if (body.error) {{ result.innerHTML = '<p class="gm-error">' + esc(body.error_zh || body.error) +
-        '</p>' + (body.suggestions && body.suggestions.length ? '<p>您是不是要找：' +
-        body.suggestions.map(esc).join('；') + '</p>' : ''); return; }}
-    var w = body.worker || {{}};
-    var room = body.nearest_reception_room;
-    result.innerHTML = '<div class="gm-card"><div class="gm-grid">' + esc(body.street) + ' · ' +
-        esc(body.community) + '</div><h2>' + esc(body.grid.name) + '</h2>' +
-        '<p>网格员：<b class="gm-worker">' + esc(w.name || '未配置') + '</b></p>' +
-        '<p>联系电话：' + esc(w.phone_masked || '—') + '</p>' +
-        (room ? '<p>最近的网格会客厅：' + esc(room.name) + '，约 ' + Math.round(room.distance_m) +
-        ' 米</p>' : '') + (body.matched_address ? '<p class="gm-small">匹配地址：' +
-        esc(body.matched_address.address) + '</p>' : '') + '</div>';
-    fetch('/map/grid/' + encodeURIComponent(body.grid.code) + '.geojson?datum=' + datum)
-        .then(function (r) {{ return r.json(); }}).then(function (g) {{
-            var outline = L.geoJSON(g, {{style: {{color: '#2563eb', weight: 3, fillOpacity: 0.15}}}});
-            outline.addTo(drawn);
-            map.fitBounds(outline.getBounds(), {{padding: [30, 30]}});
-            window.gridmapShown = body.grid.code;  // the outline is drawn (tests wait for it)
-            if (here) {{ L.circleMarker([here[1], here[0]], {{radius: 7, color: '#dc2626'}}).addTo(drawn); }}
-            if (room && room.lon != null) {{
-                var r = shifted(room.lon, room.lat);
-                L.circleMarker([r[1], r[0]], {{radius: 7, color: '#047857'}})
-                    .bindTooltip(room.name).addTo(drawn);
-                if (here) {{ L.polyline([[here[1], here[0]], [r[1], r[0]]],
-                    {{color: '#047857', dashArray: '6 6'}}).addTo(drawn); }}
-            }}
-        }});
-}}
-document.getElementById('gm-form').addEventListener('submit', function (e) {{
-    e.preventDefault();
-    var q = document.getElementById('gm-address').value.trim();
-    if (!q) {{ return; }}
-    result.innerHTML = '<p>正在查询…</p>';
-    fetch('/v1/resident/worker?address=' + encodeURIComponent(q)).then(function (r) {{ return r.json(); }})
-        .then(function (b) {{ show(b, b.location ? shifted(b.location.lon, b.location.lat) : null); }});
-}});
-document.getElementById('gm-here').addEventListener('click', function () {{
-    if (!navigator.geolocation) {{ result.innerHTML = '<p class="gm-error">此设备不支持定位</p>'; return; }}
-    navigator.geolocation.getCurrentPosition(function (pos) {{
-        var lon = pos.coords.longitude, lat = pos.coords.latitude;
-        fetch('/v1/resident/worker?crs=wgs84&lon=' + lon + '&lat=' + lat)
-            .then(function (r) {{ return r.json(); }}).then(function (b) {{ show(b, shifted(lon, lat)); }});
-    }}, function () {{ result.innerHTML = '<p class="gm-error">无法获取位置，请输入地址</p>'; }});
-}});
-""")
+    add_script(m, f"gridmapLocateStart(map, {js_value({'datum': ms.datum, 'example': example})});")
     return m.get_root().render()
 
 

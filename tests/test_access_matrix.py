@@ -151,6 +151,13 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/desk/queue"): Probe("GET", "/v1/desk/queue?area={street}", scoped=True),
     ("GET", "/v1/desk/cases/{case_id}"): Probe("GET", "/v1/desk/cases/{case}", scoped=True),
     ("GET", "/v1/desk/events"): Probe("GET", "/v1/desk/events?after=0&timeout=0"),
+    ("GET", "/desk/stats"): Probe("GET", "/desk/stats", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
+    ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
+        UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    # a resident's tap for the worker's phone: public on purpose (rate-limited, audited)
+    ("GET", "/v1/resident/contact"): Probe("GET", "/v1/resident/contact?grid={grid}",
+                                           public_data=True),
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),

@@ -304,3 +304,52 @@ def test_statistics_download_as_csv_and_as_an_excel_workbook_with_chinese_header
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[1][:3] == ["网格编码", "名称", "案件数"]
     assert [code] == [row[0] for row in values[2:] if row[0] == code]  # kept as text, whole
+
+
+# -- a resident reaching someone ------------------------------------------------------------------
+def test_a_resident_taps_for_the_grid_workers_work_phone_and_the_tap_is_audited(desk):
+    client, _h, grids, engine, _app = desk
+    code = grids.iloc[14].code
+    answer = client.get("/v1/resident/contact", params={"grid": code})
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert body["worker"]["phone"].isdigit() and len(body["worker"]["phone"]) == 11
+    assert body["reception_room"]["hours"] and body["reception_room"]["phone"]
+    assert body["hotline"]["phone"] and body["hotline"]["name"].endswith("服务热线")
+    with engine.connect() as conn:
+        entry = conn.execute(text("SELECT actor, target, detail::text FROM audit_log WHERE "
+                                  "action = 'resident.contact' ORDER BY id DESC LIMIT 1")).one()
+    assert entry.actor == "anonymous" and entry.target == code
+    assert body["worker"]["phone"] not in entry.detail  # the number is never in the log
+
+
+def test_a_grid_without_a_worker_answers_with_the_reception_room_and_the_street_hotline(desk):
+    client, _h, _grids, engine, _app = desk
+    with engine.connect() as conn:
+        code = conn.execute(text("""
+            SELECT g.code FROM areas g WHERE g.level = 'grid' AND g.kind = 'comprehensive'
+              AND NOT EXISTS (SELECT 1 FROM worker_assignments wa WHERE wa.grid_code = g.code
+                              AND wa.role IN ('full_time', 'part_time'))
+            ORDER BY g.code LIMIT 1""")).scalar()
+    assert code is not None, "the demo plants a grid without a worker"
+    body = client.get("/v1/resident/contact", params={"grid": code}).json()
+    assert body["worker"] is None
+    assert body["reception_room"]["name"].endswith(("网格会客厅", "号")) and body["reception_room"]["hours"]
+    assert body["hotline"]["phone"].startswith("0537-")
+
+
+def test_a_contact_for_something_that_is_no_grid_code_is_a_422(desk):
+    client, _h, _grids, _engine, _app = desk
+    assert client.get("/v1/resident/contact", params={"grid": "abc"}).status_code == 422
+    missing = client.get("/v1/resident/contact", params={"grid": "37081199999999"})
+    assert missing.status_code == 404 and missing.json()["error_zh"]
+
+
+def test_revealing_phones_is_rate_limited_per_client(desk):
+    """(Last in the module: it spends the test client's allowance.)"""
+    client, _h, grids, _engine, app = desk
+    code = grids.iloc[15].code
+    limit = app.state.settings.resident_contacts_per_minute
+    answers = [client.get("/v1/resident/contact", params={"grid": code}).status_code
+               for _ in range(limit + 1)]
+    assert answers[-1] == 429 and 200 in answers
