@@ -10,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import allowed
+from api.deps import SessionDep, allowed
 from api.security import TOKEN_COOKIE, csrf_token, keep_signed_in, principal_for_token
 from layers.access.policy import allows
+from layers.cases import routing
 from map_ui import mobile
 from map_ui.assets import STATIC_DIR
 
@@ -22,10 +23,14 @@ HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}
 
 @router.get("/", summary="The grid worker's phone page (works offline once opened)",
             response_class=Response, responses=HTML)
-def page(request: Request, who: allowed("map.public", cookie=True), failed: bool = False) -> Response:
+def page(request: Request, session: SessionDep, who: allowed("map.public", cookie=True),
+         failed: bool = False) -> Response:
     token = request.cookies.get(TOKEN_COOKIE)
     signed_in = token is not None and allows(who.role, "case.create")
-    body = mobile.page(csrf=csrf_token(token) if signed_in else None, failed=failed)
+    categories = routing.category_names(session) if signed_in else None
+    session.commit()  # the default routing tables, when this is the first thing to need them
+    body = mobile.page(csrf=csrf_token(token) if signed_in else None, failed=failed,
+                       categories=categories)
     return HTMLResponse(body, headers={"Cache-Control": "private, no-cache"})
 
 
@@ -55,4 +60,12 @@ async def login(request: Request, _: allowed("map.public")) -> Response:
         return RedirectResponse("/m/?failed=1", status_code=303)
     response = RedirectResponse("/m/", status_code=303)
     keep_signed_in(response, request, token)
+    return response
+
+
+@router.post("/logout", summary="Sign the worker out on the phone page (forget the cookie)",
+             response_class=Response, responses={303: {"description": "back to the sign-in"}})
+def logout(_: allowed("map.public")) -> Response:
+    response = RedirectResponse("/m/", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
     return response
