@@ -13,6 +13,7 @@ from gis.coverage import sector
 from gis.metric import length_m
 from layers.boundaries.areas import AreaNotFound
 from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.field.patrols import EDGE_M
 from layers.registry import LayerSpec
 from layers.storage.models import GRID_WORKER_ROLES
 
@@ -143,13 +144,14 @@ WITH recent AS (SELECT grid_code, geom FROM patrols WHERE started_at >= :since),
 reach AS (
     SELECT grid_code, ST_Union(ST_Buffer(geom::geography, :m)::geometry) AS geom
     FROM recent GROUP BY grid_code
+), grids AS (  -- each patrolled grid with its edge streets (layers/field/patrols.py: EDGE_M)
+    SELECT code, ST_Buffer(geom::geography, :edge)::geometry AS geom FROM areas
+    WHERE generation_id = {active} AND level = 'grid' AND code IN (SELECT grid_code FROM reach)
 ), lines AS (
     SELECT a.code, l.kind, ST_Intersection(l.geom, a.geom) AS geom
-    FROM areas a
+    FROM grids a
     JOIN (SELECT geom, '道路' AS kind FROM roads UNION ALL SELECT geom, '背街小巷' FROM alleys) l
       ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
-    WHERE a.generation_id = {active} AND a.level = 'grid'
-      AND a.code IN (SELECT grid_code FROM reach)
 )
 SELECT lines.code, lines.kind,
        ST_AsGeoJSON(ST_CollectionExtract(ST_Union(ST_Intersection(lines.geom, reach.geom)), 2), 6),
@@ -164,7 +166,8 @@ def patrol_coverage(session: Session, *, since: dt.datetime, reach_m: float) -> 
     within ``reach_m`` of, and the parts nobody walked (two FeatureCollections)."""
     visited, missed = [], []
     for code, kind, seen, unseen in session.execute(
-            text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)), {"since": since, "m": reach_m}):
+            text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
+            {"since": since, "m": reach_m, "edge": EDGE_M}):
         for geojson, out in ((seen, visited), (unseen, missed)):
             geometry = json.loads(geojson) if geojson else None
             if geometry and geometry.get("coordinates"):
