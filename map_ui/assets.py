@@ -46,6 +46,8 @@ class VectorTiles(JSCSSMixin, MacroElement):
     default_js: ClassVar[list] = [("vectorgrid", f"{_V}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
     _template = Template("""
         {% macro script(this, kwargs) %}
+        // VectorGrid 1.3 calls L.DomEvent.fakeStop, gone since Leaflet 1.8 (a click threw)
+        if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); }; }
         var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
             vectorTileLayerStyles: {{ this.styles|tojson }},
             interactive: true, maxNativeZoom: 18, minZoom: {{ this.min_zoom }},

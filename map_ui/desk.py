@@ -132,3 +132,32 @@ def register(principal: Principal) -> str:
 </main>
 <script src="/static/register.js"></script>"""
     return chrome.document("实有人口", body, principal, "/desk/register")
+
+
+def tasks(principal: Principal, *, csrf: str | None, filters: dict, outlines: dict,
+          categories: dict[str, str], basemap: tuple[str | None, str, str]) -> str:
+    """Department task orders (下单到网格): place one by picking streets and communities or by
+    drawing the area on the map, and follow its fan-out and completion per grid, coloured on
+    the map (map_ui/static/tasks.js; the writes go to POST /v1/tasks)."""
+    url, datum, attribution = basemap
+    config = {"csrf": csrf, "may_create": allows(principal.role, "task.create"),
+              "department": principal.department, "categories": categories,
+              "streets": filters["streets"], "communities": filters["communities"],
+              "outlines": outlines, "basemap": {"url": url, "datum": datum,
+                                                "attribution": attribution}}
+    body = f"""
+<div class="gm-desk gm-tasks" data-config="{config_attr(config)}">
+  <aside class="gm-queue">
+    <p><button type="button" id="gm-new-task" class="gm-primary">新建任务（下单到网格）</button></p>
+    <div id="gm-task-form" hidden></div>
+    <p id="gm-task-answer" class="gm-answer" aria-live="polite"></p>
+    <div class="gm-list-wrap"><table id="gm-task-list" class="gm-list">
+      <thead><tr><th>任务</th><th>时限</th><th>网格</th><th>完成</th><th>超期</th></tr></thead>
+      <tbody></tbody></table></div>
+  </aside>
+  <div id="gm-map" class="gm-desk-map"></div>
+  <section id="gm-task-detail" class="gm-detail" hidden></section>
+</div>
+<script src="/static/tasks.js"></script>"""
+    return chrome.document("部门任务", body, principal, "/desk/tasks", head=LEAFLET_HEAD,
+                           body_class="gm-fill")

@@ -144,6 +144,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
     ("GET", "/m/manifest.webmanifest"): Probe("GET", "/m/manifest.webmanifest"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
+    ("POST", "/m/logout"): Probe("POST", "/m/logout"),
     ("GET", "/"): Probe("GET", "/"),
     # the dispatcher's desk: the page (a role that may not enter gets 303 to sign in, or 403)
     ("GET", "/desk"): Probe("GET", "/desk", also_refused={
@@ -153,6 +154,8 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/desk/events"): Probe("GET", "/v1/desk/events?after=0&timeout=0"),
     ("GET", "/desk/stats"): Probe("GET", "/desk/stats", also_refused={
         UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
+    ("GET", "/desk/tasks"): Probe("GET", "/desk/tasks", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
     ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
         UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
     # a resident's tap for the worker's phone: public on purpose (rate-limited, audited)

@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.deps import ReadSessionDep, RowId, SessionDep, allowed, now
 from api.pages import csrf_of, gate, page
 from layers.cases import desk, feed
+from layers.field.tasks import CATEGORIES as TASK_CATEGORIES
 from layers.maps import queries
 from map_ui import desk as desk_page
 from map_ui.pages import MapSettings
@@ -34,8 +35,7 @@ def desk_view(request: Request, session: ReadSessionDep,
     refused = gate(request, who, "desk.use", "调度台")
     if refused is not None:
         return refused
-    s = request.app.state.settings
-    ms = MapSettings(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    ms = _basemap(request)
     return page(desk_page.desk(
         who, csrf=csrf_of(request), filters=queries.filter_choices(session, who.scope_code),
         outlines=ms.shift(queries.outlines(session, "street", scope=who.scope_code)),
@@ -59,6 +59,20 @@ def register_view(request: Request, who: allowed("map.public", cookie=True)) -> 
     if refused is not None:
         return refused
     return page(desk_page.register(who))
+
+
+@router.get("/desk/tasks", summary="Department task orders: place one by area or drawn "
+            "polygon, follow it per grid", response_class=Response, responses=HTML)
+def tasks_view(request: Request, session: ReadSessionDep,
+               who: allowed("map.public", cookie=True)) -> Response:
+    refused = gate(request, who, "task.read", "部门任务")
+    if refused is not None:
+        return refused
+    ms = _basemap(request)
+    return page(desk_page.tasks(
+        who, csrf=csrf_of(request), filters=queries.filter_choices(session, who.scope_code),
+        outlines=ms.shift(queries.outlines(session, "street", scope=who.scope_code)),
+        categories=TASK_CATEGORIES, basemap=(ms.url, ms.datum, ms.attribution)))
 
 
 @router.get("/v1/desk/queue", summary="The desk's case queue: filters, counts, deadline first")
@@ -128,6 +142,11 @@ async def case_events(
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _basemap(request: Request) -> MapSettings:
+    s = request.app.state.settings
+    return MapSettings(s.basemap_url, s.basemap_datum, s.basemap_attribution)
 
 
 def _event_id(value: str | None) -> int | None:

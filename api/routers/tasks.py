@@ -49,7 +49,7 @@ async def _json(request: Request) -> object:
              summary="Place a task into an area (codes or a drawn polygon): one grid task per "
                      "covered grid, assigned to its worker (or its specialist by category)")
 async def create(request: Request, response: Response, session: SessionDep,
-                 who: allowed("task.create")) -> dict:
+                 who: allowed("task.create", cookie=True)) -> dict:
     body = await _json(request)
     key = request.headers.get("idempotency-key")
 
@@ -67,7 +67,7 @@ async def create(request: Request, response: Response, session: SessionDep,
 
 @router.get("/v1/tasks", summary="The caller's tasks (a department's own), newest first, with "
                                  "their progress")
-def listing(request: Request, session: SessionDep, who: allowed("task.read")) -> dict:
+def listing(request: Request, session: SessionDep, who: allowed("task.read", cookie=True)) -> dict:
     return tasks.listing(session, who, now=now(request))
 
 
@@ -78,7 +78,8 @@ def mine(request: Request, session: SessionDep, who: allowed("task.mine", cookie
 
 @router.get("/v1/tasks/{task_id}", summary="A task's progress by street, community and grid, "
                                            "and its overdue grid tasks")
-def get(task_id: RowId, request: Request, session: SessionDep, who: allowed("task.read")) -> dict:
+def get(task_id: RowId, request: Request, session: SessionDep,
+        who: allowed("task.read", cookie=True)) -> dict:
     return tasks.get(session, active_locator(request), who, task_id, now=now(request))
 
 

@@ -204,7 +204,7 @@ function render(c) {
     actions.innerHTML = c.actions.length ? c.actions.map(function (a) {
         return '<button type="button" data-action="' + a.action + '">' + esc(a.zh) + '</button>';
     }).join('') : '<p class="gm-small">当前环节没有您可以办理的操作</p>';
-    detailBox.hidden = false;
+    if (detailBox.hidden) { detailBox.hidden = false; map.invalidateSize(); }
     window.gridmapDesk.detail = {id: c.id, status: c.status, actions: c.actions.map(function (a) { return a.action; })};
 }
 function show(id) {
@@ -227,7 +227,7 @@ function show(id) {
         });
 }
 detailBox.addEventListener('click', function (e) {
-    if (e.target.closest('.gm-close')) { detailBox.hidden = true; openId = null; window.gridmapDesk.detail = null; return; }
+    if (e.target.closest('.gm-close')) { detailBox.hidden = true; map.invalidateSize(); openId = null; window.gridmapDesk.detail = null; return; }
     var link = e.target.closest('[data-open]');
     if (link) { e.preventDefault(); show(+link.dataset.open); return; }
     var b = e.target.closest('#gm-actions button[data-action]');
