@@ -36,12 +36,16 @@ def desk(principal: Principal, *, csrf: str | None, filters: dict, outlines: dic
         "csrf": csrf, "role": principal.role.value, "scope": principal.scope_code,
         "statuses": {s.value: zh for s, zh in STATUS_ZH.items()}, "colours": STATUS_COLOURS,
         "sources": SOURCE_ZH, "basemap": {"url": url, "datum": datum, "attribution": attribution},
-        "may": {"respond": allows(principal.role, "alert.respond")}, "outlines": outlines,
+        "may": {"respond": allows(principal.role, "alert.respond"),
+                "create": allows(principal.role, "case.create")}, "outlines": outlines,
         **filters,
     }
     body = f"""
 <div class="gm-desk" data-config="{config_attr(config)}">
   <aside class="gm-queue">
+    <p class="gm-queue-top"><button type="button" id="gm-new-case" class="gm-primary" hidden>登记新案件
+      （热线/来访）</button></p>
+    <div id="gm-new-form"></div>
     <form id="gm-filter" class="gm-filter">
       <select name="state" title="办理状态"><option value="open">在办</option>
         <option value="closed">已办结/作废</option><option value="all">全部</option></select>

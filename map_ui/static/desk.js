@@ -99,8 +99,8 @@ function countsBar(k) {
 var loading = null, again = false;
 function load() {
     if (loading) { again = true; return loading; }
-    var started = performance.now();
-    loading = fetch('/v1/desk/queue?' + query(), {credentials: 'same-origin'})
+    var started = performance.now(), asked = query();
+    loading = fetch('/v1/desk/queue?' + asked, {credentials: 'same-origin'})
         .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
         .then(function (rb) {
             var r = rb[0], b = rb[1];
@@ -132,6 +132,7 @@ function load() {
             window.gridmapDesk.queue = b.cases.length;
             window.gridmapDesk.counts = b.counts;
             window.gridmapDesk.queueMs = performance.now() - started;
+            window.gridmapDesk.query = asked;
             window.gridmapDesk.ready = true;
         })
         .catch(function () { $('#gm-counts').textContent = '无法读取案件队列，请检查网络'; })
@@ -207,7 +208,7 @@ function render(c) {
     if (detailBox.hidden) { detailBox.hidden = false; map.invalidateSize(); }
     window.gridmapDesk.detail = {id: c.id, status: c.status, actions: c.actions.map(function (a) { return a.action; })};
 }
-function show(id) {
+function show(id, live) {
     openId = id;
     Array.prototype.forEach.call(list.querySelectorAll('tr.gm-open'), function (tr) { tr.classList.remove('gm-open'); });
     var tr = list.querySelector('tr[data-id="' + id + '"]');
@@ -215,6 +216,8 @@ function show(id) {
     return fetch('/v1/desk/cases/' + id, {credentials: 'same-origin'})
         .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
         .then(function (rb) {
+            // a live update never replaces a case whose action form the dispatcher has open
+            if (live && (openId !== id || $('#gm-action-form .gm-form'))) { return; }
             if (!rb[0].ok) { detailBox.hidden = false; detailBox.innerHTML = '<p class="gm-error">' +
                 esc(rb[1].error_zh || rb[1].error) + '</p>'; return; }
             openCase = rb[1];
@@ -222,8 +225,10 @@ function show(id) {
             var p = shifted(openCase.location.lon, openCase.location.lat);
             chosen.clearLayers();
             L.circleMarker([p[1], p[0]], {radius: 11, color: '#0ea5e9', weight: 3, fill: false}).addTo(chosen);
-            if (map.getZoom() < 15) { map.setView([p[1], p[0]], 16, {animate: false}); }
-            else { map.panTo([p[1], p[0]], {animate: false}); }
+            if (!live) {
+                if (map.getZoom() < 15) { map.setView([p[1], p[0]], 16, {animate: false}); }
+                else { map.panTo([p[1], p[0]], {animate: false}); }
+            }
         });
 }
 detailBox.addEventListener('click', function (e) {
@@ -339,6 +344,63 @@ function send(url, body, idem, a) {
         });
 }
 
+// -- a new case from the hotline or a visitor ---------------------------------------------------
+function newCase() {
+    var box = $('#gm-new-form'), idem = key(), picked = null;
+    box.innerHTML = '<div class="gm-form"><h3>登记新案件</h3>' +
+        '<label>来源<select id="gm-n-source"><option value="hotline">热线</option><option value="resident">居民来访</option></select></label>' +
+        '<label>类别 *<select id="gm-n-category"><option value="">请选择</option>' + C.categories.map(function (k) {
+            return '<option value="' + esc(k[0]) + '">' + esc(k[1]) + '（' + esc(k[0]) + '）</option>'; }).join('') + '</select></label>' +
+        '<label>情况描述<textarea id="gm-n-description" rows="2" maxlength="2000"></textarea></label>' +
+        '<p>地点 * <button type="button" id="gm-n-pick">在地图上点选</button> <span id="gm-n-where"></span></p>' +
+        '<label>或地址<input id="gm-n-address" maxlength="300" placeholder="路名门牌、小区楼号"></label>' +
+        '<label>来电人<input id="gm-n-name" maxlength="50"></label><label>联系电话<input id="gm-n-phone" maxlength="30"></label>' +
+        '<p class="gm-error" id="gm-n-problem"></p><button type="button" id="gm-n-next">下一步</button> ' +
+        '<button type="button" id="gm-n-cancel">取消</button><div id="gm-n-confirm" hidden></div></div>';
+    $('#gm-n-pick').addEventListener('click', function () {
+        map.getContainer().style.cursor = 'crosshair';
+        picking = function (lon, lat) { picked = [lon, lat]; $('#gm-n-where').textContent = lon.toFixed(6) + ', ' + lat.toFixed(6); };
+    });
+    $('#gm-n-cancel').addEventListener('click', function () { box.innerHTML = ''; picking = null; });
+    $('#gm-n-next').addEventListener('click', function () {
+        var body = {source: $('#gm-n-source').value, category: $('#gm-n-category').value,
+                    description: $('#gm-n-description').value.trim() || null};
+        var address = $('#gm-n-address').value.trim(), name = $('#gm-n-name').value.trim(), phone = $('#gm-n-phone').value.trim();
+        var missing = [];
+        if (!body.category) { missing.push('类别'); }
+        if (picked) { body.lon = picked[0]; body.lat = picked[1]; body.crs = 'wgs84'; }
+        else if (address) { body.address = address; } else { missing.push('地点（点选或地址）'); }
+        if (name || phone) { body.reporter = {}; if (name) { body.reporter.name = name; } if (phone) { body.reporter.phone = phone; } }
+        if (missing.length) { $('#gm-n-problem').textContent = '请填写：' + missing.join('、'); return; }
+        $('#gm-n-problem').textContent = '';
+        var confirm = $('#gm-n-confirm');
+        confirm.hidden = false;
+        confirm.innerHTML = '<p>确定登记「' + esc($('#gm-n-category').selectedOptions[0].text) + '」' +
+            (picked ? '（地图点选位置）' : '（' + esc(address) + '）') + '吗？</p>' +
+            '<button type="button" id="gm-n-go" class="gm-primary">确定登记</button>';
+        $('#gm-n-go').addEventListener('click', function () { create(body, idem); });
+    });
+}
+function create(body, idem) {
+    var go = $('#gm-n-go');
+    go.disabled = true;
+    fetch('/v1/cases', {method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': C.csrf || '', 'Idempotency-Key': idem}})
+        .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
+        .then(function (rb) {
+            var r = rb[0], b = rb[1];
+            if (!r.ok) { $('#gm-n-problem').textContent = '未能登记：' + (b.error_zh || b.error); go.disabled = false; return; }
+            $('#gm-new-form').innerHTML = '';
+            answers[b.id] = b.status === 'merged' && b.existing_case
+                ? '已登记 ' + b.case_no + '：与在办案件 ' + b.existing_case.case_no + ' 重复，已合并'
+                : '已登记 ' + b.case_no + '（' + b.status_zh + '），请立案';
+            window.gridmapDesk.created = b.id;
+            return show(b.id).then(load);
+        })
+        .catch(function () { $('#gm-n-problem').textContent = '网络中断，请再点一次「确定登记」（不会重复登记）'; go.disabled = false; });
+}
+if (C.may.create) { $('#gm-new-case').hidden = false; $('#gm-new-case').addEventListener('click', newCase); }
+
 // -- live ---------------------------------------------------------------------------------------
 var refreshTimer = null;
 function refreshSoon() {
@@ -357,7 +419,7 @@ if (window.EventSource) {
         $('#gm-toast').textContent = when(e.at) + ' ' + e.case.case_no + ' ' + e.action_zh + ' → ' +
             e.case.status_zh + '（' + e.actor + '）';
         refreshSoon();
-        if (openId === e.case.id && !$('#gm-action-form .gm-form')) { show(openId); }
+        if (openId === e.case.id && !$('#gm-action-form .gm-form')) { show(openId, true); }
     });
 }
 load().then(function () {

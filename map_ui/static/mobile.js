@@ -62,7 +62,7 @@ function flush() {
                     }).concat(rest);
                 }
                 // a task step sent twice: the second finds it done already (409) — nothing lost
-                var done = r.status < 300 || (r.status === 409 && item.kind === 'task');
+                var done = r.status < 300 || (r.status === 409 && (item.kind === 'task' || item.kind === 'step'));
                 if (done) {
                     save(rest);
                     say(DONE[item.kind || 'case'](b));
@@ -87,6 +87,7 @@ var DONE = {
     },
     photo: function () { return '照片已上传'; },
     task: function (b) { return '任务已更新：' + (b.status_zh || ''); },
+    step: function (b) { return '案件 ' + (b.case_no || '') + ' 已更新：' + (b.status_zh || ''); },
     visit: function () { return '走访已记录'; },
     patrol: function (b) {
         var c = (b.coverage && b.coverage[0]) || {};
@@ -133,6 +134,16 @@ $('gm-m-tasks').addEventListener('click', function (e) {
     b.disabled = true;
     enqueue('task', '/v1/grid-tasks/' + b.dataset.task + '/transitions',
             {action: b.dataset.action, note: b.dataset.action === 'accept' ? '已接收' : '已完成'},
+            '正在发送…');
+});
+$('gm-m-cases').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-case]');
+    if (!b) { return; }
+    var note = b.dataset.action === 'feedback'
+        ? window.prompt('处置情况（将反馈给调度中心）', '已处置完毕') : '已到场处置';
+    if (note === null) { return; }
+    b.disabled = true;
+    enqueue('step', '/v1/cases/' + b.dataset.case + '/transitions', {action: b.dataset.action, note: note},
             '正在发送…');
 });
 function loadVisits() {
@@ -238,6 +249,8 @@ function send(photos) {
     $('gm-m-category').value = '';
     enqueue('case', '/v1/cases', body, '正在上报…', photos);
 }
+// the worker's own workflow steps on a case: 处置 (start), then 处置反馈 (feedback)
+var STEP = {dispatched: ['start', '开始处置'], processing: ['feedback', '处置完成，反馈']};
 var CATEGORY = {};
 config.categories.forEach(function (c) { CATEGORY[c[0]] = c[1]; });
 var CLOSED = ['closed', 'cancelled', 'merged'];
@@ -249,11 +262,15 @@ function loadCases() {
             var now = Date.now();
             $('gm-m-cases').innerHTML = b.slice(0, 20).map(function (c) {
                 var late = c.deadline && CLOSED.indexOf(c.status) < 0 && new Date(c.deadline).getTime() < now;
+                var next = STEP[c.status];
                 return '<li><b>' + esc(c.case_no) + '</b> ' + esc(CATEGORY[c.category_code] || c.category_code)
                     + ' · ' + esc(c.status_zh) + (c.deadline ? ' · 时限 ' + esc(when(c.deadline)) : '')
                     + (late ? ' · <b class="gm-error">已超期</b>' : '')
                     + (c.escalation_level ? ' · <b class="gm-error">已升级至' + esc(c.escalated_to) + '</b>' : '')
-                    + (c.status === 'merged' ? ' · 已合并到在办案件' : '') + '</li>';
+                    + (c.status === 'merged' ? ' · 已合并到在办案件' : '')
+                    + (c.description ? '<br><span class="gm-m-note">' + esc(c.description) + '</span>' : '')
+                    + (next ? '<br><button class="gm-m-small" data-case="' + c.id + '" data-action="' + next[0]
+                       + '">' + next[1] + '</button>' : '') + '</li>';
             }).join('') || '<li>暂无案件</li>';
         }).catch(function () {});
 }
