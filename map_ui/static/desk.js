@@ -37,7 +37,7 @@ function communities() {
 communities();
 
 // -- the map ---------------------------------------------------------------------------------
-var map = L.map('gm-map', {preferCanvas: true, maxZoom: 19});
+var map = L.map('gm-map', {preferCanvas: true, minZoom: 5, maxZoom: 19});  // minZoom: see assets.py
 map.invalidateSize();  // the flex layout has sized the container by now
 if (C.basemap.url) { L.tileLayer(C.basemap.url, {attribution: C.basemap.attribution, maxZoom: 19}).addTo(map); }
 var outlines = L.geoJSON(C.outlines, {style: {color: '#475569', weight: 1.5, fill: false},

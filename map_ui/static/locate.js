@@ -74,7 +74,7 @@ function show(body, here, fromPhone) {
            : '<p class="gm-worker">本网格暂未配备网格员</p>') +
         '<div id="gm-contact">' + (w ? '<button type="button" id="gm-reveal">查看网格员电话</button>' : '') + '</div>' +
         (room ? '<p>最近的网格会客厅：' + esc(room.name) + '，直线距离约 ' + metres(room.distance_m) +
-                '<span class="gm-small">（地图上的虚线为直线，不是步行路线）</span></p>' : '') +
+                '<span class="gm-small">（地图上的虚线是直线，非步行路线）</span></p>' : '') +
         (body.matched_address ? '<p class="gm-small">匹配地址：' + esc(body.matched_address.address) + '</p>' : '') +
         '</div>';
     if (!w) { reveal(body.grid.code); }  // no worker: the reception room and the hotline at once

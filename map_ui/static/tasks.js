@@ -25,7 +25,7 @@ function get(url) { return fetch(url, {credentials: 'same-origin'}).then(functio
 // Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed: a click on a
 // tile feature threw instead of stopping at the feature
 if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); }; }
-var map = L.map('gm-map', {maxZoom: 19});
+var map = L.map('gm-map', {minZoom: 5, maxZoom: 19});  // minZoom set: else the tiles' 10 bounds it
 map.invalidateSize();
 window.gridmapTasks.map = map;
 if (C.basemap.url) { L.tileLayer(C.basemap.url, {attribution: C.basemap.attribution, maxZoom: 19}).addTo(map); }
