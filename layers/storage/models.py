@@ -413,6 +413,9 @@ class Case(Base):
         Index("ix_cases_created", "created_at"),
         Index("uq_cases_idempotency", "idempotency_key", unique=True),
         Index("uq_cases_token", "token", unique=True),
+        # the desk's queue: nearest deadline first, and each case's merged duplicates counted
+        Index("ix_cases_deadline", "deadline", "created_at"),
+        Index("ix_cases_duplicate_of", "duplicate_of", postgresql_where=text("duplicate_of IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

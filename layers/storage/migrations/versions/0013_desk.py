@@ -1,7 +1,7 @@
 """The dispatcher's desk: every new case event sends NOTIFY gridmap_cases (the desk's live
-updates, whatever wrote it — the workflow, escalation, an import), and workflow actions and
-remote responses carry the client's Idempotency-Key, so a resent click is answered, not
-repeated.
+updates, whatever wrote it — the workflow, escalation, an import), workflow actions and remote
+responses carry the client's Idempotency-Key, so a resent click is answered, not repeated, and
+the desk's queue is read by index (deadline order, each case's merged duplicates).
 
 Revision ID: 0013
 Revises: 0009
@@ -20,6 +20,12 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("case_events", sa.Column("idempotency_key", sa.String(length=100), nullable=True))
     op.create_index("uq_case_events_idempotency", "case_events", ["idempotency_key"], unique=True)
+    # the desk counts each case's merged duplicates: without it, a queue of 1,000 cases read the
+    # 168k-case history once per row (31 s on the full demo)
+    op.create_index("ix_cases_duplicate_of", "cases", ["duplicate_of"], unique=False,
+                    postgresql_where=sa.text("duplicate_of IS NOT NULL"))
+    # and reads its page nearest deadline first in index order, not by sorting the history
+    op.create_index("ix_cases_deadline", "cases", ["deadline", "created_at"], unique=False)
     op.add_column("case_responses",
                   sa.Column("idempotency_key", sa.String(length=100), nullable=True))
     op.create_index("uq_case_responses_idempotency", "case_responses", ["idempotency_key"],
@@ -41,5 +47,7 @@ def downgrade() -> None:
                "DROP FUNCTION IF EXISTS gridmap_cases_changed();")
     op.drop_index("uq_case_responses_idempotency", table_name="case_responses")
     op.drop_column("case_responses", "idempotency_key")
+    op.drop_index("ix_cases_deadline", table_name="cases")
+    op.drop_index("ix_cases_duplicate_of", table_name="cases")
     op.drop_index("uq_case_events_idempotency", table_name="case_events")
     op.drop_column("case_events", "idempotency_key")
