@@ -84,8 +84,12 @@ def stats(principal: Principal, *, filters: dict) -> str:
     """The statistics page: close rate, on-time rate, time to close, backlog and overdue by
     street, community, grid, category or month — charts and a table, names with codes, export
     (map_ui/static/stats.js reads /v1/stats/…)."""
+    reports = {name: allows(principal.role, action) for name, action in (
+        ("alerts", "stats.read"), ("register", "stats.read"), ("visits", "visit.compliance"),
+        ("workers", "assessment.read"))}
     config = {"scope": principal.scope_code, "streets": filters["streets"],
-              "categories": filters["categories"]}
+              "communities": filters["communities"], "categories": filters["categories"],
+              "reports": [name for name, may in reports.items() if may]}
     body = f"""
 <main class="gm-stats" data-config="{config_attr(config)}">
   <form id="gm-stats-form" class="gm-filter">
@@ -104,6 +108,15 @@ def stats(principal: Principal, *, filters: dict) -> str:
   <p id="gm-stats-note" class="gm-small"></p>
   <div id="gm-stats-charts" class="gm-charts"></div>
   <div class="gm-table-wrap"><table id="gm-stats-table" class="gm-list gm-stats-table"></table></div>
+  <h2 class="gm-stats-more">其他统计</h2>
+  <form id="gm-report-form" class="gm-filter">
+    <select name="report" title="报表"></select>
+    <select name="by" title="统计维度"></select>
+    <label>月份 <input type="month" name="month"></label>
+    <a id="gm-report-csv" class="gm-button" href="#">导出 CSV</a>
+  </form>
+  <p id="gm-report-note" class="gm-small"></p>
+  <div class="gm-table-wrap"><table id="gm-report-table" class="gm-list gm-stats-table"></table></div>
 </main>
 <script src="/static/stats.js"></script>"""
     return chrome.document("统计分析", body, principal, "/desk/stats")

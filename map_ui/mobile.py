@@ -39,6 +39,7 @@ def page(*, csrf: str | None, failed: bool = False,
     return (head + f"<body class='gm-mobile' data-config='{config}'>"
             "<header class='gm-m-bar'><b>网格员</b><span id='gm-m-user'></span>"
             "<span id='gm-m-net' class='gm-m-net'></span>"
+            "<a class='gm-m-home' href='/'>首页</a>"
             "<form method='post' action='/m/logout' class='gm-m-logout'>"
             "<button type='submit'>退出</button></form></header>"
             "<section class='gm-m-card'><h2>我的网格</h2><div id='gm-m-map'></div>"

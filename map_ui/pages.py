@@ -229,17 +229,19 @@ def cases(session: Session, ms: MapSettings, *, period_days: int, category: str 
           flag: str | None = None) -> str:
     """The cases map (staff only): open cases and those closed in the period, inside ``scope``;
     overdue and escalated ones ringed and counted; zoomed to the chosen street, with its
-    community outlines and the grids (vector tiles) under the cases."""
+    community outlines, and the grids (vector tiles, from zoom 13) under the cases."""
     m = _map_with_streets(session, ms, "案件分布图 · gridmap", scope)
     m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
     if street:
         bounds = queries.area_bounds(session, street)
         if bounds:
             add_script(m, f"map.fitBounds({js_value(ms.bounds(bounds))}, {{animate: false}});")
-    folium.GeoJson(ms.shift(queries.outlines(session, "community", 0.00005, scope=street or scope)),
-                   name="社区/村界", style_function=lambda f: {"color": "#94a3b8", "weight": 1,
-                                                             "fill": False},
-                   interactive=False).add_to(m)
+    if street or scope:  # a street's communities (the whole district's: 175 KB more page)
+        folium.GeoJson(ms.shift(queries.outlines(session, "community", 0.00005,
+                                                 scope=street or scope)),
+                       name="社区/村界", style_function=lambda f: {"color": "#94a3b8", "weight": 1,
+                                                                 "fill": False},
+                       interactive=False).add_to(m)
     VectorTiles("grids", "网格界", {"weight": 0.5, "color": "#64748b", "fill": False},
                 datum=ms.datum, min_zoom=13, show=True).add_to(m)
     since = (now - dt.timedelta(days=period_days)).date()

@@ -114,7 +114,8 @@ def visits_due(request: Request, session: SessionDep, who: allowed("visit.read",
 
 @router.get("/visits/compliance", summary="Share of the month's list visited, overdue and flagged, "
                                            "by grid, community, street or worker")
-def visits_compliance(request: Request, session: SessionDep, who: allowed("visit.compliance"),
+def visits_compliance(request: Request, session: SessionDep,
+                      who: allowed("visit.compliance", cookie=True),
                       month: Month = None,
                       by: Literal["grid", "community", "street", "worker"] = "street",
                       area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None) -> dict:

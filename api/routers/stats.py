@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
                                  "vacant, organisations) by grid, community or street")
 def register_stats(
     session: ReadSessionDep,
-    who: allowed("stats.read", scope="area"),
+    who: allowed("stats.read", scope="area", cookie=True),
     by: Literal["grid", "community", "street"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$",
                                       description="limit to an area code (prefix)")] = None,
@@ -37,7 +37,7 @@ def register_stats(
                                "resolution in minutes, by street or alert type")
 def alert_stats(
     session: ReadSessionDep,
-    who: allowed("stats.read", scope="area"),
+    who: allowed("stats.read", scope="area", cookie=True),
     by: Literal["street", "type"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
 ) -> dict:
@@ -52,7 +52,7 @@ def worker_stats(
     request: Request,
     response: Response,
     session: SessionDep,
-    who: allowed("assessment.read", scope="area"),
+    who: allowed("assessment.read", scope="area", cookie=True),
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
                                        description="YYYY-MM; default this month")] = None,
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,

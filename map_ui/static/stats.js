@@ -107,4 +107,83 @@ function load() {
 form.addEventListener('submit', function (e) { e.preventDefault(); load(); });
 form.addEventListener('change', function () { load(); });
 load();
+
+// -- the other statistics: camera alerts, the register's counts, visits, worker assessment ----
+var NAMES = {};
+C.streets.concat(C.communities).forEach(function (a) { NAMES[a[0]] = a[1]; });
+var REPORTS = {
+    alerts: {label: '视频告警响应', url: '/v1/stats/alerts', by: [['street', '按镇街'], ['type', '按告警类别']],
+             cols: [['alerts', '告警数'], ['responded', '已远程喊话'], ['to_response_min_median', '到首次响应（分钟，中位数）'],
+                    ['to_response_min_mean', '到首次响应（分钟，平均）'], ['to_resolution_min_median', '到处置反馈（分钟，中位数）']]},
+    register: {label: '实有人口·房屋·单位', url: '/v1/stats/register', key: 'area',
+               by: [['street', '按镇街'], ['community', '按社区/村'], ['grid', '按网格']],
+               cols: [['persons', '实有人口'], ['floating', '流动人口'], ['dwellings', '房屋'], ['rentals', '出租房屋'],
+                      ['vacant', '空置房屋'], ['organisations', '单位']]},
+    visits: {label: '每月必访完成情况', url: '/v1/visits/compliance', month: true,
+             by: [['street', '按镇街'], ['community', '按社区/村'], ['grid', '按网格'], ['worker', '按网格员']],
+             cols: [['due', '应访'], ['visited', '已访'], ['share', '完成率'], ['pending', '待访'], ['overdue', '逾期未访'],
+                    ['flagged', '位置存疑']]},
+    workers: {label: '网格员考核（全员考核）', url: '/v1/stats/workers', month: true, by: [],
+              cols: [['street', '镇街'], ['patrol_km', '巡查（公里）'], ['patrol_days', '巡查天数'], ['coverage', '道路覆盖'],
+                     ['cases_found', '发现案件'], ['cases_closed', '办结'], ['tasks_done', '完成任务'],
+                     ['visits_done', '完成走访'], ['rating', '居民评价'], ['score', '得分'], ['rank_in_street', '街道排名']]}
+};
+var rform = document.getElementById('gm-report-form');
+rform.report.innerHTML = C.reports.map(function (r) { return '<option value="' + r + '">' + REPORTS[r].label + '</option>'; }).join('');
+if (!C.reports.length) { rform.hidden = true; document.querySelector('.gm-stats-more').hidden = true; }
+function plain(v) { return v && typeof v === 'object' ? (v.name || v.code) : v; }
+function reportRows() {
+    var r = REPORTS[rform.report.value], by = rform.by.value;
+    var p = new URLSearchParams();
+    if (by) { p.set('by', by); }
+    if (r.month && rform.month.value) { p.set('month', rform.month.value); }
+    if (form.area.value) { p.set('area', form.area.value); }
+    var note = document.getElementById('gm-report-note');
+    note.textContent = '正在统计…';
+    return fetch(r.url + '?' + p, {credentials: 'same-origin'}).then(function (resp) {
+        return resp.json().then(function (b) {
+            if (!resp.ok) { note.innerHTML = '<span class="gm-error">' + esc(b.error_zh || b.error) + '</span>'; return null; }
+            var rows = Array.isArray(b) ? b : b.rows, key = r.key || by;
+            return rows.map(function (x) {
+                var k = rform.report.value === 'workers' ? x.worker.name : x[key];
+                return [k, NAMES[k] || '']
+                    .concat(r.cols.map(function (c) { return plain(x[c[0]]); }));
+            });
+        });
+    });
+}
+var lastReport = null;
+function report() {
+    var r = REPORTS[rform.report.value];
+    if (!r) { return; }
+    return reportRows().then(function (rows) {
+        if (!rows) { return; }
+        lastReport = [[rform.report.value === 'workers' ? '网格员' : '编码', '名称'].concat(r.cols.map(function (c) { return c[1]; }))].concat(rows);
+        document.getElementById('gm-report-table').innerHTML = '<thead><tr>' + lastReport[0].map(function (h) {
+            return '<th>' + esc(h) + '</th>'; }).join('') + '</tr></thead><tbody>' + rows.map(function (row) {
+            return '<tr>' + row.map(function (v) { return '<td>' + (v == null ? '—' : esc(v)) + '</td>'; }).join('') + '</tr>';
+        }).join('') + '</tbody>';
+        document.getElementById('gm-report-note').textContent = '共 ' + rows.length + ' 行' +
+            (r.month ? '（月份：' + (rform.month.value || '本月') + '）' : '');
+        window.gridmapStats.report = rows.length;
+    });
+}
+function byOptions() {
+    var r = REPORTS[rform.report.value];
+    rform.by.innerHTML = r.by.map(function (b) { return '<option value="' + b[0] + '">' + b[1] + '</option>'; }).join('');
+    rform.by.hidden = !r.by.length;
+    rform.month.parentNode.hidden = !r.month;
+}
+rform.addEventListener('change', function (e) { if (e.target.name === 'report') { byOptions(); } report(); });
+document.getElementById('gm-report-csv').addEventListener('click', function (e) {
+    e.preventDefault();  // the table as shown, UTF-8 with a byte-order mark for Excel
+    if (!lastReport) { return; }
+    var csv = '\ufeff' + lastReport.map(function (row) { return row.map(function (v) {
+        v = v == null ? '' : String(v); return /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }).join(','); }).join('\n');
+    var a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([csv], {type: 'text/csv'}));
+    a.download = 'gridmap-' + rform.report.value + '.csv';
+    a.click();
+});
+if (C.reports.length) { byOptions(); report(); }
 })();
