@@ -103,12 +103,14 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dt.dat
               "status": list(f.status) or None}
     where = _where(f, prefix)
     open_sql = "c.status = ANY(CAST(:open AS case_status[]))"
-    counts = session.execute(text(f"""
-        SELECT c.status::text AS status, count(*) AS n,
-               count(*) FILTER (WHERE {open_sql} AND c.deadline < :now) AS overdue,
-               count(*) FILTER (WHERE {open_sql} AND c.escalation_level > 0) AS escalated,
-               count(*) FILTER (WHERE {open_sql} AND c.supervised) AS supervised
-        FROM cases c WHERE {where} GROUP BY 1"""), params).all()
+    # per stage over the filter (an index-only count), the flags over its open cases only (few)
+    by_status = dict(session.execute(text(f"""
+        SELECT c.status::text, count(*) FROM cases c WHERE {where} GROUP BY 1"""), params).all())
+    flags = session.execute(text(f"""
+        SELECT count(*) FILTER (WHERE c.deadline < :now) AS overdue,
+               count(*) FILTER (WHERE c.escalation_level > 0) AS escalated,
+               count(*) FILTER (WHERE c.supervised) AS supervised
+        FROM cases c WHERE {where} AND {open_sql}"""), params).one()
     facets = " AND ".join([
         "(CAST(:status AS text[]) IS NULL OR c.status::text = ANY(CAST(:status AS text[])))",
         f"{open_sql} AND c.deadline < :now" if f.overdue else "TRUE",
@@ -137,7 +139,6 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dt.dat
         LEFT JOIN areas s ON s.code = left(c.grid_code, 9) AND s.generation_id = {ACTIVE_ID_SQL}
         LEFT JOIN workers w ON w.code = c.assignee_worker_code
         ORDER BY {order}"""), params).mappings().all()
-    by_status = {r.status: r.n for r in counts}
     faceted = bool(f.status or f.overdue or f.escalated or f.supervised)
     if len(rows) < f.limit:
         matched = len(rows)
@@ -153,9 +154,8 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dt.dat
         "counts": {"total": sum(by_status.values()), "matched": matched,
                    "by_status": {s: {"n": n, "zh": workflow.STATUS_ZH[S(s)]}
                                  for s, n in sorted(by_status.items())},
-                   "overdue": sum(r.overdue for r in counts),
-                   "escalated": sum(r.escalated for r in counts),
-                   "supervised": sum(r.supervised for r in counts)},
+                   "overdue": flags.overdue, "escalated": flags.escalated,
+                   "supervised": flags.supervised},
         "cases": [_queue_row(r, now) for r in rows],
     }
 
