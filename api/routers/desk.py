@@ -35,11 +35,7 @@ def desk_view(request: Request, session: ReadSessionDep,
     refused = gate(request, who, "desk.use", "调度台")
     if refused is not None:
         return refused
-    ms = _basemap(request)
-    return page(desk_page.desk(
-        who, csrf=csrf_of(request), filters=queries.filter_choices(session, who.scope_code),
-        outlines=ms.shift(queries.outlines(session, "street", scope=who.scope_code)),
-        basemap=(ms.url, ms.datum, ms.attribution)))
+    return page(desk_page.desk(who, **_map_page(request, session, who)))
 
 
 @router.get("/desk/stats", summary="Case statistics as a page: charts, names with codes, export",
@@ -68,11 +64,8 @@ def tasks_view(request: Request, session: ReadSessionDep,
     refused = gate(request, who, "task.read", "部门任务")
     if refused is not None:
         return refused
-    ms = _basemap(request)
-    return page(desk_page.tasks(
-        who, csrf=csrf_of(request), filters=queries.filter_choices(session, who.scope_code),
-        outlines=ms.shift(queries.outlines(session, "street", scope=who.scope_code)),
-        categories=TASK_CATEGORIES, basemap=(ms.url, ms.datum, ms.attribution)))
+    return page(desk_page.tasks(who, categories=TASK_CATEGORIES,
+                                **_map_page(request, session, who)))
 
 
 @router.get("/v1/desk/queue", summary="The desk's case queue: filters, counts, deadline first")
@@ -144,9 +137,14 @@ async def case_events(
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _basemap(request: Request) -> MapSettings:
+def _map_page(request: Request, session, who) -> dict:
+    """What a staff page with a map needs: the CSRF token of its writes, its filters' choices
+    and the street outlines inside the caller's scope, and the basemap."""
     s = request.app.state.settings
-    return MapSettings(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    ms = MapSettings(s.basemap_url, s.basemap_datum, s.basemap_attribution)
+    return {"csrf": csrf_of(request), "filters": queries.filter_choices(session, who.scope_code),
+            "outlines": ms.shift(queries.outlines(session, "street", scope=who.scope_code)),
+            "basemap": (ms.url, ms.datum, ms.attribution)}
 
 
 def _event_id(value: str | None) -> int | None:
