@@ -24,6 +24,7 @@ from api.routers import (
     addresses,
     areas,
     cases,
+    desk,
     docs,
     features,
     geocode,
@@ -36,6 +37,7 @@ from api.routers import (
     plan_pages,
     plans,
     register,
+    resident,
     stats,
     tasks,
 )
@@ -45,7 +47,7 @@ from layers import clock, limits
 from layers.access.credentials import NOTIFY_CHANNEL as CREDENTIALS_CHANNEL
 from layers.access.credentials import CredentialCache
 from layers.access.rate_limit import FailureThrottle, SharedRateLimiter
-from layers.cases import working_calendar
+from layers.cases import feed, working_calendar
 from layers.cases.workflow import escalate_overdue
 from layers.locating.locators import LocatorRegistry
 from layers.planning import publishing as planning
@@ -57,7 +59,8 @@ from map_ui.assets import STATIC_DIR, STATIC_URL
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
            open311.discovery_router, open311.router, open311.xml_router, stats.router,
            maps.router, plan_pages.router, features.router, plans.router, register.router,
-           patrols.router, tasks.router, mobile.router, docs.router, addresses.router)
+           patrols.router, tasks.router, mobile.router, desk.router, resident.router, docs.router,
+           addresses.router)
 
 
 def create_app(settings: Settings | None = None, *, url: str | None = None) -> FastAPI:
@@ -101,8 +104,13 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                            settings.resident_requests_per_minute)
         if not hasattr(app.state, "auth_throttle"):
             app.state.auth_throttle = FailureThrottle(engine, settings.auth_failures_per_minute)
+        if not hasattr(app.state, "contact_limiter"):  # revealing a worker's phone: fewer
+            app.state.contact_limiter = SharedRateLimiter(
+                engine, settings.resident_contacts_per_minute, name="contact")
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
         app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
+        # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)
+        app.state.locators.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
         # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile
         app.state.locators.start()
         # serve only once changes are heard (or the database is found down: /readyz says so)
@@ -136,6 +144,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.clock = clock.now  # Beijing time (layers/clock.py); tests replace it
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     app.state.credentials = CredentialCache()  # tokens seen lately (layers/access/credentials.py)
+    app.state.case_feed = feed.ChangeSignal()  # wakes the desk's live streams (layers/cases/feed.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     # JSON, GeoJSON, CSV and tiles compressed for clients that accept it

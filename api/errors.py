@@ -32,9 +32,16 @@ from layers.access.users import UserError
 from layers.addresses import edits as address_edits
 from layers.boundaries.areas import AreaNotFound
 from layers.boundaries.generations import GenerationError, NoGeneration
-from layers.cases import intake, open311, photos
+from layers.cases import desk, intake, open311, photos
 from layers.cases.routing import RoutingError
-from layers.cases.workflow import CaseError, CaseNotFound, IllegalTransition, InvalidCase, UnknownPhoto
+from layers.cases.workflow import (
+    CaseError,
+    CaseNotFound,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidCase,
+    UnknownPhoto,
+)
 from layers.errors import DomainError
 from layers.field import assessment, patrols, tasks
 from layers.limits import StatementTimeout, TooComplex, TooLarge
@@ -86,6 +93,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     InvalidCase: (422, "案件信息有误"),
     IllegalTransition: (409, "当前状态下不能执行该操作"),
     UnknownPhoto: (422, "照片不属于该案件"),
+    IdempotencyConflict: (409, "该请求标识已用于其他操作"),
+    desk.BadFilter: (422, "筛选条件有误"),
     photos.PhotoTooLarge: (413, "照片不能超过 5 MB"),
     photos.UnsupportedPhoto: (415, "仅支持 JPEG、PNG、WebP 图片"),
     photos.PhotoNotFound: (404, "未找到该照片"),

@@ -1111,8 +1111,11 @@ def serve(
     # uvicorn's own line carries query strings (a phone number searched for) and would double it.
     # proxy_headers=False: X-Forwarded-For is believed only from GRIDMAP_TRUSTED_PROXIES, by the
     # app (api/security.py); uvicorn would believe it from any loopback peer.
+    # timeout_graceful_shutdown: the desk's live streams (Server-Sent Events) stay open; a stop
+    # waits 5 s for them, not their whole lifetime (browsers reconnect with Last-Event-ID).
     uvicorn.run("api.main:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_level="info", access_log=False, proxy_headers=False)
+                workers=workers, log_level="info", access_log=False, proxy_headers=False,
+                timeout_graceful_shutdown=5)
 
 
 # -- register ------------------------------------------------------------------------------------

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     resident_requests_per_minute: int = Field(
         default=30, description="Rate limit of the public resident lookup, per client address "
                                 "(shared by every API process through PostgreSQL).")
+    resident_contacts_per_minute: int = Field(
+        default=6, description="How many times a minute one client may reveal a grid worker's "
+                               "work phone on the resident page (shared, audited).")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is "

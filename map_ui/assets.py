@@ -46,6 +46,8 @@ class VectorTiles(JSCSSMixin, MacroElement):
     default_js: ClassVar[list] = [("vectorgrid", f"{_V}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
     _template = Template("""
         {% macro script(this, kwargs) %}
+        // VectorGrid 1.3 calls L.DomEvent.fakeStop, gone since Leaflet 1.8 (a click threw)
+        if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); }; }
         var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
             vectorTileLayerStyles: {{ this.styles|tojson }},
             interactive: true, maxNativeZoom: 18, minZoom: {{ this.min_zoom }},
@@ -105,6 +107,9 @@ def base_map(bounds: list[list[float]], *, basemap_url: str | None, basemap_attr
                    zoom_start=11, tiles=None, control_scale=True, prefer_canvas=False,
                    max_zoom=19)
     m.options["maxZoom"] = 19  # marker clusters need it even without a basemap
+    # set, or Leaflet bounds the map by its layers' zooms: a vector-tile layer drawn from zoom
+    # 13 would keep the map from zooming out to the district
+    m.options["minZoom"] = 5
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution, name="底图", max_zoom=19).add_to(m)
     # Fit without animation: an animated zoom still running when the page's own script moves

@@ -13,9 +13,12 @@ import json
 SIGN_IN_ZH = "网格员登录"
 
 
-def page(*, csrf: str | None, form_token: str = "", failed: bool = False) -> str:
+def page(*, csrf: str | None, form_token: str = "", failed: bool = False,
+         categories: list[tuple[str, str]] | None = None) -> str:
     """The page; without ``csrf`` (not signed in) it shows the sign-in form instead, carrying
-    ``form_token`` (proof that the form came from this page: no login CSRF)."""
+    ``form_token`` (proof that the form came from this page: no login CSRF). ``categories`` are
+    the routing table's (code, name) in force: the report form's list, kept with the page by the
+    service worker, so it is right offline too."""
     head = (
         "<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1, viewport-fit=cover'>"
@@ -34,14 +37,18 @@ def page(*, csrf: str | None, form_token: str = "", failed: bool = False) -> str
                 "<label>身份凭证（token）<input id='gm-token' name='token' type='password' "
                 "autocomplete='off' required></label>"
                 "<button class='gm-m-big' type='submit'>登录</button></form></main></body></html>")
-    config = html.escape(json.dumps({"csrf": csrf}), quote=True)
+    config = html.escape(json.dumps({"csrf": csrf, "categories": categories or []},
+                                    ensure_ascii=False), quote=True)
     return (head + f"<body class='gm-mobile' data-config='{config}'>"
             "<header class='gm-m-bar'><b>网格员</b><span id='gm-m-user'></span>"
-            "<span id='gm-m-net' class='gm-m-net'></span></header>"
+            "<span id='gm-m-net' class='gm-m-net'></span>"
+            "<a class='gm-m-home' href='/'>首页</a>"
+            "<form method='post' action='/m/logout' class='gm-m-logout'>"
+            "<button type='submit'>退出</button></form></header>"
             "<section class='gm-m-card'><h2>我的网格</h2><div id='gm-m-map'></div>"
             "<p id='gm-m-grid' class='gm-small'></p></section>"
             "<section class='gm-m-card'><h2>上报案件</h2>"
-            "<label>类别<select id='gm-m-category'></select></label>"
+            "<label>类别<select id='gm-m-category' required></select></label>"
             "<label>情况描述<textarea id='gm-m-description' rows='3' maxlength='2000' "
             "placeholder='例：人行道上有人占道经营'></textarea></label>"
             "<label>照片（可拍照，最多 4 张）<input id='gm-m-photo' type='file' accept='image/*' "
@@ -50,14 +57,17 @@ def page(*, csrf: str | None, form_token: str = "", failed: bool = False) -> str
             "<button id='gm-m-report' class='gm-m-big' type='button'>上报</button>"
             "<p id='gm-m-message' aria-live='polite'></p>"
             "<p id='gm-m-queue' class='gm-small'></p></section>"
-            "<section class='gm-m-card'><h2>我的案件</h2><ul id='gm-m-cases'></ul></section>"
+            "<section class='gm-m-card'><h2>我的案件</h2><ul id='gm-m-cases' class='gm-m-list'>"
+            "</ul></section>"
             "<section class='gm-m-card'><h2>我的任务</h2><ul id='gm-m-tasks' class='gm-m-list'>"
             "</ul></section>"
             "<section class='gm-m-card'><h2>每日巡查</h2>"
             "<button id='gm-m-patrol' class='gm-m-big' type='button'>开始巡查</button>"
             "<p id='gm-m-patrol-state' class='gm-small'></p></section>"
-            "<section class='gm-m-card' id='gm-m-visits-card'><h2>本月走访</h2>"
+            "<section class='gm-m-card' id='gm-m-visits-card'><h2>每月必访</h2>"
+            "<p id='gm-m-visits-sum' class='gm-small'></p>"
             "<ul id='gm-m-visits' class='gm-m-list'></ul></section>"
+            "<p id='gm-m-toast' class='gm-m-toast' role='status' aria-live='polite' hidden></p>"
             "<script src='/static/vendor/leaflet/leaflet.js'></script>"
             "<script src='/static/mobile.js'></script></body></html>")
 

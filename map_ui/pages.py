@@ -13,10 +13,14 @@ from sqlalchemy.orm import Session
 
 from gis.crs import transform_geometry
 from layers.access.policy import READ_GRANTED_BY
-from layers.cases.workflow import STATUS_ZH
+from layers.cases.workflow import ESCALATION_ZH, STATUS_ZH
+from layers.cases.working_calendar import CST
+from layers.locating import contact
 from layers.maps import queries
 from layers.registry import REGISTRY, LayerSpec
+from layers.storage.models import CaseStatus as S
 from layers.storage.models import UserRole
+from map_ui import chrome
 from map_ui.assets import (
     LayerControlWithTiles,
     OfflineHeatMap,
@@ -154,6 +158,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
     bounds = ms.bounds(queries.district_bounds(session))
     m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
                  title="网格覆盖图 · gridmap")
+    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
     grids = queries.grids(session)
     streets = sorted({f["properties"]["street_code"] for f in grids["features"]})
     palette = {code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, code in enumerate(streets)}
@@ -212,39 +217,77 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
     return m.get_root().render()
 
 
+CLUSTER_ICON = """function (cluster) {
+    var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 44;
+    return L.divIcon({html: '<div><span>' + n + '</span></div>', className: 'gm-cluster',
+                      iconSize: L.point(size, size)});
+}"""  # clusters in a neutral slate: the status colours are the markers' own
+
+
 def cases(session: Session, ms: MapSettings, *, period_days: int, category: str | None,
-          street: str | None, today: dt.date, scope: str | None = None) -> str:
-    """The cases map (staff only): open cases and those closed in the period, inside ``scope``."""
+          street: str | None, now: dt.datetime, scope: str | None = None,
+          flag: str | None = None) -> str:
+    """The cases map (staff only): open cases and those closed in the period, inside ``scope``;
+    overdue and escalated ones ringed and counted; zoomed to the chosen street, with its
+    community outlines, and the grids (vector tiles, from zoom 13) under the cases."""
     m = _map_with_streets(session, ms, "案件分布图 · gridmap", scope)
-    since = today - dt.timedelta(days=period_days)
+    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
+    if street:
+        bounds = queries.area_bounds(session, street)
+        if bounds:
+            add_script(m, f"map.fitBounds({js_value(ms.bounds(bounds))}, {{animate: false}});")
+    if street or scope:  # a street's communities (the whole district's: 175 KB more page)
+        folium.GeoJson(ms.shift(queries.outlines(session, "community", 0.00005,
+                                                 scope=street or scope)),
+                       name="社区/村界", style_function=lambda f: {"color": "#94a3b8", "weight": 1,
+                                                                 "fill": False},
+                       interactive=False).add_to(m)
+    VectorTiles("grids", "网格界", {"weight": 0.5, "color": "#64748b", "fill": False},
+                datum=ms.datum, min_zoom=13, show=True).add_to(m)
+    since = (now - dt.timedelta(days=period_days)).date()
     rows = queries.cases(session, since=since, category=category, street=street, scope=scope)
-    open_cluster = OfflineMarkerCluster(name="在办案件", show=True).add_to(m)
-    closed_cluster = OfflineMarkerCluster(name=f"近{period_days}天已结案件", show=True).add_to(m)
-    cst = dt.timezone(dt.timedelta(hours=8))
+    for r in rows:
+        r["overdue"] = bool(r["status"] not in ("closed", "cancelled") and r["deadline"] is not None
+                            and r["deadline"] < now)
+    if flag == "overdue":
+        rows = [r for r in rows if r["overdue"]]
+    elif flag == "escalated":
+        rows = [r for r in rows if r["escalation_level"]]
+    open_cluster = OfflineMarkerCluster(name="在办案件", show=True,
+                                        icon_create_function=CLUSTER_ICON).add_to(m)
+    closed_cluster = OfflineMarkerCluster(name=f"近{period_days}天已结案件", show=True,
+                                          icon_create_function=CLUSTER_ICON).add_to(m)
     points, heat = [], []
     for r in rows:
         lon, lat = ms.shift_point(r["lon"], r["lat"])
         heat.append([round(lat, 6), round(lon, 6)])
-        deadline = r["deadline"].astimezone(cst).strftime("%Y-%m-%d %H:%M") if r["deadline"] else "—"
+        deadline = r["deadline"].astimezone(CST).strftime("%Y-%m-%d %H:%M") if r["deadline"] else "—"
         points.append([round(lat, 6), round(lon, 6), r["status"], r["case_no"],
                        r["category"] or r["category_code"], r["grid"] or r["grid_code"],
-                       r["worker"] or "—", deadline])
+                       r["worker"] or "—", deadline, int(r["overdue"]), r["escalation_level"],
+                       r["id"]])
     OfflineHeatMap(heat, name="热力图", show=False, radius=12, blur=15, min_opacity=0.3).add_to(m)
     # Markers are made in the browser from one compact array: thousands of folium markers would
     # each carry their own script and popup (megabytes of HTML).
     add_script(m, f"""
 var colours = {js_value(STATUS_COLOURS)}, names = {js_value(STATUS_ZH)};
+var levels = {js_value(ESCALATION_ZH)};
 var openCluster = {open_cluster.get_name()}, closedCluster = {closed_cluster.get_name()};
 var points = {js_value(points)};
 function esc(s) {{ return String(s).replace(/[&<>"]/g, function (c) {{
     return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}}[c]; }}); }}
 var openMarkers = [], closedMarkers = [];
 points.forEach(function (p) {{
-    var mk = L.circleMarker([p[0], p[1]], {{radius: 5, color: colours[p[2]] || '#6b7280',
-        fill: true, fillOpacity: 0.85, weight: 1}});
+    var flagged = p[8] || p[9];
+    var mk = L.circleMarker([p[0], p[1]], {{radius: flagged ? 7 : 5,
+        color: p[9] ? '#111827' : (p[8] ? '#b91c1c' : '#ffffff'), weight: flagged ? 3 : 1,
+        fillColor: colours[p[2]] || '#6b7280', fill: true, fillOpacity: 0.9}});
     mk.bindPopup(function () {{
-        return '<b>' + esc(p[3]) + '</b><br>' + esc(p[4]) + '<br>状态：' + esc(names[p[2]] || p[2]) +
-            '<br>网格：' + esc(p[5]) + '<br>网格员：' + esc(p[6]) + '<br>办理时限：' + esc(p[7]);
+        return '<b>' + esc(p[3]) + '</b><br>' + esc(p[4]) + '<br>环节：' + esc(names[p[2]] || p[2]) +
+            (p[8] ? ' · <b style="color:#b91c1c">已超期</b>' : '') +
+            (p[9] ? ' · <b>已升级至' + esc(levels[p[9]]) + '</b>' : '') +
+            '<br>网格：' + esc(p[5]) + '<br>网格员：' + esc(p[6]) + '<br>办理时限：' + esc(p[7]) +
+            '<br><a href="/desk?case=' + p[10] + '">在调度台打开</a>';
     }});
     (p[2] === 'closed' || p[2] === 'cancelled' ? closedMarkers : openMarkers).push(mk);
 }});
@@ -253,96 +296,61 @@ closedCluster.addLayers(closedMarkers);
 """)
     folium.LayerControl(collapsed=False).add_to(m)
     counts = Counter(r["status"] for r in rows)
+    overdue = sum(r["overdue"] for r in rows)
+    escalated = sum(bool(r["escalation_level"]) for r in rows)
     options = "".join(
-        f"<option value='{c}' {'selected' if c == category else ''}>{c} {n}</option>"
+        f"<option value='{c}' {'selected' if c == category else ''}>{html.escape(n)}（{c}）</option>"
         for c, n in queries.categories(session))
     street_options = "".join(f"<option value='{c}' {'selected' if c == street else ''}>{n}</option>"
                              for c, n in queries.streets(session, scope))
     periods = "".join(
         f"<option value='{d}' {'selected' if d == period_days else ''}>近{d}天</option>"
         for d in (7, 30, 90, 365))
+    flags = "".join(f"<option value='{v}' {'selected' if v == flag else ''}>{label}</option>"
+                    for v, label in (("", "全部案件"), ("overdue", "仅超期"),
+                                     ("escalated", "仅已升级")))
     summary = "".join(
-        f"<li><span style='color:{STATUS_COLOURS[s]}'>●</span> {STATUS_ZH[s]} {n:,}</li>"
+        f"<li><span style='color:{STATUS_COLOURS[s]}'>●</span> {STATUS_ZH[S(s)]} {n:,}</li>"
         for s, n in sorted(counts.items()) if s in STATUS_COLOURS)
     m.get_root().html.add_child(_legend(
         "<form method='get'><b>筛选</b><br>"
         f"<select name='period'>{periods}</select> "
         f"<select name='category'><option value=''>全部类别</option>{options}</select> "
         f"<select name='street'><option value=''>全部镇街</option>{street_options}</select> "
+        f"<select name='flag'>{flags}</select> "
         "<button type='submit'>查询</button></form>"
-        f"<ul class='gm-counts'>{summary}</ul><small>共 {len(rows):,} 件</small>"))
-    add_script(m, f"window.gridmapCaseCount = {len(rows)};")
+        f"<ul class='gm-counts'>{summary}"
+        f"<li><span class='gm-ring' style='border-color:#b91c1c'></span> 超期 {overdue:,}</li>"
+        f"<li><span class='gm-ring' style='border-color:#111827'></span> 已升级 {escalated:,}</li>"
+        f"</ul><small>共 {len(rows):,} 件</small>"))
+    add_script(m, f"window.gridmapCaseCount = {len(rows)}; window.gridmapMap = map;")
     return m.get_root().render()
 
 
 def locate(session: Session, ms: MapSettings) -> str:
+    """The residents' page: an address (the example is one of the loaded district's own) or the
+    phone's position → the grid, its worker (the work phone behind a tap), the community's
+    reception room with its hours, the street's hotline; the map stays in view on a phone
+    (map_ui/static/locate.js)."""
     m = _map_with_streets(session, ms, "找网格员 · gridmap")
-    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'))
-    m.get_root().html.add_child(Element("""
-<div class="gm-panel" id="gm-panel">
+    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
+    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'
+                                          '<script src="/static/locate.js"></script>'
+                                          '<meta name="viewport" content="width=device-width, '
+                                          'initial-scale=1">'))
+    example = contact.example_address(session) or "路名、门牌号、小区和楼号"
+    m.get_root().html.add_child(Element(f"""
+<div class="gm-panel gm-resident" id="gm-panel">
   <h1>找我的网格员</h1>
   <form id="gm-form">
-    <input id="gm-address" type="text" placeholder="输入地址，如：太白楼路12号曲水苑3号楼" autocomplete="off">
+    <input id="gm-address" type="text" autocomplete="off" maxlength="200"
+           placeholder="输入地址，如：{html.escape(example, quote=True)}">
     <button type="submit">查询</button>
   </form>
   <button id="gm-here" type="button">使用我的位置</button>
   <div id="gm-result" aria-live="polite"></div>
 </div>"""))
-    add_script(m, f"""
-var datum = {js_value(ms.datum)};
-window.gridmapMap = map;
-var drawn = L.layerGroup().addTo(map);
-var result = document.getElementById('gm-result');
-function esc(s) {{ return String(s == null ? '' : s).replace(/[&<>"]/g, function (c) {{
-    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}}[c]; }}); }}
-function shifted(lon, lat) {{ return datum === 'gcj02' ? window.gridmapToGcj(lon, lat) : [lon, lat]; }}
-function show(body, here) {{
-    drawn.clearLayers();
-    if (body.error) {{ result.innerHTML = '<p class="gm-error">' + esc(body.error_zh || body.error) +
-        '</p>' + (body.suggestions && body.suggestions.length ? '<p>您是不是要找：' +
-        body.suggestions.map(esc).join('；') + '</p>' : ''); return; }}
-    var w = body.worker || {{}};
-    var room = body.nearest_reception_room;
-    result.innerHTML = '<div class="gm-card"><div class="gm-grid">' + esc(body.street) + ' · ' +
-        esc(body.community) + '</div><h2>' + esc(body.grid.name) + '</h2>' +
-        '<p>网格员：<b class="gm-worker">' + esc(w.name || '未配置') + '</b></p>' +
-        '<p>联系电话：' + esc(w.phone_masked || '—') + '</p>' +
-        (room ? '<p>最近的网格会客厅：' + esc(room.name) + '，约 ' + Math.round(room.distance_m) +
-        ' 米</p>' : '') + (body.matched_address ? '<p class="gm-small">匹配地址：' +
-        esc(body.matched_address.address) + '</p>' : '') + '</div>';
-    fetch('/map/grid/' + encodeURIComponent(body.grid.code) + '.geojson?datum=' + datum)
-        .then(function (r) {{ return r.json(); }}).then(function (g) {{
-            var outline = L.geoJSON(g, {{style: {{color: '#2563eb', weight: 3, fillOpacity: 0.15}}}});
-            outline.addTo(drawn);
-            map.fitBounds(outline.getBounds(), {{padding: [30, 30]}});
-            window.gridmapShown = body.grid.code;  // the outline is drawn (tests wait for it)
-            if (here) {{ L.circleMarker([here[1], here[0]], {{radius: 7, color: '#dc2626'}}).addTo(drawn); }}
-            if (room && room.lon != null) {{
-                var r = shifted(room.lon, room.lat);
-                L.circleMarker([r[1], r[0]], {{radius: 7, color: '#047857'}})
-                    .bindTooltip(room.name).addTo(drawn);
-                if (here) {{ L.polyline([[here[1], here[0]], [r[1], r[0]]],
-                    {{color: '#047857', dashArray: '6 6'}}).addTo(drawn); }}
-            }}
-        }});
-}}
-document.getElementById('gm-form').addEventListener('submit', function (e) {{
-    e.preventDefault();
-    var q = document.getElementById('gm-address').value.trim();
-    if (!q) {{ return; }}
-    result.innerHTML = '<p>正在查询…</p>';
-    fetch('/v1/resident/worker?address=' + encodeURIComponent(q)).then(function (r) {{ return r.json(); }})
-        .then(function (b) {{ show(b, b.location ? shifted(b.location.lon, b.location.lat) : null); }});
-}});
-document.getElementById('gm-here').addEventListener('click', function () {{
-    if (!navigator.geolocation) {{ result.innerHTML = '<p class="gm-error">此设备不支持定位</p>'; return; }}
-    navigator.geolocation.getCurrentPosition(function (pos) {{
-        var lon = pos.coords.longitude, lat = pos.coords.latitude;
-        fetch('/v1/resident/worker?crs=wgs84&lon=' + lon + '&lat=' + lat)
-            .then(function (r) {{ return r.json(); }}).then(function (b) {{ show(b, shifted(lon, lat)); }});
-    }}, function () {{ result.innerHTML = '<p class="gm-error">无法获取位置，请输入地址</p>'; }});
-}});
-""")
+    add_script(m, f"gridmapLocateStart(map, {js_value({'datum': ms.datum, 'example': example})});")
     return m.get_root().render()
 
 

@@ -149,8 +149,10 @@ def live_server(database_url: str, **env: str) -> Iterator[str]:
     port = pick_free_port(18900)
     environment = {**os.environ, "GRIDMAP_DATABASE_URL": database_url,
                    "GRIDMAP_ESCALATION_INTERVAL_S": "0", **env}
+    # a stop waits at most 5 s for open live streams (the desk's Server-Sent Events)
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                               "--log-level", "warning"], env=environment)
+                               "--log-level", "warning", "--timeout-graceful-shutdown", "5"],
+                              env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -159,14 +159,29 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/m/sw.js"): Probe("GET", "/m/sw.js"),
     ("GET", "/m/manifest.webmanifest"): Probe("GET", "/m/manifest.webmanifest"),
     ("POST", "/m/login"): Probe("POST", "/m/login", data={"token": "gm_wrong"}),
+    ("POST", "/m/logout"): Probe("POST", "/m/logout"),
     ("GET", "/"): Probe("GET", "/"),
+    # the dispatcher's desk: the page (a role that may not enter gets 303 to sign in, or 403)
+    ("GET", "/desk"): Probe("GET", "/desk", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    ("GET", "/v1/desk/queue"): Probe("GET", "/v1/desk/queue?area={street}", scoped=True),
+    ("GET", "/v1/desk/cases/{case_id}"): Probe("GET", "/v1/desk/cases/{case}", scoped=True),
+    ("GET", "/v1/desk/events"): Probe("GET", "/v1/desk/events?after=0&timeout=0"),
+    ("GET", "/desk/stats"): Probe("GET", "/desk/stats", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
+    ("GET", "/desk/tasks"): Probe("GET", "/desk/tasks", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+    ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
+        UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    # a resident's tap for the worker's phone: public on purpose (rate-limited, audited)
+    ("GET", "/v1/resident/contact"): Probe("GET", "/v1/resident/contact?grid={grid}",
+                                           public_data=True),
     ("GET", "/map/login"): Probe("GET", "/map/login"),
     ("POST", "/map/login"): Probe("POST", "/map/login", data={"token": "gm_wrong"}),
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),
-    ("POST", "/m/logout"): Probe("POST", "/m/logout"),
     ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
-    ("GET", "/map/cases"): Probe("GET", "/map/cases",
-                                 also_refused={UserRole.PUBLIC, UserRole.WORKER}),
+    ("GET", "/map/cases"): Probe("GET", "/map/cases", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,

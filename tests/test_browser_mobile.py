@@ -9,11 +9,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from gridmap.settings import Settings
 from layers.access import users
 from layers.demo.city import generate
+from layers.demo.register import load as load_register
 from layers.interchange.importer import write_validated
-from layers.storage.db import session_scope
+from layers.register.crypto import personal_data
+from layers.storage.db import make_engine, session_scope
+from layers.storage.models import CARE_PREDICATE
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 from tests.test_browser import CHROMIUM, SHOTS
@@ -25,20 +30,28 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture(scope="module")
 def field(server_url, template_url):
+    """A small city with its register, a worker's credential for a grid with people on the
+    month's visit list, a department's task (with instructions) for that grid."""
     city = generate(BOUNDARY, scale=0.05)
-    areas = city.layers["areas"]
-    grid = areas[(areas.level == "grid") & (areas.kind == "comprehensive")].iloc[3]
-    point = grid.geometry.representative_point()
     with scratch_database(server_url, pool_size=2) as (url, engine):
         assert write_validated(engine, city).ok
+        load_register(engine, personal_data(Settings()), scale=0.05)
+        with engine.connect() as conn:  # a staffed grid whose list has people to visit
+            code = conn.execute(text(f"""
+                SELECT bg.grid_code FROM persons p
+                JOIN building_grids bg ON bg.building_id = p.building_id
+                JOIN worker_assignments wa ON wa.grid_code = bg.grid_code
+                WHERE p.{CARE_PREDICATE} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")).scalar()
+        grid = city.layers["areas"].set_index("code").loc[code]
+        point = grid.geometry.representative_point()
         with session_scope(engine) as session:
-            token = users.add(session, "网格员小王", "worker", grid.code)[1]
+            token = users.add(session, "网格员小王", "worker", code)[1]
             department = users.add(session, "环保局", "department", department="生态环境局")[1]
         with live_server(url) as base:
             _post(base, department, "/v1/tasks", {
                 "title": "排查餐饮油烟直排", "deadline": "2030-12-30T18:00:00+08:00",
-                "area": [grid.code]})
-            yield base, token, grid.code, point.x, point.y
+                "instructions": "逐户检查餐饮店油烟净化器是否开启", "area": [code]})
+            yield base, token, code, point.x, point.y, url
 
 
 def _post(base: str, token: str, path: str, body: dict) -> dict:
@@ -63,6 +76,13 @@ def _phone(p, lon: float, lat: float):
     return browser, context, context.new_page()
 
 
+def _sign_in(page, base: str, token: str) -> None:
+    page.goto(f"{base}/m/")
+    page.fill("#gm-token", token)
+    page.click("button[type=submit]")
+    page.wait_for_function("window.gridmapMobileReady === true")
+
+
 def _cases(base: str, token: str) -> list[dict]:
     request = urllib.request.Request(f"{base}/v1/cases?limit=200",
                                      headers={"Authorization": f"Bearer {token}"})
@@ -72,17 +92,14 @@ def _cases(base: str, token: str) -> list[dict]:
 def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_online(field):
     from playwright.sync_api import sync_playwright
 
-    base, token, grid, lon, lat = field
+    base, token, grid, lon, lat, _url = field
     with sync_playwright() as p:
         browser, context, page = _phone(p, lon, lat)
         errors, outside = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base)
                 and not r.url.startswith("data:") else None)
-        page.goto(f"{base}/m/")
-        page.fill("#gm-token", token)
-        page.click("button[type=submit]")
-        page.wait_for_function("window.gridmapMobileReady === true")
+        _sign_in(page, base, token)
         page.wait_for_function("document.getElementById('gm-m-position').textContent.indexOf('位置：') === 0")
         assert grid in page.inner_text("#gm-m-grid")
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
@@ -95,6 +112,9 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
         page.reload()  # the page itself comes from the service worker's cache
         page.wait_for_function("window.gridmapMobileReady === true")
         assert page.inner_text("#gm-m-net") == "离线"
+        page.wait_for_function(f"window.gridmapGridShown === {grid!r}")  # my grid, offline too
+        assert "我的网格" in page.inner_text("#gm-m-grid")
+        page.select_option("#gm-m-category", "C0101")
         page.fill("#gm-m-description", "离线上报：井盖缺失")
         page.set_input_files("#gm-m-photo", files=[{  # a photo from the phone's camera
             "name": "manhole.png", "mimeType": "image/png", "buffer": real_png()}])
@@ -128,17 +148,15 @@ def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
 
     from playwright.sync_api import sync_playwright
 
-    base, token, grid, lon, lat = field
+    base, token, grid, lon, lat, _url = field
     with sync_playwright() as p:
         browser, _context, page = _phone(p, lon, lat)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{base}/m/")
-        page.fill("#gm-token", token)
-        page.click("button[type=submit]")
-        page.wait_for_function("window.gridmapMobileReady === true")
+        _sign_in(page, base, token)
         page.wait_for_selector("#gm-m-tasks button[data-action=accept]")
         assert "排查餐饮油烟直排" in page.inner_text("#gm-m-tasks")
+        assert "逐户检查餐饮店油烟净化器是否开启" in page.inner_text("#gm-m-tasks")  # instructions
         page.click("#gm-m-tasks button[data-action=accept]")
         page.wait_for_function("window.gridmapQueued === 0")
         mine = _get(base, token, "/v1/tasks/mine")["tasks"]
@@ -158,4 +176,106 @@ def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
         assert seen["patrols"] >= 1
         page.screenshot(path=str(SHOTS / "mobile_tasks.png"), full_page=True)
         assert errors == []
+        browser.close()
+
+
+def test_the_report_form_selects_no_category_until_the_worker_chooses_one(field):
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, _url = field
+    with sync_playwright() as p:
+        browser, _context, page = _phone(p, lon, lat)
+        _sign_in(page, base, token)
+        assert page.eval_on_selector("#gm-m-category", "s => s.value") == ""
+        names = page.eval_on_selector_all("#gm-m-category option", "o => o.map(x => x.textContent)")
+        assert "井盖破损" in names and "暴露垃圾" in names  # the routing table's, not a guess
+        before = len(_cases(base, token))
+        page.fill("#gm-m-description", "未选类别")
+        page.click("#gm-m-report")
+        assert "请先选择案件类别" in page.inner_text("#gm-m-toast")
+        assert len(_cases(base, token)) == before
+        browser.close()
+
+
+def test_a_report_merged_as_a_duplicate_says_so_and_names_the_existing_case(field):
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, _url = field
+    first = _post(base, token, "/v1/cases", {"source": "patrol", "category": "E0101",
+                                             "lon": lon, "lat": lat, "description": "先报的"})
+    with sync_playwright() as p:
+        browser, _context, page = _phone(p, lon, lat)
+        _sign_in(page, base, token)
+        page.wait_for_function("document.getElementById('gm-m-position').textContent.indexOf('位置：') === 0")
+        page.select_option("#gm-m-category", "E0101")
+        page.fill("#gm-m-description", "同一处暴露垃圾")
+        page.click("#gm-m-report")
+        page.wait_for_function("window.gridmapQueued === 0")
+        page.wait_for_function("document.getElementById('gm-m-toast').textContent.indexOf('合并') > 0")
+        toast = page.inner_text("#gm-m-toast")
+        assert first["case_no"] in toast and "不再重复派遣" in toast
+        assert page.locator("#gm-m-toast").is_visible()  # on screen, wherever the page was
+        page.screenshot(path=str(SHOTS / "mobile_duplicate.png"))
+        browser.close()
+
+
+def test_my_cases_show_their_category_and_that_they_are_overdue(field):
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, url = field
+    late = _post(base, token, "/v1/cases", {"source": "patrol", "category": "C0101",
+                                            "lon": lon + 0.0003, "lat": lat, "description": "超期的"})
+    engine = make_engine(url)
+    with engine.begin() as conn:  # dispatched, and its deadline has passed
+        conn.execute(text("UPDATE cases SET status = 'dispatched', deadline = now() - interval "
+                          "'1 day' WHERE id = :id"), {"id": late["id"]})
+    engine.dispose()
+    with sync_playwright() as p:
+        browser, _context, page = _phone(p, lon, lat)
+        _sign_in(page, base, token)
+        item = page.locator("#gm-m-cases li", has_text=late["case_no"])
+        assert "井盖破损" in item.inner_text() and "已超期" in item.inner_text()
+        browser.close()
+
+
+def test_the_month_visit_list_names_each_home_to_unit_and_room_and_marks_a_visit_done(field):
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, _url = field
+    with sync_playwright() as p:
+        browser, _context, page = _phone(p, lon, lat)
+        _sign_in(page, base, token)
+        page.wait_for_selector("#gm-m-visits button[data-person]")
+        first = page.locator("#gm-m-visits li", has=page.locator("button[data-person]")).first
+        assert first.locator("button").inner_text() == "登记走访"
+        person = first.locator("button").get_attribute("data-person")
+        due = _get(base, token, "/v1/visits/due?limit=200")["items"]
+        home = next(v["dwelling"] for v in due if v["person"] and v["person"]["code"] == person)
+        assert home["label"] in first.inner_text()  # the home down to unit and room
+        if home["unit"]:
+            assert f"{home['unit']}单元{home['room']}室" in home["label"]
+        assert "还需走访" in page.inner_text("#gm-m-visits-sum")
+        name = first.locator("b").inner_text()
+        first.locator("button").click()
+        page.wait_for_function(  # sent, and the list read again: the button is gone
+            f"document.querySelector(\"#gm-m-visits button[data-person='{person}']\") === null",
+            timeout=60_000)
+        page.click("#gm-m-visits details summary")  # the visited ones, folded under the rest
+        done = page.locator("#gm-m-visits li.gm-m-done", has_text=name)
+        assert "本月已走访" in done.first.inner_text()
+        page.locator("#gm-m-visits-card").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "mobile_visits.png"))
+        browser.close()
+
+
+def test_a_worker_signs_out_on_the_phone(field):
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, _url = field
+    with sync_playwright() as p:
+        browser, context, page = _phone(p, lon, lat)
+        _sign_in(page, base, token)
+        page.click(".gm-m-logout button")
+        page.wait_for_selector("#gm-token")
+        assert [c for c in context.cookies() if c["name"] == "gridmap_token"] == []
         browser.close()

@@ -156,3 +156,42 @@ def test_a_districts_day_measured_at_once_agrees_with_each_patrols_own_measure(f
         [share] = shares_of_day(session, [(grid.code, xy[:, 0], xy[:, 1])], 30.0)
     assert stored == answer["share"] and 0 < share < 1
     assert abs(share - answer["share"]) <= 0.01
+
+
+def _boundary_walk(grid_geom, start: dt.datetime, noise_m: float = 3.0) -> dict:
+    """A walk along the grid's north and east edges — its boundary outside the south-west
+    quarter — on the street drawn there, with the phone's few metres of GPS scatter to either
+    side of the centre line, a point every 10 m."""
+    poly = max(getattr(grid_geom, "geoms", [grid_geom]), key=lambda p: p.area)
+    minx, miny, maxx, maxy = poly.bounds
+    c = poly.centroid
+    keep = shapely.box(minx - 1, miny - 1, maxx + 1, maxy + 1).difference(
+        shapely.box(minx - 1, miny - 1, c.x, c.y))
+    path = shapely.line_merge(poly.exterior.intersection(keep))
+    path = max(getattr(path, "geoms", [path]), key=lambda p: p.length)
+    walk = _walk(path, start)
+    coords = np.array(walk["track"]["coordinates"])
+    side = np.where(np.arange(len(coords)) % 2 == 0, 1.0, -1.0) * noise_m
+    coords[:, 0] += side / 91_000  # ± a few metres east-west and north-south: GPS scatter
+    coords[:, 1] += side / 111_000
+    walk["track"]["coordinates"] = coords.tolist()
+    return walk
+
+
+def test_walking_the_streets_that_bound_ones_grid_counts_as_covering_the_grid(field):
+    """The issue's report: a walk along the grid's north and east streets counted 6 % and most
+    of its time "outside the grid". Urban grid boundaries run along streets — the demo draws
+    them so, as districts do (网格以道路为界) — so the street on an edge belongs to the grids on
+    both sides, and a worker walking it is walking her grid: the measure was wrong, not the
+    demo (it counted only the streets strictly inside the polygon, and the time within the
+    polygon, half of which a walk on the edge spends a metre outside)."""
+    client, grid, _lane, worker, _other = field
+    r = client.post("/v1/patrols", headers=worker,
+                    json=_boundary_walk(grid.geometry, MONDAY_10 + dt.timedelta(hours=9)))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["grid"] == grid.code
+    assert body["outside_s"] == 0 and body["inside_s"] > 0
+    walked = body["length_m"]
+    # the edge streets walked count as the grid's, covered (within the GPS scatter of the walk)
+    assert body["coverage"][0]["roads_visited_m"] >= 0.9 * walked, (walked, body["coverage"])

@@ -137,10 +137,12 @@ class TransitionIn(BaseModel):
     rating: int | None = Field(default=None, ge=1, le=5)
 
 
-@router.post("/cases/{case_id}/transitions", summary="Move a case through the workflow")
+@router.post("/cases/{case_id}/transitions", summary="Move a case through the workflow "
+             "(with an Idempotency-Key a resend answers the case and acts once)")
 def transition_case(
     request: Request, case_id: CaseId, body: TransitionIn, session: SessionDep,
     who: CaseReader,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
     lon = lat = None
@@ -149,7 +151,8 @@ def transition_case(
         lon, lat = point.lon, point.lat
     workflow.act(session, locator(request), case, body.action, by=who, now=now(request),
                  note=body.note, photo_ids=body.photo_ids, category_code=body.category, lon=lon,
-                 lat=lat, assignee=body.assignee, rating=body.rating)
+                 lat=lat, assignee=body.assignee, rating=body.rating,
+                 idempotency_key=idempotency_key)
     session.commit()
     return workflow.to_json(session, case, events=True)
 
@@ -207,12 +210,13 @@ class ResponseIn(BaseModel):
              summary="Record a remote response (喊话) to an alert; 劝导驱离 with the place clear "
                      "resolves the case")
 def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: SessionDep,
-                  who: allowed("alert.respond")) -> dict:
+                  who: allowed("alert.respond", cookie=True),
+                  idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
     at = beijing(body.at or now(request))
     answer = responses.record(session, locator(request), case, device=body.device,
                               outcome=body.outcome, place_clear=body.place_clear, note=body.note,
-                              at=at, by=who)
+                              at=at, by=who, idempotency_key=idempotency_key)
     session.commit()
     return answer
 

@@ -8,6 +8,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.deps import allowed
+from map_ui import chrome
 from map_ui.assets import STATIC_URL
 
 router = APIRouter(include_in_schema=False)
@@ -22,11 +23,16 @@ def _offline(page: HTMLResponse) -> HTMLResponse:
 
 
 @router.get("/docs")
-def swagger_ui(request: Request, _: allowed("docs.read")) -> HTMLResponse:
-    return _offline(get_swagger_ui_html(openapi_url=request.app.openapi_url, title="gridmap · API",
+def swagger_ui(request: Request, who: allowed("docs.read", cookie=True)) -> HTMLResponse:
+    page = get_swagger_ui_html(openapi_url=request.app.openapi_url, title="gridmap · API",
                                swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
                                swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
-                               swagger_favicon_url="data:,"))
+                               swagger_favicon_url="data:,")
+    # the header every page carries (map_ui/chrome.py), above Swagger UI
+    html = bytes(page.body).decode().replace(
+        "<body>", f"<body><link rel='stylesheet' href='{STATIC_URL}/gridmap.css'>"
+                  f"{chrome.header(who, '/docs')}", 1)
+    return _offline(HTMLResponse(html))
 
 
 @router.get("/redoc")

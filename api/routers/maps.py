@@ -12,19 +12,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import ReadSessionDep, SessionDep, allowed, beijing_today
-from api.security import (
-    give_login_cookie,
-    login_form_token,
-    sign_in,
-    sign_out,
-)
+from api.deps import ReadSessionDep, SessionDep, allowed
+from api.pages import gate, page, with_header
+from api.security import give_login_cookie, login_form_token, sign_in, sign_out
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
-from map_ui import pages
+from map_ui import chrome, pages
 
 router = APIRouter(tags=["maps"])
 MAX_CACHED_PAGES = 32
@@ -76,24 +72,16 @@ HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "descrip
 REDIRECT = {303: {"description": "on to the page"}, **HTML}
 
 
-@router.get("/", include_in_schema=False)
-def index(_: allowed("map.public")) -> HTMLResponse:
-    return HTMLResponse("<!doctype html><meta charset='utf-8'><title>gridmap</title>"
-            "<link rel='icon' href='data:,'>"
-            "<link rel='stylesheet' href='/static/gridmap.css'><div class='gm-index'>"
-            "<h1>gridmap · 网格化服务管理空间底座</h1><ul>"
-            "<li><a href='/map/locate'>找我的网格员（居民）</a></li>"
-            "<li><a href='/map/coverage'>网格覆盖图</a>"
-            "（<a href='/map/coverage?colour=workload'>按工作量</a>）</li>"
-            "<li><a href='/map/cases'>案件分布图</a>（工作人员）</li>"
-            "<li><a href='/map/login'>工作人员登录</a></li>"
-            "<li><a href='/docs'>API 文档</a></li></ul></div>")
+@router.get("/", summary="The home page: what the caller's role may do here", responses=HTML,
+            response_class=Response)
+def index(who: allowed("map.public", cookie=True)) -> HTMLResponse:
+    return page(chrome.home(who))
 
 
 @router.get("/map/login", summary="Sign in to the staff maps", responses=HTML,
             response_class=Response)
 def login_page(request: Request, _: allowed("map.public"),
-               next: Annotated[str, Query(max_length=200)] = "/map/cases",
+               next: Annotated[str, Query(max_length=200)] = "/",
                failed: bool = False) -> HTMLResponse:
     token = login_form_token(request)
     return give_login_cookie(HTMLResponse(pages.login(_safe_next(next), failed=failed,
@@ -101,8 +89,9 @@ def login_page(request: Request, _: allowed("map.public"),
 
 
 def _safe_next(target: str) -> str:
-    """Only our own map pages: never an open redirect to another site."""
-    return target if target.startswith("/map/") and "//" not in target else "/map/cases"
+    """Only our own staff pages: never an open redirect to another site."""
+    ours = target.startswith(("/map/", "/desk")) and "//" not in target and "\\" not in target
+    return target if ours else "/"
 
 
 @router.post("/map/login", summary="Sign in to the staff maps: a staff token checked, a "
@@ -110,7 +99,8 @@ def _safe_next(target: str) -> str:
              "own form", responses=REDIRECT, response_class=Response)
 async def login(request: Request, _: allowed("map.public")) -> Response:
     target = _safe_next(str((await request.form()).get("next") or ""))
-    return await sign_in(request, may="map.staff", target=target,
+    # any staff credential signs in ("me"): each page then says whether this role may enter it
+    return await sign_in(request, may="me", target=target,
                          failed=f"/map/login?failed=1&next={quote(target)}")
 
 
@@ -135,12 +125,9 @@ async def coverage_page(request: Request, session: ReadSessionDep,
     html = await run_in_threadpool(_cached, request.app, key, lambda: pages.coverage(
         session, ms, colour_by=colour, staff=staff, patrols_since=now - dt.timedelta(days=7),
         patrol_reach_m=request.app.state.settings.patrol_reach_m))
-    return _page(html, private=staff)
+    return page(with_header(html, who, "/map/coverage"), private=who.signed_in)
 
 
-def _page(html: str, *, private: bool) -> HTMLResponse:
-    return HTMLResponse(html, headers={"Cache-Control": "private, no-store" if private else
-                                       "public, max-age=60", "Vary": "Cookie"})
 
 
 @router.get("/map/cases", summary="Cases map (staff)", responses=REDIRECT, response_class=Response)
@@ -150,21 +137,23 @@ def cases_page(
     category: Annotated[str | None, Query(max_length=20)] = None,
     street: Annotated[str | None, Query(max_length=15)] = None,
 ) -> Response:
-    if not allows(who.role, "map.staff"):
-        return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-    today = beijing_today(request)
-    return _page(pages.cases(session, _settings(request), period_days=period,
-                             category=category or None, street=street or None, today=today,
-                             scope=who.scope_code), private=True)
+    refused = gate(request, who, "map.staff", "案件地图")
+    if refused is not None:
+        return refused
+    return page(with_header(pages.cases(
+        session, _settings(request), period_days=period, category=category or None,
+        street=street or None, now=request.app.state.clock(), scope=who.scope_code),
+        who, "/map/cases"))
 
 
 @router.get("/map/locate", summary="Resident locator page", responses=HTML,
             response_class=Response)
 def locate_page(request: Request, session: ReadSessionDep,
-                _: allowed("map.public")) -> HTMLResponse:
+                who: allowed("map.public", cookie=True)) -> HTMLResponse:
     ms = _settings(request)
-    return HTMLResponse(_cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
-                                lambda: pages.locate(session, ms)))
+    html = _cached(request.app, ("locate", ms.url, ms.datum, *_version(request)),
+                   lambda: pages.locate(session, ms))
+    return page(with_header(html, who, "/map/locate"), private=who.signed_in)
 
 
 @router.get("/map/grid/{code}.geojson", summary="One grid's outline (for the locator page)")

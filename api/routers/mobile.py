@@ -9,9 +9,10 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import allowed
+from api.deps import SessionDep, allowed
 from api.security import give_login_cookie, login_form_token, page_csrf, sign_in, sign_out
 from layers.access.policy import allows
+from layers.cases import routing
 from map_ui import mobile
 from map_ui.assets import STATIC_DIR
 
@@ -21,10 +22,14 @@ HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}
 
 @router.get("/", summary="The grid worker's phone page (works offline once opened)",
             response_class=Response, responses=HTML)
-def page(request: Request, who: allowed("map.public", cookie=True), failed: bool = False) -> Response:
+def page(request: Request, session: SessionDep, who: allowed("map.public", cookie=True),
+         failed: bool = False) -> Response:
     csrf = page_csrf(request)
     if csrf is not None and allows(who.role, "case.create"):
-        return HTMLResponse(mobile.page(csrf=csrf), headers={"Cache-Control": "private, no-cache"})
+        categories = routing.category_names(session)
+        session.commit()  # the default routing tables, when this is the first thing to need them
+        return HTMLResponse(mobile.page(csrf=csrf, categories=categories),
+                            headers={"Cache-Control": "private, no-cache"})
     token = login_form_token(request)
     return give_login_cookie(HTMLResponse(mobile.page(csrf=None, form_token=token, failed=failed)),
                              request, token)

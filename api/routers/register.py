@@ -23,7 +23,7 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-
 @router.get("/people", summary="Look a person up by name, ID number, phone number or address "
                                 "(实有人口查询); scoped, masked by role, audited")
 async def search_people(
-    request: Request, session: SessionDep, who: allowed("person.read"),
+    request: Request, session: SessionDep, who: allowed("person.read", cookie=True),
     q: Annotated[str, Query(min_length=1, max_length=100,
                             description="a name (or its beginning), an 18-character ID number, a "
                                         "mobile number, or an address down to the room")],
@@ -42,7 +42,7 @@ async def search_people(
 
 @router.get("/dwellings/{dwelling_id}", summary="A dwelling with its residents (and landlord)")
 async def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
-                   who: allowed("person.read")) -> dict:
+                   who: allowed("person.read", cookie=True)) -> dict:
     locator = await run_in_threadpool(request.app.state.locators.active)
     answer = people.dwelling(session, locator, request.app.state.cipher, dwelling_id,
                              principal=who, today=beijing_today(request))
@@ -53,12 +53,13 @@ async def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
 @router.get("/buildings/{code}/dwellings", summary="A building's dwellings: unit, floor, room, use, "
                                                    "residents (counts, no names)")
 def building_dwellings(code: Annotated[str, Path(max_length=40)], session: SessionDep,
-                       who: allowed("person.read")) -> dict:
+                       who: allowed("person.read", cookie=True)) -> dict:
     return people.building_dwellings(session, code, principal=who)
 
 
 @router.get("/organisations", summary="Organisations and places (实有单位) by name or credit code")
-def organisations(request: Request, session: SessionDep, who: allowed("organisation.read"),
+def organisations(request: Request, session: SessionDep,
+                  who: allowed("organisation.read", cookie=True),
                   q: Annotated[str, Query(min_length=1, max_length=100)],
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
     answer = people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
@@ -117,7 +118,8 @@ def visits_due(request: Request, session: SessionDep, who: allowed("visit.read",
 
 @router.get("/visits/compliance", summary="Share of the month's list visited, overdue and flagged, "
                                            "by grid, community, street or worker")
-def visits_compliance(request: Request, session: SessionDep, who: allowed("visit.compliance"),
+def visits_compliance(request: Request, session: SessionDep,
+                      who: allowed("visit.compliance", cookie=True),
                       month: Month = None,
                       by: Literal["grid", "community", "street", "worker"] = "street",
                       area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None) -> dict:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import IsoDate, ReadSessionDep, SessionDep, active_locator, allowed, beijing_today
+from layers.cases import statistics
 from layers.cases.responses import statistics as alert_statistics
 from layers.cases.statistics import case_statistics
 from layers.field import assessment
@@ -22,7 +25,7 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
                                  "vacant, organisations) by grid, community or street")
 def register_stats(
     session: ReadSessionDep,
-    who: allowed("stats.read", scope="area"),
+    who: allowed("stats.read", scope="area", cookie=True),
     by: Literal["grid", "community", "street"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$",
                                       description="limit to an area code (prefix)")] = None,
@@ -35,7 +38,7 @@ def register_stats(
                                "resolution in minutes, by street or alert type")
 def alert_stats(
     session: ReadSessionDep,
-    who: allowed("stats.read", scope="area"),
+    who: allowed("stats.read", scope="area", cookie=True),
     by: Literal["street", "type"] = "street",
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
 ) -> dict:
@@ -50,7 +53,7 @@ def worker_stats(
     request: Request,
     response: Response,
     session: SessionDep,
-    who: allowed("assessment.read", scope="area"),
+    who: allowed("assessment.read", scope="area", cookie=True),
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
                                        description="YYYY-MM; default this month")] = None,
     area: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
@@ -91,19 +94,38 @@ def set_worker_weights(request: Request, body: WeightsIn, session: SessionDep,
     return answer
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get("/{dimension}", summary="Case statistics by grid, community, street, category or "
-                                    "period (month); 'summary' for the whole district")
+                                    "period (month), each row named; 'summary' for the whole "
+                                    "district; format=csv or xlsx to download",
+            responses={200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}},
+                             "description": "JSON, or a CSV/Excel table"}})
 def stats(
     request: Request,
     dimension: Literal["summary", "grid", "community", "street", "category", "period"],
     session: ReadSessionDep,
-    who: allowed("stats.read", scope="area"),
+    who: allowed("stats.read", scope="area", cookie=True),
     start: Annotated[IsoDate | None, Query(alias="from")] = None,
     end: Annotated[IsoDate | None, Query(alias="to", description="exclusive")] = None,
     area: Annotated[str | None, Query(description="limit to an area code (prefix)")] = None,
     category: str | None = None,
-) -> dict:
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Response:
     scope = area or who.scope_code
     rows = case_statistics(session, dimension, now=request.app.state.clock(), start=start, end=end,
                            scope=scope, category=category)
-    return {"dimension": dimension, "from": start, "to": end, "area": scope, "rows": rows}
+    if format == "json":
+        return JSONResponse(jsonable_encoder(
+            {"dimension": dimension, "from": start, "to": end, "area": scope, "rows": rows}))
+    name = f"gridmap-stats-{dimension}-{scope or 'all'}-{start or ''}-{end or ''}"
+    if format == "csv":
+        body, media = statistics.to_csv(dimension, rows), "text/csv; charset=utf-8"
+    else:
+        title = (f"案件统计（按{statistics.DIMENSION_ZH[dimension]}）"
+                 f"{start or '起始'} 至 {end or '今'}，区域 {scope or '全区'}")
+        body, media = statistics.to_xlsx(dimension, rows, title=title), XLSX
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{format}"',
+        "Cache-Control": "private, no-store"})

@@ -52,7 +52,7 @@ class StepIn(BaseModel):
              summary="Place a task into an area (codes or a drawn polygon): one grid task per "
                      "covered grid, assigned to its worker (or its specialist by category)")
 def create(request: Request, response: Response, body: TaskIn, session: SessionDep,
-           who: allowed("task.create"), key: IdempotencyKey = None) -> dict:
+           who: allowed("task.create", cookie=True), key: IdempotencyKey = None) -> dict:
     answer, created = tasks.create(session, active_locator(request), who,
                                    tasks.Order(**body.model_dump()), now=now(request),
                                    limits=request.app.state.limits, key=key)
@@ -64,7 +64,7 @@ def create(request: Request, response: Response, body: TaskIn, session: SessionD
 
 @router.get("/v1/tasks", summary="The caller's tasks (a department's own), newest first, with "
                                  "their progress")
-def listing(request: Request, session: SessionDep, who: allowed("task.read")) -> dict:
+def listing(request: Request, session: SessionDep, who: allowed("task.read", cookie=True)) -> dict:
     return tasks.listing(session, who, now=now(request))
 
 
@@ -75,7 +75,8 @@ def mine(request: Request, session: SessionDep, who: allowed("task.mine", cookie
 
 @router.get("/v1/tasks/{task_id}", summary="A task's progress by street, community and grid, "
                                            "and its overdue grid tasks")
-def get(task_id: RowId, request: Request, session: SessionDep, who: allowed("task.read")) -> dict:
+def get(task_id: RowId, request: Request, session: SessionDep,
+        who: allowed("task.read", cookie=True)) -> dict:
     return tasks.get(session, active_locator(request), who, task_id, now=now(request))
 
 

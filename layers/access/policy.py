@@ -29,7 +29,7 @@ from layers.storage.models import UserRole
 R = UserRole
 _PUBLIC = frozenset({
     "health", "locate", "geocode", "resident.lookup", "areas.read", "generations.read",
-    "map.public", "tiles.read", "open311.read", "docs.read",
+    "map.public", "tiles.read", "open311.read", "docs.read", "resident.contact",
 })
 _SIGNED_IN = frozenset({"me", "case.read", "routing.read", "areas.workers", "ogc.read",
                         "address.read"})
@@ -45,6 +45,7 @@ _WORKER = _SIGNED_IN | {"case.create", "case.photo", "case.act:start",
 _DISPATCHER = (_WORKER - {"person.identify"}) | {
     "case.act:*", "alert.create", "alert.respond", "stats.read", "map.staff", "visit.compliance",
     "person.sensitive", "task.create", "task.read", "assessment.read", "case.devices",
+    "desk.use",
     "address.write"}  # and keeps the standard addresses of its street (inside its scope)
 # register.import, register.export and register.export_personal: the admin only (via "*")
 _PLANNER = _SIGNED_IN | {"stats.read", "map.staff", "plan.read", "plan.write"}

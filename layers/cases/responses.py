@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from layers.access import audit
@@ -41,18 +42,31 @@ def responders(session: Session, case: Case) -> dict:
 
 
 def record(session: Session, locator: Locator, case: Case, *, device: str, outcome: str,
-           place_clear: bool, note: str | None, at: dt.datetime, by: Principal) -> dict:
+           place_clear: bool, note: str | None, at: dt.datetime, by: Principal,
+           idempotency_key: str | None = None) -> dict:
+    """Record a remote response; with an ``idempotency_key`` a resend answers the response
+    recorded the first time (one response, the case resolved once)."""
     if outcome not in RESPONSE_OUTCOMES:
         raise workflow.InvalidCase(f"outcome is one of {', '.join(RESPONSE_OUTCOMES)}",
                                    zh="处置结果有误")
+    if idempotency_key and (seen := _seen(session, case, by, idempotency_key)) is not None:
+        return _answer(seen, case, resolved=False)
     known = session.execute(text("SELECT kind::text FROM cameras WHERE code = :c"),
                             {"c": device}).scalar()
     if known != "loudspeaker":
         raise workflow.InvalidCase(f"{device} is no loudspeaker", zh="未找到该喊话设备")
     response = CaseResponse(case_id=case.id, device_code=device, operator=by.name, at=at,
-                            outcome=outcome, place_clear=place_clear, note=note)
-    session.add(response)
-    session.flush()
+                            outcome=outcome, place_clear=place_clear, note=note,
+                            idempotency_key=idempotency_key)
+    try:
+        with session.begin_nested():
+            session.add(response)
+            session.flush()
+    except IntegrityError:  # a parallel resend with the same key won
+        if idempotency_key and (seen := _seen(session, case, by, idempotency_key)) is not None:
+            session.refresh(case)
+            return _answer(seen, case, resolved=False)
+        raise
     audit.record(session, by, "alert.respond", case.case_no, device=device, outcome=outcome)
     resolved = False
     if outcome == "劝导驱离" and place_clear and case.status in _TO_RESOLVED:
@@ -60,8 +74,22 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
             workflow.act(session, locator, case, action, by=by, now=at,
                          note=f"远程喊话劝导驱离（{device}），复核画面已无占道")
         resolved = True
-    return {"id": response.id, "device": device, "outcome": outcome, "place_clear": place_clear,
-            "at": at.isoformat(), "operator": by.name, "resolved_case": resolved,
+    return _answer(response, case, resolved=resolved)
+
+
+def _seen(session: Session, case: Case, by: Principal, key: str) -> CaseResponse | None:
+    """The response recorded with this key, when it was this caller's on this case."""
+    seen = session.scalars(select(CaseResponse).where(CaseResponse.idempotency_key == key)).first()
+    if seen is not None and (seen.case_id, seen.operator) != (case.id, by.name):
+        raise workflow.IdempotencyConflict("this Idempotency-Key was used for another request; "
+                                           "send a new key", zh="该请求标识已用于其他操作")
+    return seen
+
+
+def _answer(response: CaseResponse, case: Case, *, resolved: bool) -> dict:
+    return {"id": response.id, "device": response.device_code, "outcome": response.outcome,
+            "place_clear": response.place_clear, "at": response.at.isoformat(),
+            "operator": response.operator, "resolved_case": resolved,
             "case_status": case.status.value}
 
 

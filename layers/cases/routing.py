@@ -147,6 +147,13 @@ def load(session: Session, version: int | None = None) -> tuple[int, dict[str, C
     return version, cats, deps
 
 
+def category_names(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of the categories in force, by code — the tables seeded with the defaults
+    first if there are none yet (a report form needs its list before the first report)."""
+    _version, categories, _ = load(session)
+    return sorted((c.code, c.name) for c in categories.values())
+
+
 # -- the JSON form (API) -------------------------------------------------------------------------
 def as_json(version: int, categories: dict[str, Category], departments: dict[str, str]) -> dict:
     return {

@@ -1,9 +1,13 @@
 """Case statistics, computed in SQL: close rate, on-time rate, time to close, backlog, overdue —
-by grid, community, street, category or month, limited to an area (code prefix)."""
+by grid, community, street, category or month, limited to an area (code prefix) — each row with
+the name people use beside its code, and as a table to download (CSV for any program, .xlsx for
+Excel)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -56,8 +60,74 @@ def case_statistics(session: Session, dimension: str, *, now: dt.datetime,
     """One row per group of ``dimension`` (a key of DIMENSIONS); ``end`` is exclusive."""
     params = {"start": start or dt.date(1900, 1, 1), "end": end or dt.date(9999, 1, 1), "now": now,
               "scope": scope, "category": category}
-    rows = session.execute(text(_SQL.format(key=DIMENSIONS[dimension])), params).all()
-    return [_row(r) for r in rows]
+    rows = [_row(r) for r in session.execute(text(_SQL.format(key=DIMENSIONS[dimension])), params)]
+    names = _names(session, dimension, [r["key"] for r in rows])
+    return [{"key": r["key"], "name": names.get(r["key"]), **{k: v for k, v in r.items()
+                                                              if k != "key"}} for r in rows]
+
+
+def _names(session: Session, dimension: str, keys: list[str]) -> dict[str, str]:
+    """The names of the rows' keys: an area's in the generation in force (or, for an area
+    since redrawn away, its last name), a category's in the routing tables in force, a month
+    as people write it."""
+    if dimension == "summary":
+        return {k: "全部" for k in keys}
+    if dimension == "period":
+        return {k: f"{k[:4]}年{int(k[5:])}月" for k in keys}
+    if dimension == "category":
+        sql = """SELECT code, name FROM categories
+                 WHERE version_id = (SELECT max(id) FROM routing_versions) AND code = ANY(:keys)"""
+    else:
+        sql = """SELECT DISTINCT ON (a.code) a.code, a.name FROM areas a
+                 JOIN generations g ON g.id = a.generation_id
+                 WHERE a.code = ANY(:keys)
+                 ORDER BY a.code, (g.status = 'active') DESC, (g.status <> 'draft') DESC,
+                          a.generation_id DESC"""
+    return dict(session.execute(text(sql), {"keys": keys}).all()) if keys else {}
+
+
+DIMENSION_ZH = {"summary": "全区", "grid": "网格", "community": "社区/村", "street": "镇街",
+                "category": "类别", "period": "月份"}
+COLUMNS = (("total", "案件数"), ("closed", "结案数"), ("close_rate", "结案率(%)"),
+           ("on_time_rate", "按期办结率(%)"), ("mean_hours_to_close", "平均办结时长(小时)"),
+           ("median_hours_to_close", "办结时长中位数(小时)"), ("open_backlog", "在办积压"),
+           ("overdue", "超期"))
+
+
+def table(dimension: str, rows: list[dict]) -> tuple[list[str], list[list]]:
+    """The rows as a table: the key (code or month), its name, then the measures."""
+    head = [f"{DIMENSION_ZH[dimension]}编码", "名称", *(zh for _k, zh in COLUMNS)]
+    return head, [[r["key"], r["name"], *(r[k] for k, _zh in COLUMNS)] for r in rows]
+
+
+def to_csv(dimension: str, rows: list[dict]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers as Chinese."""
+    head, body = table(dimension, rows)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(head)
+    writer.writerows(["" if v is None else v for v in row] for row in body)
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def to_xlsx(dimension: str, rows: list[dict], *, title: str) -> bytes:
+    """An Excel workbook: one sheet, the codes kept as text (a grid code is not a number)."""
+    from openpyxl import Workbook
+
+    head, body = table(dimension, rows)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "按" + DIMENSION_ZH[dimension].replace("/", "")  # "/" may not be in a title
+    sheet.append([title])
+    sheet.append(head)
+    for row in body:
+        sheet.append(row)
+        sheet.cell(sheet.max_row, 1).number_format = "@"
+    sheet.column_dimensions["A"].width = 18
+    sheet.column_dimensions["B"].width = 24
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def open_backlog(session: Session) -> int:

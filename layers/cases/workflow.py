@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
@@ -82,15 +83,22 @@ ACTIONS: dict[str, Action] = {
 STATUS_ZH = {S.REPORTED: "信息采集", S.REGISTERED: "立案", S.DISPATCHED: "派遣", S.PROCESSING: "处置",
              S.RESOLVED: "处置反馈", S.VERIFIED: "核查", S.CLOSED: "结案", S.CANCELLED: "作废",
              S.SUSPENDED: "挂账", S.MERGED: "重复合并"}
+# every event a case's timeline shows, in Chinese: the workflow's actions and the system's own
+EVENT_ZH = {**{action: spec.zh for action, spec in ACTIONS.items()},
+            "report": "上报", "escalate": "超时升级", "duplicate_linked": "关联重复上报"}
 
 
+class IdempotencyConflict(CaseError):
+    code = "idempotency_conflict"
 
 
 def _event(session: Session, case: Case, at: dt.datetime, actor: str, action: str,
-           before: CaseStatus | None, note: str | None = None, photos: list[int] | None = None) -> None:
+           before: CaseStatus | None, note: str | None = None, photos: list[int] | None = None,
+           idempotency_key: str | None = None) -> None:
     session.add(CaseEvent(case_id=case.id, at=at, actor=actor, action=action,
                           from_status=before.value if before else None,
-                          to_status=case.status.value, note=note, photo_ids=photos or []))
+                          to_status=case.status.value, note=note, photo_ids=photos or [],
+                          idempotency_key=idempotency_key))
 
 
 # -- routing ---------------------------------------------------------------------------------------
@@ -222,7 +230,7 @@ def transition(session: Session, locator: Locator, case: Case, action: str, *, a
                now: dt.datetime, note: str | None = None, photo_ids: list[int] | None = None,
                category_code: str | None = None, lon: float | None = None, lat: float | None = None,
                assignee: str | None = None, rating: int | None = None,
-               scope: str | None = None) -> Case:
+               scope: str | None = None, idempotency_key: str | None = None) -> Case:
     """Take one workflow action; a case re-routed (``reroute``, ``return`` with a new place) must
     stay inside the caller's ``scope``."""
     spec = ACTIONS.get(action)
@@ -264,19 +272,49 @@ def transition(session: Session, locator: Locator, case: Case, action: str, *, a
     if spec.target is not None:
         case.status = spec.target
     case.updated_at = now
-    _event(session, case, now, actor, action, before, note, photo_ids)
+    _event(session, case, now, actor, action, before, note, photo_ids, idempotency_key)
     return case
 
 
 def act(session: Session, locator: Locator, case: Case, action: str, *, by: Principal,
-        now: dt.datetime, **details) -> Case:
+        now: dt.datetime, idempotency_key: str | None = None, **details) -> Case:
     """A person's workflow action: allowed for their role (the access policy), kept inside their
-    scope, recorded in the case's events and in the audit log."""
+    scope, recorded in the case's events and in the audit log.
+
+    With an ``idempotency_key`` (the client's ``Idempotency-Key``) a resend — a double click, a
+    retry after a lost answer — answers the case as the first one left it and acts once. The key
+    is bound to its caller, case and action: the same key for anything else is refused."""
     require_transition(by, action)
-    transition(session, locator, case, action, actor=by.name, now=now, scope=by.scope_code,
-               **details)
+    if idempotency_key and _seen_action(session, case, action, by, idempotency_key):
+        return case
+    try:
+        with session.begin_nested():
+            transition(session, locator, case, action, actor=by.name, now=now,
+                       scope=by.scope_code, idempotency_key=idempotency_key, **details)
+            session.flush()
+    except IntegrityError:  # the same key raced in from a parallel resend, which won
+        session.refresh(case)
+        if idempotency_key and _seen_action(session, case, action, by, idempotency_key):
+            return case
+        raise
     audit.record(session, by, f"case.act:{action}", case.case_no)
     return case
+
+
+def _seen_action(session: Session, case: Case, action: str, by: Principal, key: str) -> bool:
+    """True when this caller took this action on this case with this key already."""
+    seen = session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.actor)
+                           .where(CaseEvent.idempotency_key == key)).first()
+    if seen is None:
+        return False
+    if seen.actor != by.name:  # bound to its caller, as every key is (layers/access/idempotency.py)
+        raise idempotency.KeyOfAnotherCaller(
+            "this Idempotency-Key belongs to another caller's request: send a new key (a random "
+            "UUID) with each new request", zh="该幂等键已被其他账号使用，请为新的请求生成新的键")
+    if tuple(seen) != (case.id, action, by.name):
+        raise IdempotencyConflict("this Idempotency-Key was used for another request; send a new "
+                                  "key for a new action", zh="该请求标识已用于其他操作")
+    return True
 
 
 def _reroute(session: Session, locator: Locator, case: Case, category_code: str | None,
@@ -376,7 +414,7 @@ def to_json(session: Session, case: Case, *, events: bool = False) -> dict:
     if events:
         out["events"] = [
             {"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-             "action_zh": ACTIONS[e.action].zh if e.action in ACTIONS else e.action,
+             "action_zh": EVENT_ZH.get(e.action, e.action),
              "from": e.from_status, "to": e.to_status, "note": e.note, "photo_ids": e.photo_ids}
             for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at, CaseEvent.id))]

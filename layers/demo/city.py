@@ -722,9 +722,13 @@ class _Generator:
                     "key_enterprise": f"济宁{self._person()[:2]}{rng.choice(names.ENTERPRISES)}有限公司",
                     "restaurant": f"{self._person()[0]}记{rng.choice(names.RESTAURANT_WORDS)}",
                 }[kind]
+                # a reception room's opening hours and phone, as its door and the compound
+                # boards show them (drawn without the random generator: the rest stays as it was)
+                room = {"hours": RECEPTION_HOURS, "phone": f"0537-{2210000 + seq:07d}"} \
+                    if kind == "reception_room" else {}
                 self.sites.add(shapely.Point(p), code=f"SITE{spec.code[6:]}{seq:05d}",
                                name=self._unique([label]), kind=kind,
-                               address=f"{spec.name}{community.name}")
+                               address=f"{spec.name}{community.name}", **room)
 
     # -- people --------------------------------------------------------------------------------
     def workers(self) -> pd.DataFrame:
@@ -769,6 +773,9 @@ class _Generator:
         frame["floating_population"] = _split_total(floating, weights + 1e-9)
 
 
+RECEPTION_HOURS = "周一至周五 8:30–12:00、13:30–17:30"
+
+
 def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dataset:
     """Build the demo district (deterministic for a given scale and seed)."""
     if not 0 < scale <= 8:
@@ -791,6 +798,9 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
     areas = gen.areas.frame(["code", "name", "level", "parent_code", "kind"])
     # Other names a street goes by: data on the area (its `aliases` property), read by the geocoder.
     areas["aliases"] = [";".join(names.STREET_ALIASES.get(n, ())) or None for n in areas["name"]]
+    # each street centre's service hotline (a property, read by the residents' contact answer)
+    areas["hotline"] = [f"0537-{2300000 + int(c[6:9]) * 1111:07d}" if level == "street" else None
+                        for c, level in zip(areas["code"], areas["level"], strict=True)]
     dataset = Dataset(
         layers={
             "areas": areas,
@@ -799,7 +809,7 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
             "alleys": gen.alleys.frame(["code", "name"]),
             "cameras": gen.cameras.frame(["code", "name", "kind", "heading_deg", "fov_deg",
                                           "range_m"]),
-            "sites": gen.sites.frame(["code", "name", "kind", "address"]),
+            "sites": gen.sites.frame(["code", "name", "kind", "address", "hours", "phone"]),
         },
         workers=gen.workers(),
         notes={k: sorted(v) for k, v in gen.situations.items()},

@@ -13,6 +13,7 @@ from gis.coverage import sector
 from gis.metric import length_m
 from layers.boundaries.areas import AreaNotFound
 from layers.boundaries.generations import ACTIVE_ID_SQL
+from layers.field.patrols import EDGE_M
 from layers.registry import LayerSpec
 from layers.storage.models import GRID_WORKER_ROLES
 
@@ -143,13 +144,14 @@ WITH recent AS (SELECT grid_code, geom FROM patrols WHERE started_at >= :since),
 reach AS (
     SELECT grid_code, ST_Union(ST_Buffer(geom::geography, :m)::geometry) AS geom
     FROM recent GROUP BY grid_code
+), grids AS (  -- each patrolled grid with its edge streets (layers/field/patrols.py: EDGE_M)
+    SELECT code, ST_Buffer(geom::geography, :edge)::geometry AS geom FROM areas
+    WHERE generation_id = {active} AND level = 'grid' AND code IN (SELECT grid_code FROM reach)
 ), lines AS (
     SELECT a.code, l.kind, ST_Intersection(l.geom, a.geom) AS geom
-    FROM areas a
+    FROM grids a
     JOIN (SELECT geom, '道路' AS kind FROM roads UNION ALL SELECT geom, '背街小巷' FROM alleys) l
       ON l.geom && a.geom AND ST_Intersects(l.geom, a.geom)
-    WHERE a.generation_id = {active} AND a.level = 'grid'
-      AND a.code IN (SELECT grid_code FROM reach)
 )
 SELECT lines.code, lines.kind,
        ST_AsGeoJSON(ST_CollectionExtract(ST_Union(ST_Intersection(lines.geom, reach.geom)), 2), 6),
@@ -164,7 +166,8 @@ def patrol_coverage(session: Session, *, since: dt.datetime, reach_m: float) -> 
     within ``reach_m`` of, and the parts nobody walked (two FeatureCollections)."""
     visited, missed = [], []
     for code, kind, seen, unseen in session.execute(
-            text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)), {"since": since, "m": reach_m}):
+            text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
+            {"since": since, "m": reach_m, "edge": EDGE_M}):
         for geojson, out in ((seen, visited), (unseen, missed)):
             geometry = json.loads(geojson) if geojson else None
             if geometry and geometry.get("coordinates"):
@@ -189,6 +192,7 @@ def cases(session: Session, *, since: dt.date | None, category: str | None,
     rows = session.execute(text("""
         SELECT c.id, c.case_no, c.category_code, cat.name AS category, c.status::text AS status,
                c.grid_code, g.name AS grid, w.name AS worker, c.deadline, c.created_at,
+               c.escalation_level,
                ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat
         FROM cases c
         LEFT JOIN categories cat ON cat.version_id = c.routing_version_id AND cat.code = c.category_code
@@ -203,6 +207,15 @@ def cases(session: Session, *, since: dt.date | None, category: str | None,
     """), {"since": since or dt.date(1900, 1, 1), "category": category, "street": street,
            "scope": scope, "limit": limit}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def area_bounds(session: Session, code: str) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of an area of the active generation (None: no such area)."""
+    row = session.execute(text(f"""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM (SELECT ST_Extent(geom) AS e FROM areas
+              WHERE generation_id = {ACTIVE_ID_SQL} AND code = :code) q"""), {"code": code}).one()
+    return None if row[0] is None else [[row[1], row[0]], [row[3], row[2]]]
 
 
 def categories(session: Session) -> list[tuple[str, str]]:
@@ -237,3 +250,17 @@ def communities(session: Session, generation_id: int, area: str) -> list[tuple[s
         SELECT code, name FROM areas WHERE generation_id = :g AND level = 'community'
           AND (code LIKE :area || '%' OR :area LIKE code || '%') ORDER BY code
     """), {"g": generation_id, "area": area})]
+
+
+def filter_choices(session: Session, scope: str | None) -> dict:
+    """What a staff page's filters offer inside a scope: the streets and communities of the
+    active generation (code, name, parent street) and the case categories in force."""
+    areas = session.execute(text(f"""
+        SELECT code, name, level::text AS level FROM areas
+        WHERE generation_id = {ACTIVE_ID_SQL} AND level IN ('street', 'community')
+          AND (CAST(:scope AS text) IS NULL OR code LIKE :scope || '%'
+               OR :scope LIKE code || '%')
+        ORDER BY code"""), {"scope": scope}).all()
+    return {"streets": [[a.code, a.name] for a in areas if a.level == "street"],
+            "communities": [[a.code, a.name] for a in areas if a.level == "community"],
+            "categories": [list(c) for c in categories(session)]}

@@ -18,7 +18,7 @@ from layers.access.policy import Principal
 from layers.cases import photos as case_photos
 from layers.clock import CHINA
 from layers.errors import DomainError
-from layers.register.people import NotFound
+from layers.register.people import NotFound, dwelling_address
 from layers.storage.models import CARE_PREDICATE, CARE_TAGS, GRID_WORKER_ROLES, Photo, Visit
 
 PERSON_TAGS = CARE_TAGS  # + 出租房屋: the rental dwellings
@@ -114,6 +114,7 @@ def due(session: Session, principal: Principal, *, month: dt.date, area: str | N
     rows = session.execute(text(f"""
         WITH list AS ({DUE_SQL})
         SELECT list.kind, list.target, list.grid_code, list.visits, list.flagged, list.last_at,
+               list.dwelling_id,
                b.code AS building, b.address, d.unit, d.room, p.code AS person, p.name, p.tags,
                count(*) OVER () AS due_total,
                count(*) FILTER (WHERE list.visits > 0) OVER () AS visited_total
@@ -133,7 +134,10 @@ def due(session: Session, principal: Principal, *, month: dt.date, area: str | N
                 if r.person else None,
                 "dwelling": {"id": r.target if r.kind == "dwelling" else None,
                              "building": r.building, "address": r.address,
-                             "unit": r.unit or None, "room": r.room},
+                             "unit": r.unit or None, "room": r.room,
+                             # the home down to unit and room, and which dwelling it is
+                             "label": dwelling_address(r.address, r.unit, None, r.room),
+                             "dwelling_id": r.dwelling_id},
                 "grid": r.grid_code, "visited": r.visits > 0, "visits": r.visits,
                 "flagged": r.flagged, "last_visit": r.last_at.isoformat() if r.last_at else None,
             } for r in rows]}

@@ -469,6 +469,9 @@ class Case(Base):
         Index("ix_cases_created", "created_at"),
         Index("uq_cases_idempotency", "idempotency_key", unique=True),
         Index("uq_cases_token", "token", unique=True),
+        # the desk's queue: nearest deadline first, and each case's merged duplicates counted
+        Index("ix_cases_deadline", "deadline", "created_at"),
+        Index("ix_cases_duplicate_of", "duplicate_of", postgresql_where=text("duplicate_of IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -510,7 +513,8 @@ class Case(Base):
 
 class CaseEvent(Base):
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case", "case_id"),)
+    __table_args__ = (Index("ix_case_events_case", "case_id"),
+                      Index("uq_case_events_idempotency", "idempotency_key", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -521,6 +525,8 @@ class CaseEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     photo_ids: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # the client's Idempotency-Key of the action: a resend answers the case, acts once
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class Photo(Base):
@@ -811,6 +817,7 @@ class CaseResponse(Base):
     __tablename__ = "case_responses"
     __table_args__ = (
         Index("ix_case_responses_case", "case_id"),
+        Index("uq_case_responses_idempotency", "idempotency_key", unique=True),
         CheckConstraint("outcome IN ('劝导驱离', '劝导未离开', '现场无人', '设备故障')",
                         name="ck_case_responses_outcome"),
     )
@@ -823,6 +830,7 @@ class CaseResponse(Base):
     outcome: Mapped[str] = mapped_column(String(10))
     place_clear: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))  # a resend answers this one
 
 
 # -- department task orders (下单到网格) ------------------------------------------------------------

@@ -10,7 +10,7 @@ function $(id) { return document.getElementById(id); }
 function queue() { try { return JSON.parse(localStorage.getItem(QUEUE) || '[]'); } catch (e) { return []; } }
 function save(q) {
     try { localStorage.setItem(QUEUE, JSON.stringify(q)); } catch (e) {  // the phone's storage is full
-        $('gm-m-message').textContent = '手机存储已满：请联网发送已保存的内容后再拍照';
+        say('手机存储已满：请联网发送已保存的内容后再拍照');
         throw e;
     }
     showQueue();
@@ -19,6 +19,15 @@ function showQueue() {
     var n = queue().length;
     $('gm-m-queue').textContent = n ? ('待发送 ' + n + ' 条（联网后自动发送）') : '';
     window.gridmapQueued = n;
+}
+var toastTimer = null;
+function say(text) {  // a message in its card and on screen, wherever the page is scrolled
+    $('gm-m-message').textContent = text;
+    var toast = $('gm-m-toast');
+    toast.textContent = text;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toast.hidden = true; }, 6000);
 }
 function showNet() { $('gm-m-net').textContent = navigator.onLine ? '在线' : '离线'; }
 function key() {
@@ -56,11 +65,11 @@ function flush() {
                 // a resend (same Idempotency-Key) answers what the first attempt did
                 if (r.status < 300) {
                     save(rest);
-                    $('gm-m-message').textContent = DONE[item.kind || 'case'](b);
+                    say(DONE[item.kind || 'case'](b));
                     loadCases(); loadTasks(); loadVisits();
                 } else if (r.status >= 400 && r.status < 500) {
                     save(rest);  // refused for good: say why, keep nothing that cannot be sent
-                    $('gm-m-message').textContent = '未能发送：' + (b.error_zh || b.error);
+                    say('未能发送：' + (b.error_zh || b.error));
                 }
             });
         })
@@ -69,9 +78,16 @@ function flush() {
 }
 window.gridmapFlush = flush;
 var DONE = {
-    case: function (b) { return '已上报：' + (b.case_no || b.id); },
+    case: function (b) {
+        if (b.status === 'merged' && b.existing_case) {  // linked to an open case, not dispatched
+            return '已上报：' + b.case_no + '。附近已有同类在办案件 ' + b.existing_case.case_no +
+                '（' + b.existing_case.status_zh + '），本次上报已合并到该案件，不再重复派遣';
+        }
+        return '已上报：' + (b.case_no || b.id) + '（' + (b.status_zh || '') + '）';
+    },
     photo: function () { return '照片已上传'; },
     task: function (b) { return '任务已更新：' + (b.status_zh || ''); },
+    step: function (b) { return '案件 ' + (b.case_no || '') + ' 已更新：' + (b.status_zh || ''); },
     visit: function () { return '走访已记录'; },
     patrol: function (b) {
         var c = (b.coverage && b.coverage[0]) || {};
@@ -84,7 +100,7 @@ function enqueue(kind, url, body, message, photos) {
     q.push({key: k, kind: kind, url: url, body: body, photos: photos || [],
             at: new Date().toISOString()});
     save(q);
-    $('gm-m-message').textContent = navigator.onLine ? message : '已保存，联网后自动发送';
+    say(navigator.onLine ? message : '已保存，联网后自动发送');
     return flush();
 }
 function when(iso) {  // a time as the district reads it (Beijing time), whatever the phone's zone
@@ -103,6 +119,7 @@ function loadTasks() {
                 var next = {assigned: ['accept', '接收'], accepted: ['complete', '完成'],
                             in_progress: ['complete', '完成']}[t.status];
                 return '<li><b>' + esc(t.title) + '</b> · ' + esc(t.department) + '<br>'
+                    + (t.instructions ? '<span class="gm-m-note">' + esc(t.instructions) + '</span><br>' : '')
                     + esc(t.status_zh) + ' · 时限 ' + esc(when(t.deadline))
                     + (t.overdue ? ' · <b class="gm-error">已超期</b>' : '')
                     + (next ? ' <button class="gm-m-small" data-task="' + t.id + '" data-action="'
@@ -118,19 +135,39 @@ $('gm-m-tasks').addEventListener('click', function (e) {
             {action: b.dataset.action, note: b.dataset.action === 'accept' ? '已接收' : '已完成'},
             '正在发送…');
 });
+$('gm-m-cases').addEventListener('click', function (e) {
+    var b = e.target.closest('button[data-case]');
+    if (!b) { return; }
+    var note = b.dataset.action === 'feedback'
+        ? window.prompt('处置情况（将反馈给调度中心）', '已处置完毕') : '已到场处置';
+    if (note === null) { return; }
+    b.disabled = true;
+    enqueue('step', '/v1/cases/' + b.dataset.case + '/transitions', {action: b.dataset.action, note: note},
+            '正在发送…');
+});
 function loadVisits() {
-    return fetch('/v1/visits/due?limit=30', {credentials: 'same-origin'})
+    return fetch('/v1/visits/due?limit=1000', {credentials: 'same-origin'})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (b) {
             if (!b) { $('gm-m-visits-card').hidden = true; return; }
-            $('gm-m-visits').innerHTML = (b.items || []).map(function (v) {
-                var who = v.person ? v.person.name + ' ' + v.person.tags.join('、') : '出租房屋';
-                var place = v.dwelling.address || '';
-                return '<li>' + esc(who) + ' · ' + esc(place) + ' · '
-                    + (v.visited ? '已走访' : '<button class="gm-m-small" data-'
-                       + (v.person ? 'person="' + esc(v.person.code) : 'dwelling="' + v.dwelling.id)
-                       + '">已走访</button>') + '</li>';
-            }).join('') || '<li>本月暂无必访对象</li>';
+            var items = b.items || [];  // those still to visit come first
+            $('gm-m-visits-sum').textContent = b.month + ' 应访 ' + b.due + '，已访 ' + b.visited +
+                '，还需走访 ' + (b.due - b.visited) + (items.length < b.due ? '（显示前 ' + items.length + ' 项）' : '');
+            function item(v) {
+                var who = v.person ? v.person.name + (v.person.tags.length ? '（' + v.person.tags.join('、') + '）' : '')
+                    : '出租房屋';
+                var target = v.person ? 'data-person="' + esc(v.person.code) + '"' : 'data-dwelling="' + v.dwelling.id + '"';
+                return '<li class="' + (v.visited ? 'gm-m-done' : '') + '"><b>' + esc(who) + '</b><br>'
+                    + esc(v.dwelling.label || v.dwelling.address) + '<br>'
+                    + (v.visited ? '✔ 本月已走访' + (v.last_visit ? '（' + esc(when(v.last_visit)) + '）' : '')
+                       : '<button class="gm-m-small" ' + target + '>登记走访</button>') + '</li>';
+            }
+            var pending = items.filter(function (v) { return !v.visited; });
+            var done = items.filter(function (v) { return v.visited; });
+            $('gm-m-visits').innerHTML = (pending.map(item).join('') || '<li>本月必访对象均已走访</li>') +
+                (done.length ? '<li class="gm-m-done-list"><details><summary>已走访 ' + done.length +
+                 ' 项（点开查看）</summary><ul class="gm-m-list">' + done.map(item).join('') +
+                 '</ul></details></li>' : '');
         }).catch(function () {});
 }
 $('gm-m-visits').addEventListener('click', function (e) {
@@ -168,7 +205,7 @@ $('gm-m-patrol').addEventListener('click', function () {
         return;
     }
     localStorage.removeItem(PATROL); showPatrol();
-    if (p.points.length < 2) { $('gm-m-message').textContent = '巡查轨迹点太少，未上传'; return; }
+    if (p.points.length < 2) { say('巡查轨迹点太少，未上传'); return; }
     enqueue('patrol', '/v1/patrols', {track: {type: 'LineString', coordinates: p.points},
                                       times: p.times, mode: 'walk', crs: 'wgs84'}, '正在上传巡查轨迹…');
 });
@@ -196,6 +233,7 @@ function shrink(file) {  // a phone photo, at most 1600 px, as JPEG: small enoug
     });
 }
 function report() {
+    if (!$('gm-m-category').value) { say('请先选择案件类别'); $('gm-m-category').focus(); return; }
     var files = Array.prototype.slice.call($('gm-m-photo').files || [], 0, 4);
     Promise.all(files.map(shrink)).then(function (photos) {
         $('gm-m-photo').value = '';
@@ -207,48 +245,69 @@ function send(photos) {
                 description: $('gm-m-description').value || null};
     if (here) { body.lon = here[0]; body.lat = here[1]; body.crs = 'wgs84'; }
     $('gm-m-description').value = '';
+    $('gm-m-category').value = '';
     enqueue('case', '/v1/cases', body, '正在上报…', photos);
 }
+// the worker's own workflow steps on a case: 处置 (start), then 处置反馈 (feedback)
+var STEP = {dispatched: ['start', '开始处置'], processing: ['feedback', '处置完成，反馈']};
+var CATEGORY = {};
+config.categories.forEach(function (c) { CATEGORY[c[0]] = c[1]; });
+var CLOSED = ['closed', 'cancelled', 'merged'];
 function loadCases() {
     return fetch('/v1/cases?limit=20', {credentials: 'same-origin'})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (b) {
             if (!b) { return; }
-            var items = (b.cases || b.items || b || []);
-            $('gm-m-cases').innerHTML = items.slice(0, 20).map(function (c) {
-                return '<li><b>' + (c.case_no || c.id) + '</b> ' + (c.category_name || c.category || '')
-                    + ' · ' + (c.status_zh || c.status || '') + (c.deadline ? ' · 时限 ' + when(c.deadline) : '') + '</li>';
+            var now = Date.now();
+            $('gm-m-cases').innerHTML = b.slice(0, 20).map(function (c) {
+                var late = c.deadline && CLOSED.indexOf(c.status) < 0 && new Date(c.deadline).getTime() < now;
+                var next = STEP[c.status];
+                return '<li><b>' + esc(c.case_no) + '</b> ' + esc(CATEGORY[c.category_code] || c.category_code)
+                    + ' · ' + esc(c.status_zh) + (c.deadline ? ' · 时限 ' + esc(when(c.deadline)) : '')
+                    + (late ? ' · <b class="gm-error">已超期</b>' : '')
+                    + (c.escalation_level ? ' · <b class="gm-error">已升级至' + esc(c.escalated_to) + '</b>' : '')
+                    + (c.status === 'merged' ? ' · 已合并到在办案件' : '')
+                    + (c.description ? '<br><span class="gm-m-note">' + esc(c.description) + '</span>' : '')
+                    + (next ? '<br><button class="gm-m-small" data-case="' + c.id + '" data-action="' + next[0]
+                       + '">' + next[1] + '</button>' : '') + '</li>';
             }).join('') || '<li>暂无案件</li>';
         }).catch(function () {});
 }
-function loadCategories() {
-    return fetch('/open311/v2/services.json').then(function (r) { return r.json(); }).then(function (s) {
-        $('gm-m-category').innerHTML = s.map(function (x) {
-            return '<option value="' + x.service_code + '">' + x.service_name + '</option>'; }).join('');
-    }).catch(function () {
-        $('gm-m-category').innerHTML = '<option value="E0101">占道经营</option>';
-    });
+function loadCategories() {  // the routing table's categories, sent with the page (offline too)
+    $('gm-m-category').innerHTML = '<option value="" selected disabled>请选择类别</option>' +
+        config.categories.map(function (c) {
+            return '<option value="' + esc(c[0]) + '">' + esc(c[1]) + '</option>'; }).join('');
+    return Promise.resolve();
 }
 var map = L.map('gm-m-map', {zoomControl: false}).setView([35.41, 116.59], 14), me = null;
-function loadMe() {
-    return fetch('/v1/me', {credentials: 'same-origin'}).then(function (r) {
+function remembered(key, url) {  // a read that falls back to its last answer kept on the phone
+    return fetch(url, {credentials: 'same-origin'}).then(function (r) {
         if (r.status === 401) { location.href = '/m/'; return null; }
-        return r.json();
-    }).then(function (who) {
+        if (!r.ok) { throw new Error(r.status); }
+        return r.json().then(function (b) {
+            try { localStorage.setItem(key, JSON.stringify(b)); } catch (e) { /* full: not kept */ }
+            return b;
+        });
+    }).catch(function () {
+        try { return JSON.parse(localStorage.getItem(key) || 'null'); } catch (e) { return null; }
+    });
+}
+function loadMe() {
+    return remembered('gridmap.me', '/v1/me').then(function (who) {
         if (!who) { return; }
         $('gm-m-user').textContent = who.name;
         var scope = who.scope_code;
         if (!scope) { return; }
         $('gm-m-grid').textContent = '管辖范围：' + scope;
-        return fetch('/map/grid/' + scope + '.geojson').then(function (r) { return r.ok ? r.json() : null; })
-            .then(function (g) {
-                if (!g) { return; }
-                var layer = L.geoJSON(g, {style: {color: '#2563eb', weight: 2, fillOpacity: 0.08}}).addTo(map);
-                map.fitBounds(layer.getBounds(), {padding: [10, 10]});
-                var p = (g.features && g.features[0] && g.features[0].properties) || g.properties || {};
-                if (p.name) { $('gm-m-grid').textContent = '我的网格：' + p.name + '（' + scope + '）'; }
-            });
-    }).catch(function () {});
+        return remembered('gridmap.grid', '/map/grid/' + scope + '.geojson').then(function (g) {
+            if (!g) { return; }
+            var layer = L.geoJSON(g, {style: {color: '#2563eb', weight: 2, fillOpacity: 0.08}}).addTo(map);
+            map.fitBounds(layer.getBounds(), {padding: [10, 10]});
+            var p = (g.features && g.features[0] && g.features[0].properties) || g.properties || {};
+            if (p.name) { $('gm-m-grid').textContent = '我的网格：' + p.name + '（' + scope + '）'; }
+            window.gridmapGridShown = scope;
+        });
+    });
 }
 function locate() {
     if (!navigator.geolocation) { $('gm-m-position').textContent = '无法获取位置'; return; }

@@ -1,15 +1,20 @@
 /* The worker page's service worker (scope /m/): the page and its assets come from the cache
    when the network is gone, and from the network (refreshing the cache) when it is there. API
    reads fall back to their last answer; writes are never cached — the page queues them. */
-var CACHE = 'gridmap-m-v3';
+var CACHE = 'gridmap-m-v4';
 var SHELL = ['/m/', '/static/mobile.js', '/static/gridmap.css', '/static/vendor/leaflet/leaflet.js',
-             '/static/vendor/leaflet/leaflet.css', '/open311/v2/services.json',
+             '/static/vendor/leaflet/leaflet.css',
              '/m/manifest.webmanifest', '/static/icons/worker-192.png'];
 self.addEventListener('install', function (e) {
     e.waitUntil(caches.open(CACHE).then(function (c) { return c.addAll(SHELL); }));
     self.skipWaiting();
 });
-self.addEventListener('activate', function (e) { e.waitUntil(self.clients.claim()); });
+self.addEventListener('activate', function (e) {  // an older version's cache goes
+    e.waitUntil(caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (n) { return n !== CACHE; })
+            .map(function (n) { return caches.delete(n); }));
+    }).then(function () { return self.clients.claim(); }));
+});
 self.addEventListener('fetch', function (e) {
     var req = e.request;
     if (req.method !== 'GET' || new URL(req.url).origin !== location.origin) { return; }
