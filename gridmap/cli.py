@@ -833,7 +833,7 @@ def generations_cancel(generation_id: int) -> None:
 
     try:
         with session_scope(_engine()) as session:
-            generations.cancel(session, generations.get(session, generation_id), dt.date.today())
+            generations.cancel(session, generations.get(session, generation_id), clock.today())
     except generations.GenerationError as exc:
         raise _fail(str(exc)) from None
     console.print(f"generation {generation_id} is a draft again (not scheduled)")
@@ -960,7 +960,7 @@ def plans_cancel(plan_id: int) -> None:
     try:
         with session_scope(_engine()) as session:
             answer = schedule.cancel(session, _plan(session, plan_id), cli_principal(),
-                                     today=dt.date.today())
+                                     today=clock.today())
     except DomainError as exc:
         raise _fail(str(exc)) from None
     console.print(f"plan {plan_id} is open again (was scheduled from "

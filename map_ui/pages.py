@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gis.crs import transform_geometry
 from layers.access.policy import READ_GRANTED_BY
 from layers.cases.workflow import ESCALATION_ZH, STATUS_ZH
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.locating import contact
 from layers.maps import queries
 from layers.registry import REGISTRY, LayerSpec
@@ -261,7 +261,7 @@ def cases(session: Session, ms: MapSettings, *, period_days: int, category: str 
     for r in rows:
         lon, lat = ms.shift_point(r["lon"], r["lat"])
         heat.append([round(lat, 6), round(lon, 6)])
-        deadline = r["deadline"].astimezone(CST).strftime("%Y-%m-%d %H:%M") if r["deadline"] else "—"
+        deadline = r["deadline"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if r["deadline"] else "—"
         points.append([round(lat, 6), round(lon, 6), r["status"], r["case_no"],
                        r["category"] or r["category_code"], r["grid"] or r["grid_code"],
                        r["worker"] or "—", deadline, int(r["overdue"]), r["escalation_level"],

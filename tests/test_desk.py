@@ -38,8 +38,8 @@ def desk(server_url, template_url):
         with TestClient(app) as client:
             other = grids.iloc[-1].code  # "elsewhere": the last street
             with session_scope(engine) as session:
-                tokens = {role: users.add(session, role, role)[1]
-                          for role in ("worker", "dispatcher", "admin")}
+                tokens = {role: users.add(session, role, role, scope)[1] for role, scope in
+                          (("worker", "370811"), ("dispatcher", None), ("admin", None))}
                 tokens["elsewhere"] = users.add(session, "elsewhere", "dispatcher", other[:9])[1]
             headers = {k: {"Authorization": f"Bearer {t}"} for k, t in tokens.items()}
             # each test reports in a grid of its own (no report is merged with another test's),

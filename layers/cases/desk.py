@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from layers.access.policy import Principal, allows, require_scope
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.cases import responses, workflow
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.errors import DomainError
 from layers.storage.models import Case, CaseResponse, CaseStatus
 
@@ -178,7 +178,7 @@ def _queue_row(r, now: dt.datetime) -> dict:
 
 def _local(at: dt.datetime | None) -> str | None:
     """A time as the district reads it (Beijing time), ISO 8601 with its offset."""
-    return at.astimezone(CST).isoformat(timespec="minutes") if at else None
+    return at.astimezone(CHINA).isoformat(timespec="minutes") if at else None
 
 
 # What each workflow action asks for on the desk (the API's TransitionIn fields). ``note`` is

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from layers.cases import workflow
-from layers.cases.working_calendar import CST
+from layers.clock import CHINA
 from layers.storage.models import CaseStatus
 
 CHANNEL = "gridmap_cases"
@@ -118,7 +118,7 @@ class Cursor:
 
 
 def _event(r) -> dict:
-    return {"event": r.id, "at": r.at.astimezone(CST).isoformat(timespec="seconds"),
+    return {"event": r.id, "at": r.at.astimezone(CHINA).isoformat(timespec="seconds"),
             "actor": r.actor, "action": r.action,
             "action_zh": workflow.EVENT_ZH.get(r.action, r.action),
             "case": {"id": r.case_id, "case_no": r.case_no, "status": r.status,
