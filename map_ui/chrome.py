@@ -17,7 +17,8 @@ from layers.storage.models import UserRole
 
 PLACEHOLDER = "<!--gridmap-header-->"
 ROLE_ZH = {UserRole.PUBLIC: "访客", UserRole.WORKER: "网格员", UserRole.DISPATCHER: "调度员",
-           UserRole.PLANNER: "规划员", UserRole.DEPARTMENT: "职能部门", UserRole.ADMIN: "管理员"}
+           UserRole.PLANNER: "规划员", UserRole.DEPARTMENT: "职能部门", UserRole.ADMIN: "管理员",
+           UserRole.METRICS: "监控采集"}
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from layers.maps import queries
+from map_ui.chrome import ROLE_ZH
 from map_ui.assets import STATIC_URL, add_script, base_map, js_value
 from map_ui.pages import MapSettings
 
 STATUS_ZH = {"open": "编辑中", "published": "已发布", "discarded": "已放弃"}
-ROLE_ZH = {"public": "公众", "worker": "网格员", "dispatcher": "调度员", "planner": "规划员",
-           "department": "职能部门", "admin": "管理员"}
 
 
 class _Scripts(JSCSSMixin, MacroElement):

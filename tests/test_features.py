@@ -196,7 +196,7 @@ def test_every_collection_lists_its_extent_and_areas_their_generations_interval(
     status, body = _get(base, token, "/ogc/collections")
     assert status == 200
     extents = {c["id"]: c["extent"] for c in body["collections"]}
-    assert set(extents) == {"areas", "buildings", "roads", "alleys", "cameras", "sites"}
+    assert set(extents) == {"areas", "buildings", "roads", "alleys", "cameras", "sites", "addresses"}
     assert all(len(e["spatial"]["bbox"][0]) == 4 for e in extents.values())
     (start, end), = extents["areas"]["temporal"]["interval"]
     generation = _get(base, token, "/v1/generations")[1][0]
