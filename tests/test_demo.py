@@ -279,7 +279,9 @@ def field_demo(server_url, template_url):
     with scratch_database(server_url) as (_url, engine):
         # a quarter of the district: 金城街道 has 九九花园 and 兴东 (金华小区) at this scale
         assert write_validated(engine, generate(BOUNDARY, scale=0.25)).ok
-        load_history(engine, scale=0.25)
+        cases = load_history(engine, scale=0.25)
+        with engine.connect() as conn:
+            assert cases == conn.scalar(text("SELECT count(*) FROM cases")) > 40_000
         counts = field.load(engine, scale=0.25, today=dt.date(2026, 11, 27))
         yield engine, counts
 
