@@ -25,7 +25,7 @@ gen_app = typer.Typer(help="Boundary generations.", no_args_is_help=True)
 user_app = typer.Typer(help="API credentials.", no_args_is_help=True)
 areas_app = typer.Typer(help="Areas of the hierarchy.", no_args_is_help=True)
 boundary_app = typer.Typer(help="The district boundary in data/boundaries.", no_args_is_help=True)
-demo_app = typer.Typer(help="The Rencheng demo city.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo city: Rencheng, or the whole of Jining.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 replica_app = typer.Typer(help="A streaming replica of the local cluster, for reads.",
                           no_args_is_help=True)
@@ -317,13 +317,18 @@ def _print_outcome(outcome, report_path: Path | None) -> None:
 def demo_load(
     scale: Annotated[float, typer.Option(help="1 = the full district; 0.05 = a small test city")] = 1.0,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same city")] = 370811,
+    boundary: Annotated[str, typer.Option(
+        help="lay the demo out inside data/boundaries/CODE.geojson: 370811 = Rencheng; 370800 = "
+             "the whole city of Jining, a demo district in each of its 11 real counties "
+             "(~9,600 grids; the register for Rencheng only)")] = "370811",
 ) -> None:
-    """Generate the Rencheng demo city and load it (validated, atomic, idempotent)."""
+    """Generate the demo city and load it (validated, atomic, idempotent)."""
     import time
 
     from rich.progress import Progress
 
-    from layers.demo.city import generate
+    from layers.demo import counties
+    from layers.demo.city import RENCHENG
     from layers.demo.loader import load_extras
     from layers.interchange.importer import write_validated
     from layers.register.crypto import MissingKey, personal_data
@@ -333,30 +338,39 @@ def demo_load(
         cipher = personal_data(settings)  # the register's personal data is encrypted as it loads
     except MissingKey as exc:
         raise _fail(str(exc)) from None
-    boundary = settings.boundaries_dir / "370811.geojson"
+    path = settings.boundaries_dir / f"{boundary}.geojson"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in settings.boundaries_dir.glob("*.geojson")))
+        raise _fail(f"no boundary {boundary}: {path} does not exist (known: {known})")
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("generating the demo city", total=3)
         try:
-            dataset = generate(boundary, scale=scale, seed=seed)
+            dataset = counties.generate_city(path, scale=scale, seed=seed)
         except ValueError as exc:  # bad input, or a scale the generator cannot lay out yet
             raise _fail(f"cannot generate the demo city at scale {scale}: {exc}; scales from "
                         "0.05 to 8 are accepted (8× Rencheng is about Jining's size)") from None
         progress.update(task, advance=1, description="validating and writing to PostGIS")
-        outcome = write_validated(_engine(), dataset, draft_name=f"演示城市 demo (scale {scale})")
+        name = f"演示城市 demo (scale {scale})" if boundary == RENCHENG.code else \
+            f"演示城市 demo {boundary} (scale {scale})"
+        outcome = write_validated(_engine(), dataset, draft_name=name)
         progress.update(task, advance=1,
                         description="case history and register, side by side (first load only)")
         from layers.storage.db import database_url
 
-        n_cases, register = load_extras(database_url(), cipher, scale=scale, seed=seed,
-                                        flag_m=settings.visit_distance_m) if outcome.ok else (0, {})
+        # as many cases per resident as Rencheng's history; the register of one county
+        n_cases, register = load_extras(
+            database_url(), cipher, scale=scale, seed=seed, flag_m=settings.visit_distance_m,
+            cases_scale=scale * counties.residents(path) / RENCHENG.population,
+            register_area=counties.registered_county(path)) if outcome.ok else (0, {})
         progress.update(task, advance=1)
     _print_outcome(outcome, None)
     if not outcome.ok:
         raise _fail("the demo city failed validation (a bug: please report it)")
     counts = ", ".join(f"{k} {v:,}" for k, v in {**outcome.counts, "cases": n_cases,
                                                    **register}.items())
-    console.print(f"demo city (scale {scale}) in {time.perf_counter() - started:.1f} s: {counts}")
+    console.print(f"demo city {boundary} (scale {scale}) in {time.perf_counter() - started:.1f} s: "
+                  f"{counts}")
     labels = {"overloaded": "overloaded grids (新建小区, over 1,000 households)",
               "unstaffed": "grid without a worker (待配备网格员)",
               "merged": "merged village, two grids (合村并居)"}

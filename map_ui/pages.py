@@ -133,16 +133,20 @@ def _patrol_coverage(session: Session, ms: MapSettings, m: folium.Map, since: dt
     return [("巡查已覆盖（近7天）", walked), ("巡查未覆盖（近7天）", unwalked)]
 
 
-def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.FeatureGroup:
-    """A registry layer's overlay: its features as markers styled by the declaration."""
-    group = folium.FeatureGroup(name=spec.overlay.label_zh, show=spec.overlay.show)
+def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.GeoJson:
+    """A registry layer's overlay: its features as circle markers styled by the declaration,
+    in one GeoJSON layer (a folium marker each cost a template and a script: a whole city's
+    2,100 reception rooms took 4 s to render)."""
     style = {"radius": 4, "color": "#374151", **spec.style}
-    for f in queries.points(session, spec, spec.overlay.where)["features"]:
-        lon, lat = ms.shift_point(*f["geometry"]["coordinates"])
-        folium.CircleMarker([lat, lon], radius=style["radius"], color=style["color"], fill=True,
-                            fill_opacity=0.9, tooltip=f["properties"].get("name")
-                            or f["properties"].get("code")).add_to(group)
-    return group
+    points = queries.points(session, spec, spec.overlay.where)
+    for f in points["features"]:
+        f["properties"]["label"] = f["properties"].get("name") or f["properties"].get("code")
+    return folium.GeoJson(
+        ms.shift(points), name=spec.overlay.label_zh, show=spec.overlay.show,
+        marker=folium.CircleMarker(radius=style["radius"], color=style["color"], fill=True,
+                                   fill_opacity=0.9),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)
+        if points["features"] else None)
 
 
 def _legend(html: str) -> Element:
@@ -186,7 +190,10 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
     street = folium.GeoJson(ms.shift(queries.outlines(session, "street")), name="镇街界",
                             style_function=lambda f: {"color": "#111827", "weight": 2.5, "fill": False},
                             interactive=False).add_to(m)
-    layers = [("网格", grid_layer), ("社区/村界", comm), ("镇街界", street)]
+    county = folium.GeoJson(ms.shift(queries.outlines(session, "district")), name="区县界",
+                            style_function=lambda f: {"color": "#000000", "weight": 4, "fill": False},
+                            interactive=False).add_to(m)
+    layers = [("网格", grid_layer), ("社区/村界", comm), ("镇街界", street), ("区县界", county)]
     shares: list[dict] = []
     if staff:
         camera_layers, shares = _camera_coverage(session, ms, m)

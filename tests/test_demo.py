@@ -2,6 +2,7 @@
 
 import re
 
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import text
@@ -164,6 +165,41 @@ def test_the_hierarchy_tessellates_without_gaps_overlaps_or_strays(city):
     assert defects == []
 
 
+def test_villages_along_fields_and_rivers_have_long_rings(city):
+    """Rural reality: in 长沟镇 and 喻屯镇 some village grids are bounded by fields and rivers,
+    with hundreds of vertices, as real district data is (the tessellation alone draws six)."""
+    grids = _areas(city, "grid")
+    vertices = pd.Series(shapely.get_num_coordinates(grids.geometry.values), index=grids.code)
+    long = vertices[vertices >= 200]
+    assert len(long) >= 20 and vertices.max() >= 300
+    assert set(long.index.str[:9]) == {"370811102", "370811111"}
+    assert (long.index.str[9] == "2").all()  # villages (村: community codes 2xx)
+
+
+def test_the_small_city_of_the_everyday_tests_has_long_rings_too(small_city):
+    grids = _areas(small_city, "grid")
+    assert (shapely.get_num_coordinates(grids.geometry.values) >= 200).sum() >= 3
+
+
+def test_a_field_edge_is_the_same_vertices_in_both_villages_it_bounds(city):
+    """Two boundaries share a line only where their vertices coincide: a redrawn edge that
+    differed by a hair in one village would meet the other in points, not in a long line."""
+    grids = _areas(city, "grid")
+    long = grids[shapely.get_num_coordinates(grids.geometry.values) >= 200].geometry.values
+    tree = shapely.STRtree(grids.geometry.values)
+    a, b = tree.query(long, predicate="touches")
+    shared = shapely.line_merge(shapely.intersection(shapely.boundary(long[a]),
+                                                     shapely.boundary(grids.geometry.values[b])))
+    assert shapely.get_num_coordinates(shared).max() >= 50
+
+
+def test_every_building_stands_inside_one_grid(city):
+    grids = _areas(city, "grid")
+    inside, _grid = shapely.STRtree(grids.geometry.values).query(
+        city.layers["buildings"].geometry.values, predicate="within")
+    assert len(inside) == len(city.layers["buildings"]) and len(set(inside)) == len(inside)
+
+
 def test_streets_cover_the_real_district_boundary(city):
     district = _areas(city, "district").geometry.iloc[0]
     streets = shapely.union_all(list(_areas(city, "street").geometry))
@@ -243,7 +279,9 @@ def field_demo(server_url, template_url):
     with scratch_database(server_url) as (_url, engine):
         # a quarter of the district: 金城街道 has 九九花园 and 兴东 (金华小区) at this scale
         assert write_validated(engine, generate(BOUNDARY, scale=0.25)).ok
-        load_history(engine, scale=0.25)
+        cases = load_history(engine, scale=0.25)
+        with engine.connect() as conn:
+            assert cases == conn.scalar(text("SELECT count(*) FROM cases")) > 40_000
         counts = field.load(engine, scale=0.25, today=dt.date(2026, 11, 27))
         yield engine, counts
 

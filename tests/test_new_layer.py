@@ -101,4 +101,5 @@ def test_a_declared_layer_is_served_as_collection_tiles_and_map_overlay(db_url, 
         assert b"XFS0001" in tile.content
 
         page = client.get("/map/coverage").text
-        assert "消防栓" in page and "太白楼路消防栓" in page
+        # the layer's name and features travel as JSON (non-ASCII written as escapes)
+        assert json.dumps("消防栓")[1:-1] in page and json.dumps("太白楼路消防栓") in page

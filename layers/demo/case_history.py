@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 
 import numpy as np
 from sqlalchemy import Engine, text
@@ -23,6 +24,7 @@ from layers.storage.bulk import bare
 from layers.storage.db import session_scope
 
 TOTAL, CLOSED = 168_177, 168_055
+CHUNK = 100_000  # cases generated and written at a time
 YEARS = 3
 SOURCES = ("patrol", "resident", "hotline", "open311", "camera")
 SOURCE_WEIGHTS = (0.55, 0.15, 0.18, 0.02, 0.10)
@@ -109,13 +111,24 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
     frac = np.where(on_time, rng.beta(2.0, 2.5, n) * 0.97 + 0.02, 1.05 + rng.gamma(1.5, 0.5, n))
     status_open = rng.choice(["registered", "dispatched", "processing", "resolved"], n - n_closed,
                              p=[0.2, 0.35, 0.3, 0.15])
-    rows, events = [], []
     # the past three years' deadlines counted through their statutory holidays and make-up days
     exceptions = {day: workday for day, (workday, _name) in statutory_days().items()}
     gen_id = int(locator.generation["id"])
-    for i in range(n):
-        if not keep[i]:
-            continue
+
+    def chunks() -> Iterator[tuple[list[tuple], list[tuple]]]:
+        """The rows and events, CHUNK cases at a time (a whole city's million cases and seven
+        million events held at once would take gigabytes)."""
+        rows, events = [], []
+        for i in range(n):
+            if keep[i]:
+                row, steps = case(i)
+                rows.append(row)
+                events += steps
+            if len(rows) >= CHUNK or i == n - 1:
+                yield rows, events
+                rows, events = [], []
+
+    def case(i: int) -> tuple[tuple, list[tuple]]:
         cat = categories[category[i]]
         created = dt.datetime.combine(created_days[i], dt.time(0), CHINA) + dt.timedelta(
             minutes=float(minutes[i]))
@@ -133,16 +146,16 @@ def load(engine: Engine, *, scale: float = 1.0, seed: int = 370811,
             if closed else None
         if closed_at is not None and closed_at > now:
             closed_at = now - dt.timedelta(minutes=5)
-        rows.append((i + 1, f"RC{clock.day_of(created):%Y%m%d}{i + 1:07d}",
-                     secrets.token_urlsafe(12), str(source[i]), str(category[i]), version,
-                     f"{cat.name}（历史案件）", str(cam_code[i]) if cam_code[i] else None,
-                     status, grid, gen_id, assignee,
-                     cat.department_code if cat.handler == "department" else None,
-                     created, registered, deadline, closed_at, closed_at or registered,
-                     f"SRID=4326;POINT({lon[i]:.8f} {lat[i]:.8f})"))
-        events += _events(i + 1, status, created, registered, closed_at, assignee)
-    _copy(engine, rows, events)
-    return len(rows)
+        return ((i + 1, f"RC{clock.day_of(created):%Y%m%d}{i + 1:07d}",
+                 secrets.token_urlsafe(12), str(source[i]), str(category[i]), version,
+                 f"{cat.name}（历史案件）", str(cam_code[i]) if cam_code[i] else None,
+                 status, grid, gen_id, assignee,
+                 cat.department_code if cat.handler == "department" else None,
+                 created, registered, deadline, closed_at, closed_at or registered,
+                 f"SRID=4326;POINT({lon[i]:.8f} {lat[i]:.8f})"),
+                _events(i + 1, status, created, registered, closed_at, assignee))
+
+    return _copy(engine, chunks())
 
 
 _STEPS = ("register", "dispatch", "start", "feedback", "verify_pass", "close")
@@ -163,23 +176,28 @@ def _events(case_id: int, status: str, created, registered, closed_at, actor) ->
     return out
 
 
-def _copy(engine: Engine, rows: list[tuple], events: list[tuple]) -> None:
+def _copy(engine: Engine, chunks: Iterator[tuple[list[tuple], list[tuple]]]) -> int:
+    """COPY every chunk of cases and events; the number of cases written."""
+    written = 0
     with session_scope(engine) as session:
         conn = session.connection().connection.driver_connection
         with conn.cursor() as cur:
             # the tables are empty (the history loads once): indexes are built after the rows
-            with bare(cur, "cases"), cur.copy("""COPY cases (id, case_no, token, source,
-                                         category_code, routing_version_id, description,
-                                         camera_code, status, grid_code, generation_id,
-                                         assignee_worker_code, department_code, created_at,
-                                         registered_at, deadline, closed_at, updated_at, geom)
-                             FROM STDIN""") as cp:
-                for r in rows:
-                    cp.write_row(r)
-            with bare(cur, "case_events"), cur.copy("""COPY case_events (case_id, at, actor,
-                                         action, from_status, to_status) FROM STDIN""") as cp:
-                for e in events:
-                    cp.write_row(e)
+            with bare(cur, "cases"), bare(cur, "case_events"):
+                for rows, events in chunks:
+                    with cur.copy("""COPY cases (id, case_no, token, source, category_code,
+                                     routing_version_id, description, camera_code, status,
+                                     grid_code, generation_id, assignee_worker_code,
+                                     department_code, created_at, registered_at, deadline,
+                                     closed_at, updated_at, geom) FROM STDIN""") as cp:
+                        for r in rows:
+                            cp.write_row(r)
+                    with cur.copy("""COPY case_events (case_id, at, actor, action, from_status,
+                                     to_status) FROM STDIN""") as cp:
+                        for e in events:
+                            cp.write_row(e)
+                    written += len(rows)
             cur.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), "
                         "(SELECT max(id) FROM cases))")
             cur.execute("ANALYZE cases")
+    return written

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis import meander
 from gis.crs import transform_geometry
 from gis.partition import lloyd_relax, seeds_in, voronoi_partition
 from gis.topology import polygonal
@@ -43,22 +44,51 @@ from layers.demo.network import Lattice, edge_roads, village_links
 from layers.interchange.dataset import Dataset
 
 METRIC = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Jining
-CENTRE_WGS84 = (116.59, 35.41)  # the urban core of Rencheng
-DISTRICT = ("370811", "任城区")
-TOTAL_HOUSEHOLDS = 481_599
-TOTAL_POPULATION = 1_162_189
-FLOATING_POPULATION = 99_664
-URBAN_GRIDS, RURAL_GRIDS = 898, 449
-DEDICATED_GRIDS = 40
-ENVIRONMENT_WORKERS, SAFETY_WORKERS = 159, 65
-JINCHENG = "370811008"
 # Counts that the seed gives for 金城街道; other streets get fewer (see _street_counts).
 JINCHENG_COUNTS = {"fixed+ptz+panoramic": 320, "loudspeaker": 65, "fume_monitor": 50,
                    "reception_room": 38, "service_hall": 15, "construction_site": 21,
                    "key_enterprise": 25, "restaurant": 50, "alleys": 40}
-CORE = {"370811008", "370811011", "370811013", "370811007", "370811012", "370811014", "370811015"}
+FIELD_VILLAGES = 0.3  # of a field town's villages, those bounded by fields and rivers
 PHONE_PREFIXES = ("133", "135", "137", "138", "139", "150", "151", "152", "157", "158", "159",
                   "177", "180", "182", "187", "188", "198")
+
+
+@dataclass(frozen=True)
+class DistrictSpec:
+    """What the generator needs to know of a county-level district (区县) at scale 1."""
+
+    code: str  # GB/T 2260, 6 digits
+    name: str
+    centre: tuple[float, float]  # WGS84 lon/lat of the urban core
+    streets: tuple[names.StreetSpec, ...]
+    households: int
+    population: int
+    floating: int
+    urban_grids: int  # rural grids: one per village (names.StreetSpec.villages)
+    dedicated_grids: int
+    environment_workers: int
+    safety_workers: int
+    core: frozenset[str]  # the urban streets: more cameras, sites and alleys
+    showcase: str | None = None  # the street with the seed's own counts (JINCHENG_COUNTS)
+    # how many trailing digits of a street code its cameras, sites and alleys carry: 3 in the
+    # reference district (CAM008…), 5 elsewhere, so the codes of a whole city never collide
+    tag_digits: int = 5
+    # towns whose villages are bounded by fields and rivers (long rings: see long_rings)
+    field_towns: frozenset[str] = frozenset()
+
+    def tag(self, street_code: str) -> str:
+        return street_code[-self.tag_digits:]
+
+
+# The reference district: Rencheng's own figures (the seed's) and its 15 real streets and towns.
+RENCHENG = DistrictSpec(
+    code="370811", name="任城区", centre=(116.59, 35.41), streets=names.STREETS,
+    households=481_599, population=1_162_189, floating=99_664, urban_grids=898,
+    dedicated_grids=40, environment_workers=159, safety_workers=65,
+    core=frozenset({"370811008", "370811011", "370811013", "370811007", "370811012", "370811014",
+                    "370811015"}),
+    showcase="370811008", tag_digits=3,
+    field_towns=frozenset({"370811102", "370811111"}))  # 长沟镇 by the canal, 喻屯镇 by the lake
 
 
 @dataclass
@@ -136,15 +166,17 @@ def _split_total(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 class _Generator:
-    def __init__(self, boundary: shapely.Geometry, scale: float, seed: int):
+    def __init__(self, spec: DistrictSpec, boundary: shapely.Geometry, scale: float, seed: int):
         self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.spec = spec
         self.scale = scale
         # The hierarchy is partitioned in WGS84 itself, so the stored areas share their edges
         # exactly; transforming cells made in metres would bend shared edges by fractions of a
         # millimetre and leave slivers. Everything else is placed in metres.
         self.boundary = boundary
         self.district = _metric(boundary)
-        c = transform_geometry(shapely.Point(*CENTRE_WGS84), "wgs84", METRIC)
+        c = transform_geometry(shapely.Point(*spec.centre), "wgs84", METRIC)
         self.centre = np.array([c.x, c.y])
         self.communities: list[_Community] = []
         self.street_geoms: dict[str, shapely.Geometry] = {}
@@ -183,19 +215,20 @@ class _Generator:
     # -- hierarchy -----------------------------------------------------------------------------
     def streets(self) -> None:
         seeds = []
-        for spec in names.STREETS:
+        for spec in self.spec.streets:
             p = shapely.Point(*(self.centre + np.array(spec.offset_km) * 1000))
             if not self.district.contains(p):
                 p = shapely.ops.nearest_points(self.district.buffer(-800), p)[0]
             seeds.append((p.x, p.y))
         seeds_wgs = shapely.get_coordinates(_wgs(shapely.points(np.array(seeds))))
         cells = voronoi_partition(self.boundary, seeds_wgs)
-        self.areas.add(self.boundary, code=DISTRICT[0], name=DISTRICT[1], level="district",
+        district = self.spec
+        self.areas.add(self.boundary, code=district.code, name=district.name, level="district",
                        parent_code="", kind=None)
-        for spec, cell in zip(names.STREETS, cells, strict=True):
+        for spec, cell in zip(district.streets, cells, strict=True):
             self.street_geoms[spec.code] = _metric(cell)
             self.areas.add(cell, code=spec.code, name=spec.name, level="street",
-                           parent_code=DISTRICT[0], kind=None)
+                           parent_code=district.code, kind=None)
             self._communities_of(spec, cell)
 
     def _communities_of(self, spec: names.StreetSpec, street_wgs: shapely.Geometry) -> None:
@@ -253,7 +286,7 @@ class _Generator:
 
     def grids(self) -> None:
         urban = [c for c in self.communities if c.urban]
-        n_urban_grids = max(len(urban), _scaled(URBAN_GRIDS, self.scale))
+        n_urban_grids = max(len(urban), _scaled(self.spec.urban_grids, self.scale))
         weights = np.array([c.geom.area for c in urban]) ** 0.5 if urban else np.array([])
         per_community = (_split_total(n_urban_grids, weights) if urban else [])
         for community, k in zip(urban, per_community, strict=True):
@@ -307,7 +340,7 @@ class _Generator:
 
     def _dedicated_grids(self, urban: list[_Community]) -> None:
         """Schools, hospitals and parks as dedicated grids: enclaves cut out of an urban grid."""
-        wanted = _scaled(DEDICATED_GRIDS, self.scale, minimum=1 if urban else 0)
+        wanted = _scaled(self.spec.dedicated_grids, self.scale, minimum=1 if urban else 0)
         pool = [(c, g) for c in urban for g in c.grids if g.staffed]
         order = self.rng.permutation(len(pool))
         kinds = (("school", names.SCHOOLS), ("hospital", names.HOSPITALS), ("park", names.PARKS))
@@ -322,7 +355,7 @@ class _Generator:
             if not host.geom.buffer(-25).contains(rect):
                 continue
             kind, pool_names = kinds[made % 3]
-            label = self._unique([f"任城区{n}" for n in self.rng.permutation(pool_names)])
+            label = self._unique([f"{self.spec.name}{n}" for n in self.rng.permutation(pool_names)])
             seq = sum(1 for g in community.grids if g.kind == "dedicated")
             rect_wgs = _wgs(rect)
             grid = _Grid(f"{community.code}{90 + seq:02d}", f"{label}专属网格", rect_wgs, True,
@@ -390,6 +423,54 @@ class _Generator:
             self.exclave = (owner.code, host.code)
             return
 
+    def long_rings(self) -> None:
+        """Rural reality: in the field towns, some villages (FIELD_VILLAGES) are bounded by fields
+        and rivers — every edge they share with a neighbour of their town is redrawn along them
+        (gis/meander.py): rings of hundreds of vertices, as real district data has, where the
+        tessellation drew six straight sides. Done last, from a random
+        stream of its own and clear of every house and site, so that nothing else of the city
+        changes: the same seed gives the same buildings, roads, workers and counts as before."""
+        rng = np.random.default_rng(self.seed + 17)
+        rows = {code: i for i, code in enumerate(r["code"] for r in self.areas.rows)}
+        villages = [c for c in self.communities
+                    if c.street.code in self.spec.field_towns and len(c.grids) == 1
+                    and c.wgs.geom_type == "Polygon" and not c.wgs.interiors]
+        if len(villages) < 2:
+            return
+        obstacles = shapely.STRtree([*self.buildings.geoms, *self.sites.geoms])
+        along = rng.random(len(villages)) < FIELD_VILLAGES  # the villages along fields and rivers
+        tree = shapely.STRtree([c.wgs for c in villages])
+        left, right = tree.query([c.wgs for c in villages], predicate="touches")
+        for i, j in sorted({(int(i), int(j)) for i, j in zip(left, right, strict=True) if i < j}):
+            a, b = villages[i], villages[j]
+            if a.street is not b.street:
+                continue
+            shared = shapely.line_merge(shapely.intersection(a.wgs.boundary, b.wgs.boundary))
+            if shared.geom_type != "LineString" or len(shared.coords) != 2 \
+                    or not (along[i] or along[j]):
+                continue
+            ends = shapely.get_coordinates(shared)
+            edge = _metric(shared)
+            mid = shapely.line_interpolate_point(edge, [0.2, 0.5, 0.8], normalized=True)
+            others = shapely.union_all([a.geom.boundary, b.geom.boundary]).difference(
+                edge.buffer(1.0))
+            near = obstacles.query(edge, predicate="dwithin", distance=400.0)
+            clear = min(float(shapely.distance(shapely.LineString(mid), others)) * 0.35,
+                        min((float(edge.distance(obstacles.geometries[k])) for k in near),
+                            default=400.0) - 15.0, 120.0)
+            if clear < 20.0:
+                continue
+            style = "river" if rng.random() < 0.3 else "fields"
+            inner = meander.redrawn_edge(ends[0], ends[1], clear, style, rng)
+            redrawn = meander.replace_shared_edge(a.wgs, b.wgs, ends[0], ends[1], inner)
+            if redrawn is None:
+                continue
+            for community, geom in zip((a, b), redrawn, strict=True):
+                community.wgs, community.geom = geom, _metric(geom)
+                community.grids[0].wgs, community.grids[0].geom = geom, community.geom
+                for code in (community.code, community.grids[0].code):
+                    self.areas.geoms[rows[code]] = geom
+
     # -- roads and buildings -------------------------------------------------------------------
     def road_network(self) -> None:
         urban = shapely.union_all([c.geom for c in self.communities if c.urban])
@@ -405,8 +486,8 @@ class _Generator:
         lines += [((x, min_y - 1500), (x, max_y + 1500)) for x in ns]
         labels += [names_ns[i % len(names_ns)] + ("" if i < len(names_ns) else "北段")
                    for i in range(len(ns))]
-        for spec in names.STREETS:  # a road from the centre to every suburban street and town
-            if spec.code in CORE:
+        for spec in self.spec.streets:  # a road from the centre to every suburban street and town
+            if spec.code in self.spec.core:
                 continue
             far = self.street_geoms[spec.code].representative_point()
             direction = np.array([far.x, far.y]) - self.centre
@@ -583,7 +664,7 @@ class _Generator:
 
     def households(self) -> dict[str, int]:
         """Households per comprehensive grid: urban 300–500 (a few outliers), rural the rest."""
-        total = _scaled(TOTAL_HOUSEHOLDS, self.scale, minimum=1000)
+        total = _scaled(self.spec.households, self.scale, minimum=1000)
         urban = [g for c in self.communities if c.urban for g in c.grids if g.kind == "comprehensive"]
         rural = [g for c in self.communities if not c.urban for g in c.grids]
         out: dict[str, int] = {}
@@ -609,9 +690,9 @@ class _Generator:
 
     # -- alleys, cameras, sites ----------------------------------------------------------------
     def _street_counts(self, spec: names.StreetSpec) -> dict[str, int]:
-        if spec.code == JINCHENG:
+        if spec.code == self.spec.showcase:
             base = JINCHENG_COUNTS
-        elif spec.code in CORE:
+        elif spec.code in self.spec.core:
             base = {"fixed+ptz+panoramic": 90, "loudspeaker": 18, "fume_monitor": 14,
                     "reception_room": 10, "service_hall": spec.urban_communities,
                     "construction_site": 8, "key_enterprise": 6, "restaurant": 30, "alleys": 15}
@@ -625,7 +706,7 @@ class _Generator:
         return {k: _scaled(v, self.scale, minimum.get(k, 0)) for k, v in base.items()}
 
     def street_features(self) -> None:
-        for spec in names.STREETS:
+        for spec in self.spec.streets:
             counts = self._street_counts(spec)
             communities = [c for c in self.communities if c.street.code == spec.code]
             alleys = self._alleys(spec, counts["alleys"])
@@ -640,7 +721,8 @@ class _Generator:
             line = self.lanes[pool[i]][1]
             stems = [s + suffix for s in self.rng.permutation(names.ALLEY_STEMS)
                      for suffix in self.rng.permutation(names.ALLEY_SUFFIXES)]
-            self.alleys.add(line, code=f"ALY{spec.code[6:]}{len(made) + 1:04d}", name=self._unique(stems))
+            self.alleys.add(line, code=f"ALY{self.spec.tag(spec.code)}{len(made) + 1:04d}",
+                            name=self._unique(stems))
             self.lanes[pool[i]] = (None, line)
             made.append(line)
         return made
@@ -688,7 +770,7 @@ class _Generator:
                                 ("ptz", 360.0, rng.uniform(100, 150)) if r < 0.85 else
                                 ("panoramic", 180.0, rng.uniform(40, 70)))
             seq += 1
-            self.cameras.add(point, code=f"CAM{spec.code[6:]}{seq:05d}",
+            self.cameras.add(point, code=f"CAM{self.spec.tag(spec.code)}{seq:05d}",
                              name=f"{spec.name}视频监控{seq:03d}", kind=kind,
                              heading_deg=round(heading, 1) % 360, fov_deg=round(fov, 1),
                              range_m=round(rng_m, 1))
@@ -697,7 +779,7 @@ class _Generator:
             for _ in range(counts[kind]):
                 seq += 1
                 p = seeds_in(street, 1, rng)[0]
-                self.cameras.add(shapely.Point(p), code=f"CAM{spec.code[6:]}{seq:05d}",
+                self.cameras.add(shapely.Point(p), code=f"CAM{self.spec.tag(spec.code)}{seq:05d}",
                                  name=f"{spec.name}{label}{seq:03d}", kind=kind, heading_deg=None,
                                  fov_deg=None, range_m=radius)
 
@@ -726,7 +808,7 @@ class _Generator:
                 # boards show them (drawn without the random generator: the rest stays as it was)
                 room = {"hours": RECEPTION_HOURS, "phone": f"0537-{2210000 + seq:07d}"} \
                     if kind == "reception_room" else {}
-                self.sites.add(shapely.Point(p), code=f"SITE{spec.code[6:]}{seq:05d}",
+                self.sites.add(shapely.Point(p), code=f"SITE{self.spec.tag(spec.code)}{seq:05d}",
                                name=self._unique([label]), kind=kind,
                                address=f"{spec.name}{community.name}", **room)
 
@@ -755,7 +837,8 @@ class _Generator:
             rows.append({"code": f"W{len(rows) + 1:06d}", "name": self._person(), "phone": phone(),
                          "role": role, "grid_codes": ";".join(covered)})
         codes = [g.code for g in grids]
-        for role, n in (("environment", ENVIRONMENT_WORKERS), ("safety", SAFETY_WORKERS)):
+        for role, n in (("environment", self.spec.environment_workers),
+                        ("safety", self.spec.safety_workers)):
             n = min(len(codes), _scaled(n, self.scale, minimum=1))
             for chunk in np.array_split(np.array(codes), n):
                 rows.append({"code": f"W{len(rows) + 1:06d}", "name": self._person(),
@@ -764,8 +847,8 @@ class _Generator:
 
     def population(self, frame: gpd.GeoDataFrame) -> None:
         """Residents per building ∝ households, adding up to the district totals exactly."""
-        total = _scaled(TOTAL_POPULATION, self.scale, minimum=1)
-        floating = _scaled(FLOATING_POPULATION, self.scale)
+        total = _scaled(self.spec.population, self.scale, minimum=1)
+        floating = _scaled(self.spec.floating, self.scale)
         hh = frame["households"].to_numpy(dtype=float)
         frame["population"] = _split_total(total, hh * self.rng.uniform(0.85, 1.15, len(hh)))
         urban = frame["compound"].notna().to_numpy()
@@ -777,10 +860,17 @@ RECEPTION_HOURS = "周一至周五 8:30–12:00、13:30–17:30"
 
 
 def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dataset:
-    """Build the demo district (deterministic for a given scale and seed)."""
+    """Build the Rencheng demo district (deterministic for a given scale and seed)."""
+    return generate_district(RENCHENG, read_district(boundary_path)[1], scale, seed)
+
+
+def generate_district(spec: DistrictSpec, boundary: shapely.Geometry, scale: float = 1.0,
+                      seed: int = 370811) -> Dataset:
+    """Build the demo inside one county-level ``boundary`` (WGS84) as ``spec`` describes it;
+    deterministic for a given spec, boundary, scale and seed."""
     if not 0 < scale <= 8:
         raise ValueError(f"scale must be in (0, 8], got {scale}")
-    gen = _Generator(read_district(boundary_path)[1], scale, seed)
+    gen = _Generator(spec, boundary, scale, seed)
     gen.streets()
     gen.grids()
     gen.road_network()
@@ -789,6 +879,7 @@ def generate(boundary_path: Path, scale: float = 1.0, seed: int = 370811) -> Dat
     gen.rural_buildings(households)
     gen.street_features()
     gen.lane_roads()
+    gen.long_rings()
 
     buildings = gen.buildings.frame(["code", "address", "name", "households", "floors", "grid",
                                      "road", "house_number", "compound", "building_no"])

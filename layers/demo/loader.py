@@ -14,7 +14,8 @@ from layers.register.crypto import PersonalData
 from layers.storage.db import make_engine
 
 
-def _history(url: str, scale: float, seed: int, today: dt.date | None) -> tuple[int, dict]:
+def _history(url: str, scale: float, seed: int, today: dt.date | None,
+             cases_scale: float) -> tuple[int, dict]:
     """The case history, then the field work that refers to it (patrols, department tasks,
     loudspeaker responses, the district's stories: layers/demo/field.py)."""
     from layers.demo import field
@@ -22,22 +23,25 @@ def _history(url: str, scale: float, seed: int, today: dt.date | None) -> tuple[
 
     engine = make_engine(url)
     try:
-        cases = load_history(engine, scale=scale, seed=seed)
+        cases = load_history(engine, scale=cases_scale, seed=seed)
         return cases, field.load(engine, scale=scale, seed=seed, today=today)
     finally:
         engine.dispose()
 
 
 def load_extras(url: str, cipher: PersonalData, *, scale: float, seed: int,
-                flag_m: float, today: dt.date | None = None) -> tuple[int, dict[str, int]]:
+                flag_m: float, today: dt.date | None = None, cases_scale: float | None = None,
+                register_area: str | None = None) -> tuple[int, dict[str, int]]:
     """(cases written, register and field-work counts written): zero and {} for what was there
-    already."""
+    already. ``cases_scale``: the history's size against Rencheng's (default ``scale``);
+    ``register_area``: the code whose buildings get a register (default all)."""
+    cases_scale = scale if cases_scale is None else cases_scale
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        history = pool.submit(_history, url, scale, seed, today)
+        history = pool.submit(_history, url, scale, seed, today, cases_scale)
         engine = make_engine(url)
         try:
             counts = demo_register.load(engine, cipher, scale=scale, seed=seed, today=today,
-                                        flag_m=flag_m)
+                                        flag_m=flag_m, area=register_area)
         finally:
             engine.dispose()
         cases, field_counts = history.result()

@@ -285,25 +285,31 @@ def _visits(b: pd.DataFrame, d: pd.DataFrame, persons: pd.DataFrame, rng, today:
 
 
 def load(engine: Engine, cipher: PersonalData, *, scale: float = 1.0, seed: int = 370811,
-         today: dt.date | None = None, flag_m: float = 200.0) -> dict[str, int]:
-    """Generate and COPY the register; returns counts written (nothing if persons exist)."""
+         today: dt.date | None = None, flag_m: float = 200.0,
+         area: str | None = None) -> dict[str, int]:
+    """Generate and COPY the register; returns counts written (nothing if persons exist).
+    ``area``: only the buildings (and the sites nearest them) in the grids under this code —
+    a whole city's demo registers one county (layers/demo/counties.py)."""
+    within = ("WHERE id IN (SELECT building_id FROM building_grids WHERE grid_code LIKE :area)"
+              if area else "")
     with engine.connect() as conn:
         if conn.execute(text("SELECT EXISTS (SELECT 1 FROM persons)")).scalar():
             return {}
-        buildings = pd.DataFrame(conn.execute(text("""
+        buildings = pd.DataFrame(conn.execute(text(f"""
             SELECT id, households, population,
                    coalesce((properties->>'floating_population')::int, 0) AS floating,
                    floors, properties ? 'compound' AS urban, address,
                    ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
-            FROM buildings ORDER BY id""")).all(), columns=[
+            FROM buildings {within} ORDER BY id"""), {"area": f"{area}%"}).all(), columns=[
             "id", "households", "population", "floating", "floors", "urban", "address", "lon", "lat"])
-        sites = pd.DataFrame(conn.execute(text("""
+        sites = pd.DataFrame(conn.execute(text(f"""
             SELECT s.name, s.kind, coalesce(s.address, s.name), ST_X(ST_PointOnSurface(s.geom)),
                    ST_Y(ST_PointOnSurface(s.geom)), b.id
             FROM sites s LEFT JOIN LATERAL (
                 SELECT id FROM buildings ORDER BY buildings.geom <-> s.geom LIMIT 1) b ON true
-            ORDER BY s.code""")).all(), columns=["name", "kind", "address", "lon", "lat",
-                                                 "building_id"])
+            {within.replace("id IN", "b.id IN")}
+            ORDER BY s.code"""), {"area": f"{area}%"}).all(),
+            columns=["name", "kind", "address", "lon", "lat", "building_id"])
     register = generate(buildings, sites, scale=scale, seed=seed,
                         today=today or clock.today())
     counts = copy_rows(engine, register, cipher, flag_m=flag_m)

@@ -28,15 +28,12 @@ def _collection(session: Session, sql: str, params: dict | None = None) -> dict:
 def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
     """Grids with community, street, grid worker, households and households per grid worker."""
     return _collection(session, f"""
-        WITH hh AS (  -- each building counted once, in the grid covering its inside point
-            SELECT g.id, sum(b.households) AS households, sum(b.population) AS population
-            FROM buildings b
-            JOIN LATERAL (
-                SELECT id FROM areas
-                WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'grid'
-                  AND ST_Covers(geom, ST_PointOnSurface(b.geom))
-                ORDER BY code LIMIT 1) g ON true
-            GROUP BY g.id
+        WITH hh AS (  -- each building counted once, in the grid covering its inside point:
+                      -- building_grids, kept for the active generation (a spatial join of a
+                      -- whole city's 250 k buildings here took 23 s)
+            SELECT bg.grid_code, sum(b.households) AS households, sum(b.population) AS population
+            FROM building_grids bg JOIN buildings b ON b.id = bg.building_id
+            GROUP BY bg.grid_code
         ), w AS (
             SELECT wa.grid_code, string_agg(w.name, '、' ORDER BY w.code) AS names,
                    string_agg(left(w.phone, 3) || '****' || right(w.phone, 4), '、' ORDER BY w.code)
@@ -55,7 +52,7 @@ def grids(session: Session, simplify_deg: float = 0.00001) -> dict:
                    'households_per_worker',
                    round(COALESCE(hh.households, 0)::numeric / GREATEST(w.n, 1), 0))
         FROM areas g
-        LEFT JOIN hh ON hh.id = g.id
+        LEFT JOIN hh ON hh.grid_code = g.code
         JOIN areas c ON c.id = g.parent_id
         JOIN areas s ON s.id = c.parent_id
         LEFT JOIN w ON w.grid_code = g.code
@@ -115,13 +112,15 @@ def alley_coverage(session: Session, sectors: list[shapely.Geometry]) -> tuple[d
             WHERE generation_id = {ACTIVE_ID_SQL} AND level = 'street'
               AND ST_Intersects(geom, ST_PointOnSurface(a.geom)) LIMIT 1) s ON true
         ORDER BY a.code""")).all()
-    seen = shapely.union_all(sectors) if sectors else shapely.Polygon()
-    shapely.prepare(seen)
+    # each alley against the sectors near it: the union of a whole city's 9,300 sectors made
+    # every difference cost 4 ms
+    tree = shapely.STRtree(sectors)
     alleys, blind = [], []
     per_street: dict[str, list[float]] = {}
     for code, name, wkb, _street_code, street in rows:
         line = shapely.from_wkb(bytes(wkb))
-        hidden = line.difference(seen)
+        near = tree.query(line)
+        hidden = line.difference(shapely.union_all(tree.geometries[near])) if len(near) else line
         total, unseen = length_m(line), length_m(hidden) if not hidden.is_empty else 0.0
         acc = per_street.setdefault(street or "—", [0.0, 0.0])
         acc[0] += total
