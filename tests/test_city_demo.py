@@ -108,6 +108,14 @@ def test_every_code_is_unique_across_the_city(city):
     assert city.workers.code.is_unique
 
 
+def test_every_standard_address_of_a_building_names_a_building_of_the_city_at_its_place(city):
+    addresses, buildings = city.layers["addresses"], city.layers["buildings"].set_index("code")
+    own = addresses[addresses.building_code.notna()]
+    assert len(own) == len(buildings)
+    where = buildings.loc[own.building_code].geometry.to_numpy()
+    assert shapely.covers(where, own.geometry.to_numpy()).all()
+
+
 def test_every_county_has_grids_buildings_and_workers(city):
     grids = _areas(city, "grid")
     per_county = grids.groupby(grids.code.str[:6]).size()

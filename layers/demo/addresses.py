@@ -48,9 +48,10 @@ ROAD_ALIASES = {"太白楼路": ("太白楼中路",), "任城大道": ("任城�
 GATES = ("东门", "南门", "西门", "北门")
 
 
-def add_to(dataset: Dataset, grid_of: pd.Series, seed: int) -> None:
+def add_to(dataset: Dataset, grid_of: pd.Series, seed: int, district: str = DISTRICT) -> None:
     """Rename, then add the ``addresses`` layer and the roads' older names, in place.
-    ``grid_of``: each building's grid code (the generator knows it)."""
+    ``grid_of``: each building's grid code (the generator knows it); ``district``: the county's
+    name, which begins every standard address."""
     rng = np.random.default_rng(seed + 21)
     buildings, areas = dataset.layers["buildings"], dataset.layers["areas"]
     _rename_compounds(buildings, grid_of, rng)
@@ -58,9 +59,9 @@ def add_to(dataset: Dataset, grid_of: pd.Series, seed: int) -> None:
     roads = dataset.layers["roads"]
     roads["aliases"] = [";".join(ROAD_ALIASES.get(n, ())) or None for n in roads["name"]]
     names = areas.set_index("code")["name"]
-    rows = _buildings(buildings, grid_of, names)
+    rows = _buildings(buildings, grid_of, names, district)
     rows += _compounds(buildings, rng)
-    rows += _places(dataset, buildings, grid_of, names, rng)
+    rows += _places(dataset, buildings, grid_of, names, rng, district)
     frame = pd.DataFrame(rows)
     geometry = frame.pop("geometry")
     dataset.layers["addresses"] = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
@@ -111,14 +112,15 @@ def _point(geom) -> shapely.Point:
     return geom if geom.geom_type == "Point" else geom.representative_point()
 
 
-def _buildings(buildings: pd.DataFrame, grid_of: pd.Series, names: pd.Series) -> list[dict]:
+def _buildings(buildings: pd.DataFrame, grid_of: pd.Series, names: pd.Series,
+               district: str) -> list[dict]:
     """Every building's standard address, as parts and as the whole text."""
     rows = []
     for b, grid in zip(buildings.itertuples(), grid_of, strict=True):
         street, community = names.get(grid[:9]), names.get(grid[:12])
         urban = isinstance(b.compound, str)
-        text = (f"{DISTRICT}{street}{community}{b.road}{b.house_number}号{b.compound}{b.building_no}号楼"
-                if urban else f"{DISTRICT}{street}{b.road}{b.house_number}号")
+        text = (f"{district}{street}{community}{b.road}{b.house_number}号{b.compound}{b.building_no}号楼"
+                if urban else f"{district}{street}{b.road}{b.house_number}号")
         rows.append({"code": f"SA{b.code[3:]}", "kind": "building", "address": text,
                      "name": b.name if isinstance(b.name, str) else None, "street": street,
                      # a village house: its village as the address writes it (a merged village's
@@ -152,7 +154,7 @@ def _compounds(buildings: pd.DataFrame, rng) -> list[dict]:
 
 
 def _places(dataset: Dataset, buildings: pd.DataFrame, grid_of: pd.Series, names: pd.Series,
-            rng) -> list[dict]:
+            rng, district: str) -> list[dict]:
     """Schools, hospitals, parks, the 万达 complexes (the sites), markets, compound gates and bus
     stops: a name, short names, and — on a road — a door plate of their own."""
     plates = _DoorPlates(dataset, buildings)
@@ -160,13 +162,13 @@ def _places(dataset: Dataset, buildings: pd.DataFrame, grid_of: pd.Series, names
     sites = dataset.layers["sites"]
     for s in sites[sites.kind.isin(["school", "hospital", "park", "commercial"])].itertuples():
         point = _point(s.geometry)
-        short = s.name.removeprefix(DISTRICT)
+        short = s.name.removeprefix(district)
         aliases = ([short] if short != s.name else []) + list(SHORT_NAMES.get(short, ()))
         rows.append(_place(s.code, s.name, s.kind, aliases, point, plates))
     urban = buildings[buildings["compound"].notna()]
     centres = urban.groupby("compound").geometry.apply(
         lambda g: shapely.union_all(list(g)).convex_hull)
-    for n, name in enumerate(MARKETS[:max(1, len(centres) // 12)]):
+    for n, name in enumerate(MARKETS[:max(1, len(centres) // 12) if len(centres) else 0]):
         compound = centres.index[int(rng.integers(len(centres)))]
         point = shapely.affinity.translate(centres[compound].centroid, 0.0006, 0.0)
         rows.append(_place(f"SM{n + 1:04d}", name, "market", [], point, plates))

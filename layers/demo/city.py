@@ -905,5 +905,5 @@ def generate_district(spec: DistrictSpec, boundary: shapely.Geometry, scale: flo
         workers=gen.workers(),
         notes={k: sorted(v) for k, v in gen.situations.items()},
     )
-    addresses.add_to(dataset, grid_of, seed)  # the standard-address gazetteer (issue 21)
+    addresses.add_to(dataset, grid_of, seed, spec.name)  # the standard-address gazetteer
     return dataset

@@ -167,11 +167,38 @@ def merge(parts: list[Dataset]) -> Dataset:
         frame = pd.concat([p.layers[name] for p in parts], ignore_index=True)
         layers[name] = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     layers["buildings"]["code"] = [f"BLD{i + 1:07d}" for i in range(len(layers["buildings"]))]
+    if "addresses" in layers:
+        layers["addresses"] = gpd.GeoDataFrame(
+            pd.concat(_addresses_renumbered(parts), ignore_index=True), geometry="geometry",
+            crs="EPSG:4326")
     layers["roads"]["code"] = [f"RD{i + 1:05d}" for i in range(len(layers["roads"]))]
     workers = pd.concat([p.workers for p in parts], ignore_index=True)
     workers["code"] = [f"W{i + 1:06d}" for i in range(len(workers))]
     notes = {k: sorted(c for p in parts for c in p.notes.get(k, [])) for k in parts[0].notes}
     return Dataset(layers=layers, workers=workers, notes=notes)
+
+
+def _addresses_renumbered(parts: list[Dataset]) -> list[pd.DataFrame]:
+    """Each district's standard addresses with the building codes the merge gave its buildings
+    (a building's standard address is coded after its building); the compounds' and places'
+    codes, numbered per district, take the district's code after their prefix outside Rencheng,
+    so Rencheng's stay code for code those of its own demo."""
+    frames, start = [], 0
+    for part in parts:
+        codes = part.layers["buildings"]["code"]
+        renumbered = dict(zip(codes, (f"BLD{start + i + 1:07d}" for i in range(len(codes))),
+                              strict=True))
+        start += len(codes)
+        frame = part.layers["addresses"].copy()
+        own = frame["building_code"].notna()
+        frame.loc[own, "building_code"] = frame.loc[own, "building_code"].map(renumbered)
+        frame.loc[own, "code"] = "SA" + frame.loc[own, "building_code"].str[3:]
+        county = str(part.layers["areas"]["code"].iloc[0])[:6]
+        if county != RENCHENG.code:
+            codes = frame.loc[~own, "code"]
+            frame.loc[~own, "code"] = codes.str[:2] + county + codes.str[2:]
+        frames.append(frame)
+    return frames
 
 
 def residents(path: Path) -> int:
