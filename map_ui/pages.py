@@ -12,7 +12,7 @@ from branca.element import Element
 from sqlalchemy.orm import Session
 
 from gis.crs import transform_geometry
-from layers.access.policy import READ_GRANTED_BY
+from layers.access.policy import role_may_read
 from layers.cases.workflow import ESCALATION_ZH, STATUS_ZH
 from layers.clock import CHINA
 from layers.locating import contact
@@ -133,6 +133,12 @@ def _patrol_coverage(session: Session, ms: MapSettings, m: folium.Map, since: dt
     return [("巡查已覆盖（近7天）", walked), ("巡查未覆盖（近7天）", unwalked)]
 
 
+def coverage_overlays(role: UserRole, specs) -> list:
+    """The declared overlays the coverage map shows to ``role``, as the access policy says (a
+    role name or an action such as ``case.read``)."""
+    return [spec for spec in specs if role_may_read(role, spec.overlay_read_role)]
+
+
 def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.GeoJson:
     """A registry layer's overlay: its features as circle markers styled by the declaration,
     in one GeoJSON layer (a folium marker each cost a template and a script: a whole city's
@@ -206,7 +212,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
                 datum=ms.datum, min_zoom=13).add_to(m)
     role = UserRole.DISPATCHER if staff else UserRole.PUBLIC
     layers += [(spec.overlay.label_zh, _overlay(session, ms, spec).add_to(m))
-               for spec in REGISTRY.overlays() if role in READ_GRANTED_BY[UserRole(spec.overlay_read_role)]]
+               for spec in coverage_overlays(role, REGISTRY.overlays())]
     LayerControlWithTiles([(n, layer.get_name()) for n, layer in layers]).add_to(m)
     rows = "".join(f"<tr><td>{s['street']}</td><td>{s['alley_m']:,} 米</td>"
                    f"<td>{s['covered_pct']}%</td></tr>" for s in shares)

@@ -130,6 +130,18 @@ def test_the_cases_layer_is_read_by_exactly_the_roles_that_may_see_a_case(role):
     assert may_read(who, REGISTRY.get("cases").read_role) == may_see_case(who, "37081100800101")
 
 
+def test_a_map_overlay_declared_with_an_action_is_shown_to_the_roles_the_policy_lets_read_it():
+    from dataclasses import replace as _replace
+
+    from layers.registry import Overlay
+    from map_ui.pages import coverage_overlays
+
+    cases = REGISTRY.get("cases")
+    overlaid = _replace(cases, overlay=Overlay("案件", read_role="case.read"))
+    assert overlaid in coverage_overlays(UserRole.DISPATCHER, [overlaid])
+    assert coverage_overlays(UserRole.PUBLIC, [overlaid]) == []
+
+
 def test_case_tiles_follow_the_case_rule_for_each_caller(world):
     client, *_ = world
     answers = {who: client.get("/tiles/cases/0/0/0.pbf", headers=_h(world, who)).status_code

@@ -139,12 +139,17 @@ def may_see_case(principal: Principal, grid_code: str | None) -> bool:
     return allows(principal.role, "case.read") and principal.covers(grid_code)
 
 
-def may_read(principal: Principal, read_role: str) -> bool:
-    """Whether the principal's role may read a layer declared with ``read_role``: a role (and the
-    roles above it, READ_GRANTED_BY) or an action of the policy (``case.read``)."""
+def role_may_read(role: UserRole, read_role: str) -> bool:
+    """Whether ``role`` may read a layer declared with ``read_role``: a role (and the roles above
+    it, READ_GRANTED_BY) or an action of the policy (``case.read``)."""
     if "." in read_role:
-        return allows(principal.role, read_role)
-    return principal.role in READ_GRANTED_BY[UserRole(read_role)]
+        return allows(role, read_role)
+    return role in READ_GRANTED_BY[UserRole(read_role)]
+
+
+def may_read(principal: Principal, read_role: str) -> bool:
+    """Whether the principal's role may read a layer declared with ``read_role``."""
+    return role_may_read(principal.role, read_role)
 
 
 def require_read(principal: Principal, read_role: str, what: str) -> None:
