@@ -42,7 +42,7 @@ from layers.cases.workflow import (
     InvalidCase,
     UnknownPhoto,
 )
-from layers.errors import DomainError
+from layers.errors import DomainError, WriteConflict
 from layers.field import assessment, patrols, tasks
 from layers.limits import StatementTimeout, TooComplex, TooLarge
 from layers.locating.batch import BadBatch, BatchTooLarge
@@ -135,6 +135,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownParameter: (400, "不支持的查询参数"),
     InvalidParameter: (400, "查询参数有误"),
     UnknownTileLayer: (404, "未找到该瓦片"),
+    # the request's unit of work (api/deps.py: get_session)
+    WriteConflict: (409, "保存失败：与同时进行的其他操作冲突，请重试"),
     # resource bounds (layers/limits.py)
     TooLarge: (413, "文件或请求过大"),
     TooComplex: (422, "请求的计算量超出限制"),

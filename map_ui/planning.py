@@ -15,8 +15,8 @@ from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from layers.maps import queries
-from map_ui.chrome import ROLE_ZH
 from map_ui.assets import STATIC_URL, add_script, base_map, js_value
+from map_ui.chrome import ROLE_ZH
 from map_ui.pages import MapSettings
 
 STATUS_ZH = {"open": "编辑中", "published": "已发布", "discarded": "已放弃"}

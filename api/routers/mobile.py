@@ -27,7 +27,6 @@ def page(request: Request, session: SessionDep, who: allowed("map.public", cooki
     csrf = page_csrf(request)
     if csrf is not None and allows(who.role, "case.create"):
         categories = routing.category_names(session)
-        session.commit()  # the default routing tables, when this is the first thing to need them
         return HTMLResponse(mobile.page(csrf=csrf, categories=categories),
                             headers={"Cache-Control": "private, no-cache"})
     token = login_form_token(request)
