@@ -60,6 +60,7 @@ from layers.maps.tiles import UnknownTileLayer
 from layers.planning import plans
 from layers.register import crypto, people, visits
 from layers.register import importer as register_import
+from layers.storage.cluster import ClusterError
 
 # exception class → (status, Chinese message). Looked up along the class's MRO, so a subclass
 # without its own row takes its parent's.
@@ -128,6 +129,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     crypto.MissingKey: (503, "缺少个人信息加密密钥"),
     crypto.WrongKey: (503, "个人信息密钥与数据不符"),
     register_import.BadRegisterFile: (422, "登记文件有误"),
+    register_import.ImportInterrupted: (503, "导入过程中数据库连接中断，未写入任何数据"),
     # maps and features
     CollectionNotFound: (404, "未找到该图层"),
     FeatureNotFound: (404, "未找到该要素"),
@@ -135,6 +137,8 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownParameter: (400, "不支持的查询参数"),
     InvalidParameter: (400, "查询参数有误"),
     UnknownTileLayer: (404, "未找到该瓦片"),
+    # the project-local PostgreSQL cluster (the CLI's `gridmap db …`)
+    ClusterError: (503, "本地数据库集群无法使用"),
     # the request's unit of work (api/deps.py: get_session)
     WriteConflict: (409, "保存失败：与同时进行的其他操作冲突，请重试"),
     # resource bounds (layers/limits.py)

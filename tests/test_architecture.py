@@ -21,7 +21,8 @@ ALLOWED = {
     "map_ui": {"map_ui", "layers", "gis", "gridmap.settings"},
     "api": {"api", "map_ui", "layers", "gis", "gridmap.settings"},
     # The CLI and the benchmarks call the domain; of the API only the app factory (to serve).
-    "gridmap": {"gridmap", "layers", "gis", "bench", "api.app", "api.main"},
+    # The CLI reuses the API's error table (api/errors.py) for its one error boundary.
+    "gridmap": {"gridmap", "layers", "gis", "bench", "api.app", "api.main", "api.errors"},
     "bench": {"bench", "layers", "gis", "gridmap", "api.app", "api.main"},
 }
 # Third-party packages a floor may not use.
@@ -30,6 +31,8 @@ FORBIDDEN_THIRD_PARTY = {
             "starlette"},
     "layers": {"fastapi", "starlette", "uvicorn"},
     "map_ui": {"fastapi", "starlette"},
+    # No SQL in the CLI: its orchestration and queries live in the layers that own the tables.
+    "gridmap": {"sqlalchemy", "psycopg", "geoalchemy2", "alembic"},
 }
 # Query builders that mean SQL is being written: they belong in layers/, never in api/.
 SQL_BUILDERS = {"text", "select", "insert", "update", "delete", "func", "literal_column"}
@@ -190,6 +193,8 @@ def test_imports_must_point_down_relative_ones_included(path, text, expected):
     ("gis/bad.py", "from starlette.requests import Request\n"),
     ("layers/bad.py", "from fastapi import HTTPException\n"),
     ("layers/bad.py", "from starlette.responses import Response\n"),
+    ("gridmap/cli/bad.py", "from sqlalchemy import text\n"),
+    ("gridmap/cli/bad.py", "import psycopg\n"),
 ])
 def test_a_floor_may_not_use_the_libraries_of_the_floors_above(path, text):
     assert violations([Source(path, text)])
