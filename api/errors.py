@@ -26,6 +26,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
+from layers.access.idempotency import IdempotencyConflict
 from layers.access.policy import Forbidden, OutOfScope, Unauthorized
 from layers.access.rate_limit import RateLimited
 from layers.access.users import UserError
@@ -37,7 +38,6 @@ from layers.cases.routing import RoutingError
 from layers.cases.workflow import (
     CaseError,
     CaseNotFound,
-    IdempotencyConflict,
     IllegalTransition,
     InvalidCase,
     UnknownPhoto,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ReadSessionDep, SessionDep, allowed
 from api.pages import gate, page, with_header
-from api.security import give_login_cookie, login_form_token, sign_in, sign_out
+from api.security import SignInFormDep, give_login_cookie, login_form_token, sign_in, sign_out
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
@@ -96,10 +96,10 @@ def _safe_next(target: str) -> str:
 @router.post("/map/login", summary="Sign in to the staff maps: a staff token checked, a "
              "server-side session started (its id in an HttpOnly cookie); only from this site's "
              "own form", responses=REDIRECT, response_class=Response)
-async def login(request: Request, _: allowed("map.public")) -> Response:
-    target = _safe_next(str((await request.form()).get("next") or ""))
+async def login(request: Request, _: allowed("map.public"), form: SignInFormDep) -> Response:
+    target = _safe_next(form.next)
     # any staff credential signs in ("me"): each page then says whether this role may enter it
-    return await sign_in(request, may="me", target=target,
+    return await sign_in(request, form, may="me", target=target,
                          failed=f"/map/login?failed=1&next={quote(target)}")
 
 

@@ -210,14 +210,29 @@ def delete_grid(request: Request, plan_id: PlanId, code: GridCode, session: Sess
     return answer
 
 
+class UploadedGridIn(BaseModel):
+    """One grid of an upload; its geometry and properties are checked row by row by the domain
+    (a row-level report, layers/planning/edits.py: upload), other properties kept."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None = Field(description="a GeoJSON Polygon or MultiPolygon")
+    properties: dict[str, Any] = Field(default_factory=dict,
+                                       description="code, name, parent_code, kind (and more)")
+
+
+class UploadIn(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[UploadedGridIn] = Field(max_length=edits.MAX_UPLOAD_FEATURES)
+
+
 @router.post("/{plan_id}/upload", summary="Replace whole communities' grids with a GeoJSON "
              "FeatureCollection in the interchange format (code, name, parent_code, kind)")
-def upload_grids(request: Request, plan_id: PlanId, body: dict[str, Any], session: SessionDep,
+def upload_grids(request: Request, plan_id: PlanId, body: UploadIn, session: SessionDep,
                  who: Writer,
                  crs: Annotated[str, Query(max_length=40, description="CRS of the coordinates")] = "wgs84",
                  ) -> dict:
     plan = plans.editable(session, plan_id, who)
-    answer = edits.upload(session, plan, body, crs=crs, by=who, settings=_settings(request))
+    answer = edits.upload(session, plan, body.model_dump(), crs=crs, by=who, settings=_settings(request))
     return answer
 
 
