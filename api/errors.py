@@ -249,6 +249,12 @@ def install(app: FastAPI) -> None:
                       OperationalError, DataError, Refused):
         app.add_exception_handler(exc_class, handler)
 
+    async def formatted(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Formatted)
+        return exc.response
+
+    app.add_exception_handler(Formatted, formatted)
+
 
 class ErrorBody(BaseModel):
     """Every error of the API (but Open311's): English, Chinese, a stable code, maybe details."""
@@ -314,6 +320,15 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+class Formatted(Exception):
+    """An error already rendered in its route's format (:class:`FormattedRoute`); the app's
+    handler answers with it as it is."""
+
+    def __init__(self, response: Response):
+        super().__init__("formatted error")
+        self.response = response
+
+
 class FormattedRoute(APIRoute):
     """A route whose errors (from its dependencies, validation or the domain) are rendered by
     ``formatter`` instead of the default JSON body."""
@@ -331,7 +346,9 @@ class FormattedRoute(APIRoute):
                 described = describe(exc)
                 if described is None:
                     raise
-                return formatter(described)
+                # raised, not returned: the request's session (api/deps.py) must see the
+                # refusal to roll back — a returned error would have its writes committed
+                raise Formatted(formatter(described)) from exc
 
         return formatted
 
