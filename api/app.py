@@ -54,6 +54,7 @@ from layers.planning import publishing as planning
 from layers.register import crypto
 from layers.storage.async_pool import AsyncReadPool
 from layers.storage.db import database_url, make_engine
+from layers.storage.listener import ChangeListener
 from map_ui.assets import STATIC_DIR, STATIC_URL
 
 ROUTERS = (health.router, areas.router, locate.router, geocode.router, cases.router,
@@ -97,8 +98,11 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                                                  "added", ", ".join(map(str, seeded)))
         except (OperationalError, ProgrammingError):  # no database yet: /readyz says so
             pass
+        # the process's one LISTEN connection; each concern subscribes (layers/storage/listener.py)
+        app.state.listener = ChangeListener(engine)
         app.state.locators = LocatorRegistry(read_engine, primary=engine,
-                                             first_build_wait_s=settings.locator_wait_s)
+                                             first_build_wait_s=settings.locator_wait_s,
+                                             listener=app.state.listener)
         if not hasattr(app.state, "resident_limiter"):
             app.state.resident_limiter = SharedRateLimiter(engine,
                                                            settings.resident_requests_per_minute)
@@ -108,13 +112,14 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
             app.state.contact_limiter = SharedRateLimiter(
                 engine, settings.resident_contacts_per_minute, name="contact")
         # credentials in memory are forgotten on every change to the users table (NOTIFY)
-        app.state.locators.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
+        # (the pages' sessions are cached with them: a sign-out elsewhere is heard as well)
+        app.state.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)
-        app.state.locators.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
+        app.state.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
         # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile
         app.state.locators.start()
         # serve only once changes are heard (or the database is found down: /readyz says so)
-        app.state.locators.listener.wait(timeout=5.0)
+        app.state.listener.wait(timeout=5.0)
         escalator = Escalator(app, settings.escalation_interval_s)
         escalator.start()
         if settings.warm_maps:
@@ -123,7 +128,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
                              daemon=True).start()
         yield
         escalator.stop()
-        app.state.locators.listener.stop()
+        app.state.listener.stop()
         await app.state.async_reads.close()
         engine.dispose()
         if read_engine is not engine:

@@ -9,11 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 from pydantic import BeforeValidator
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.security import Principal, access
 from layers import clock
 from layers.access.idempotency import MAX_KEY_LENGTH
+from layers.errors import WriteConflict
 from layers.limits import TIMEOUT_INFO
 
 
@@ -25,11 +27,24 @@ def _bounded(request: Request) -> dict:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the route returns, rolled back when it raises
+    (the exception is thrown in at ``yield``), so routers never call ``commit()``. Reads commit
+    too — an audited read's audit row is part of its answer.
+
+    ``scope="function"`` below makes FastAPI close this before the response is sent: with the
+    default scope the code after ``yield`` runs once the client has its answer, and a failed
+    commit would have been reported as success. A write that loses to another one at commit (a
+    unique or foreign key checked then) is answered 409, nothing written."""
     with request.app.state.sessionmaker(info=_bounded(request)) as session:
         yield session
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            raise WriteConflict("the write conflicts with another one made at the same moment "
+                                "and was not saved; send it again") from exc
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

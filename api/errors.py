@@ -26,6 +26,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
+from layers.access.idempotency import IdempotencyConflict
 from layers.access.policy import Forbidden, OutOfScope, Unauthorized
 from layers.access.rate_limit import RateLimited
 from layers.access.users import UserError
@@ -37,12 +38,11 @@ from layers.cases.routing import RoutingError
 from layers.cases.workflow import (
     CaseError,
     CaseNotFound,
-    IdempotencyConflict,
     IllegalTransition,
     InvalidCase,
     UnknownPhoto,
 )
-from layers.errors import DomainError
+from layers.errors import DomainError, WriteConflict
 from layers.field import assessment, patrols, tasks
 from layers.limits import StatementTimeout, TooComplex, TooLarge
 from layers.locating.batch import BadBatch, BatchTooLarge
@@ -60,6 +60,7 @@ from layers.maps.tiles import UnknownTileLayer
 from layers.planning import plans
 from layers.register import crypto, people, visits
 from layers.register import importer as register_import
+from layers.storage.cluster import ClusterError
 
 # exception class → (status, Chinese message). Looked up along the class's MRO, so a subclass
 # without its own row takes its parent's.
@@ -128,6 +129,7 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     crypto.MissingKey: (503, "缺少个人信息加密密钥"),
     crypto.WrongKey: (503, "个人信息密钥与数据不符"),
     register_import.BadRegisterFile: (422, "登记文件有误"),
+    register_import.ImportInterrupted: (503, "导入过程中数据库连接中断，未写入任何数据"),
     # maps and features
     CollectionNotFound: (404, "未找到该图层"),
     FeatureNotFound: (404, "未找到该要素"),
@@ -135,6 +137,10 @@ STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownParameter: (400, "不支持的查询参数"),
     InvalidParameter: (400, "查询参数有误"),
     UnknownTileLayer: (404, "未找到该瓦片"),
+    # the project-local PostgreSQL cluster (the CLI's `gridmap db …`)
+    ClusterError: (503, "本地数据库集群无法使用"),
+    # the request's unit of work (api/deps.py: get_session)
+    WriteConflict: (409, "保存失败：与同时进行的其他操作冲突，请重试"),
     # resource bounds (layers/limits.py)
     TooLarge: (413, "文件或请求过大"),
     TooComplex: (422, "请求的计算量超出限制"),
@@ -243,6 +249,12 @@ def install(app: FastAPI) -> None:
                       OperationalError, DataError, Refused):
         app.add_exception_handler(exc_class, handler)
 
+    async def formatted(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Formatted)
+        return exc.response
+
+    app.add_exception_handler(Formatted, formatted)
+
 
 class ErrorBody(BaseModel):
     """Every error of the API (but Open311's): English, Chinese, a stable code, maybe details."""
@@ -308,6 +320,15 @@ def _allowed_methods(app: FastAPI, request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+class Formatted(Exception):
+    """An error already rendered in its route's format (:class:`FormattedRoute`); the app's
+    handler answers with it as it is."""
+
+    def __init__(self, response: Response):
+        super().__init__("formatted error")
+        self.response = response
+
+
 class FormattedRoute(APIRoute):
     """A route whose errors (from its dependencies, validation or the domain) are rendered by
     ``formatter`` instead of the default JSON body."""
@@ -325,7 +346,9 @@ class FormattedRoute(APIRoute):
                 described = describe(exc)
                 if described is None:
                     raise
-                return formatter(described)
+                # raised, not returned: the request's session (api/deps.py) must see the
+                # refusal to roll back — a returned error would have its writes committed
+                raise Formatted(formatter(described)) from exc
 
         return formatted
 

@@ -27,10 +27,11 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
 
 from layers.access import sessions, users
 from layers.access.clients import client_address
@@ -196,19 +197,31 @@ def _same_origin(request: Request) -> None:
                         f"{origin[:100]}", code="cross_site", zh="登录请求来自其他网站，已拒绝")
 
 
-async def sign_in(request: Request, *, may: str, target: str, failed: str) -> Response:
+class SignInForm(BaseModel):
+    """The pages' sign-in form (a missing field signs nobody in: the form is shown again)."""
+
+    token: str = Field(default="", max_length=1000, description="a staff credential's token")
+    form_token: str = Field(default="", max_length=200,
+                            description="the token the login page gave with the form")
+    next: str = Field(default="", max_length=2000, description="the page to go back to")
+
+
+SignInFormDep = Annotated[SignInForm, Form()]
+
+
+async def sign_in(request: Request, form: SignInForm, *, may: str, target: str,
+                  failed: str) -> Response:
     """Check a sign-in form (origin, form token, throttle, the credential and that its role may
     ``may``) and start a session: a redirect to ``target`` with the session cookie, or to
     ``failed``."""
     _same_origin(request)
-    form = await request.form()
     client, throttle = _client(request), request.app.state.auth_throttle
     await run_in_threadpool(throttle.check, client)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(str(form.get("form_token") or ""), expected):
+    if not expected or not hmac.compare_digest(form.form_token, expected):
         # no form of ours (or one older than its cookie): show the form again, sign nobody in
         return RedirectResponse(failed, status_code=303)
-    token = str(form.get("token") or "").strip()
+    token = form.token.strip()
     now = request.app.state.clock()
 
     def start() -> str | None:

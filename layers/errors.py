@@ -22,3 +22,10 @@ class DomainError(Exception):
         self.zh = zh
         self.headers = headers
         self.extra = extra
+
+
+class WriteConflict(DomainError):
+    """A unit of work that could not be committed: another write got there first (a unique or
+    foreign key checked at commit). Nothing of it was saved; sending it again is safe."""
+
+    code = "write_conflict"

@@ -68,7 +68,6 @@ def get_address(code: AddressCode, session: SessionDep, who: allowed("address.re
 @router.post("/addresses", status_code=201, summary="Add a standard address (audited)")
 def create_address(body: AddressCreate, session: SessionDep, who: allowed("address.write")) -> dict:
     created = edits.create(session, who, body.code, _data(body))
-    session.commit()
     return created
 
 
@@ -76,12 +75,10 @@ def create_address(body: AddressCreate, session: SessionDep, who: allowed("addre
 def update_address(code: AddressCode, body: AddressIn, session: SessionDep,
                    who: allowed("address.write")) -> dict:
     updated = edits.update(session, who, code, _data(body))
-    session.commit()
     return updated
 
 
 @router.delete("/addresses/{code}", status_code=204, summary="Remove a standard address (audited)")
 def delete_address(code: AddressCode, session: SessionDep, who: allowed("address.write")) -> Response:
     edits.delete(session, who, code)
-    session.commit()
     return Response(status_code=204)

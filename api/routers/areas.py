@@ -55,7 +55,6 @@ def area_workers(
 ) -> list[dict]:
     found = areas.workers_covering(session, code, generations.resolve(session, None))
     audit.record(session, who, "workers.read", code, rows=len(found))  # full phone numbers
-    session.commit()
     return found
 
 

@@ -72,7 +72,6 @@ def create_case(
         building_code=body.building_code,
         reporter=body.reporter.model_dump(exclude_none=True) if body.reporter else None,
         idempotency_key=idempotency_key)
-    session.commit()
     return _created_response(session, created)
 
 
@@ -100,7 +99,6 @@ def camera_alert(
         intake.Alert(camera=body.camera, type=body.type, time=body.time,
                      snapshot_url=body.snapshot_url),
         by=who, now=now(request), idempotency_key=idempotency_key)
-    session.commit()
     return _created_response(session, created)
 
 
@@ -153,19 +151,18 @@ def transition_case(
                  note=body.note, photo_ids=body.photo_ids, category_code=body.category, lon=lon,
                  lat=lat, assignee=body.assignee, rating=body.rating,
                  idempotency_key=idempotency_key)
-    session.commit()
     return workflow.to_json(session, case, events=True)
 
 
 @router.post("/cases/{case_id}/photos", status_code=201, summary="Attach a photo (JPEG, PNG, WebP; ≤ 5 MB)",
              responses={200: {"description": "the same photo was attached already: that one"}})
-async def upload_photo(case_id: CaseId, session: SessionDep, response: Response,
-                       who: allowed("case.photo", cookie=True),
-                       file: Annotated[UploadFile, File()]) -> dict:
+def upload_photo(case_id: CaseId, session: SessionDep, response: Response,
+                 who: allowed("case.photo", cookie=True),
+                 file: Annotated[UploadFile, File()]) -> dict:
     case = workflow.get(session, case_id, scope=who.scope_code)
-    photo, created = photos.attach(session, case, await file.read(photos.MAX_PHOTO_BYTES + 1),
+    # the form is parsed before the route runs: its spooled file is read in the thread pool
+    photo, created = photos.attach(session, case, file.file.read(photos.MAX_PHOTO_BYTES + 1),
                                    file.content_type, by=who)
-    session.commit()
     if not created:  # the same photo again (a resent queue): the one stored the first time
         response.status_code = 200
     return photos.as_json(photo)
@@ -217,7 +214,6 @@ def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: 
     answer = responses.record(session, locator(request), case, device=body.device,
                               outcome=body.outcome, place_clear=body.place_clear, note=body.note,
                               at=at, by=who, idempotency_key=idempotency_key)
-    session.commit()
     return answer
 
 
@@ -229,7 +225,6 @@ def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: 
 def get_routing(session: SessionDep, who: allowed("routing.read"),
                 format: Literal["json", "csv"] = "json") -> Response:
     version, categories, departments = routing.load(session)
-    session.commit()
     if format == "csv":
         return PlainTextResponse(routing.to_csv(categories), media_type="text/csv")
     return JSONResponse(routing.as_json(version, categories, departments))
@@ -246,5 +241,4 @@ def put_routing(body: RoutingIn, session: SessionDep, who: allowed("routing.writ
     version = routing.save_version(session, routing.rows_from_json(body.categories),
                                    body.departments, by=who.name, note=body.note or "API")
     audit.record(session, who, "routing.write", f"version {version}")
-    session.commit()
     return {"version": version}

@@ -44,17 +44,17 @@ async def readyz(request: Request, _: allowed("health")) -> JSONResponse:
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
                              "description": "the Prometheus text format"}})
 def metrics(request: Request, session: SessionDep, _: allowed("metrics.read")) -> Response:
-    registry = request.app.state.locators
+    registry, listener = request.app.state.locators, request.app.state.listener
     gauges: dict[str, tuple[str, float]] = {
         "gridmap_case_backlog": ("Cases not yet closed, cancelled or merged.", open_backlog(session)),
         "gridmap_listening": ("1 while the process hears changes (LISTEN); 0: credentials and "
-                              "locators may lag up to their refresh.", int(registry.listener.listening)),
+                              "locators may lag up to their refresh.", int(listener.listening)),
     }
     counters: dict[str, tuple[str, float]] = {  # only ever increase (Prometheus rate() them)
         "gridmap_locator_rebuilds_total": ("Locator rebuilds since start (NOTIFY).",
                                            registry.rebuilds),
         "gridmap_listener_reconnects_total": ("Times the LISTEN connection came back after a "
-                                              "loss.", registry.listener.reconnects),
+                                              "loss.", listener.reconnects),
     }
     active = registry.current
     if active is not None:  # no boundaries yet, or still indexing: no locator gauges

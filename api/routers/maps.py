@@ -11,12 +11,11 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ReadSessionDep, SessionDep, allowed
 from api.pages import gate, page, with_header
-from api.security import give_login_cookie, login_form_token, sign_in, sign_out
+from api.security import SignInFormDep, give_login_cookie, login_form_token, sign_in, sign_out
 from layers.access.policy import allows
 from layers.maps import queries
 from layers.maps.tiles import tile, tilejson
@@ -97,10 +96,10 @@ def _safe_next(target: str) -> str:
 @router.post("/map/login", summary="Sign in to the staff maps: a staff token checked, a "
              "server-side session started (its id in an HttpOnly cookie); only from this site's "
              "own form", responses=REDIRECT, response_class=Response)
-async def login(request: Request, _: allowed("map.public")) -> Response:
-    target = _safe_next(str((await request.form()).get("next") or ""))
+async def login(request: Request, _: allowed("map.public"), form: SignInFormDep) -> Response:
+    target = _safe_next(form.next)
     # any staff credential signs in ("me"): each page then says whether this role may enter it
-    return await sign_in(request, may="me", target=target,
+    return await sign_in(request, form, may="me", target=target,
                          failed=f"/map/login?failed=1&next={quote(target)}")
 
 
@@ -112,17 +111,17 @@ async def logout(request: Request, _: allowed("map.public")) -> Response:
 
 @router.get("/map/coverage", summary="Coverage map (staff see camera sectors and back-alley "
             "coverage too)", responses=HTML, response_class=Response)
-async def coverage_page(request: Request, session: ReadSessionDep,
-                        who: allowed("map.public", cookie=True),
-                        colour: Literal["street", "workload"] = "street") -> Response:
+def coverage_page(request: Request, session: ReadSessionDep,
+                  who: allowed("map.public", cookie=True),
+                  colour: Literal["street", "workload"] = "street") -> Response:
     ms = _settings(request)
     staff = allows(who.role, "map.staff")
     now = request.app.state.clock()
     # staff see the last 7 days' patrol coverage: their page is rebuilt every hour at least
     hour = now.strftime("%Y%m%d%H") if staff else None
     key = ("coverage", colour, staff, hour, ms.url, ms.datum,
-           *await run_in_threadpool(_version, request))
-    html = await run_in_threadpool(_cached, request.app, key, lambda: pages.coverage(
+           *_version(request))
+    html = _cached(request.app, key, lambda: pages.coverage(
         session, ms, colour_by=colour, staff=staff, patrols_since=now - dt.timedelta(days=7),
         patrol_reach_m=request.app.state.settings.patrol_reach_m))
     return page(with_header(html, who, "/map/coverage"), private=who.signed_in)

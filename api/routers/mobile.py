@@ -10,7 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SessionDep, allowed
-from api.security import give_login_cookie, login_form_token, page_csrf, sign_in, sign_out
+from api.security import (
+    SignInFormDep,
+    give_login_cookie,
+    login_form_token,
+    page_csrf,
+    sign_in,
+    sign_out,
+)
 from layers.access.policy import allows
 from layers.cases import routing
 from map_ui import mobile
@@ -27,7 +34,6 @@ def page(request: Request, session: SessionDep, who: allowed("map.public", cooki
     csrf = page_csrf(request)
     if csrf is not None and allows(who.role, "case.create"):
         categories = routing.category_names(session)
-        session.commit()  # the default routing tables, when this is the first thing to need them
         return HTMLResponse(mobile.page(csrf=csrf, categories=categories),
                             headers={"Cache-Control": "private, no-cache"})
     token = login_form_token(request)
@@ -54,8 +60,8 @@ def manifest(_: allowed("map.public")) -> Response:
 @router.post("/login", summary="Sign a worker in on the phone page: a worker's token checked, a "
              "server-side session started; only from this site's own form",
              response_class=Response, responses={303: {"description": "back to /m/"}})
-async def login(request: Request, _: allowed("map.public")) -> Response:
-    return await sign_in(request, may="case.create", target="/m/", failed="/m/?failed=1")
+async def login(request: Request, _: allowed("map.public"), form: SignInFormDep) -> Response:
+    return await sign_in(request, form, may="case.create", target="/m/", failed="/m/?failed=1")
 
 
 @router.post("/logout", summary="Sign the phone out: the session ends on the server",

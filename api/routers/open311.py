@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, Field
+from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, allowed
+from api.deps import IdempotencyKey, SessionDep, allowed
 from api.errors import Open311Route
 from api.open311_xml import XML, Open311XmlRoute, document
+from layers.access.policy import Principal
 from layers.cases import intake, open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
@@ -34,7 +37,6 @@ def discovery(request: Request, session: SessionDep, _: Reader) -> dict:
 @router.get("/services.json", summary="Open311: the list of services (case categories)")
 def services(session: SessionDep, _: Reader) -> list[dict]:
     found = open311.services(session)
-    session.commit()  # the default routing tables are created on first use
     return found
 
 
@@ -43,65 +45,72 @@ def service_definition(service_code: str, session: SessionDep, _: Reader) -> dic
     return open311.service_definition(session, service_code)
 
 
-def _text(form, key: str, limit: int = 2000) -> str | None:
-    """A form field as text. Starlette reads raw (not percent-encoded) bytes of a form body as
-    Latin-1; clients that post UTF-8 unencoded (several do) would be stored as mojibake, so
-    Latin-1 text that is valid UTF-8 is read again as UTF-8."""
-    value = form.get(key)
-    if not isinstance(value, str) or not value:
-        return None
+def _utf8(value: object) -> object:
+    """A form field as text, an empty one as absent. Starlette reads raw (not percent-encoded)
+    bytes of a form body as Latin-1; clients that post UTF-8 unencoded (several do) would be
+    stored as mojibake, so Latin-1 text that is valid UTF-8 is read again as UTF-8."""
+    if not isinstance(value, str):
+        return value
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("latin-1").decode("utf-8")
-    if len(value) > limit:
-        raise open311.BadRequest(f"{key} is longer than {limit} characters", zh="内容过长")
-    return value
+    return value or None
 
 
-def _number(form, key: str) -> float | None:
-    value = _text(form, key, 40)
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise open311.BadRequest("lat and long must be numbers", zh="经纬度必须是数字") from None
+Text100 = Annotated[str | None, BeforeValidator(_utf8), Field(max_length=100)]
+Text300 = Annotated[str | None, BeforeValidator(_utf8), Field(max_length=300)]
+Text500 = Annotated[str | None, BeforeValidator(_utf8), Field(max_length=500)]
+Text2000 = Annotated[str | None, BeforeValidator(_utf8), Field(max_length=2000)]
+
+
+class ServiceRequestIn(BaseModel):
+    """A GeoReport v2 service request, as its form fields (``api_key`` is read by the access
+    dependency; attributes we do not know are ignored, as the specification asks)."""
+
+    service_code: Annotated[str, BeforeValidator(_utf8), Field(min_length=1, max_length=20)]
+    lat: Annotated[float | None, BeforeValidator(_utf8), Field(allow_inf_nan=False)] = None
+    long: Annotated[float | None, BeforeValidator(_utf8), Field(allow_inf_nan=False)] = None
+    address_string: Text300 = None
+    description: Text2000 = None
+    email: Text100 = None
+    first_name: Text100 = None
+    last_name: Text100 = None
+    phone: Text100 = None
+    device_id: Text100 = None
+    media_url: Text500 = None
+    # the same key with every attempt, as the Idempotency-Key header (which wins when both are
+    # sent), for GeoReport clients that can only send form fields
+    idempotency_key: Text100 = None
+
+
+ServiceRequestForm = Annotated[ServiceRequestIn, Form()]
 
 
 @router.post("/requests.json", summary="Open311: create a service request (form fields; "
                                          "api_key or a bearer token)")
-async def create_request(
-    request: Request, session: SessionDep,
-    who: allowed("case.create", form_key="api_key"),
-) -> list[dict]:
-    return await _create(request, session, who)
+def create_request(request: Request, session: SessionDep,
+                   who: allowed("case.create", form_key="api_key"), form: ServiceRequestForm,
+                   key: IdempotencyKey = None) -> list[dict]:
+    return _create(request, session, who, form, key)
 
 
 @xml_router.post("/requests.xml", summary="Open311: create a service request, answered in XML",
                  response_class=Response, responses=XML_RESPONSE)
-async def create_request_xml(
-    request: Request, session: SessionDep,
-    who: allowed("case.create", form_key="api_key"),
-) -> Response:
-    return document("service_requests", await _create(request, session, who))
+def create_request_xml(request: Request, session: SessionDep,
+                       who: allowed("case.create", form_key="api_key"), form: ServiceRequestForm,
+                       key: IdempotencyKey = None) -> Response:
+    return document("service_requests", _create(request, session, who, form, key))
 
 
-async def _create(request: Request, session, who) -> list[dict]:
-    form = await request.form()
-    code = _text(form, "service_code", 20)
-    if not code:
-        raise open311.BadRequest("service_code is required", zh="请选择诉求类别")
-    lat, lon = _number(form, "lat"), _number(form, "long")
-    reporter = {k: _text(form, k, 100) for k in ("email", "first_name", "last_name", "phone",
-                                                  "device_id") if form.get(k)}
+def _create(request: Request, session: Session, who: Principal, form: ServiceRequestIn,
+            key: str | None) -> list[dict]:
+    reporter = {k: getattr(form, k) for k in ("email", "first_name", "last_name", "phone",
+                                              "device_id") if getattr(form, k)}
     created = intake.intake(
-        session, request.app.state.locators.active(), source="open311", category_code=code,
-        where=intake.Where(lon=lon, lat=lat, address=_text(form, "address_string", 300)),
-        by=who, now=request.app.state.clock(),
-        description=_text(form, "description"), reporter=reporter,
-        idempotency_key=(request.headers.get("idempotency-key")
-                         or _text(form, "idempotency_key", 100)),
-        snapshot_url=_text(form, "media_url", 500))
-    session.commit()
+        session, request.app.state.locators.active(), source="open311",
+        category_code=form.service_code,
+        where=intake.Where(lon=form.long, lat=form.lat, address=form.address_string),
+        by=who, now=request.app.state.clock(), description=form.description, reporter=reporter,
+        idempotency_key=key or form.idempotency_key, snapshot_url=form.media_url)
     return open311.created_answer(created)
 
 

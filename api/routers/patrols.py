@@ -3,9 +3,11 @@ The cleaning and the measures are layers/field/patrols.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -66,41 +68,51 @@ def _inlined(schema: dict) -> dict:
     return walk(schema)
 
 
+@dataclass(frozen=True)
+class Track:
+    """A sent track, cleaned: longitudes, latitudes, times and how it was travelled."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    t: np.ndarray
+    mode: str
+
+
+async def sent_track(request: Request,
+                     mode: Annotated[Literal[patrols.MODES], Query(  # type: ignore[valid-type]
+                         description="of a GPX track")] = "walk") -> Track:
+    """The track of the body, GeoJSON or GPX — read here, on the event loop (it is capped by
+    api/guards.py), and parsed in the thread pool, so the route itself is a plain sync one that
+    never holds the loop while it writes."""
+    body = await request.body()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    limits = request.app.state.limits
+    if ctype in ("application/gpx+xml", "application/xml", "text/xml"):
+        return Track(*await run_in_threadpool(patrols.from_gpx, body, limits), mode=mode)
+    try:
+        sent = _PATROL_IN.validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    if isinstance(sent, TrackFeatureIn):
+        track, props = sent.geometry, sent.properties
+    else:
+        track, props = sent.track, sent
+    return Track(*await run_in_threadpool(patrols.from_geojson, track.coordinates, props.times,
+                                          props.crs, limits), mode=props.mode)
+
+
 @router.post("", status_code=201, summary="Store a patrol track (GeoJSON LineString with times, "
                                           "or a GPX file) and answer what it covered",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _inlined(_PATROL_IN.json_schema())},
                  "application/gpx+xml": {"schema": {"type": "string"}}}}})
-async def record(request: Request, response: Response, session: SessionDep,
-                 who: allowed("patrol.create", cookie=True), key: IdempotencyKey = None,
-                 mode: Annotated[Literal[patrols.MODES], Query(  # type: ignore[valid-type]
-                     description="of a GPX track")] = "walk") -> dict:
-    body = await request.body()  # capped by api/guards.py
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    settings, limits = request.app.state.settings, request.app.state.limits
-    if ctype in ("application/gpx+xml", "application/xml", "text/xml"):
-        lon, lat, t = await run_in_threadpool(patrols.from_gpx, body, limits)
-    else:
-        try:
-            sent = _PATROL_IN.validate_json(body)
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
-        if isinstance(sent, TrackFeatureIn):
-            track, props = sent.geometry, sent.properties
-        else:
-            track, props = sent.track, sent
-        mode = props.mode
-        lon, lat, t = await run_in_threadpool(patrols.from_geojson, track.coordinates,
-                                              props.times, props.crs, limits)
-
-    def work() -> tuple[dict, bool]:
-        answer, created = patrols.record(session, who, lon, lat, t, mode=mode, key=key,
-                                         reach_m=settings.patrol_reach_m,
-                                         max_speed=settings.patrol_max_speed_ms)
-        session.commit()
-        return answer, created
-
-    answer, created = await run_in_threadpool(work)
+def record(request: Request, response: Response, session: SessionDep,
+           who: allowed("patrol.create", cookie=True),
+           track: Annotated[Track, Depends(sent_track)], key: IdempotencyKey = None) -> dict:
+    settings = request.app.state.settings
+    answer, created = patrols.record(session, who, track.lon, track.lat, track.t,
+                                     mode=track.mode, key=key, reach_m=settings.patrol_reach_m,
+                                     max_speed=settings.patrol_max_speed_ms)
     if not created:
         response.status_code = 200
     return answer

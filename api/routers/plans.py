@@ -34,7 +34,6 @@ class PlanIn(BaseModel):
 @router.post("", status_code=201, summary="Start a plan: a draft copied from the active boundaries")
 def create_plan(body: PlanIn, session: SessionDep, who: Writer) -> dict:
     plan = plans.create(session, name=body.name, area_code=body.area, by=who)
-    session.commit()
     return plans.summary(plan)
 
 
@@ -66,7 +65,6 @@ def discard_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Wr
     else:
         plans.discard(session, plan, who)
         answer = plans.summary(plan)
-    session.commit()
     return answer
 
 
@@ -75,7 +73,6 @@ def discard_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Wr
 def cancel_plan(request: Request, plan_id: PlanId, session: SessionDep, who: Writer) -> dict:
     plan = plans.get(session, plan_id, who)
     answer = schedule.cancel(session, plan, who, today=beijing_today(request))
-    session.commit()
     return answer
 
 
@@ -99,7 +96,6 @@ def _step(request: Request, plan_id: int, session, who, move) -> dict:
     plan = plans.editable(session, plan_id, who)
     answer = move(session, plan, who)
     answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
-    session.commit()
     return answer
 
 
@@ -125,7 +121,6 @@ def restore(request: Request, plan_id: PlanId, body: RestoreIn, session: Session
     plan = plans.editable(session, plan_id, who)
     answer = history.restore(session, plan, body.entry, who)
     answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
-    session.commit()
     return answer
 
 
@@ -146,7 +141,6 @@ def rebase_status(plan_id: PlanId, session: SessionDep, who: Reader) -> dict:
 def rebase(plan_id: PlanId, body: RebaseIn, session: SessionDep, who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
     answer = schedule.rebase(session, plan, who, keep=body.keep)
-    session.commit()
     return answer
 
 
@@ -162,7 +156,6 @@ def replace_grid(request: Request, plan_id: PlanId, code: GridCode, body: GridGe
     plan = plans.editable(session, plan_id, who)
     answer = edits.replace_geometry(session, plan, code, body.geometry, body.version, by=who,
                                     settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -177,7 +170,6 @@ def split_grid(request: Request, plan_id: PlanId, body: SplitIn, session: Sessio
     plan = plans.editable(session, plan_id, who)
     answer = edits.split_grid(session, plan, body.grid, body.line, by=who,
                               settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -190,7 +182,6 @@ def merge_grids(request: Request, plan_id: PlanId, body: MergeIn, session: Sessi
                 who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
     answer = edits.merge_grids(session, plan, body.grids, by=who, settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -208,7 +199,6 @@ def create_grid(request: Request, plan_id: PlanId, body: NewGridIn, session: Ses
     answer = edits.create_grid(session, plan, body.geometry, name=body.name,
                                community=body.community, kind=body.kind, by=who,
                                settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -217,19 +207,32 @@ def delete_grid(request: Request, plan_id: PlanId, code: GridCode, session: Sess
                 who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
     answer = edits.delete_grid(session, plan, code, by=who, settings=_settings(request))
-    session.commit()
     return answer
+
+
+class UploadedGridIn(BaseModel):
+    """One grid of an upload; its geometry and properties are checked row by row by the domain
+    (a row-level report, layers/planning/edits.py: upload), other properties kept."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None = Field(description="a GeoJSON Polygon or MultiPolygon")
+    properties: dict[str, Any] = Field(default_factory=dict,
+                                       description="code, name, parent_code, kind (and more)")
+
+
+class UploadIn(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[UploadedGridIn] = Field(max_length=edits.MAX_UPLOAD_FEATURES)
 
 
 @router.post("/{plan_id}/upload", summary="Replace whole communities' grids with a GeoJSON "
              "FeatureCollection in the interchange format (code, name, parent_code, kind)")
-def upload_grids(request: Request, plan_id: PlanId, body: dict[str, Any], session: SessionDep,
+def upload_grids(request: Request, plan_id: PlanId, body: UploadIn, session: SessionDep,
                  who: Writer,
                  crs: Annotated[str, Query(max_length=40, description="CRS of the coordinates")] = "wgs84",
                  ) -> dict:
     plan = plans.editable(session, plan_id, who)
-    answer = edits.upload(session, plan, body, crs=crs, by=who, settings=_settings(request))
-    session.commit()
+    answer = edits.upload(session, plan, body.model_dump(), crs=crs, by=who, settings=_settings(request))
     return answer
 
 
@@ -248,7 +251,6 @@ def set_workers(request: Request, plan_id: PlanId, code: GridCode, body: Workers
     plan = plans.editable(session, plan_id, who)
     answer = edits.set_workers(session, plan, code, [w.model_dump() for w in body.workers],
                                by=who, settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -258,7 +260,6 @@ def plan_units(plan_id: PlanId, session: SessionDep, who: Reader,
                area: Annotated[str | None, Query(pattern=r"^\d{9}(\d{3})?$")] = None) -> Response:
     plan = plans.get(session, plan_id, who)
     collection = units.units(session, plan, area)
-    session.commit()  # units are computed once per community and kept with the plan
     return JSONResponse(collection, media_type="application/geo+json")
 
 
@@ -272,7 +273,6 @@ def assign_units(request: Request, plan_id: PlanId, body: AssignIn, session: Ses
                  who: Writer) -> dict:
     plan = plans.editable(session, plan_id, who)
     answer = units.assign(session, plan, body.units, body.grid, by=who, settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -295,7 +295,6 @@ def suggest_grids(request: Request, plan_id: PlanId, body: SuggestIn, session: S
                              households_max=body.households_max, grids=body.grids,
                              seconds=body.seconds, apply=body.apply, by=who,
                              settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -319,7 +318,6 @@ def rebalance_grids(request: Request, plan_id: PlanId, body: RebalanceIn, sessio
     answer = rebalance.rebalance(session, plan, area=body.area,
                                  min_polsby_popper=body.min_polsby_popper, seconds=body.seconds,
                                  apply=body.apply, by=who, settings=_settings(request))
-    session.commit()
     return answer
 
 
@@ -364,5 +362,4 @@ def publish_plan(request: Request, plan_id: PlanId, body: PublishIn, session: Se
     answer = publishing.publish(session, plan, effective_from=body.effective_from, today=today,
                                 reroute_open_cases=body.reroute_open_cases, by=who,
                                 settings=_settings(request), scheduled=body.scheduled)
-    session.commit()
     return answer

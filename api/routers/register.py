@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import IdempotencyKey, RowId, SessionDep, allowed, beijing, beijing_today
@@ -22,31 +21,25 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-
 
 @router.get("/people", summary="Look a person up by name, ID number, phone number or address "
                                 "(实有人口查询); scoped, masked by role, audited")
-async def search_people(
+def search_people(
     request: Request, session: SessionDep, who: allowed("person.read", cookie=True),
     q: Annotated[str, Query(min_length=1, max_length=100,
                             description="a name (or its beginning), an 18-character ID number, a "
                                         "mobile number, or an address down to the room")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict:
-    locator = await run_in_threadpool(request.app.state.locators.active)
-
-    def work() -> dict:
-        answer = people.search(session, locator, request.app.state.cipher, q, principal=who,
-                               today=beijing_today(request), limit=limit)
-        session.commit()  # the audit entry
-        return answer
-
-    return await run_in_threadpool(work)
+    answer = people.search(session, request.app.state.locators.active(),
+                           request.app.state.cipher, q, principal=who,
+                           today=beijing_today(request), limit=limit)
+    return answer
 
 
 @router.get("/dwellings/{dwelling_id}", summary="A dwelling with its residents (and landlord)")
-async def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
-                   who: allowed("person.read", cookie=True)) -> dict:
-    locator = await run_in_threadpool(request.app.state.locators.active)
-    answer = people.dwelling(session, locator, request.app.state.cipher, dwelling_id,
-                             principal=who, today=beijing_today(request))
-    session.commit()
+def dwelling(request: Request, dwelling_id: RowId, session: SessionDep,
+             who: allowed("person.read", cookie=True)) -> dict:
+    answer = people.dwelling(session, request.app.state.locators.active(),
+                             request.app.state.cipher, dwelling_id, principal=who,
+                             today=beijing_today(request))
     return answer
 
 
@@ -63,7 +56,6 @@ def organisations(request: Request, session: SessionDep,
                   q: Annotated[str, Query(min_length=1, max_length=100)],
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict:
     answer = people.organisations(session, request.app.state.cipher, q, principal=who, limit=limit)
-    session.commit()  # the audit entry
     return answer
 
 
@@ -98,7 +90,6 @@ def record_visit(request: Request, response: Response, body: VisitIn, session: S
         session, who, person=body.person, dwelling=body.dwelling, visited_at=at, point=point,
         note=body.note, key=key, flag_m=settings.visit_distance_m, now=request.app.state.clock(),
         backfill_hours=settings.visit_backfill_hours)
-    session.commit()
     if not created:
         response.status_code = 200
     return visit
@@ -112,7 +103,6 @@ def visits_due(request: Request, session: SessionDep, who: allowed("visit.read",
                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict:
     answer = visits.due(session, who, month=visits.parse_month(month, beijing_today(request)), area=area,
                         limit=limit)
-    session.commit()
     return answer
 
 
@@ -131,12 +121,12 @@ def visits_compliance(request: Request, session: SessionDep,
 
 @router.post("/visits/{visit_id}/photos", status_code=201,
              summary="Attach a photo to a visit (JPEG, PNG, WebP; ≤ 5 MB)")
-async def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.create"),
-                      file: Annotated[UploadFile, File()]) -> dict:
-    data = await file.read(photos.MAX_PHOTO_BYTES + 1)
-    answer = await run_in_threadpool(visits.add_photo, session, who, visit_id, data,
-                                     file.content_type)
-    session.commit()
+def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.create"),
+                file: Annotated[UploadFile, File()]) -> dict:
+    # the form is parsed before the route runs; reading its spooled file here, in the thread
+    # pool, blocks no request
+    answer = visits.add_photo(session, who, visit_id, file.file.read(photos.MAX_PHOTO_BYTES + 1),
+                              file.content_type)
     return answer
 
 

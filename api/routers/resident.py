@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import SessionDep, allowed
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["geocode"])
 @router.get("/resident/contact", summary="For residents: the grid worker's work phone (as the "
             "compound's public board shows it), the community's reception room with its hours "
             "and the street's hotline; rate-limited, each answer audited")
-async def resident_contact(
+def resident_contact(
     request: Request, session: SessionDep, who: allowed("resident.contact"),
     grid: Annotated[str, Query(pattern=r"^\d{14,15}$", description="the grid's code, as "
                                                                       "/v1/resident/worker answers it")],
@@ -29,12 +28,7 @@ async def resident_contact(
     client = client_address(request.client.host if request.client else None,
                             request.headers.get("x-forwarded-for"),
                             request.app.state.settings.trusted_proxies)
-    await run_in_threadpool(request.app.state.contact_limiter.take, client)
+    request.app.state.contact_limiter.take(client)
     caller = Principal(name=who.name, role=who.role, scope_code=who.scope_code, client=client)
-
-    def work() -> dict:
-        answer = contacts.contact(session, grid, by=caller)
-        session.commit()  # the audit entry
-        return answer
-
-    return JSONResponse(await run_in_threadpool(work), headers={"Cache-Control": "no-store"})
+    answer = contacts.contact(session, grid, by=caller)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})

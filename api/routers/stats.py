@@ -65,7 +65,6 @@ def worker_stats(
     names = {code: a["name"] for code, a in locator.areas.items() if a["level"] == "street"}
     answer = assessment.workers(session, who, month=parse_month(month, today), area=area,
                                 today=today, names=names)
-    session.commit()  # the read is audited
     response.headers["X-Assessment-Month"] = answer["month"]
     response.headers["X-Assessment-Weights-Version"] = str(answer["weights"]["version"])
     response.headers["X-Assessment-Working-Days"] = str(answer["working_days"])
@@ -90,7 +89,6 @@ def set_worker_weights(request: Request, body: WeightsIn, session: SessionDep,
                        who: allowed("assessment.weights")) -> dict:
     answer = assessment.set_weights(session, who, body.weights, note=body.note,
                                     now=request.app.state.clock())
-    session.commit()
     return answer
 
 

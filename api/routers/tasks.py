@@ -56,7 +56,6 @@ def create(request: Request, response: Response, body: TaskIn, session: SessionD
     answer, created = tasks.create(session, active_locator(request), who,
                                    tasks.Order(**body.model_dump()), now=now(request),
                                    limits=request.app.state.limits, key=key)
-    session.commit()
     if not created:
         response.status_code = 200
     return answer
@@ -86,5 +85,4 @@ def transition(grid_task_id: RowId, request: Request, body: StepIn, session: Ses
                who: allowed("task.act", cookie=True), key: IdempotencyKey = None) -> dict:
     answer = tasks.transition(session, active_locator(request), who, grid_task_id,
                               tasks.Step(**body.model_dump()), now=now(request), key=key)
-    session.commit()
     return answer

@@ -49,6 +49,16 @@ def active(session: Session) -> Generation | None:
     ).one_or_none()
 
 
+def require_active(session: Session) -> Generation:
+    """The active generation, for work that cannot do without one (a plan's impact, a rebase):
+    refused with what to run when there is none, never an AttributeError on None."""
+    found = active(session)
+    if found is None:
+        raise NoGeneration("no boundaries are in force; load some with `gridmap boundary load` "
+                           "or `gridmap demo load`", zh="尚无生效的网格边界")
+    return found
+
+
 def in_force_on(session: Session, day: dt.date) -> Generation | None:
     """The generation whose boundaries were in force on ``day`` (active or retired)."""
     return session.scalars(

@@ -5,7 +5,7 @@ The change log is ``case_events`` itself — every report, workflow step, escala
 duplicate is an event with a growing id — so a reader's cursor is the last event id it saw (the
 Server-Sent Events ``id``; a browser reconnecting sends it back as ``Last-Event-ID`` and misses
 nothing). A statement trigger on ``case_events`` sends ``NOTIFY gridmap_cases`` (migration
-0013); the process's one LISTEN connection (layers/locating/listener.py) calls
+0013); the process's one LISTEN connection (layers/storage/listener.py) calls
 :meth:`ChangeSignal.notify`, which wakes every reader of this process at once, whatever wrote
 the event (this process, another one, the escalator, the CLI).
 """

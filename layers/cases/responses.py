@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.access import audit
+from layers.access import audit, idempotency
 from layers.access.policy import Principal
 from layers.cases import workflow
 from layers.locating.locators import Locator
@@ -49,8 +48,10 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
     if outcome not in RESPONSE_OUTCOMES:
         raise workflow.InvalidCase(f"outcome is one of {', '.join(RESPONSE_OUTCOMES)}",
                                    zh="处置结果有误")
-    if idempotency_key and (seen := _seen(session, case, by, idempotency_key)) is not None:
-        return _answer(seen, case, resolved=False)
+    keyed = idempotency.CASE_RESPONSES
+    if (seen := idempotency.replayed(session, keyed, idempotency_key, by.name,
+                                     case_id=case.id)) is not None:
+        return _answer(session.get(CaseResponse, seen), case, resolved=False)
     known = session.execute(text("SELECT kind::text FROM cameras WHERE code = :c"),
                             {"c": device}).scalar()
     if known != "loudspeaker":
@@ -58,15 +59,17 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
     response = CaseResponse(case_id=case.id, device_code=device, operator=by.name, at=at,
                             outcome=outcome, place_clear=place_clear, note=note,
                             idempotency_key=idempotency_key)
-    try:
-        with session.begin_nested():
-            session.add(response)
-            session.flush()
-    except IntegrityError:  # a parallel resend with the same key won
-        if idempotency_key and (seen := _seen(session, case, by, idempotency_key)) is not None:
-            session.refresh(case)
-            return _answer(seen, case, resolved=False)
-        raise
+
+    def add() -> int:
+        session.add(response)
+        session.flush()
+        return response.id
+
+    response_id, new = idempotency.insert_once(session, keyed, idempotency_key, by.name, add,
+                                               case_id=case.id)
+    if not new:  # a parallel resend with the same key won
+        session.refresh(case)
+        return _answer(session.get(CaseResponse, response_id), case, resolved=False)
     audit.record(session, by, "alert.respond", case.case_no, device=device, outcome=outcome)
     resolved = False
     if outcome == "劝导驱离" and place_clear and case.status in _TO_RESOLVED:
@@ -75,15 +78,6 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
                          note=f"远程喊话劝导驱离（{device}），复核画面已无占道")
         resolved = True
     return _answer(response, case, resolved=resolved)
-
-
-def _seen(session: Session, case: Case, by: Principal, key: str) -> CaseResponse | None:
-    """The response recorded with this key, when it was this caller's on this case."""
-    seen = session.scalars(select(CaseResponse).where(CaseResponse.idempotency_key == key)).first()
-    if seen is not None and (seen.case_id, seen.operator) != (case.id, by.name):
-        raise workflow.IdempotencyConflict("this Idempotency-Key was used for another request; "
-                                           "send a new key", zh="该请求标识已用于其他操作")
-    return seen
 
 
 def _answer(response: CaseResponse, case: Case, *, resolved: bool) -> dict:

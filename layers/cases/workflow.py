@@ -17,7 +17,6 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
@@ -86,10 +85,6 @@ STATUS_ZH = {S.REPORTED: "信息采集", S.REGISTERED: "立案", S.DISPATCHED: "
 # every event a case's timeline shows, in Chinese: the workflow's actions and the system's own
 EVENT_ZH = {**{action: spec.zh for action, spec in ACTIONS.items()},
             "report": "上报", "escalate": "超时升级", "duplicate_linked": "关联重复上报"}
-
-
-class IdempotencyConflict(CaseError):
-    code = "idempotency_conflict"
 
 
 def _event(session: Session, case: Case, at: dt.datetime, actor: str, action: str,
@@ -285,36 +280,20 @@ def act(session: Session, locator: Locator, case: Case, action: str, *, by: Prin
     retry after a lost answer — answers the case as the first one left it and acts once. The key
     is bound to its caller, case and action: the same key for anything else is refused."""
     require_transition(by, action)
-    if idempotency_key and _seen_action(session, case, action, by, idempotency_key):
-        return case
-    try:
-        with session.begin_nested():
-            transition(session, locator, case, action, actor=by.name, now=now,
-                       scope=by.scope_code, idempotency_key=idempotency_key, **details)
-            session.flush()
-    except IntegrityError:  # the same key raced in from a parallel resend, which won
+
+    def act_once() -> int:
+        transition(session, locator, case, action, actor=by.name, now=now, scope=by.scope_code,
+                   idempotency_key=idempotency_key, **details)
+        session.flush()
+        return case.id
+
+    _, new = idempotency.insert_once(session, idempotency.CASE_ACTIONS, idempotency_key,
+                                     by.name, act_once, case_id=case.id, action=action)
+    if new:
+        audit.record(session, by, f"case.act:{action}", case.case_no)
+    else:  # a resend: the case as the first attempt left it
         session.refresh(case)
-        if idempotency_key and _seen_action(session, case, action, by, idempotency_key):
-            return case
-        raise
-    audit.record(session, by, f"case.act:{action}", case.case_no)
     return case
-
-
-def _seen_action(session: Session, case: Case, action: str, by: Principal, key: str) -> bool:
-    """True when this caller took this action on this case with this key already."""
-    seen = session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.actor)
-                           .where(CaseEvent.idempotency_key == key)).first()
-    if seen is None:
-        return False
-    if seen.actor != by.name:  # bound to its caller, as every key is (layers/access/idempotency.py)
-        raise idempotency.KeyOfAnotherCaller(
-            "this Idempotency-Key belongs to another caller's request: send a new key (a random "
-            "UUID) with each new request", zh="该幂等键已被其他账号使用，请为新的请求生成新的键")
-    if tuple(seen) != (case.id, action, by.name):
-        raise IdempotencyConflict("this Idempotency-Key was used for another request; send a new "
-                                  "key for a new action", zh="该请求标识已用于其他操作")
-    return True
 
 
 def _reroute(session: Session, locator: Locator, case: Case, category_code: str | None,

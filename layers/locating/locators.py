@@ -38,7 +38,7 @@ from layers.addresses import index as addresses
 from layers.boundaries import generations
 from layers.boundaries.generations import NoGeneration
 from layers.errors import DomainError
-from layers.locating.listener import ChangeListener
+from layers.storage.listener import ChangeListener
 from layers.storage.models import GRID_WORKER_ROLES, Generation, WorkerRole
 
 log = logging.getLogger(__name__)
@@ -285,7 +285,8 @@ class LocatorRegistry:
     """The locators of one process: active generation + an LRU of past ones; hot-swapped."""
 
     def __init__(self, engine: Engine, history: int = 4, *, primary: Engine | None = None,
-                 first_build_wait_s: float = FIRST_BUILD_WAIT_S):
+                 first_build_wait_s: float = FIRST_BUILD_WAIT_S,
+                 listener: ChangeListener | None = None):
         self.engine = engine  # where locators are read from: a streaming replica, or the primary
         self.primary = primary or engine  # where LISTEN goes (a replica carries no NOTIFY)
         self._active: Locator | None = None
@@ -298,9 +299,11 @@ class LocatorRegistry:
         self.attempted = threading.Event()  # a build was tried (it may have found no generation)
         self.first_build_wait_s = first_build_wait_s  # how long a request waits for it
         self._no_generation: NoGeneration | None = None  # what the last build found, if nothing
-        # hears the primary: a publish or an import → ``refresh`` in a thread of its own;
-        # other channels are watched through it (layers/locating/listener.py)
-        self.listener = ChangeListener(self.primary, CHANNELS, self.refresh)
+        # a publish or an import → ``refresh`` in the rebuild thread of the process's one
+        # listener (layers/storage/listener.py), which the app owns; a registry made without
+        # one (a command, a test) listens on its own once started
+        self.listener = listener or ChangeListener(self.primary)
+        self.listener.rebuild_on(CHANNELS, self.refresh)
 
     @property
     def ready(self) -> bool:

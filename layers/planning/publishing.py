@@ -30,7 +30,7 @@ from layers.storage.models import GenerationStatus, Plan, PlanStatus
 
 def impact(session: Session, plan: Plan) -> dict:
     """What publishing would change, against the active generation."""
-    active = generations.active(session)
+    active = generations.require_active(session)
     params = {"draft": plan.generation_id, "active": active.id, "area": plan.area_code}
     moved = session.execute(text("""
         WITH b AS (

@@ -77,7 +77,7 @@ def planned_assignments(session: Session, plan: Plan) -> dict:
 
 def own_communities(session: Session, plan: Plan) -> set[str]:
     """The communities the plan changed (grids or planned workers) against its base."""
-    base = plan.base_generation_id or generations.active(session).id
+    base = plan.base_generation_id or generations.require_active(session).id
     return (_grids_differ(session, plan.area_code, plan.generation_id, base)
             | _workers_differ(planned_assignments(session, plan), plan.base_assignments or {}))
 
@@ -108,7 +108,7 @@ def status(session: Session, plan: Plan) -> dict:
 def rebase(session: Session, plan: Plan, by: Principal, *, keep: str | None = None) -> dict:
     """Move the plan onto today's boundaries (see the module's docstring); a history entry.
     ``keep`` decides the communities both changed: ``plan`` or ``published``."""
-    active = generations.active(session)
+    active = generations.require_active(session)
     own, since = own_communities(session, plan), published_since(session, plan)
     conflicts = own & since
     if conflicts and keep not in ("plan", "published"):

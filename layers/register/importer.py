@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from layers.access import audit
+from layers.access.policy import Principal
 from layers.errors import DomainError
 from layers.interchange.spreadsheet import safe_row
 from layers.limits import Limits
@@ -30,6 +33,7 @@ from layers.locating.locators import Locator
 from layers.register import identity
 from layers.register.crypto import PersonalData
 from layers.register.placing import Placer
+from layers.storage.db import session_scope
 from layers.storage.models import DWELLING_USES
 
 KINDS = ("persons", "dwellings", "organisations")
@@ -460,3 +464,33 @@ def run(session: Session, locator: Locator, cipher: PersonalData, path: Path, ki
         return report
     report.written = write(session, kind, rows, cipher)
     return report
+
+
+class ImportInterrupted(DomainError):
+    """The database went away during an import (a restart, a lost connection): the transaction
+    went with it, so nothing was written."""
+
+    code = "import_interrupted"
+
+
+def import_file(engine: Engine, cipher: PersonalData, path: Path, kind: str, *, by: Principal,
+                encoding: str | None = None, accept_partial: bool = False) -> Report:
+    """The whole import of one file as the CLI runs it: read (a file over the import bounds is
+    refused before the locator is built), check and write in one transaction, audited."""
+    from layers.locating.locators import LocatorRegistry
+
+    frame = read_table(path, encoding)
+    locator = LocatorRegistry(engine).active()
+    try:
+        with session_scope(engine) as session:
+            outcome = run(session, locator, cipher, path, kind, encoding=encoding,
+                          accept_partial=accept_partial, frame=frame)
+            audit.record(session, by, "register.import", target=str(path)[:200], kind=kind,
+                         rows=outcome.rows, accepted=outcome.accepted,
+                         rejected=outcome.rejected_rows, written=outcome.written)
+    except OperationalError:
+        raise ImportInterrupted(
+            "the database connection was lost during the import; nothing was written (an "
+            "import is one transaction). Check `gridmap db status`, then run the same command "
+            "again", zh="导入过程中数据库连接中断，未写入任何数据") from None
+    return outcome

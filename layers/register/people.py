@@ -279,3 +279,8 @@ def counts(session: Session, by: str, scope: str | None) -> list[dict]:
         FROM p FULL JOIN d ON d.area = p.area FULL JOIN o ON o.area = coalesce(p.area, d.area)
         ORDER BY 1"""), {"w": width, "scope": scope}).all()
     return [dict(r._mapping) for r in rows]
+
+
+def has_register(session: Session) -> bool:
+    """Whether any person is registered (``gridmap up`` loads the demo when none is)."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM persons)")).scalar())

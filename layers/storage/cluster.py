@@ -342,6 +342,17 @@ class LocalCluster:
             self._start(datadir, state, replica)
         return self.replica_url()
 
+    def replica_lag(self) -> tuple[bool, float]:
+        """(whether the replica is a hot standby, seconds since the last transaction it
+        replayed) — asked of the replica itself."""
+        import psycopg
+
+        with psycopg.connect(self.replica_url().replace("+psycopg", ""), connect_timeout=5) as conn:
+            standby, lag = conn.execute(
+                "SELECT pg_is_in_recovery(), EXTRACT(EPOCH FROM now() - "
+                "pg_last_xact_replay_timestamp())").fetchone()
+        return bool(standby), float(lag or 0)
+
     def replica_down(self) -> bool:
         return self._stop(self.replica_datadir)
 

@@ -8,34 +8,25 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-addresses_app = typer.Typer(help="The standard-address gazetteer (标准地址): parts and other names.",
-                            no_args_is_help=True)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from gridmap.cli.base import Commands, console, engine
+
+addresses_app = Commands(help="The standard-address gazetteer (标准地址): parts and other names.",
+                         no_args_is_help=True)
 
 Kind = Annotated[str | None, typer.Option(help="building | compound | place")]
 Text = Annotated[str | None, typer.Option()]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
-
-
 def _run(work):
-    """``work(session, principal)`` in one transaction; a refusal is printed, nothing written."""
+    """``work(session, principal)`` in one transaction (a refusal rolls it back: nothing
+    written, the boundary prints why)."""
     from layers.access.audit import cli_principal
-    from layers.errors import DomainError
-    from layers.storage.db import database_url, engine_for, session_scope
+    from layers.storage.db import session_scope
 
-    try:
-        with session_scope(engine_for(database_url())) as session:
-            return work(session, cli_principal())
-    except DomainError as exc:
-        raise _fail(str(exc)) from None
+    with session_scope(engine()) as session:
+        return work(session, cli_principal())
 
 
 def _show(row: dict) -> None:

@@ -1,11 +1,14 @@
-"""Hearing the database: every API process keeps one LISTEN connection to the primary.
+"""Hearing the database: every API process keeps one LISTEN connection to the primary, one
+``ChangeListener`` that the app owns and each concern subscribes to — the credential cache
+(and the pages' sessions cached in it) drops what it holds on ``gridmap_users``, the desk's feed
+wakes on ``gridmap_cases``, the locator registry rebuilds on the boundary and data channels.
+None of them owns the connection.
 
 Two threads, apart on purpose. One LISTENs and acts on each notification at once: it calls the
-callbacks watching that channel (the credential cache is dropped on ``gridmap_users``) and, for
-the channels that change boundaries or data, asks the other thread for a rebuild. The other
-rebuilds, coalescing a burst of notifications into one — a rebuild takes seconds on a large
-district, and nothing that must act at once waits for it (a token disabled during a rebuild
-is refused in milliseconds, not after it).
+callbacks watching that channel and, for the channels of the (slow) rebuild, asks the other
+thread for one. The other rebuilds, coalescing a burst of notifications into one — a rebuild
+takes seconds on a large district, and nothing that must act at once waits for it (a token
+disabled during a rebuild is refused in milliseconds, not after it).
 
 A notification sent while the connection was down is lost, so after every (re)connection the
 watchers are told (what they keep may be stale, even from the start-up moments) and, after a
@@ -27,10 +30,10 @@ log = logging.getLogger(__name__)
 
 
 class ChangeListener:
-    def __init__(self, primary: Engine, channels: tuple[str, ...], rebuild: Callable[[], None]):
+    def __init__(self, primary: Engine):
         self.primary = primary  # where LISTEN goes (a replica carries no NOTIFY)
-        self.channels = channels  # the notifications that call for ``rebuild``
-        self.rebuild = rebuild
+        self.channels: tuple[str, ...] = ()  # the notifications that call for ``rebuild``
+        self.rebuild: Callable[[], None] | None = None
         # other channels the one LISTEN connection hears: channel → callables run on a
         # notification and after every (re)connection (what was missed is unknown)
         self.watchers: dict[str, list[Callable[[], None]]] = {}
@@ -45,6 +48,12 @@ class ChangeListener:
         """Call ``callback`` (in the listening thread: it must be quick) on every NOTIFY on
         ``channel`` and after every (re)connection. Watch before ``start``."""
         self.watchers.setdefault(channel, []).append(callback)
+
+    def rebuild_on(self, channels: tuple[str, ...], rebuild: Callable[[], None]) -> None:
+        """Run ``rebuild`` (slow: in the rebuild thread, a burst coalesced into one) on every
+        NOTIFY on ``channels``, after a lost connection comes back and when ``ask``ed. One
+        subscriber: the locator registry. Subscribe before ``start``."""
+        self.channels, self.rebuild = channels, rebuild
 
     @property
     def listening(self) -> bool:
@@ -118,6 +127,8 @@ class ChangeListener:
                 continue
             self._stop.wait(0.2)  # coalesce a burst of notifications into one rebuild
             self._wanted.clear()  # a notification from now on asks for one more rebuild
+            if self.rebuild is None:
+                continue
             try:
                 self.rebuild()
             except (psycopg.OperationalError, DBAPIError):

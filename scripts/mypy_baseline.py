@@ -1,0 +1,77 @@
+"""mypy against a recorded baseline that may only shrink (issue 25).
+
+``python scripts/mypy_baseline.py`` runs mypy as pyproject.toml configures it (its cache in
+.mypy_cache keeps a re-run to seconds) and compares the errors per module with
+``mypy-baseline.txt``: a module with more errors than recorded — or any error in a module
+recorded clean or not recorded at all — fails (exit 1) and lists them. Fewer errors pass and say
+so; ``--update`` then writes the smaller baseline (it refuses to record a growth; without a
+baseline file it records the first one).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "mypy-baseline.txt"
+ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+: error:")
+
+
+def run_mypy() -> tuple[Counter[str], list[str]]:
+    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    lines = done.stdout.splitlines()
+    if done.returncode not in (0, 1):  # 2: mypy itself failed (a configuration error)
+        sys.exit(f"mypy failed:\n{done.stdout}{done.stderr}")
+    return Counter(m["path"] for line in lines if (m := ERROR.match(line))), lines
+
+
+def read_baseline() -> Counter[str]:
+    if not BASELINE.exists():
+        return Counter()
+    found: Counter[str] = Counter()
+    for line in BASELINE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            count, path = line.split(maxsplit=1)
+            found[path] = int(count)
+    return found
+
+
+def write_baseline(counts: Counter[str]) -> None:
+    rows = "".join(f"{n} {path}\n" for path, n in sorted(counts.items()))
+    BASELINE.write_text("# mypy errors per module (scripts/mypy_baseline.py): may only shrink\n"
+                        + rows, encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    counts, lines = run_mypy()
+    if "--update" in argv and not BASELINE.exists():  # the first record
+        write_baseline(counts)
+        print(f"mypy baseline recorded: {sum(counts.values())} errors in {len(counts)} modules")
+        return 0
+    baseline = read_baseline()
+    grown = {p: (baseline.get(p, 0), n) for p, n in counts.items() if n > baseline.get(p, 0)}
+    if grown:
+        print("mypy: more errors than the baseline (mypy-baseline.txt) allows:")
+        for path, (was, now) in sorted(grown.items()):
+            print(f"  {path}: {was} → {now}")
+            print("\n".join(f"    {line}" for line in lines if line.startswith(path + ":")))
+        return 1
+    shrunk = sum(baseline.values()) - sum(counts.values())
+    if "--update" in argv:
+        write_baseline(counts)
+        print(f"mypy baseline written: {sum(counts.values())} errors in {len(counts)} modules")
+    elif shrunk:
+        print(f"mypy: {shrunk} fewer errors than the baseline; record it with "
+              "`python scripts/mypy_baseline.py --update`")
+    else:
+        print(f"mypy: {sum(counts.values())} errors, as recorded in the baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
