@@ -25,7 +25,10 @@ def run_mypy() -> tuple[Counter[str], list[str]]:
     done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     lines = done.stdout.splitlines()
-    if done.returncode not in (0, 1):  # 2: mypy itself failed (a configuration error)
+    # 2: mypy itself failed (a configuration error); 1 without an error line: mypy did not run
+    # at all (not installed: "No module named mypy") — never read as "no errors"
+    ran = done.returncode == 0 or any(ERROR.match(line) for line in lines)
+    if done.returncode not in (0, 1) or not ran:
         sys.exit(f"mypy failed:\n{done.stdout}{done.stderr}")
     return Counter(m["path"] for line in lines if (m := ERROR.match(line))), lines
 
