@@ -37,7 +37,8 @@ def desk(principal: Principal, *, csrf: str | None, filters: dict, outlines: dic
         "statuses": {s.value: zh for s, zh in STATUS_ZH.items()}, "colours": STATUS_COLOURS,
         "sources": SOURCE_ZH, "basemap": {"url": url, "datum": datum, "attribution": attribution},
         "may": {"respond": allows(principal.role, "alert.respond"),
-                "create": allows(principal.role, "case.create")}, "outlines": outlines,
+                "create": allows(principal.role, "case.create"),
+                "photo": allows(principal.role, "case.photo")}, "outlines": outlines,
         **filters,
     }
     body = f"""
