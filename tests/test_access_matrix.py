@@ -173,6 +173,10 @@ PROBES: dict[tuple[str, str], Probe] = {
         UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
     ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
         UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    # the gazetteer's page: a street's dispatcher and the admin (address.write)
+    ("GET", "/desk/addresses"): Probe("GET", "/desk/addresses", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
+        UserRole.METRICS}),
     # the district's rules as pages: the admin's (routing.write, assessment.weights)
     ("GET", "/desk/routing"): Probe("GET", "/desk/routing", also_refused={
         UserRole.PUBLIC, UserRole.WORKER, UserRole.DISPATCHER, UserRole.PLANNER,

@@ -3,11 +3,13 @@ registered and dispatched on the desk, the grid worker handles it on the phone p
 sees it live and closes it; a role that may not use a page is told so; statistics draw charts
 and export; the register answers masked; a department task is placed on the map; an admin changes
 a routing rule and the next case goes where it says; the assessment weights are changed and the
-statistics name them; a photo attached on the desk shows in the case's timeline. PC-sized and
+statistics name them; a photo attached on the desk shows in the case's timeline; a dispatcher
+keeps the standard addresses (another name, a new place, removed). PC-sized and
 phone-sized viewports; screenshots in tests/screenshots/desk*.png."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -439,5 +441,43 @@ def test_a_photo_attached_on_the_desk_shows_in_the_case_timeline(platform, brows
         assert conn.scalar(text("SELECT case_id FROM photos WHERE id = :id"),
                            {"id": photo_id}) == case_id
     _shots(desk, "desk_photo", focus=".gm-added-photos")
+    watch.clean()
+    context.close()
+
+
+def test_a_dispatcher_names_an_address_another_way_adds_a_place_and_removes_it(platform, browser):
+    context, page, watch = _staff(browser, platform, "dispatcher", next_url="/desk/addresses")
+    door = re.match(r".+?\d+号", platform["address"]).group(0)  # 幸福路1356号(紫薇名都1号楼)
+    page.fill("#gm-addr-search input[name=q]", door)
+    page.click("#gm-addr-search button[type=submit]")
+    page.wait_for_function("window.gridmapAddresses.results > 0")
+    page.click("#gm-addr-results tbody tr >> nth=0")
+    code = page.evaluate("window.gridmapAddresses.open")
+    page.fill("#gm-addr-form input[name=aliases]", "老三中宿舍楼")
+    page.click("#gm-addr-save")
+    assert "别名：老三中宿舍楼" in page.inner_text("#gm-addr-confirm")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已修改') === 0")
+    with platform["engine"].connect() as conn:
+        aliases = conn.scalar(text("SELECT aliases FROM standard_addresses WHERE code = :c"),
+                              {"c": code})
+    assert "老三中宿舍楼" in str(aliases)
+    _shots(page, "desk_addresses", focus="#gm-addr-detail")
+
+    page.click("#gm-addr-new")
+    page.fill("#gm-addr-form input[name=name]", "幸福路便民服务点")
+    page.fill("#gm-addr-form input[name=lon]", str(platform["point"][0]))
+    page.fill("#gm-addr-form input[name=lat]", str(platform["point"][1]))
+    page.click("#gm-addr-add")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已新增') === 0")
+    place = page.evaluate("window.gridmapAddresses.open")
+    page.click("#gm-addr-delete")
+    assert "幸福路便民服务点" in page.inner_text("#gm-addr-confirm")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已删除') === 0")
+    with platform["engine"].connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM standard_addresses WHERE code = :c"),
+                           {"c": place}) == 0
     watch.clean()
     context.close()

@@ -60,6 +60,13 @@ def tasks_view(request: Request, session: ReadSessionDep,
                                          **_map_page(request, session, who)))
 
 
+@router.get("/desk/addresses", summary="The standard-address gazetteer as a page: search, "
+            "change, add, remove", response_class=Response, responses=HTML)
+def addresses_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
+    return gated(request, who, "address.write", "标准地址",
+                 lambda: desk_page.addresses(who, csrf=csrf_of(request)))
+
+
 @router.get("/desk/routing", summary="The case routing table as a page: who handles each "
             "category, its time limit and duplicate radius; saved as a new version",
             response_class=Response, responses=HTML)

@@ -69,6 +69,7 @@ document.getElementById('gp-plans').addEventListener('click', function (e) {
             if (answer[0] >= 400) { say('未能' + b.textContent + '：' + (answer[1].error_zh || answer[1].error), true);
                                     b.disabled = false; return; }
             row.querySelector('td:nth-child(3)').textContent = cancel ? '编辑中（已撤回排期）' : '已放弃';
+            if (cancel) { row.querySelector('td:nth-child(5)').textContent = '—'; }  // no day any more
             say(cancel ? '已撤回排期，规划退回为草稿' : '已放弃「' + name + '」');
             b.remove();
         })

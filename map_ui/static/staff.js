@@ -24,13 +24,15 @@ function get(url) {
     return fetch(url, {credentials: 'same-origin'}).then(function (r) {
         return r.json().then(function (b) { if (!r.ok) { throw b; } return b; }); });
 }
-// a write: resolves [response, body]; a FormData body goes as multipart, anything else as JSON
+// a write: resolves [response, body] (a 204 has the body {}); a FormData body goes as multipart,
+// anything else as JSON, no body at all when o.body is undefined (a DELETE)
 function write(url, o) {
     var headers = {'X-CSRF-Token': o.csrf || ''}, body = o.body;
-    if (!(body instanceof FormData)) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(body); }
+    if (body !== undefined && !(body instanceof FormData)) {
+        headers['Content-Type'] = 'application/json'; body = JSON.stringify(body); }
     if (o.idem) { headers['Idempotency-Key'] = o.idem; }
     return fetch(url, {method: o.method || 'POST', credentials: 'same-origin', body: body, headers: headers})
-        .then(function (r) { return r.json().then(function (b) { return [r, b]; }); });
+        .then(function (r) { return r.status === 204 ? [r, {}] : r.json().then(function (b) { return [r, b]; }); });
 }
 /* The confirmed write of a form: o.url, o.method, o.body, o.csrf, o.idem (keep it for the form's
    life), o.button (disabled while in flight), o.answer (where the outcome is said), o.verb
