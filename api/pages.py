@@ -10,6 +10,7 @@ own routes, each with its own action: a page is never a way around the policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import Request
@@ -29,6 +30,14 @@ def gate(request: Request, who: Principal, action: str, page: str) -> Response |
         return RedirectResponse(f"/map/login?next={quote(target)}", status_code=303)
     return HTMLResponse(chrome.not_allowed(who, page), status_code=403,
                         headers={"Cache-Control": "private, no-store"})
+
+
+def gated(request: Request, who: Principal, action: str, name: str,
+          build: Callable[[], str]) -> Response:
+    """The page ``build`` makes (private), once ``who`` may ``action``; else :func:`gate`'s
+    answer — ``build`` runs only for a caller who may enter (it may read the database)."""
+    refused = gate(request, who, action, name)
+    return refused if refused is not None else page(build())
 
 
 def page(html: str, *, private: bool = True) -> HTMLResponse:

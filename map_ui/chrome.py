@@ -35,6 +35,9 @@ LINKS = (
     Link("/desk/tasks", "部门任务", "task.read", "下单到网格：按区域或地图圈选派发，跟踪各网格进度"),
     Link("/desk/stats", "统计分析", "stats.read", "结案率、按期率、办结时长、积压与超期，可导出"),
     Link("/desk/register", "实有人口", "person.read", "人员、房屋、单位查询（按权限脱敏并留痕）"),
+    Link("/desk/addresses", "标准地址", "address.write", "标准地址查询、修改、新增与删除（一标三实）"),
+    Link("/desk/routing", "路由规则", "routing.write", "案件类别由谁处置、办理时限、重复判定半径"),
+    Link("/desk/weights", "考核权重", "assessment.weights", "网格员考核各项指标的权重及其历次版本"),
     Link("/map/plans", "网格规划", "plan.read", "网格边界调整方案"),
     Link("/map/coverage", "网格覆盖图", "map.public", "网格、网格员与网格会客厅"),
     Link("/m/", "网格员手机端", "task.mine", "我的网格、上报、任务、巡查、走访"),
@@ -66,12 +69,14 @@ def header(principal: Principal, current: str = "", *, logout: str = "/map/logou
 
 def document(title: str, body: str, principal: Principal, current: str = "", *,
              head: str = "", body_class: str = "") -> str:
-    """A whole page with the shared header (the desk, statistics, register and task pages)."""
+    """A whole page with the shared header (the desk, statistics, register, task, routing and
+    weights pages) and the pages' shared script (map_ui/static/staff.js)."""
     return ("<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(title)} · gridmap</title><link rel='icon' href='data:,'>"
             "<link rel='stylesheet' href='/static/gridmap.css'>"
-            f"{head}<body class='gm-page {body_class}'>{header(principal, current)}"
+            f"{head}<script src='/static/staff.js'></script>"
+            f"<body class='gm-page {body_class}'>{header(principal, current)}"
             f"{body}</body></html>")
 
 

@@ -37,7 +37,8 @@ def desk(principal: Principal, *, csrf: str | None, filters: dict, outlines: dic
         "statuses": {s.value: zh for s, zh in STATUS_ZH.items()}, "colours": STATUS_COLOURS,
         "sources": SOURCE_ZH, "basemap": {"url": url, "datum": datum, "attribution": attribution},
         "may": {"respond": allows(principal.role, "alert.respond"),
-                "create": allows(principal.role, "case.create")}, "outlines": outlines,
+                "create": allows(principal.role, "case.create"),
+                "photo": allows(principal.role, "case.photo")}, "outlines": outlines,
         **filters,
     }
     body = f"""
@@ -178,3 +179,28 @@ def tasks(principal: Principal, *, csrf: str | None, filters: dict, outlines: di
 <script src="/static/tasks.js"></script>"""
     return chrome.document("部门任务", body, principal, "/desk/tasks", head=LEAFLET_HEAD,
                            body_class="gm-fill")
+
+
+def addresses(principal: Principal, *, csrf: str | None) -> str:
+    """The standard-address gazetteer (标准地址): search, change an address's parts and other
+    names, remove one, add one — each confirmed, through ``/v1/addresses`` (scope, validation,
+    audit and the rebuild of every process's gazetteer are the API's;
+    map_ui/static/addresses.js)."""
+    body = f"""
+<main class="gm-register gm-addresses" data-config="{config_attr({'csrf': csrf})}">
+  <form id="gm-addr-search" class="gm-filter">
+    <select name="kind"><option value="">全部类型</option><option value="building">楼栋</option>
+      <option value="compound">小区</option><option value="place">地点</option></select>
+    <input name="q" maxlength="100" size="36" placeholder="地址、名称或别名中的文字">
+    <button type="submit">查询</button>
+    <button type="button" id="gm-addr-new">新增标准地址</button>
+  </form>
+  <p class="gm-small">修改以本账号的管辖范围为限，每次修改均记录在审计日志中，并即时用于地址匹配。</p>
+  <p id="gm-addr-answer" class="gm-answer" aria-live="polite"></p>
+  <div class="gm-reg-cols">
+    <section><div class="gm-table-wrap"><table id="gm-addr-results" class="gm-list"></table></div></section>
+    <section id="gm-addr-detail" class="gm-reg-detail" hidden></section>
+  </div>
+</main>
+<script src="/static/addresses.js"></script>"""
+    return chrome.document("标准地址", body, principal, "/desk/addresses")

@@ -96,7 +96,17 @@ def _plan_row(p: dict, names: dict[str, str]) -> str:
             f"<td class='gp-status-{e(p['status'])}'>{e(status)}</td>"
             f"<td>{e(p['created_by'])}<br><span class='gm-small'>{e(p['created_at'][:10])}</span></td>"
             f"<td>{e(p['generation']['effective_from'] or '—')}</td>"
-            f"<td><a href='/v1/plans/{p['id']}/export.geojson'>导出</a></td></tr>")
+            f"<td><a href='/v1/plans/{p['id']}/export.geojson'>导出</a>{_plan_button(p)}</td></tr>")
+
+
+def _plan_button(p: dict) -> str:
+    """A scheduled plan can be taken back to a draft (POST …/cancel), an open one discarded
+    (DELETE): the plans page's own doors to those two routes (map_ui/static/plans.js)."""
+    if p["scheduled"]:
+        return f" <button type='button' class='gp-cancel' data-id='{p['id']}'>撤回排期</button>"
+    if p["status"] == "open":
+        return f" <button type='button' class='gp-discard' data-id='{p['id']}'>放弃</button>"
+    return ""
 
 
 def plan_page(session: Session, ms: MapSettings, plan: dict, csrf: str) -> str:

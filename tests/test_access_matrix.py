@@ -173,6 +173,17 @@ PROBES: dict[tuple[str, str], Probe] = {
         UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
     ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
         UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
+    # the gazetteer's page: a street's dispatcher and the admin (address.write)
+    ("GET", "/desk/addresses"): Probe("GET", "/desk/addresses", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
+        UserRole.METRICS}),
+    # the district's rules as pages: the admin's (routing.write, assessment.weights)
+    ("GET", "/desk/routing"): Probe("GET", "/desk/routing", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DISPATCHER, UserRole.PLANNER,
+        UserRole.DEPARTMENT, UserRole.METRICS}),
+    ("GET", "/desk/weights"): Probe("GET", "/desk/weights", also_refused={
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DISPATCHER, UserRole.PLANNER,
+        UserRole.DEPARTMENT, UserRole.METRICS}),
     # a resident's tap for the worker's phone: public on purpose (rate-limited, audited)
     ("GET", "/v1/resident/contact"): Probe("GET", "/v1/resident/contact?grid={grid}",
                                            public_data=True),

@@ -1,11 +1,15 @@
 """The staff platform in a real headless Chromium (Debian's), end to end: a hotline call is
 registered and dispatched on the desk, the grid worker handles it on the phone page, the desk
 sees it live and closes it; a role that may not use a page is told so; statistics draw charts
-and export; the register answers masked; a department task is placed on the map. PC-sized and
+and export; the register answers masked; a department task is placed on the map; an admin changes
+a routing rule and the next case goes where it says; the assessment weights are changed and the
+statistics name them; a photo attached on the desk shows in the case's timeline; a dispatcher
+keeps the standard addresses (another name, a new place, removed). PC-sized and
 phone-sized viewports; screenshots in tests/screenshots/desk*.png."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,7 @@ from layers.storage.db import session_scope
 from tests.conftest import live_server, scratch_database
 from tests.test_boundary import BOUNDARY
 from tests.test_browser import CHROMIUM, SHOTS
+from tests.test_cases import real_png
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
@@ -54,7 +59,8 @@ def platform(server_url, template_url):
                       "worker": users.add(session, "网格员小张", "worker", grid)[1],
                       "planner": users.add(session, "规划员", "planner")[1],
                       "department": users.add(session, "住建局", "department",
-                                              department="住房和城乡建设局")[1]}
+                                              department="住房和城乡建设局")[1],
+                      "admin": users.add(session, "区管理员", "admin")[1]}
         with live_server(url) as base:
             yield {"base": base, "tokens": tokens, "grid": grid, "address": address,
                    "point": (lon, lat), "person": person, "engine": engine}
@@ -104,6 +110,17 @@ def _shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _shots(page, name: str, focus: str | None = None) -> None:
+    """The page as it is at PC width, then at phone width (``name``, ``name_phone``), scrolled
+    to ``focus`` on the phone (where the page stacks what a PC shows side by side)."""
+    _shot(page, name)
+    page.set_viewport_size(PHONE)
+    if focus:
+        page.locator(focus).scroll_into_view_if_needed()
+    _shot(page, f"{name}_phone")
+    page.set_viewport_size(PC)
 
 
 def _act(page, action: str, **fields) -> None:
@@ -305,5 +322,162 @@ def test_the_header_goes_everywhere_a_role_may_go(platform, browser):
     assert "网格规划" not in links  # a planner's page
     page.goto(f"{platform['base']}/map/coverage")
     assert page.locator(".gm-header").count() == 1
+    watch.clean()
+    context.close()
+
+
+def test_an_admin_routes_a_category_to_a_department_and_the_next_case_goes_there(
+        platform, browser):
+    context, page, watch = _staff(browser, platform, "admin", next_url="/desk/routing")
+    page.wait_for_function("window.gridmapRouting && window.gridmapRouting.ready")
+    before = page.evaluate("window.gridmapRouting.version")
+    row = page.locator("#gm-routing tr[data-code=E0503]")  # 车辆乱停放: the grid worker's today
+    assert row.locator("select[name=handler]").input_value() == "grid"
+    row.locator("select[name=handler]").select_option("department")
+    row.locator("select[name=department_code]").select_option("JT")
+    row.locator("input[name=time_limit_hours]").fill("4")
+    page.fill("#gm-rules-note", "车辆乱停放改由交警大队处置")
+    page.click("#gm-rules-next")
+    confirm = page.inner_text("#gm-rules-confirm")
+    assert "E0503 车辆乱停放" in confirm and "公安交警大队" in confirm and "8 → 4 小时" in confirm
+    _shot(page, "desk_routing_confirm")
+    page.click("#gm-rules-go")
+    page.wait_for_function(f"window.gridmapRouting.version > {before}")
+    version = page.evaluate("window.gridmapRouting.version")
+    assert f"已保存为第 {version} 版" in page.inner_text("#gm-rules-answer")
+    _shots(page, "desk_routing", focus="#gm-routing tr[data-code=E0503]")
+
+    # the next case of that category, registered on the desk, goes to the department
+    page.goto(f"{platform['base']}/desk")
+    page.wait_for_function("window.gridmapDesk && window.gridmapDesk.ready")
+    page.click("#gm-new-case")
+    page.select_option("#gm-n-category", "E0503")
+    page.fill("#gm-n-address", platform["address"])
+    page.click("#gm-n-next")
+    page.click("#gm-n-go")
+    page.wait_for_function("window.gridmapDesk.created && window.gridmapDesk.detail "
+                           "&& window.gridmapDesk.detail.id === window.gridmapDesk.created")
+    assert "部门 公安交警大队（JT）" in page.inner_text("#gm-detail")
+    case_id = page.evaluate("window.gridmapDesk.created")
+    with platform["engine"].connect() as conn:
+        routed = conn.execute(text("SELECT department_code, routing_version_id FROM cases "
+                                   "WHERE id = :id"), {"id": case_id}).one()
+    assert tuple(routed) == ("JT", version)
+    _shot(page, "desk_routed_case")
+    watch.clean()
+    context.close()
+
+
+def test_a_routing_table_the_api_refuses_is_explained_in_chinese_and_nothing_is_saved(
+        platform, browser):
+    context, page, watch = _staff(browser, platform, "admin", next_url="/desk/routing",
+                                  expected_console=("422",))
+    page.wait_for_function("window.gridmapRouting && window.gridmapRouting.ready")
+    before = page.evaluate("window.gridmapRouting.version")
+    row = page.locator("#gm-routing tr[data-code=E0101]")
+    row.locator("select[name=handler]").select_option("department")  # and no department named
+    page.click("#gm-rules-next")
+    page.click("#gm-rules-go")
+    page.wait_for_selector("#gm-rules-answer .gm-error")
+    assert "未能保存：路由表校验未通过" in page.inner_text("#gm-rules-answer")
+    page.reload()
+    page.wait_for_function("window.gridmapRouting && window.gridmapRouting.ready")
+    assert page.evaluate("window.gridmapRouting.version") == before
+    watch.clean()
+    context.close()
+
+
+def test_the_assessment_weights_are_changed_and_the_statistics_score_with_them(platform, browser):
+    context, page, watch = _staff(browser, platform, "admin", next_url="/desk/weights")
+    page.wait_for_function("window.gridmapWeights && window.gridmapWeights.ready")
+    for measure, percent in (("patrol", "40"), ("coverage", "10"), ("cases", "20"),
+                             ("tasks", "10"), ("visits", "10"), ("rating", "20")):
+        page.fill(f"#gm-weights input[name={measure}]", percent)
+    page.click("#gm-weights-next")  # 110 %: refused on the page
+    assert "合计须为 100%" in page.inner_text("#gm-weights-answer")
+    page.fill("#gm-weights input[name=rating]", "10")
+    page.fill("#gm-weights-note", "加重巡查")
+    page.click("#gm-weights-next")
+    assert "巡查天数 40%" in page.inner_text("#gm-weights-confirm")
+    page.click("#gm-weights-go")
+    page.wait_for_function("window.gridmapWeights.answer")
+    version = page.evaluate("window.gridmapWeights.version")
+    assert version >= 1 and f"第 {version} 版" in page.inner_text("#gm-weights-history")
+    _shots(page, "desk_weights")
+
+    page.goto(f"{platform['base']}/desk/stats")
+    page.wait_for_function("window.gridmapStats && window.gridmapStats.ready")
+    page.select_option("#gm-report-form select[name=report]", "workers")
+    page.wait_for_function("window.gridmapStats.weights !== null "
+                           "&& window.gridmapStats.weights !== undefined")
+    assert f"考核权重：第 {version} 版" in page.inner_text("#gm-report-note")
+    page.locator("#gm-report-form").scroll_into_view_if_needed()
+    _shot(page, "desk_weights_stats")
+    watch.clean()
+    context.close()
+
+
+def test_a_photo_attached_on_the_desk_shows_in_the_case_timeline(platform, browser, tmp_path):
+    photo = tmp_path / "现场.png"
+    photo.write_bytes(real_png())
+    context, desk, watch = _staff(browser, platform, "dispatcher", next_url="/desk")
+    desk.wait_for_function("window.gridmapDesk && window.gridmapDesk.ready")
+    desk.click("#gm-list tbody tr >> nth=0")
+    desk.wait_for_function("window.gridmapDesk.detail !== null")
+    case_id = desk.evaluate("window.gridmapDesk.detail.id")
+    desk.set_input_files("#gm-photo-file", str(photo))
+    desk.click("#gm-photo-next")
+    assert "现场.png" in desk.inner_text("#gm-photo-confirm")
+    desk.click("#gm-photo-go")
+    desk.wait_for_function("window.gridmapDesk.photo")
+    photo_id = desk.evaluate("window.gridmapDesk.photo")
+    assert "已上传照片" in desk.inner_text("#gm-answer")
+    added = desk.locator(".gm-timeline li.gm-added-photos")
+    assert "补充照片" in added.inner_text()
+    image = added.locator(f"img[alt=照片{photo_id}]")
+    image.wait_for()
+    desk.wait_for_function(f"document.querySelector('img[alt=照片{photo_id}]').naturalWidth > 0")
+    with platform["engine"].connect() as conn:
+        assert conn.scalar(text("SELECT case_id FROM photos WHERE id = :id"),
+                           {"id": photo_id}) == case_id
+    _shots(desk, "desk_photo", focus=".gm-added-photos")
+    watch.clean()
+    context.close()
+
+
+def test_a_dispatcher_names_an_address_another_way_adds_a_place_and_removes_it(platform, browser):
+    context, page, watch = _staff(browser, platform, "dispatcher", next_url="/desk/addresses")
+    door = re.match(r".+?\d+号", platform["address"]).group(0)  # 幸福路1356号(紫薇名都1号楼)
+    page.fill("#gm-addr-search input[name=q]", door)
+    page.click("#gm-addr-search button[type=submit]")
+    page.wait_for_function("window.gridmapAddresses.results > 0")
+    page.click("#gm-addr-results tbody tr >> nth=0")
+    code = page.evaluate("window.gridmapAddresses.open")
+    page.fill("#gm-addr-form input[name=aliases]", "老三中宿舍楼")
+    page.click("#gm-addr-save")
+    assert "别名：老三中宿舍楼" in page.inner_text("#gm-addr-confirm")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已修改') === 0")
+    with platform["engine"].connect() as conn:
+        aliases = conn.scalar(text("SELECT aliases FROM standard_addresses WHERE code = :c"),
+                              {"c": code})
+    assert "老三中宿舍楼" in str(aliases)
+    _shots(page, "desk_addresses", focus="#gm-addr-detail")
+
+    page.click("#gm-addr-new")
+    page.fill("#gm-addr-form input[name=name]", "幸福路便民服务点")
+    page.fill("#gm-addr-form input[name=lon]", str(platform["point"][0]))
+    page.fill("#gm-addr-form input[name=lat]", str(platform["point"][1]))
+    page.click("#gm-addr-add")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已新增') === 0")
+    place = page.evaluate("window.gridmapAddresses.open")
+    page.click("#gm-addr-delete")
+    assert "幸福路便民服务点" in page.inner_text("#gm-addr-confirm")
+    page.click("#gm-addr-go")
+    page.wait_for_function("(window.gridmapAddresses.answer || '').indexOf('已删除') === 0")
+    with platform["engine"].connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM standard_addresses WHERE code = :c"),
+                           {"c": place}) == 0
     watch.clean()
     context.close()

@@ -387,3 +387,30 @@ def test_publishing_over_a_scheduled_plan_asks_what_to_do_with_it_in_the_dialog(
     assert page.evaluate("window.gridmapPublished") == "active"
     again = _call(base, tokens["planner"], "GET", f"/v1/plans/{later}")
     assert again["status"] == "open" and not again["scheduled"]  # back to a draft, nothing lost
+
+
+def test_the_plans_page_discards_an_open_plan_and_takes_a_scheduled_one_back_to_a_draft(
+        page, planning_site):
+    base, tokens, _community, _pair, a = planning_site
+    doomed = _new_plan(planning_site, name="不再需要的规划")
+    later = _new_plan(planning_site, a[:12], "明年调整")  # as the scheduled-conflict story does
+    b = _grids(planning_site, later)[a]["neighbours"][0]
+    _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/merge", {"grids": [a, b]})
+    _call(base, tokens["planner"], "POST", f"/v1/plans/{later}/publish",
+          {"effective_from": "2099-01-01"})
+    _sign_in(page, base, tokens["planner"], "/map/plans")
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+
+    page.click(f".gp-discard[data-id='{doomed}']")
+    row = page.locator(f".gp-plan-row[data-id='{doomed}']")
+    page.wait_for_function(f"!document.querySelector(\".gp-discard[data-id='{doomed}']\")")
+    assert "不再需要的规划" in asked[0] and "已放弃" in row.inner_text()
+    assert _call(base, tokens["planner"], "GET", f"/v1/plans/{doomed}")["status"] == "discarded"
+
+    page.click(f".gp-cancel[data-id='{later}']")
+    page.wait_for_function(f"!document.querySelector(\".gp-cancel[data-id='{later}']\")")
+    assert "撤回" in asked[1] and "已撤回排期" in page.inner_text("#gp-message")
+    _shot(page, "plan_list_cancelled")
+    again = _call(base, tokens["planner"], "GET", f"/v1/plans/{later}")
+    assert again["status"] == "open" and not again["scheduled"]

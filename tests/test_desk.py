@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -353,3 +354,47 @@ def test_revealing_phones_is_rate_limited_per_client(desk):
     answers = [client.get("/v1/resident/contact", params={"grid": code}).status_code
                for _ in range(limit + 1)]
     assert answers[-1] == 429 and 200 in answers
+
+
+def _page_client(app, token: str, page: str) -> tuple[TestClient, str]:
+    """A browser of its own signed in on the pages; the CSRF token ``page`` gives its writes."""
+    from tests.conftest import sign_in
+
+    browser = TestClient(app)
+    assert sign_in(browser, token).status_code == 303
+    html = browser.get(page)
+    assert html.status_code == 200, html.text
+    config = json.loads(re.search(r'data-config="([^"]*)"', html.text).group(1)
+                        .replace("&quot;", '"').replace("&amp;", "&"))
+    return browser, config["csrf"]
+
+
+def test_the_routing_page_saves_a_new_version_with_its_csrf_token_and_not_without(desk):
+    _client, h, _grids, _engine, app = desk
+    browser, csrf = _page_client(app, h["admin"]["Authorization"][7:], "/desk/routing")
+    table = browser.get("/v1/routing").json()  # the page's read, with the cookie
+    body = {"departments": table["departments"], "categories": table["categories"],
+            "note": "页面保存"}
+    assert browser.put("/v1/routing", json=body).status_code == 401  # the cookie alone: no
+    saved = browser.put("/v1/routing", json=body, headers={"X-CSRF-Token": csrf})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] > table["version"]
+
+
+def test_the_weights_page_saves_a_new_version_with_its_csrf_token(desk):
+    _client, h, _grids, _engine, app = desk
+    browser, csrf = _page_client(app, h["admin"]["Authorization"][7:], "/desk/weights")
+    weights = {"patrol": 0.3, "coverage": 0.1, "cases": 0.2, "tasks": 0.15, "visits": 0.15,
+               "rating": 0.1}
+    assert browser.put("/v1/stats/workers/weights", json={"weights": weights}).status_code == 401
+    saved = browser.put("/v1/stats/workers/weights", json={"weights": weights},
+                        headers={"X-CSRF-Token": csrf})
+    assert saved.status_code == 200, saved.text
+    assert browser.get("/v1/stats/workers/weights").json()["version"] == saved.json()["version"]
+
+
+def test_a_case_on_the_desk_names_the_department_it_was_routed_to(desk):
+    client, h, grids, _engine, _app = desk
+    case = _report(client, h, grids, 20, category="C0102")  # 路灯不亮: 城市管理局
+    shown = client.get(f"/v1/desk/cases/{case['id']}", headers=h["dispatcher"]).json()
+    assert (shown["department_code"], shown["department"]) == ("CG", "城市管理局")

@@ -1,6 +1,7 @@
 """The standard-address gazetteer, edited one address at a time (``/v1/addresses``): staff read
-it, a street's dispatcher (inside their scope) and the admin change it. Every change is audited
-and rebuilds every process's gazetteer. The domain is layers/addresses/edits.py."""
+it, a street's dispatcher (inside their scope) and the admin change it — also from the page
+/desk/addresses, with its sign-in cookie and CSRF token. Every change is audited and rebuilds
+every process's gazetteer. The domain is layers/addresses/edits.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from layers.addresses import edits
 
 router = APIRouter(prefix="/v1", tags=["addresses"])
 AddressCode = Annotated[str, Path(max_length=40, description="the standard address's code")]
+Reader = allowed("address.read", cookie=True)
+Writer = allowed("address.write", cookie=True)
 
 
 class AddressIn(BaseModel):
@@ -52,7 +55,7 @@ def _data(body: AddressIn) -> edits.AddressData:
 
 @router.get("/addresses", summary="Standard addresses whose address, name or other names contain q")
 def list_addresses(
-    session: SessionDep, who: allowed("address.read"),
+    session: SessionDep, who: Reader,
     q: Annotated[str | None, Query(max_length=100)] = None,
     kind: Annotated[Literal["building", "compound", "place"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -61,24 +64,24 @@ def list_addresses(
 
 
 @router.get("/addresses/{code}", summary="One standard address with its parts and grid")
-def get_address(code: AddressCode, session: SessionDep, who: allowed("address.read")) -> dict:
+def get_address(code: AddressCode, session: SessionDep, who: Reader) -> dict:
     return edits.get(session, code, who)
 
 
 @router.post("/addresses", status_code=201, summary="Add a standard address (audited)")
-def create_address(body: AddressCreate, session: SessionDep, who: allowed("address.write")) -> dict:
+def create_address(body: AddressCreate, session: SessionDep, who: Writer) -> dict:
     created = edits.create(session, who, body.code, _data(body))
     return created
 
 
 @router.patch("/addresses/{code}", summary="Change a standard address's parts or other names")
 def update_address(code: AddressCode, body: AddressIn, session: SessionDep,
-                   who: allowed("address.write")) -> dict:
+                   who: Writer) -> dict:
     updated = edits.update(session, who, code, _data(body))
     return updated
 
 
 @router.delete("/addresses/{code}", status_code=204, summary="Remove a standard address (audited)")
-def delete_address(code: AddressCode, session: SessionDep, who: allowed("address.write")) -> Response:
+def delete_address(code: AddressCode, session: SessionDep, who: Writer) -> Response:
     edits.delete(session, who, code)
     return Response(status_code=204)

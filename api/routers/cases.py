@@ -222,7 +222,7 @@ def case_response(request: Request, case_id: CaseId, body: ResponseIn, session: 
             responses={200: {"content": {"application/json": {"schema": {"type": "object"}},
                                          "text/csv": {"schema": {"type": "string"}}},
                              "description": "JSON, or CSV with format=csv"}})
-def get_routing(session: SessionDep, who: allowed("routing.read"),
+def get_routing(session: SessionDep, who: allowed("routing.read", cookie=True),
                 format: Literal["json", "csv"] = "json") -> Response:
     version, categories, departments = routing.load(session)
     if format == "csv":
@@ -236,8 +236,10 @@ class RoutingIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-@router.put("/routing", tags=["routing"], summary="Replace the routing tables (a new version)")
-def put_routing(body: RoutingIn, session: SessionDep, who: allowed("routing.write")) -> dict:
+@router.put("/routing", tags=["routing"], summary="Replace the routing tables (a new version; "
+            "the page /desk/routing sends it with its CSRF token)")
+def put_routing(body: RoutingIn, session: SessionDep,
+                who: allowed("routing.write", cookie=True)) -> dict:
     version = routing.save_version(session, routing.rows_from_json(body.categories),
                                    body.departments, by=who.name, note=body.note or "API")
     audit.record(session, who, "routing.write", f"version {version}")

@@ -14,11 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import ReadSessionDep, RowId, SessionDep, allowed, now
-from api.pages import csrf_of, gate, page
+from api.pages import csrf_of, gated
 from layers.cases import desk, feed
 from layers.field.tasks import CATEGORIES as TASK_CATEGORIES
 from layers.maps import queries
 from map_ui import desk as desk_page
+from map_ui import rules
 from map_ui.pages import MapSettings
 
 router = APIRouter(tags=["desk"])
@@ -32,40 +33,53 @@ HEARTBEAT_S = 15.0  # an SSE comment this often keeps proxies from closing a qui
             responses=HTML)
 def desk_view(request: Request, session: ReadSessionDep,
               who: allowed("map.public", cookie=True)) -> Response:
-    refused = gate(request, who, "desk.use", "调度台")
-    if refused is not None:
-        return refused
-    return page(desk_page.desk(who, **_map_page(request, session, who)))
+    return gated(request, who, "desk.use", "调度台",
+                 lambda: desk_page.desk(who, **_map_page(request, session, who)))
 
 
 @router.get("/desk/stats", summary="Case statistics as a page: charts, names with codes, export",
             response_class=Response, responses=HTML)
 def stats_view(request: Request, session: ReadSessionDep,
                who: allowed("map.public", cookie=True)) -> Response:
-    refused = gate(request, who, "stats.read", "统计分析")
-    if refused is not None:
-        return refused
-    return page(desk_page.stats(who, filters=queries.filter_choices(session, who.scope_code)))
+    return gated(request, who, "stats.read", "统计分析", lambda: desk_page.stats(
+        who, filters=queries.filter_choices(session, who.scope_code)))
 
 
 @router.get("/desk/register", summary="The register search page (persons, dwellings, "
             "organisations, the month's visits)", response_class=Response, responses=HTML)
 def register_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
-    refused = gate(request, who, "person.read", "实有人口")
-    if refused is not None:
-        return refused
-    return page(desk_page.register(who))
+    return gated(request, who, "person.read", "实有人口", lambda: desk_page.register(who))
 
 
 @router.get("/desk/tasks", summary="Department task orders: place one by area or drawn "
             "polygon, follow it per grid", response_class=Response, responses=HTML)
 def tasks_view(request: Request, session: ReadSessionDep,
                who: allowed("map.public", cookie=True)) -> Response:
-    refused = gate(request, who, "task.read", "部门任务")
-    if refused is not None:
-        return refused
-    return page(desk_page.tasks(who, categories=TASK_CATEGORIES,
-                                **_map_page(request, session, who)))
+    return gated(request, who, "task.read", "部门任务",
+                 lambda: desk_page.tasks(who, categories=TASK_CATEGORIES,
+                                         **_map_page(request, session, who)))
+
+
+@router.get("/desk/addresses", summary="The standard-address gazetteer as a page: search, "
+            "change, add, remove", response_class=Response, responses=HTML)
+def addresses_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
+    return gated(request, who, "address.write", "标准地址",
+                 lambda: desk_page.addresses(who, csrf=csrf_of(request)))
+
+
+@router.get("/desk/routing", summary="The case routing table as a page: who handles each "
+            "category, its time limit and duplicate radius; saved as a new version",
+            response_class=Response, responses=HTML)
+def routing_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
+    return gated(request, who, "routing.write", "路由规则",
+                 lambda: rules.routing_page(who, csrf=csrf_of(request)))
+
+
+@router.get("/desk/weights", summary="The worker assessment's weights as a page, with their "
+            "versions", response_class=Response, responses=HTML)
+def weights_view(request: Request, who: allowed("map.public", cookie=True)) -> Response:
+    return gated(request, who, "assessment.weights", "考核权重",
+                 lambda: rules.weights_page(who, csrf=csrf_of(request)))
 
 
 @router.get("/v1/desk/queue", summary="The desk's case queue: filters, counts, deadline first")

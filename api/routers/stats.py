@@ -72,7 +72,7 @@ def worker_stats(
 
 
 @router.get("/workers/weights", summary="The assessment weights in force and their versions")
-def worker_weights(session: ReadSessionDep, who: allowed("assessment.read")) -> dict:
+def worker_weights(session: ReadSessionDep, who: allowed("assessment.read", cookie=True)) -> dict:
     return {**assessment.weights(session), "history": assessment.history(session)}
 
 
@@ -86,7 +86,7 @@ class WeightsIn(BaseModel):
 
 @router.put("/workers/weights", summary="A new version of the assessment weights (admin)")
 def set_worker_weights(request: Request, body: WeightsIn, session: SessionDep,
-                       who: allowed("assessment.weights")) -> dict:
+                       who: allowed("assessment.weights", cookie=True)) -> dict:
     answer = assessment.set_weights(session, who, body.weights, note=body.note,
                                     now=request.app.state.clock())
     return answer

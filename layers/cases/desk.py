@@ -221,10 +221,12 @@ def detail(session: Session, principal: Principal, case_id: int, *, now: dt.date
     found = responses.responders(session, case)
     names = session.execute(text(f"""
         SELECT cat.name AS category, g.name AS grid, c.name AS community, s.name AS street,
-               w.name AS assignee
+               w.name AS assignee, d.name AS department
         FROM cases k
         LEFT JOIN categories cat ON cat.version_id = k.routing_version_id
                                 AND cat.code = k.category_code
+        LEFT JOIN departments d ON d.version_id = k.routing_version_id
+                               AND d.code = k.department_code
         LEFT JOIN areas g ON g.code = k.grid_code AND g.generation_id = k.generation_id
         LEFT JOIN areas c ON c.code = left(k.grid_code, 12) AND c.generation_id = {ACTIVE_ID_SQL}
         LEFT JOIN areas s ON s.code = left(k.grid_code, 9) AND s.generation_id = {ACTIVE_ID_SQL}
@@ -232,7 +234,7 @@ def detail(session: Session, principal: Principal, case_id: int, *, now: dt.date
         WHERE k.id = :id"""), {"id": case.id}).mappings().one()
     open_ = case.status in workflow.OPEN
     return {
-        **body, **{k: names[k] for k in ("category", "assignee")},
+        **body, **{k: names[k] for k in ("category", "assignee", "department")},
         "status_zh": workflow.STATUS_ZH[case.status], "source_zh": SOURCE_ZH.get(case.source),
         "created_at": _local(case.created_at), "deadline": _local(case.deadline),
         "closed_at": _local(case.closed_at),

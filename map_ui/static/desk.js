@@ -13,16 +13,8 @@ var detailBox = document.getElementById('gm-detail');
 var openId = null, openCase = null, picking = null, changed = {}, answers = {};
 window.gridmapDesk = {ready: false, queue: 0, events: 0, detail: null};
 
-function $(sel, el) { return (el || document).querySelector(sel); }
-function esc(t) { return String(t == null ? '' : t).replace(/[&<>"']/g, function (c) {
-    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
+var S = window.gridmapStaff, $ = S.$, esc = S.esc, key = S.key, options = S.options;
 function when(iso) { return iso ? iso.slice(0, 16).replace('T', ' ') : '—'; }
-function key() { return (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
-    : 'k' + Date.now() + Math.random().toString(16).slice(2); }
-function options(select, pairs) {
-    select.insertAdjacentHTML('beforeend', pairs.map(function (p) {
-        return '<option value="' + esc(p[0]) + '">' + esc(p[1]) + '</option>'; }).join(''));
-}
 options(form.status, Object.keys(C.statuses).filter(function (s) { return s !== 'merged'; })
     .map(function (s) { return [s, C.statuses[s]]; }));
 options(form.category, C.categories.map(function (c) { return [c[0], c[1] + '（' + c[0] + '）']; }));
@@ -151,15 +143,27 @@ list.addEventListener('click', function (e) {
 
 // -- one case ---------------------------------------------------------------------------------
 function section(title, inner) { return '<h3>' + title + '</h3>' + inner; }
+function thumbnail(c, id) {
+    return '<a href="/v1/cases/' + c.id + '/photos/' + id + '" target="_blank"><img alt="照片' + id +
+        '" src="/v1/cases/' + c.id + '/photos/' + id + '"></a>';
+}
 function timeline(c) {
+    var named = {};
+    c.events.forEach(function (e) { (e.photo_ids || []).forEach(function (p) { named[p] = true; }); });
+    var extra = c.photos.filter(function (p) { return !named[p.id]; });
     return '<ol class="gm-timeline">' + c.events.map(function (e) {
         return '<li><b>' + esc(e.action_zh) + '</b> · ' + esc(e.actor) + ' · ' + when(e.at) +
-            (e.note ? '<br>' + esc(e.note) : '') + (e.photo_ids || []).map(function (p) {
-                return ' <a href="/v1/cases/' + c.id + '/photos/' + p + '" target="_blank">照片' + p + '</a>';
-            }).join('') + '</li>';
-    }).join('') + '</ol>' + (c.photos.length ? '<p class="gm-photos">' + c.photos.map(function (p) {
-        return '<a href="/v1/cases/' + c.id + '/photos/' + p.id + '" target="_blank"><img alt="照片" src="/v1/cases/' +
-            c.id + '/photos/' + p.id + '"></a>'; }).join('') + '</p>' : '');
+            (e.note ? '<br>' + esc(e.note) : '') + ((e.photo_ids || []).length ? '<p class="gm-photos">' +
+            e.photo_ids.map(function (p) { return thumbnail(c, p); }).join('') + '</p>' : '') + '</li>';
+    }).join('') + (extra.length ? '<li class="gm-added-photos"><b>补充照片</b>（' + extra.length + ' 张）' +
+        '<p class="gm-photos">' + extra.map(function (p) { return thumbnail(c, p.id); }).join('') + '</p></li>' : '') +
+        '</ol>';
+}
+function busyPhoto() { var f = $('#gm-photo-file'); return !!(f && f.files.length); }
+function photoForm() {
+    return C.may.photo ? '<div class="gm-photo-form"><label>添加现场照片 <input type="file" id="gm-photo-file" ' +
+        'accept="image/jpeg,image/png,image/webp"></label> <button type="button" id="gm-photo-next">上传照片</button>' +
+        '<div id="gm-photo-confirm" hidden></div></div>' : '';
 }
 function related(c) {
     var d = c.duplicates, rows = [];
@@ -182,7 +186,7 @@ function render(c) {
         (c.description ? '<p>' + esc(c.description) + '</p>' : '') +
         '<p class="gm-small">上报 ' + when(c.created_at) + ' · 时限 ' + when(c.deadline) +
         (c.assignee ? ' · 处置人 ' + esc(c.assignee) : '') + (c.department_code ? ' · 部门 ' +
-        esc(c.department_code) : '') + '</p>' +
+        esc(c.department || '') + '（' + esc(c.department_code) + '）' : '') + '</p>' +
         '<div id="gm-actions" class="gm-actions"></div><div id="gm-action-form"></div>' +
         '<p id="gm-answer" class="gm-answer" aria-live="polite">' + esc(answers[c.id] || '') + '</p>' +
         section('网格与网格员', '<p>' + esc(g.street || '') + ' · ' + esc(g.community || '') + ' · <b>' +
@@ -190,7 +194,7 @@ function render(c) {
             g.workers.map(function (w) { return '<li>' + esc(w.name) + ' · ' + esc(w.role_zh) +
                 (w.phone ? ' · <a href="tel:' + esc(w.phone) + '">' + esc(w.phone) + '</a>' : '') + '</li>';
             }).join('') + '</ul>') +
-        section('办理过程', timeline(c)) +
+        section('办理过程', timeline(c) + photoForm()) +
         section('可查看现场的摄像头', c.cameras.length ? '<ul class="gm-plain">' + c.cameras.map(function (k) {
             return '<li>' + esc(k.name) + '（' + esc(k.code) + '）· ' + k.distance_m + ' 米</li>'; }).join('') +
             '</ul>' : '<p class="gm-small">无</p>') +
@@ -217,7 +221,7 @@ function show(id, live) {
         .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
         .then(function (rb) {
             // a live update never replaces a case whose action form the dispatcher has open
-            if (live && (openId !== id || $('#gm-action-form .gm-form'))) { return; }
+            if (live && (openId !== id || $('#gm-action-form .gm-form') || busyPhoto())) { return; }
             if (!rb[0].ok) { detailBox.hidden = false; detailBox.innerHTML = '<p class="gm-error">' +
                 esc(rb[1].error_zh || rb[1].error) + '</p>'; return; }
             openCase = rb[1];
@@ -235,6 +239,7 @@ detailBox.addEventListener('click', function (e) {
     if (e.target.closest('.gm-close')) { detailBox.hidden = true; map.invalidateSize(); openId = null; window.gridmapDesk.detail = null; return; }
     var link = e.target.closest('[data-open]');
     if (link) { e.preventDefault(); show(+link.dataset.open); return; }
+    if (e.target.closest('#gm-photo-next')) { photo(); return; }
     var b = e.target.closest('#gm-actions button[data-action]');
     if (b) { openForm(openCase.actions.filter(function (a) { return a.action === b.dataset.action; })[0]); }
 });
@@ -308,40 +313,37 @@ function openForm(a) {
             body = {device: dev.value, outcome: '劝导驱离', place_clear: true, note: body.note || null};
             summary = ['设备：' + dev.selectedOptions[0].text];
         } else { body.action = a.action; }
-        var confirm = $('#gm-confirm');
-        confirm.hidden = false;
-        confirm.innerHTML = '<p>确定对案件 <b>' + esc(c.case_no) + '</b> 执行「' + esc(a.zh) + '」吗？' +
-            (summary.length ? '<br>' + summary.map(esc).join('；') : '') + '</p>' +
-            '<button type="button" id="gm-f-go" class="gm-primary">确定' + esc(a.zh) + '</button>';
-        $('#gm-f-go').addEventListener('click', function () { send(url, body, idem, a); });
+        S.confirm($('#gm-confirm'), '确定对案件 <b>' + esc(c.case_no) + '</b> 执行「' + esc(a.zh) + '」吗？' +
+            (summary.length ? '<br>' + summary.map(esc).join('；') : ''), '确定' + a.zh, 'gm-f-go',
+            function () { send(url, body, idem, a); });
     });
 }
 function send(url, body, idem, a) {
-    var go = $('#gm-f-go'), answer = $('#gm-answer');
-    go.disabled = true;
-    answer.textContent = '正在提交…';
-    fetch(url, {method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
-                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': C.csrf || '',
-                          'Idempotency-Key': idem}})
-        .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
-        .then(function (rb) {
-            var r = rb[0], b = rb[1];
-            if (!r.ok) {
-                answer.innerHTML = '<span class="gm-error">未能办理：' + esc(b.error_zh || b.error) + '</span>';
-                go.disabled = false;
-                return;
-            }
-            $('#gm-action-form').innerHTML = '';
-            var id = openId, status = b.status_zh || C.statuses[b.case_status] || '';
-            answers[id] = '已办理「' + a.zh + '」，当前环节：' + status;
-            window.gridmapDesk.answer = answers[id];
-            return show(id).then(load);
-        })
-        .catch(function () {  // the answer was lost: the same key again acts once
-            answer.innerHTML = '<span class="gm-error">网络中断，未确认是否办理成功。</span> ' +
-                '<button type="button" id="gm-retry">重试（不会重复办理）</button>';
-            $('#gm-retry').addEventListener('click', function () { send(url, body, idem, a); });
-        });
+    S.submit({url: url, body: body, idem: idem, csrf: C.csrf, button: $('#gm-f-go'),
+              answer: $('#gm-answer'), verb: '办理', done: function (b) {
+        $('#gm-action-form').innerHTML = '';
+        var id = openId, status = b.status_zh || C.statuses[b.case_status] || '';
+        answers[id] = '已办理「' + a.zh + '」，当前环节：' + status;
+        window.gridmapDesk.answer = answers[id];
+        return show(id).then(load);
+    }});
+}
+
+// -- a photo for the open case: chosen, confirmed, uploaded (the same photo twice is stored once)
+function photo() {
+    var file = $('#gm-photo-file').files[0], c = openCase, answer = $('#gm-answer');
+    if (!file) { answer.innerHTML = '<span class="gm-error">请先选择照片</span>'; return; }
+    S.confirm($('#gm-photo-confirm'), '确定把照片「' + esc(file.name) + '」（' + Math.ceil(file.size / 1024) +
+              ' KB）附到案件 <b>' + esc(c.case_no) + '</b> 吗？', '确定上传', 'gm-photo-go', function (button) {
+        var form = new FormData();
+        form.append('file', file, file.name);
+        S.submit({url: '/v1/cases/' + c.id + '/photos', body: form, csrf: C.csrf, button: button, answer: answer,
+                  verb: '上传', done: function (b) {
+            answers[c.id] = '已上传照片（编号 ' + b.id + '），见办理过程';
+            window.gridmapDesk.answer = answers[c.id];
+            return show(c.id).then(function () { window.gridmapDesk.photo = b.id; });
+        }});
+    });
 }
 
 // -- a new case from the hotline or a visitor ---------------------------------------------------
@@ -373,31 +375,21 @@ function newCase() {
         if (name || phone) { body.reporter = {}; if (name) { body.reporter.name = name; } if (phone) { body.reporter.phone = phone; } }
         if (missing.length) { $('#gm-n-problem').textContent = '请填写：' + missing.join('、'); return; }
         $('#gm-n-problem').textContent = '';
-        var confirm = $('#gm-n-confirm');
-        confirm.hidden = false;
-        confirm.innerHTML = '<p>确定登记「' + esc($('#gm-n-category').selectedOptions[0].text) + '」' +
-            (picked ? '（地图点选位置）' : '（' + esc(address) + '）') + '吗？</p>' +
-            '<button type="button" id="gm-n-go" class="gm-primary">确定登记</button>';
-        $('#gm-n-go').addEventListener('click', function () { create(body, idem); });
+        S.confirm($('#gm-n-confirm'), '确定登记「' + esc($('#gm-n-category').selectedOptions[0].text) + '」' +
+            (picked ? '（地图点选位置）' : '（' + esc(address) + '）') + '吗？', '确定登记', 'gm-n-go',
+            function () { create(body, idem); });
     });
 }
 function create(body, idem) {
-    var go = $('#gm-n-go');
-    go.disabled = true;
-    fetch('/v1/cases', {method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
-        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': C.csrf || '', 'Idempotency-Key': idem}})
-        .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
-        .then(function (rb) {
-            var r = rb[0], b = rb[1];
-            if (!r.ok) { $('#gm-n-problem').textContent = '未能登记：' + (b.error_zh || b.error); go.disabled = false; return; }
-            $('#gm-new-form').innerHTML = '';
-            answers[b.id] = b.status === 'merged' && b.existing_case
-                ? '已登记 ' + b.case_no + '：与在办案件 ' + b.existing_case.case_no + ' 重复，已合并'
-                : '已登记 ' + b.case_no + '（' + b.status_zh + '），请立案';
-            window.gridmapDesk.created = b.id;
-            return show(b.id).then(load);
-        })
-        .catch(function () { $('#gm-n-problem').textContent = '网络中断，请再点一次「确定登记」（不会重复登记）'; go.disabled = false; });
+    S.submit({url: '/v1/cases', body: body, idem: idem, csrf: C.csrf, button: $('#gm-n-go'),
+              answer: $('#gm-n-problem'), verb: '登记', done: function (b) {
+        $('#gm-new-form').innerHTML = '';
+        answers[b.id] = b.status === 'merged' && b.existing_case
+            ? '已登记 ' + b.case_no + '：与在办案件 ' + b.existing_case.case_no + ' 重复，已合并'
+            : '已登记 ' + b.case_no + '（' + b.status_zh + '），请立案';
+        window.gridmapDesk.created = b.id;
+        return show(b.id).then(load);
+    }});
 }
 if (C.may.create) { $('#gm-new-case').hidden = false; $('#gm-new-case').addEventListener('click', newCase); }
 
@@ -419,7 +411,7 @@ if (window.EventSource) {
         $('#gm-toast').textContent = when(e.at) + ' ' + e.case.case_no + ' ' + e.action_zh + ' → ' +
             e.case.status_zh + '（' + e.actor + '）';
         refreshSoon();
-        if (openId === e.case.id && !$('#gm-action-form .gm-form')) { show(openId, true); }
+        if (openId === e.case.id && !$('#gm-action-form .gm-form') && !busyPhoto()) { show(openId, true); }
     });
 }
 load().then(function () {

@@ -1,6 +1,8 @@
 /* The plans page (map_ui/planning.py:plans_index): streets and communities of the planner's area
    on the map; a click picks the area of a new plan, "新建规划" creates it over /v1/plans (the
-   sign-in cookie and the page's CSRF token) and opens it. */
+   sign-in cookie and the page's CSRF token) and opens it. In the list, 撤回排期 takes a scheduled
+   plan back to a draft (POST /v1/plans/{id}/cancel) and 放弃 discards an open one (DELETE), each
+   confirmed first, the answer shown in the row. */
 function gridmapPlansStart(map, config) {
 window.gridmapMap = map;
 var chosen = null;
@@ -52,5 +54,25 @@ document.getElementById('gp-create').addEventListener('click', function () {
             if (answer[0] >= 400) { say(answer[1].error_zh || answer[1].error, true); return; }
             window.location.href = '/map/plan/' + answer[1].id;
         });
+});
+document.getElementById('gp-plans').addEventListener('click', function (e) {
+    var b = e.target.closest('button.gp-cancel, button.gp-discard');
+    if (!b) { return; }
+    var row = b.closest('tr'), name = row.querySelector('a').textContent, cancel = b.classList.contains('gp-cancel');
+    if (!window.confirm(cancel ? '确定撤回「' + name + '」的排期吗？它将退回为草稿，内容不会丢失。'
+                               : '确定放弃「' + name + '」吗？放弃后不能再编辑或发布。')) { return; }
+    b.disabled = true;
+    fetch('/v1/plans/' + b.dataset.id + (cancel ? '/cancel' : ''), {method: cancel ? 'POST' : 'DELETE',
+        credentials: 'same-origin', headers: {'X-CSRF-Token': config.csrf}})
+        .then(function (r) { return r.json().then(function (a) { return [r.status, a]; }); })
+        .then(function (answer) {
+            if (answer[0] >= 400) { say('未能' + b.textContent + '：' + (answer[1].error_zh || answer[1].error), true);
+                                    b.disabled = false; return; }
+            row.querySelector('td:nth-child(3)').textContent = cancel ? '编辑中（已撤回排期）' : '已放弃';
+            if (cancel) { row.querySelector('td:nth-child(5)').textContent = '—'; }  // no day any more
+            say(cancel ? '已撤回排期，规划退回为草稿' : '已放弃「' + name + '」');
+            b.remove();
+        })
+        .catch(function () { say('网络中断，请刷新后查看规划状态', true); b.disabled = false; });
 });
 }

@@ -11,13 +11,8 @@ var detail = document.getElementById('gm-reg-detail');
 var message = document.getElementById('gm-reg-message');
 window.gridmapRegister = {results: null, dwelling: null};
 var CARE = ['独居老人', '空巢老人', '留守儿童', '残疾人', '低保户', '特困人员', '重点人员'];
-function esc(t) { return String(t == null ? '' : t).replace(/[&<>"']/g, function (c) {
-    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
-function get(url) {
-    return fetch(url, {credentials: 'same-origin'}).then(function (r) {
-        return r.json().then(function (b) { if (!r.ok) { throw b; } return b; }); });
-}
-function fail(b) { message.innerHTML = '<span class="gm-error">' + esc((b && (b.error_zh || b.error)) || '查询失败') + '</span>'; }
+var S = window.gridmapStaff, esc = S.esc, get = S.get;
+function fail(b) { message.innerHTML = '<span class="gm-error">' + esc(S.problem(b, '查询失败')) + '</span>'; }
 function tags(list) {
     return (list || []).map(function (t) {
         return '<span class="gm-badge' + (CARE.indexOf(t) >= 0 ? ' gm-care' : '') + '">' + esc(t) + '</span>'; }).join(' ');

@@ -8,8 +8,7 @@ var C = JSON.parse(root.dataset.config);
 var form = document.getElementById('gm-stats-form');
 var rows = [], sortKey = null, sortDesc = true;
 window.gridmapStats = {ready: false};
-function esc(t) { return String(t == null ? '' : t).replace(/[&<>"']/g, function (c) {
-    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
+var esc = window.gridmapStaff.esc;
 form.area.insertAdjacentHTML('beforeend', C.streets.map(function (s) {
     return '<option value="' + esc(s[0]) + '">' + esc(s[1]) + '</option>'; }).join(''));
 form.category.insertAdjacentHTML('beforeend', C.categories.map(function (c) {
@@ -143,6 +142,7 @@ function reportRows() {
     return fetch(r.url + '?' + p, {credentials: 'same-origin'}).then(function (resp) {
         return resp.json().then(function (b) {
             if (!resp.ok) { note.innerHTML = '<span class="gm-error">' + esc(b.error_zh || b.error) + '</span>'; return null; }
+            weights = resp.headers.get('X-Assessment-Weights-Version');  // 全员考核: which weights scored it
             var rows = Array.isArray(b) ? b : b.rows, key = r.key || by;
             return rows.map(function (x) {
                 var k = rform.report.value === 'workers' ? x.worker.name : x[key];
@@ -152,7 +152,7 @@ function reportRows() {
         });
     });
 }
-var lastReport = null;
+var lastReport = null, weights = null;
 function report() {
     var r = REPORTS[rform.report.value];
     if (!r) { return; }
@@ -164,7 +164,10 @@ function report() {
             return '<tr>' + row.map(function (v) { return '<td>' + (v == null ? '—' : esc(v)) + '</td>'; }).join('') + '</tr>';
         }).join('') + '</tbody>';
         document.getElementById('gm-report-note').textContent = '共 ' + rows.length + ' 行' +
-            (r.month ? '（月份：' + (rform.month.value || '本月') + '）' : '');
+            (r.month ? '（月份：' + (rform.month.value || '本月') + '）' : '') +
+            (rform.report.value === 'workers' && weights !== null
+                ? '；考核权重：' + (+weights ? '第 ' + weights + ' 版' : '默认权重') : '');
+        window.gridmapStats.weights = rform.report.value === 'workers' ? weights : null;
         window.gridmapStats.report = rows.length;
     });
 }

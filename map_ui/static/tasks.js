@@ -12,15 +12,9 @@ var detail = document.getElementById('gm-task-detail');
 var formBox = document.getElementById('gm-task-form');
 var answer = document.getElementById('gm-task-answer');
 window.gridmapTasks = {ready: false, open: null, vertices: 0};
-function $(sel, el) { return (el || document).querySelector(sel); }
-function esc(t) { return String(t == null ? '' : t).replace(/[&<>"']/g, function (c) {
-    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; }); }
+var S = window.gridmapStaff, $ = S.$, esc = S.esc, key = S.key, get = S.get;
 function when(iso) { try { return new Date(iso).toLocaleString('zh-CN', {timeZone: 'Asia/Shanghai', hour12: false,
     month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit'}); } catch (e) { return iso; } }
-function key() { return (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
-    : 'k' + Date.now() + Math.random().toString(16).slice(2); }
-function get(url) { return fetch(url, {credentials: 'same-origin'}).then(function (r) {
-    return r.json().then(function (b) { if (!r.ok) { throw b; } return b; }); }); }
 
 // Leaflet.VectorGrid 1.3 calls L.DomEvent.fakeStop, which Leaflet 1.8 removed: a click on a
 // tile feature threw instead of stopping at the feature
@@ -194,34 +188,20 @@ function openForm() {
         }
         if (problems.length) { $('#gm-t-problem').textContent = '请填写：' + problems.join('、'); return; }
         $('#gm-t-problem').textContent = '';
-        var confirm = $('#gm-t-confirm');
-        confirm.hidden = false;
-        confirm.innerHTML = '<p>确定把「' + esc(title) + '」派发到' + esc(summary) + '内的每个网格吗？时限 ' +
-            esc(when.replace('T', ' ')) + '。</p><button type="button" id="gm-t-go" class="gm-primary">确定派发</button>';
-        $('#gm-t-go').addEventListener('click', function () { send(body, idem); });
+        S.confirm($('#gm-t-confirm'), '确定把「' + esc(title) + '」派发到' + esc(summary) + '内的每个网格吗？时限 ' +
+            esc(when.replace('T', ' ')) + '。', '确定派发', 'gm-t-go', function () { send(body, idem); });
     });
 }
 function send(body, idem) {
-    var go = $('#gm-t-go');
-    go.disabled = true;
-    answer.textContent = '正在派发…';
-    fetch('/v1/tasks', {method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
-        headers: {'Content-Type': 'application/json', 'X-CSRF-Token': C.csrf || '', 'Idempotency-Key': idem}})
-        .then(function (r) { return r.json().then(function (b) { return [r, b]; }); })
-        .then(function (rb) {
-            if (!rb[0].ok) { answer.innerHTML = '<span class="gm-error">未能派发：' + esc(rb[1].error_zh || rb[1].error) + '</span>';
-                             go.disabled = false; return; }
-            var t = rb[1], unstaffed = t.grid_tasks.filter(function (g) { return !g.worker; }).length;
-            answer.textContent = '已派发到 ' + t.grid_tasks.length + ' 个网格' + (unstaffed ? '（其中 ' + unstaffed +
-                ' 个网格待配备网格员）' : '');
-            window.gridmapTasks.answer = answer.textContent;
-            formBox.hidden = true; drawing = null; vertices = []; redraw();
-            return list().then(function () { return show(t.id); });
-        })
-        .catch(function () {
-            answer.innerHTML = '<span class="gm-error">网络中断，未确认是否派发。</span> <button type="button" id="gm-t-retry">重试（不会重复派发）</button>';
-            $('#gm-t-retry').addEventListener('click', function () { send(body, idem); });
-        });
+    S.submit({url: '/v1/tasks', body: body, idem: idem, csrf: C.csrf, button: $('#gm-t-go'), answer: answer,
+              verb: '派发', done: function (t) {
+        var unstaffed = t.grid_tasks.filter(function (g) { return !g.worker; }).length;
+        answer.textContent = '已派发到 ' + t.grid_tasks.length + ' 个网格' + (unstaffed ? '（其中 ' + unstaffed +
+            ' 个网格待配备网格员）' : '');
+        window.gridmapTasks.answer = answer.textContent;
+        formBox.hidden = true; drawing = null; vertices = []; redraw();
+        return list().then(function () { return show(t.id); });
+    }});
 }
 if (C.may_create) { $('#gm-new-task').addEventListener('click', openForm); } else { $('#gm-new-task').hidden = true; }
 list();
