@@ -66,6 +66,10 @@ def test_applying_a_rebalance_is_one_step_that_one_undo_takes_back(site):
                      if not g["removed"]} | {c: n for c, n in before.items()
                                              if c not in {g["code"] for g in preview.json()["grids"]}}
     assert all(300 <= n <= 500 for n in after.values())
+    # new grids carved out of one grid are told apart by name
+    names = [g["name"] for g in client.get(f"/v1/plans/{plan_id}", headers=h).json()["grids"]
+             if "（新" in g["name"]]
+    assert len(names) >= 2 and len(set(names)) == len(names), names
     entries = client.get(f"/v1/plans/{plan_id}/history", headers=h).json()
     assert [e["action"] for e in entries] == ["create", "rebalance"]
     assert client.post(f"/v1/plans/{plan_id}/undo", headers=h).status_code == 200

@@ -72,8 +72,7 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
                 "the rebalance leaves grids out of norm: " + "; ".join(answer["notes"]),
                 zh="无法把所有网格调整到标准范围内", unresolved=answer["unresolved"])
         moves = {u.id: label for u, label in zip(rows, outcome.labels, strict=True)}
-        names = {code: f"{_name_of(state, outcome.labels, before, code)}（新）"
-                 for code in outcome.new_grids}
+        names = _new_names(state, outcome.labels, before, outcome.new_grids)
         edit = units.paint(session, plan, state, moves, by=by, settings=settings,
                            action="rebalance", detail={"community": area}, new_grids=names)
         answer.update({"applied": True, "validation": edit["validation"]})
@@ -89,6 +88,18 @@ def _below_bound(grids: list[dict], bound: float) -> dict[str, float]:
 
     return {g["code"]: g["polsby_popper_after"] for g in grids
             if not g["removed"] and g["polsby_popper_after"] < allowed(g["polsby_popper_before"])}
+
+
+def _new_names(state: PlanState, labels: list[str], before: list[str], codes: list[str]
+               ) -> dict[str, str]:
+    """New grids are named after the grid most of their units came from, with （新）; two carved
+    out of one grid are told apart by number (（新1）, （新2）, in code order)."""
+    parents = {code: _name_of(state, labels, before, code) for code in sorted(codes)}
+    out = {}
+    for code, parent in parents.items():
+        twins = [c for c, p in parents.items() if p == parent]
+        out[code] = f"{parent}（新{twins.index(code) + 1 if len(twins) > 1 else ''}）"
+    return out
 
 
 def _name_of(state: PlanState, labels: list[str], before: list[str], code: str) -> str:
