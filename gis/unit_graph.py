@@ -34,7 +34,13 @@ class Network:
 
 
 def _local(geom: shapely.Geometry, lat0: float) -> shapely.Geometry:
-    kx, ky = 111_320.0 * math.cos(math.radians(lat0)), 110_574.0
+    """``geom`` in metres east and north, scaled by the WGS84 ellipsoid's lengths of a degree at
+    ``lat0``: over a community this agrees with the geodesic figures reported to about 1e-4 (the
+    sphere's 110,574 m per degree of latitude, the equator's, stretched shapes by 0.3 % at
+    Jining's 35°N)."""
+    phi = math.radians(lat0)
+    kx = 111_412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi) + 0.118 * math.cos(5 * phi)
+    ky = 111_132.92 - 559.82 * math.cos(2 * phi) + 1.175 * math.cos(4 * phi)
     return shapely.transform(geom, lambda c: c * np.array([kx, ky]))
 
 

@@ -18,6 +18,9 @@ from gis.topology import polygonal
 
 # Pieces smaller than this (degrees², about 0.1 m² at 35°N) are overlay dust, not units.
 MIN_UNIT_AREA = 1e-11
+# A hole between units thinner than this (degrees, about a centimetre) is a seam that did not
+# close, not a gap anyone drew.
+DUST_WIDTH = 1e-7
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,29 @@ class Unit:
     grid: str
     geom: shapely.Geometry
     buildings: tuple[int, ...]  # indices into the caller's building arrays
+
+
+def union_of_units(geoms: list[shapely.Geometry]) -> shapely.Geometry:
+    """A grid as the union of its units. Units meet along edges that agree only to
+    floating-point noise: the union is taken on a 1e-9° grid (about 0.1 mm) and holes no larger
+    than overlay dust are filled — a hairline hole adds its rim to the perimeter, and one of
+    0.01 m² took a grid's Polsby–Popper from 0.717 to 0.661."""
+    return without_dust(shapely.union_all(geoms, grid_size=1e-9))
+
+
+def without_dust(geom: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` with the holes of overlay dust filled: holes thinner than DUST_WIDTH (they vanish
+    when eroded by half of it) or smaller than MIN_UNIT_AREA."""
+    parts = shapely.get_parts(polygonal(geom))
+
+    def dust(ring) -> bool:
+        hole = shapely.Polygon(ring)
+        return hole.area <= MIN_UNIT_AREA or hole.buffer(-DUST_WIDTH / 2).is_empty
+
+    if not any(dust(ring) for p in parts for ring in p.interiors):
+        return geom
+    kept = [shapely.Polygon(p.exterior, [r for r in p.interiors if not dust(r)]) for p in parts]
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
 
 
 def blocks(grid: shapely.Geometry, lines: list[shapely.Geometry]) -> list[shapely.Geometry]:

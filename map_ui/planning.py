@@ -2,7 +2,8 @@
 that does the whole job (/map/plan/{id}), and the page a signed-in user without the planner role
 sees when a plan link is shared with them. Builders take data and return HTML; the pages are
 clients of /v1/plans (map_ui/static/plan.js, plans.js), so they can do nothing the API would not
-let their user do. The top bar stays minimal: the shared staff header is added elsewhere."""
+let their user do. Each carries the shared staff header (map_ui/chrome.py): the map pages a
+placeholder the router fills with the caller's header, the explanation a whole document."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 from sqlalchemy.orm import Session
 
+from layers.access.policy import Principal
 from layers.maps import queries
+from map_ui import chrome
 from map_ui.assets import STATIC_URL, add_script, base_map, js_value
 from map_ui.chrome import ROLE_ZH
 from map_ui.pages import MapSettings
@@ -38,6 +41,7 @@ class _Scripts(JSCSSMixin, MacroElement):
 
 
 def _head(m: folium.Map, scripts: list[str]) -> None:
+    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
     _Scripts(scripts).add_to(m)
 
 
@@ -198,22 +202,20 @@ _PLAN_PANEL = """
 """
 
 
-def plan_link_explained(plan_id: int | None, user: str, role: str) -> str:
+def plan_link_explained(plan_id: int | None, who: Principal) -> str:
     """A shared plan link opened by a signed-in user who may not read plans: say what it is and
-    what to do, instead of bouncing them to the sign-in form."""
+    what to do, instead of bouncing them to the sign-in form (under the shared header)."""
     e = html.escape
     next_url = f"/map/plan/{plan_id}" if plan_id else "/map/plans"
-    return (
-        "<!doctype html><meta charset='utf-8'><meta name='viewport' "
-        "content='width=device-width, initial-scale=1'><title>网格规划链接 · gridmap</title>"
-        "<link rel='icon' href='data:,'><link rel='stylesheet' href='/static/gridmap.css'>"
-        "<div class='gm-index' id='gp-explained'>"
+    body = (
+        "<main class='gm-home' id='gp-explained'>"
         + (f"<h1>这是网格规划 #{plan_id} 的链接</h1>" if plan_id else "<h1>网格规划</h1>") +
         "<p>网格规划是网格边界调整的草稿，由区、街道网格中心的<b>规划员</b>编辑、审核和发布。"
         "查看和编辑规划需要规划员账号。</p>"
-        f"<p>您当前以 <b>{e(user)}</b>（{e(ROLE_ZH.get(role, role))}）身份登录，该账号没有规划权限。</p>"
+        f"<p>您当前以 <b>{e(who.name)}</b>（{ROLE_ZH[who.role]}）身份登录，该账号没有规划权限。</p>"
         "<ul><li>如需参与此次调整，请联系发送链接的规划员或网格中心；</li>"
         f"<li>如您有规划员凭证，<a href='/map/login?next={next_url}'>用规划员凭证重新登录</a>；</li>"
         "<li>规划发布后，新的网格可在 <a href='/map/coverage'>网格覆盖图</a> 查看。</li></ul>"
         "<p class='gm-small'>A plan link: reading plans needs the planner role; you are signed in "
-        f"as {e(user)} ({e(role)}).</p></div>")
+        f"as {e(who.name)} ({e(who.role.value)}).</p></main>")
+    return chrome.document("网格规划链接", body, who)

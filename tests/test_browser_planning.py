@@ -328,7 +328,37 @@ def test_a_dispatcher_opening_a_plan_link_is_told_what_it_is(page, planning_site
     assert answer.status == 403 and page.url.endswith(f"/map/plan/{plan_id}")  # not bounced
     text = page.inner_text("#gp-explained")
     assert f"规划 #{plan_id}" in text and "规划员" in text and "li" in text and "调度员" in text
+    # under the shared header: the dispatcher's own pages, no link to plans
+    assert "li · 调度员" in page.inner_text(".gm-header .gm-who")
+    links = page.eval_on_selector_all(".gm-header nav a", "as => as.map(a => a.pathname)")
+    assert "/desk" in links and "/map/plans" not in links
     _shot(page, "plan_link_dispatcher")
+
+
+@pytest.mark.parametrize("size", [(1400, 900), (390, 844)], ids=["pc", "phone"])
+def test_the_plan_pages_carry_the_shared_header_and_keep_the_validation_panel_in_view(
+        page, planning_site, size):
+    base, tokens = planning_site[0], planning_site[1]
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    _sign_in(page, base, tokens["planner"], "/map/plans")
+    assert "网格规划" in page.inner_text(".gm-header nav a[aria-current]")
+    assert "wang · 规划员" in page.inner_text(".gm-header .gm-who")
+    _below_header(page, "#gp-side")
+    _shot(page, f"plan_list_header_{'pc' if size[0] > 800 else 'phone'}")
+    _open(page, planning_site, _new_plan(planning_site, name="带页头的规划"))
+    assert "网格规划" in page.inner_text(".gm-header nav a[aria-current]")
+    _below_header(page, "#gm-panel")
+    box = page.locator("#gm-validation").bounding_box()
+    assert box["height"] > 20 and box["y"] + box["height"] <= size[1] + 1  # in view, not below
+    _shot(page, f"plan_header_{'pc' if size[0] > 800 else 'phone'}")
+
+
+def _below_header(page, panel: str) -> None:
+    """The side panel starts where the header ends (not under it), and so does the map."""
+    header = page.locator(".gm-header").bounding_box()
+    assert header["y"] == 0 and header["height"] > 30
+    for selector in (panel, ".folium-map"):
+        assert abs(page.locator(selector).bounding_box()["y"] - header["height"]) <= 1, selector
 
 
 def test_context_and_colours_buildings_roads_names_neighbours_differ_and_deviation(page, planning_site):

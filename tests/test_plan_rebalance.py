@@ -8,6 +8,10 @@ import pytest
 
 from tests.test_planning import city, planning_app  # noqa: F401 - fixture
 
+# The search's time budget only guards against unbounded work; on a busy machine the default 5 s
+# can run out before the answer (which the notes then say). Tests give it the most it may have.
+ROOMY = {"seconds": 30}
+
 
 @pytest.fixture
 def site(db_url, engine, city, monkeypatch):  # noqa: F811
@@ -26,17 +30,16 @@ def test_a_rebalance_preview_fixes_every_grid_with_few_households_moved_and_chan
     client, h, plan_id, overloaded = site
     community = overloaded[:12]
     before = _households(client, h, plan_id, community)
-    r = client.post(f"/v1/plans/{plan_id}/rebalance", headers=h, json={"area": community})
+    r = client.post(f"/v1/plans/{plan_id}/rebalance", headers=h, json={"area": community, **ROOMY})
     assert r.status_code == 200, r.text
     answer = r.json()
     assert answer["unresolved"] == [] and not answer["applied"]
     impact = answer["impact"]
     assert impact["grids_out_of_norm_before"] >= 1 and impact["grids_out_of_norm_after"] == 0
     assert impact["households_moved"] <= 1.5 * impact["least_households_to_move"]
-    # the compactness bound (0.3) holds, to the few hundredths by which the search's planar
-    # estimate and the geodesic figure reported differ
+    # the compactness bound (0.3 by default) holds for the figures reported
     kept = [g for g in answer["grids"] if not g["removed"]]
-    assert all(g["polsby_popper_after"] >= 0.27 for g in kept), [
+    assert all(g["polsby_popper_after"] >= 0.3 for g in kept), [
         (g["code"], g["polsby_popper_after"]) for g in kept]
     grids = {g["code"]: g for g in answer["grids"]}
     assert grids[overloaded]["households_before"] == before[overloaded] > 500
@@ -51,9 +54,10 @@ def test_applying_a_rebalance_is_one_step_that_one_undo_takes_back(site):
     client, h, plan_id, overloaded = site
     community = overloaded[:12]
     before = _households(client, h, plan_id, community)
-    preview = client.post(f"/v1/plans/{plan_id}/rebalance", headers=h, json={"area": community})
+    preview = client.post(f"/v1/plans/{plan_id}/rebalance", headers=h,
+                          json={"area": community, **ROOMY})
     applied = client.post(f"/v1/plans/{plan_id}/rebalance", headers=h,
-                          json={"area": community, "apply": True})
+                          json={"area": community, "apply": True, **ROOMY})
     assert applied.status_code == 200 and applied.json()["applied"], applied.text
     kinds = {p["kind"] for p in applied.json()["validation"]["problems"]}
     assert not kinds & {"gap", "overlap", "not_contiguous", "building_unassigned", "building_split"}
@@ -62,6 +66,10 @@ def test_applying_a_rebalance_is_one_step_that_one_undo_takes_back(site):
                      if not g["removed"]} | {c: n for c, n in before.items()
                                              if c not in {g["code"] for g in preview.json()["grids"]}}
     assert all(300 <= n <= 500 for n in after.values())
+    # new grids carved out of one grid are told apart by name
+    names = [g["name"] for g in client.get(f"/v1/plans/{plan_id}", headers=h).json()["grids"]
+             if "（新" in g["name"]]
+    assert len(names) >= 2 and len(set(names)) == len(names), names
     entries = client.get(f"/v1/plans/{plan_id}/history", headers=h).json()
     assert [e["action"] for e in entries] == ["create", "rebalance"]
     assert client.post(f"/v1/plans/{plan_id}/undo", headers=h).status_code == 200

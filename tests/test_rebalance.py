@@ -98,3 +98,34 @@ def test_boundaries_along_roads_cost_less_to_cut():
     assert along.edges[0][1][1] and not open_.edges[0][1][1]
     assert along.cost(0, 1) < open_.cost(0, 1)
     assert abs(open_.edges[0][1][0] - CELL * 110_574) < 1  # the shared side, in metres
+
+
+@settings(max_examples=25)
+@given(st.floats(0.1, 0.9), st.floats(1e-8, 9e-8))
+def test_a_hairline_hole_between_units_adds_nothing_to_the_grid_s_perimeter(cut, width):
+    # two units of one grid that meet along a seam with a sliver of overlay dust between them
+    from gis.balance import polsby_popper
+    from gis.units import union_of_units
+
+    x = 116.5 + cut * CELL
+    left = shapely.Polygon([(116.5, 35.4), (x, 35.4), (x, 35.4 + 0.4 * CELL),
+                            (x - width, 35.4 + 0.5 * CELL), (x, 35.4 + 0.6 * CELL),
+                            (x, 35.4 + CELL), (116.5, 35.4 + CELL)])
+    right = shapely.box(x, 35.4, 116.5 + CELL, 35.4 + CELL)
+    whole = shapely.box(116.5, 35.4, 116.5 + CELL, 35.4 + CELL)
+    assert abs(polsby_popper(union_of_units([left, right])) - polsby_popper(whole)) < 1e-6
+
+
+def test_the_search_measures_compactness_as_the_reported_geodesic_figure_does():
+    # a column of units (the shape a wrong north-south scale distorts most) at Jining's
+    # latitude: the unit graph's planar figure and the geodesic one agree to 1e-4 (the sphere's
+    # 110,574 m per degree of latitude made it 6e-4)
+    from gis.balance import polsby_popper
+    from gis.rebalance import _Plan
+
+    boxes = _lattice(6, 6)
+    column = [i for i in range(36) if i % 6 == 0]
+    net = network(list(range(36)), boxes, [10] * 36, [])
+    plan = _Plan(net, ["L" if i in column else "R" for i in range(36)])
+    outline = shapely.union_all([boxes[i] for i in column])
+    assert abs(plan.pp("L") - polsby_popper(outline)) < 1e-4

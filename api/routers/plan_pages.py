@@ -10,14 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import RowId, SessionDep, allowed
+from api.pages import gate, page, with_header
 from api.security import page_csrf
-from layers.access.policy import allows
+from layers.access.policy import Principal, allows
 from layers.planning import plans
-from layers.storage.models import UserRole
 from map_ui import planning
 from map_ui.pages import MapSettings
 
 router = APIRouter(tags=["maps"])
+ACTION = "plan.read"  # the action of the header's 网格规划 link (map_ui/chrome.py)
 PAGE = {303: {"description": "sign in first"},
         200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"},
         403: {"content": {"text/html": {"schema": {"type": "string"}}},
@@ -29,23 +30,17 @@ def _settings(request: Request) -> MapSettings:
     return MapSettings(s.basemap_url, s.basemap_datum, s.basemap_attribution)
 
 
-def _gate(request: Request, who, plan_id: int | None) -> Response | None:
-    """Sign in first (the public); a page saying what this is to a signed-in user without the
-    planner role; None when the page may be shown."""
-    if who.role == UserRole.PUBLIC:
-        return _sign_in(request)
-    if not allows(who.role, "plan.write"):
-        return HTMLResponse(planning.plan_link_explained(plan_id, who.name, who.role.value),
-                            status_code=403, headers={"Cache-Control": "private, no-store"})
-    return None
+def _gate(request: Request, who: Principal, plan_id: int | None) -> Response | None:
+    """None when the page may be shown; a signed-in user without the planner role is told what
+    a plan link is (403, under the shared header); anyone else signs in first."""
+    if who.signed_in and not allows(who.role, ACTION):
+        return HTMLResponse(planning.plan_link_explained(plan_id, who), status_code=403,
+                            headers={"Cache-Control": "private, no-store"})
+    return gate(request, who, ACTION, "网格规划")
 
 
 def _sign_in(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/map/login?next={quote(str(request.url.path))}", status_code=303)
-
-
-def _page(body: str) -> HTMLResponse:
-    return HTMLResponse(body, headers={"Cache-Control": "private, no-store", "Vary": "Cookie"})
 
 
 @router.get("/map/plans", summary="The plans in the planner's area, and a map to start one",
@@ -58,8 +53,9 @@ def plans_page(request: Request, session: SessionDep,
     csrf = page_csrf(request)
     if csrf is None:  # the page's writes ride on the signed-in session
         return _sign_in(request)
-    return _page(planning.plans_index(session, _settings(request), plans.list_plans(session, who),
-                                      who.scope_code, csrf))
+    return page(with_header(planning.plans_index(
+        session, _settings(request), plans.list_plans(session, who), who.scope_code, csrf),
+        who, "/map/plans"))
 
 
 @router.get("/map/plan/{plan_id}", summary="The planner's page for a plan (sign in first)",
@@ -73,4 +69,5 @@ def plan_page(request: Request, plan_id: RowId, session: SessionDep,
     csrf = page_csrf(request)
     if csrf is None:  # the page's writes ride on the signed-in session
         return _sign_in(request)
-    return _page(planning.plan_page(session, _settings(request), plans.summary(plan), csrf))
+    return page(with_header(planning.plan_page(session, _settings(request), plans.summary(plan),
+                                               csrf), who, "/map/plans"))

@@ -12,10 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.balance import polsby_popper
-from gis.rebalance import least_moves
+from gis.rebalance import SLACK, least_moves
 from gis.rebalance import rebalance as search
 from gis.redraw import next_grid_code
 from gis.unit_graph import network
+from gis.units import union_of_units
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import plans, units
@@ -35,15 +36,6 @@ def community_units(session: Session, plan: Plan, state: PlanState, area: str
     return [u for u, _ in found], {u.id: shapely.from_wkb(bytes(wkb)) for u, wkb in found}
 
 
-def _lines(session: Session, shapes: list[shapely.Geometry]) -> list[shapely.Geometry]:
-    x0, y0, x1, y1 = map(float, shapely.total_bounds(shapes))
-    return list(shapely.from_wkb([bytes(r[0]) for r in session.execute(text("""
-        WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g)
-        SELECT ST_AsBinary(l.geom) FROM roads l, box WHERE l.geom && box.g
-        UNION ALL SELECT ST_AsBinary(l.geom) FROM alleys l, box WHERE l.geom && box.g
-    """), {"x0": x0, "y0": y0, "x1": x1, "y1": y1})]))
-
-
 def norm_of(state: PlanState, settings: Settings, community: str) -> tuple[int, int]:
     _name, _geom, rural = state.communities[community]
     return tuple(settings.norm_rural_households if rural else settings.norm_urban_households)
@@ -56,7 +48,7 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
     rows, shapes = community_units(session, plan, state, area)
     ordered = [shapes[u.id] for u in rows]
     net = network([u.id for u in rows], ordered, [u.households for u in rows],
-                  _lines(session, ordered))
+                  units.lines_within(session, shapely.total_bounds(ordered)))
     before = [u.grid_code for u in rows]
     fixed = {c for c, g in state.grids.items() if g.community == area and g.kind != "comprehensive"}
     low, high = norm_of(state, settings, area)
@@ -67,21 +59,47 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
     answer["impact"]["least_households_to_move"] = least = least_moves(net, before, (low, high), fixed)
     moved = answer["impact"]["households_moved"]
     answer["impact"]["ratio_to_least"] = round(moved / least, 2) if least else None
-    answer.update({"area": area, "norm": [low, high], "unresolved": outcome.unresolved,
-                   "notes": outcome.notes, "seconds": round(time.perf_counter() - started, 2),
-                   "applied": False})
+    loose = _below_bound(answer["grids"], min_polsby_popper)
+    answer.update({"area": area, "norm": [low, high],
+                   "unresolved": sorted({*outcome.unresolved, *loose}),
+                   "notes": outcome.notes + [
+                       f"{code}: Polsby–Popper {pp} is below the bound {min_polsby_popper}"
+                       for code, pp in loose.items()],
+                   "seconds": round(time.perf_counter() - started, 2), "applied": False})
     if apply:
-        if outcome.unresolved:
+        if answer["unresolved"]:
             raise plans.InvalidEdit(
-                "the rebalance leaves grids out of norm: " + "; ".join(outcome.notes),
-                zh="无法把所有网格调整到标准范围内", unresolved=outcome.unresolved)
+                "the rebalance leaves grids out of norm: " + "; ".join(answer["notes"]),
+                zh="无法把所有网格调整到标准范围内", unresolved=answer["unresolved"])
         moves = {u.id: label for u, label in zip(rows, outcome.labels, strict=True)}
-        names = {code: f"{_name_of(state, outcome.labels, before, code)}（新）"
-                 for code in outcome.new_grids}
+        names = _new_names(state, outcome.labels, before, outcome.new_grids)
         edit = units.paint(session, plan, state, moves, by=by, settings=settings,
                            action="rebalance", detail={"community": area}, new_grids=names)
         answer.update({"applied": True, "validation": edit["validation"]})
     return answer
+
+
+def _below_bound(grids: list[dict], bound: float) -> dict[str, float]:
+    """Grids of the diff (all changed) whose reported (geodesic) Polsby–Popper breaks the bound the search was
+    given — ``bound``, or for a grid less compact than that already, what it had less SLACK. The
+    search keeps a margin above it (gis.rebalance.MARGIN); this is the check that it sufficed."""
+    def allowed(before: float | None) -> float:
+        return bound if before is None else min(bound, before - SLACK)
+
+    return {g["code"]: g["polsby_popper_after"] for g in grids
+            if not g["removed"] and g["polsby_popper_after"] < allowed(g["polsby_popper_before"])}
+
+
+def _new_names(state: PlanState, labels: list[str], before: list[str], codes: list[str]
+               ) -> dict[str, str]:
+    """New grids are named after the grid most of their units came from, with （新）; two carved
+    out of one grid are told apart by number (（新1）, （新2）, in code order)."""
+    parents = {code: _name_of(state, labels, before, code) for code in sorted(codes)}
+    out = {}
+    for code, parent in parents.items():
+        twins = [c for c, p in parents.items() if p == parent]
+        out[code] = f"{parent}（新{twins.index(code) + 1 if len(twins) > 1 else ''}）"
+    return out
 
 
 def _name_of(state: PlanState, labels: list[str], before: list[str], code: str) -> str:
@@ -105,8 +123,8 @@ def diff(session: Session, plan: Plan, state: PlanState, rows: list[PlanUnit],
     for code in changed:
         was = [u for u, b in zip(rows, before, strict=True) if b == code]
         now = [u for u, a in zip(rows, after, strict=True) if a == code]
-        shape = shapely.union_all([shapes[u.id] for u in now], grid_size=1e-9) if now else None
-        old = shapely.union_all([shapes[u.id] for u in was], grid_size=1e-9) if was else None
+        shape = union_of_units([shapes[u.id] for u in now]) if now else None
+        old = union_of_units([shapes[u.id] for u in was]) if was else None
         entry = {"code": code, "name": state.grids[code].name if code in state.grids else None,
                  "new": code not in state.grids, "removed": not now,
                  "households_before": sum(u.households for u in was),
@@ -123,7 +141,7 @@ def diff(session: Session, plan: Plan, state: PlanState, rows: list[PlanUnit],
                              "properties": {"code": code, "households": entry["households_after"],
                                             "new": entry["new"]}})
     totals = {}
-    for label in set(before) | set(after):
+    for label in sorted(set(before) | set(after)):
         totals.setdefault(label, [0, 0])
     for u, b, a in zip(rows, before, after, strict=True):
         totals[b][0] += u.households
@@ -156,7 +174,7 @@ def _mean_pp(rows: list[PlanUnit], shapes: dict, labels: list[str], grids: list[
     for code in grids:
         part = [shapes[u.id] for u, label in zip(rows, labels, strict=True) if label == code]
         if part:
-            values.append(polsby_popper(shapely.union_all(part, grid_size=1e-9)))
+            values.append(polsby_popper(union_of_units(part)))
     return round(sum(values) / len(values), 3) if values else 0.0
 
 

@@ -97,17 +97,21 @@ class PlanState:
 
 
 def load(session: Session, plan: Plan) -> PlanState:
+    """The plan's state, every list in the order of codes: what is computed from it (units,
+    rebalancing) must not depend on the order the database returns rows in."""
     params = {"g": plan.generation_id, "area": plan.area_code}
     grid_rows = session.execute(text("""
         SELECT g.code, g.name, g.kind::text AS kind, g.version, c.code AS community, g.properties,
                ST_AsBinary(g.geom) AS wkb
         FROM areas g JOIN areas c ON c.id = g.parent_id
         WHERE g.generation_id = :g AND g.level = 'grid' AND g.code LIKE :area || '%'
+        ORDER BY g.code
     """), params).all()
     community_rows = session.execute(text("""
         SELECT code, name, properties, ST_AsBinary(geom) AS wkb FROM areas
         WHERE generation_id = :g AND level = 'community'
           AND (code LIKE :area || '%' OR :area LIKE code || '%')
+        ORDER BY code
     """), params).all()
     building_rows = session.execute(text("""
         SELECT b.code, b.households, b.population, ST_AsBinary(ST_PointOnSurface(b.geom)) AS point,
@@ -116,6 +120,7 @@ def load(session: Session, plan: Plan) -> PlanState:
                            AND level = 'community' AND (code LIKE :area || '%'
                                                         OR :area LIKE code || '%')) a
         WHERE b.geom && a.geom AND ST_Intersects(b.geom, a.geom)
+        ORDER BY b.code
     """), params).all()
     worker_rows = session.execute(text("""
         SELECT pa.grid_code, pa.worker_code AS code, w.name, pa.role::text AS role

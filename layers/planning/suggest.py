@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gis.balance import BalanceError, partition, polsby_popper, unit_graph
 from gis.redraw import next_grid_code
+from gis.units import union_of_units
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import plans, units
@@ -88,9 +89,8 @@ def _report(rows: list[PlanUnit], shapes: dict, labels: dict, low: int, high: in
     households: dict[str, int] = {}
     for u in rows:
         households[labels[u.id]] = households.get(labels[u.id], 0) + u.households
-    compact = [polsby_popper(shapely.union_all([shapes[u.id] for u in rows if labels[u.id] == g],
-                                               grid_size=1e-9))
-               for g in households]
+    compact = [polsby_popper(union_of_units([shapes[u.id] for u in rows if labels[u.id] == g]))
+               for g in sorted(households)]
     values = list(households.values())
     deviation = max(max(low - v, v - high, 0) for v in values)
     return {"households_per_grid": dict(sorted(households.items())),

@@ -12,7 +12,7 @@ import shapely
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.units import units_of_grid
+from gis.units import units_of_grid, without_dust
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import edits, plans
@@ -37,12 +37,8 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
     if not missing:
         return
     # only the roads and alleys that can cut these communities' grids
-    extent = shapely.total_bounds([g.geom for g in state.grids.values() if g.community in missing])
-    lines = shapely.from_wkb([bytes(r[0]) for r in session.execute(text("""
-        WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g)
-        SELECT ST_AsBinary(l.geom) FROM roads l, box WHERE l.geom && box.g
-        UNION ALL SELECT ST_AsBinary(l.geom) FROM alleys l, box WHERE l.geom && box.g
-    """), dict(zip(("x0", "y0", "x1", "y1"), map(float, extent), strict=True)))])
+    lines = np.asarray(lines_within(session, shapely.total_bounds(
+        [g.geom for g in state.grids.values() if g.community in missing])), dtype=object)
     b = state.buildings
     ids = np.arange(len(b.codes))
     rows = []
@@ -65,6 +61,21 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
         row.id = ident
     session.add_all(rows)
     session.flush()
+
+
+def lines_within(session: Session, bounds) -> list[shapely.Geometry]:
+    """The roads and alleys within ``bounds`` (x0, y0, x1, y1), in the order of their codes: the
+    units cut from them, and so every answer built on the units, must not depend on the order
+    the database happens to return rows in."""
+    return list(shapely.from_wkb([bytes(r[0]) for r in session.execute(text("""
+        WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS g)
+        SELECT g FROM (
+            SELECT 'road' AS layer, l.code, ST_AsBinary(l.geom) AS g FROM roads l, box
+            WHERE l.geom && box.g
+            UNION ALL SELECT 'alley', l.code, ST_AsBinary(l.geom) FROM alleys l, box
+            WHERE l.geom && box.g) found
+        ORDER BY layer DESC, code
+    """), dict(zip(("x0", "y0", "x1", "y1"), map(float, bounds), strict=True)))]))
 
 
 def units(session: Session, plan: Plan, area: str | None) -> dict:
@@ -121,13 +132,14 @@ def paint(session: Session, plan: Plan, state: PlanState, moves: dict[int, str],
         unit.grid_code = moves[unit.id]
     session.flush()
     # Units of different grids meet along edges that agree only to floating-point noise; a union
-    # on a 1e-9° grid (about 0.1 mm, the store's "same geometry") closes those hairline seams.
+    # on a 1e-9° grid (about 0.1 mm, the store's "same geometry") closes those hairline seams,
+    # and holes of overlay dust left inside are filled (gis.units.union_of_units).
     shapes = dict(session.execute(text("""
         SELECT grid_code, ST_AsBinary(ST_UnaryUnion(ST_Collect(geom), 1e-9)) FROM plan_units
         WHERE plan_id = :plan AND grid_code = ANY(:grids) GROUP BY grid_code
     """), {"plan": plan.id, "grids": touched}).all())
     emptied = [c for c in touched if c not in shapes]
-    changed = {c: shapely.from_wkb(bytes(shapes[c])) for c in touched if c in shapes}
+    changed = {c: without_dust(shapely.from_wkb(bytes(shapes[c]))) for c in touched if c in shapes}
     edits.write_geometries(session, state, changed)
     if emptied:
         edits.remove_grids(session, state, emptied)
