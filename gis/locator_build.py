@@ -162,9 +162,8 @@ def _grow(a, need):
 
 @numba.njit(cache=True, nogil=True)
 def _argsort(x, n):
-    """The indices that sort ``x[:n]`` (heapsort; equal values in any order, which the sweep
-    does not mind: it sums crossings). ``np.argsort`` would compile numba's generic quicksort,
-    ~3 s of a fresh checkout's compile."""
+    """The indices that sort ``x[:n]``, equal values in any order (the sweep sums crossings):
+    a heapsort, as ``np.argsort`` compiles numba's quicksort (~3 s on a fresh checkout)."""
     idx = np.arange(n)
     for start in range(n // 2 - 1, -1, -1):
         _sift(x, idx, start, n)
@@ -190,9 +189,8 @@ def _sift(x, idx, root, end):
 
 @numba.njit(cache=True, nogil=True)
 def _offsets(counts):
-    """[0, counts[0], counts[0] + counts[1], …] without the last count. Written as a loop: an
-    array assigned to a slice (``off[1:] = np.cumsum(…)``) makes numba compile its shape-error
-    message (string formatting, ~4 s of a fresh checkout's compile)."""
+    """[0, counts[0], counts[0] + counts[1], …], as a loop: ``off[1:] = np.cumsum(…)`` makes
+    numba compile its shape-error message (string formatting, ~4 s on a fresh checkout)."""
     off = np.zeros(counts.shape[0], dtype=np.int64)
     for i in range(1, counts.shape[0]):
         off[i] = off[i - 1] + counts[i - 1]
