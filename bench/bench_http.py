@@ -7,7 +7,11 @@
   workers and wrk script — what no FastAPI endpoint can beat on this machine;
 - gridmap with 1 worker, for how throughput grows with processes.
 
-Three interleaved rounds (the machine is shared and noisy); medians.
+Three interleaved rounds (the machine is shared and noisy); medians. By default it loads a fresh
+city (no cases, no register) into the scratch database; ``GRIDMAP_BENCH_HTTP_URL`` measures a
+database already loaded instead — the full demo (``gridmap demo load``: cases, register,
+addresses), where each process also holds the address gazetteer. ``GRIDMAP_BENCH_PORT`` moves
+the servers' ports (default 18700).
 """
 
 from __future__ import annotations
@@ -22,8 +26,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import shapely
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from bench.runner import Figure
 from gridmap.settings import get_settings
@@ -73,15 +76,23 @@ def run() -> list[Figure]:
         return []
     from bench.scratch import scratch_url, served
 
-    url = scratch_url()
-    engine = create_engine(url)
-    city = generate(get_settings().boundaries_dir / "370811.geojson", scale=1.0)
-    assert write_validated(engine, city).ok
+    url = os.environ.get("GRIDMAP_BENCH_HTTP_URL")
+    if url is None:
+        url = scratch_url()
+        engine = create_engine(url)
+        assert write_validated(engine, generate(get_settings().boundaries_dir / "370811.geojson",
+                                                scale=1.0)).ok
+    else:
+        engine = create_engine(url)
+    with engine.connect() as conn:  # each grid's inside point, grids drawn with replacement
+        inside = conn.execute(text("""
+            SELECT ST_X(p), ST_Y(p) FROM (
+                SELECT ST_PointOnSurface(geom) AS p FROM areas WHERE level = 'grid'
+                  AND generation_id = (SELECT id FROM generations WHERE status = 'active')) g
+        """)).all()
     engine.dispose()
-    grids = city.layers["areas"].query("level == 'grid'")
     rng = np.random.default_rng(5)
-    points = np.array([shapely.get_coordinates(g.representative_point())[0]
-                       for g in grids.geometry.sample(1000, random_state=1, replace=True)])
+    points = np.array(inside)[rng.integers(0, len(inside), 1000)]
     points += rng.normal(0, 1e-5, points.shape)  # near each grid's inside point
     # the access log goes where a service's standard error goes: a file, not a terminal
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_WARM_MAPS": "false",
@@ -89,7 +100,8 @@ def run() -> list[Figure]:
     ready = "/v1/locate?lon=116.59&lat=35.41"  # the hello-world has no /readyz
     runs: dict[str, list[dict]] = {k: [] for k in ("memory", "postgis", "hello", "one")}
     with contextlib.ExitStack() as stack:
-        bases = {name: stack.enter_context(served(env, 18700 + 10 * i, workers=workers, app=app,
+        first_port = int(os.environ.get("GRIDMAP_BENCH_PORT", "18700"))
+        bases = {name: stack.enter_context(served(env, first_port + 10 * i, workers=workers, app=app,
                                                   ready=ready, quiet=True))
                  for i, (name, app, workers) in enumerate((
                      ("gridmap", "api.main:app", WORKERS),

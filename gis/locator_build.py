@@ -60,10 +60,8 @@ def cell_lists(edges, vx, vy, vring, ring_grid, bbox, x0, y0, c, nx, ny):
     row_fill = np.empty(0, dtype=np.int64)
     for stage in range(2):
         if stage == 1:
-            cell_off = np.zeros(nx * ny + 1, dtype=np.int64)
-            cell_off[1:] = np.cumsum(cell_n[:-1])
-            row_off = np.zeros(ny + 1, dtype=np.int64)
-            row_off[1:] = np.cumsum(row_n[:-1])
+            cell_off = _offsets(cell_n)
+            row_off = _offsets(row_n)
             cell_out = np.empty(cell_off[-1], dtype=np.int32)
             row_out = np.empty(row_off[-1], dtype=np.int32)
             cell_fill = cell_off[:-1].copy()
@@ -157,8 +155,46 @@ def _grow(a, need):
     if need <= a.shape[0]:
         return a
     b = np.empty(max(need, 2 * a.shape[0]), dtype=a.dtype)
-    b[:a.shape[0]] = a
+    for i in range(a.shape[0]):  # a loop, not ``b[:n] = a``: see _offsets
+        b[i] = a[i]
     return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _argsort(x, n):
+    """The indices that sort ``x[:n]``, equal values in any order (the sweep sums crossings):
+    a heapsort, as ``np.argsort`` compiles numba's quicksort (~3 s on a fresh checkout)."""
+    idx = np.arange(n)
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(x, idx, start, n)
+    for end in range(n - 1, 0, -1):
+        idx[0], idx[end] = idx[end], idx[0]
+        _sift(x, idx, 0, end)
+    return idx
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift(x, idx, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and x[idx[child]] < x[idx[child + 1]]:
+            child += 1
+        if x[idx[root]] >= x[idx[child]]:
+            return
+        idx[root], idx[child] = idx[child], idx[root]
+        root = child
+
+
+@numba.njit(cache=True, nogil=True)
+def _offsets(counts):
+    """[0, counts[0], counts[0] + counts[1], …], as a loop: ``off[1:] = np.cumsum(…)`` makes
+    numba compile its shape-error message (string formatting, ~4 s on a fresh checkout)."""
+    off = np.zeros(counts.shape[0], dtype=np.int64)
+    for i in range(1, counts.shape[0]):
+        off[i] = off[i - 1] + counts[i - 1]
+    return off
 
 
 @numba.njit(cache=True, nogil=True)
@@ -253,7 +289,7 @@ def build(vx, vy, ring_verts, part_rings, grid_parts, ring_part, ring_grid, vrin
             cross_e[n_cross] = e
             cross_s[n_cross] = s
             n_cross += 1
-        order = np.argsort(cross_x[:n_cross])
+        order = _argsort(cross_x, n_cross)
         ptr = 0
         for i in range(nx):
             xl = x0 + i * c

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from api.app import Escalator, create_app
 from gis.coverage import sees, viewed_point
@@ -17,6 +17,7 @@ from layers.demo.case_history import load as load_history
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
+from layers.storage.models import Case
 from tests.test_boundary import BOUNDARY
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)
@@ -340,6 +341,35 @@ def test_overdue_cases_escalate_to_the_street_then_the_district_on_a_fake_clock(
     assert escalator.run_once() == 0  # idempotent at the same time
     clock.t += dt.timedelta(days=7)
     escalator.run_once()
+    assert client.get(f"/v1/cases/{cid}", headers=h["worker"]).json()["escalated_to"] == "区中心"
+
+
+def test_the_minute_job_reads_a_case_at_the_street_only_once_its_second_deadline_can_have_come(
+        app_env, city):
+    """The escalator runs every minute in every API process; it used to read every open overdue
+    case each time, those already escalated to the street included."""
+    client, clock, h, app = app_env
+    cid = _report(client, h["worker"], city, category="E0501").json()["id"]  # 4 working hours
+    deadline = dt.datetime.fromisoformat(
+        _step(client, h["dispatcher"], cid, "register").json()["deadline"])
+    escalator = Escalator(app, 0)
+    clock.t = deadline + dt.timedelta(minutes=1)
+    assert escalator.run_once() == 1  # to the street
+    read = []
+
+    def on_load(case, _context):
+        read.append(case.id)
+
+    event.listen(Case, "load", on_load)
+    try:
+        clock.t = deadline + dt.timedelta(minutes=2)
+        escalator.run_once()
+        assert cid not in read  # its second deadline is 4 working hours away
+        clock.t = deadline + dt.timedelta(days=7)
+        escalator.run_once()
+        assert cid in read
+    finally:
+        event.remove(Case, "load", on_load)
     assert client.get(f"/v1/cases/{cid}", headers=h["worker"]).json()["escalated_to"] == "区中心"
 
 

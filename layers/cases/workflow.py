@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from gis.coverage import sees
@@ -27,7 +27,7 @@ from layers.cases import routing
 from layers.cases.working_calendar import add_working_hours, holiday_calendar
 from layers.errors import DomainError
 from layers.locating.locators import Locator
-from layers.storage.models import Case, CaseEvent, CaseStatus, Photo
+from layers.storage.models import Case, CaseEvent, CaseStatus, Category, Photo
 
 S = CaseStatus
 OPEN = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.PROCESSING, S.RESOLVED, S.VERIFIED, S.SUSPENDED)
@@ -321,11 +321,18 @@ def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
     cal = holiday_calendar(session)
     limits: dict[int, dict] = {}  # routing version → category → time limit
     changed = []
-    # Every API process runs this; SKIP LOCKED lets them share the work without escalating a
-    # case twice.
-    open_cases = session.scalars(select(Case).where(
+    # Every API process runs this every minute; SKIP LOCKED lets them share the work without
+    # escalating a case twice. A case already at the street is read only once its second
+    # deadline may have come: that is its time limit in working hours after the first, so at
+    # least as many hours of wall time (before, every open overdue case was read every minute).
+    limit = func.make_interval(0, 0, 0, 0, 0, 0, Category.time_limit_hours * 3600.0)
+    open_cases = session.scalars(select(Case).join(Category, and_(
+        Category.version_id == Case.routing_version_id, Category.code == Case.category_code,
+    )).where(
         Case.status.in_([s for s in OPEN if s != S.SUSPENDED]), Case.deadline.is_not(None),
-        Case.deadline < now, Case.escalation_level < 2).with_for_update(skip_locked=True))
+        Case.deadline < now, Case.escalation_level < 2,
+        or_(Case.escalation_level == 0, Case.deadline + limit <= now),
+    ).with_for_update(of=Case, skip_locked=True))
     for case in open_cases:
         if case.routing_version_id not in limits:
             _ver, categories, _ = routing.load(session, case.routing_version_id)
