@@ -18,7 +18,7 @@ boundaries, with their length in metres and whether they run along a road or all
    grids, each part carved by sweeping a straight line across it in 24 directions (compact by
    construction) and polishing the cut by single-unit flips; carved parts are kept near the low
    end of the norm so the remainder, which keeps the grid's code, holds as many households as it
-   may. Households moved = what the carved parts hold.
+   may. Households moved = what the carved parts hold. The carving itself is gis/carve.py.
 3. Grids under the norm **take** boundary units from neighbours that can spare them, or are
    **merged** into a neighbour when together they fit.
 
@@ -40,22 +40,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from gis import carve as carving
+from gis.carve import carve
 from gis.unit_graph import Network, connected
 
 # A move's score is the change of the weighted boundary (metres) minus this many metres per unit
 # of Polsby–Popper the two grids gain together: a move that keeps grids round wins.
-COMPACTNESS_M = 3000.0
+COMPACTNESS_M = carving.COMPACTNESS_M
 OVERSHOOT_M = 3.0  # … plus this many metres per household moved beyond what is needed
 SHORTFALL_M = 5.0  # … less this many per household that fills a grid under the norm
 SLACK = 0.1  # a grid already below the compactness bound may lose this much of it, no more
 # The search's Polsby–Popper (units' areas and perimeters in a local metric frame, less their
 # shared seams) runs up to about 0.5 % above the geodesic figure of the grid's outline that is
 # reported: it keeps this much above every bound, so that the figures reported keep the bound.
-MARGIN = 0.005
-SWEEP_DIRECTIONS = 24
-GROWTH_SEEDS = 40  # regions grown from at most this many units on a grid's edge
+MARGIN = carving.MARGIN
 
 
 class RebalanceError(ValueError):
@@ -295,122 +293,6 @@ def _offers(plan: _Plan, dst: str, high: int, movable: Callable[[str], bool],
     out.sort()
     return out
 
-
-def carve(net: Network, members: set[int], low: int, high: int, bound: float
-          ) -> set[int] | None:
-    """A connected part of ``members`` with ``low``–``high`` households whose rest stays
-    connected, cut as short as possible (along roads where it can) and both sides compact (at
-    least ``bound``); None if there is none. Candidates: a straight line swept across the grid
-    in 24 directions, and regions grown from each unit on the grid's edge (always taking the
-    neighbour that lengthens the cut least) — each polished by single-unit flips."""
-    target = low + 0.15 * (high - low)
-    best: tuple[float, set[int]] | None = None
-    for part in [*_sweeps(net, members, low, high), *_grown(net, members, low, high)]:
-        candidate = _polish(net, members, part, low, high, target)
-        score = _score(net, members, candidate, target, high - low, bound)
-        if score is not None and (best is None or score < best[0]):
-            best = (score, candidate)
-    return best[1] if best else None
-
-
-def _sweeps(net: Network, members: set[int], low: int, high: int) -> list[set[int]]:
-    order = sorted(members)
-    centre = net.centre[order]
-    found = []
-    for k in range(SWEEP_DIRECTIONS):
-        angle = 2 * math.pi * k / SWEEP_DIRECTIONS
-        along = centre @ np.array([math.cos(angle), math.sin(angle)])
-        part: set[int] = set()
-        total = 0
-        for idx in np.argsort(along, kind="stable"):
-            part.add(order[idx])
-            total += int(net.households[order[idx]])
-            if total > high:
-                break
-            if total >= low:
-                found.append(set(part))
-                break
-    return found
-
-
-def _grown(net: Network, members: set[int], low: int, high: int) -> list[set[int]]:
-    edge = sorted(i for i in members if any(j not in members for j in net.edges[i])
-                  or len(net.edges[i]) < 3)
-    found = []
-    for seed in edge[:GROWTH_SEEDS]:
-        part, total = {seed}, int(net.households[seed])
-        # per unit next to the part: how much taking it lengthens the cut (its boundary with
-        # the rest of the grid less its boundary with the part), updated as the part grows
-        growth: dict[int, float] = {}
-        _touch(net, members, part, growth, seed)
-        while total < low and growth:
-            step = min(growth, key=lambda j: (growth[j], j))
-            del growth[step]
-            part.add(step)
-            total += int(net.households[step])
-            _touch(net, members, part, growth, step)
-        if low <= total <= high:
-            found.append(part)
-    return found
-
-
-def _touch(net: Network, members: set[int], part: set[int], growth: dict[int, float],
-           added: int) -> None:
-    for j in net.edges[added]:
-        if j in members and j not in part:
-            if j in growth:
-                growth[j] -= 2 * net.cost(j, added)
-            else:
-                growth[j] = (sum(net.cost(j, k) for k in net.edges[j] if k in members and k not in part)
-                             - sum(net.cost(j, k) for k in net.edges[j] if k in part))
-
-
-def _cut(net: Network, part: set[int], members: set[int]) -> float:
-    return sum(net.cost(i, j) for i in part for j in net.edges[i] if j in members and j not in part)
-
-
-def _pp(net: Network, part: set[int]) -> float:
-    inner = sum(s for i in part for j, (s, _r) in net.edges[i].items() if j in part)
-    p = float(net.perimeter[list(part)].sum()) - inner
-    return 4 * math.pi * float(net.area[list(part)].sum()) / p ** 2 if p > 0 else 0.0
-
-
-def _score(net: Network, members: set[int], part: set[int], target: float, span: int,
-           bound: float) -> float | None:
-    rest = members - part
-    if not part or not rest or not connected(net, part) or not connected(net, rest):
-        return None
-    pp_part, pp_rest = _pp(net, part), _pp(net, rest)
-    if min(pp_part, pp_rest) < bound + MARGIN:
-        return None
-    hh = int(net.households[list(part)].sum())
-    return (_cut(net, part, members) - COMPACTNESS_M * (pp_part + pp_rest)
-            + 50.0 * abs(hh - target) / max(span, 1))
-
-
-def _polish(net: Network, members: set[int], part: set[int], low: int, high: int,
-            target: float, rounds: int = 3) -> set[int]:
-    """Single-unit flips across the cut that shorten it, staying within ``low``–``high``."""
-    hh = int(net.households[list(part)].sum())
-    for _ in range(rounds):
-        improved = False
-        frontier = {i for i in part for j in net.edges[i] if j in members and j not in part}
-        frontier |= {j for i in part for j in net.edges[i] if j in members and j not in part}
-        for u in sorted(frontier):
-            inside = u in part
-            h = int(net.households[u]) * (-1 if inside else 1)
-            if not low <= hh + h <= high:
-                continue
-            gain = sum(net.cost(u, j) * (1 if (j in part) != inside else -1)
-                       for j in net.edges[u] if j in members)
-            if gain <= 0:
-                continue
-            trial = part - {u} if inside else part | {u}
-            if trial and connected(net, trial) and connected(net, members - trial):
-                part, hh, improved = trial, hh + h, True
-        if not improved:
-            break
-    return part
 
 
 def split(plan: _Plan, grid: str, parts: int, low: int, high: int, bound: float,
