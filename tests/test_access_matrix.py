@@ -163,16 +163,16 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/"): Probe("GET", "/"),
     # the dispatcher's desk: the page (a role that may not enter gets 303 to sign in, or 403)
     ("GET", "/desk"): Probe("GET", "/desk", also_refused={
-        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT}),
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT, UserRole.METRICS}),
     ("GET", "/v1/desk/queue"): Probe("GET", "/v1/desk/queue?area={street}", scoped=True),
     ("GET", "/v1/desk/cases/{case_id}"): Probe("GET", "/v1/desk/cases/{case}", scoped=True),
     ("GET", "/v1/desk/events"): Probe("GET", "/v1/desk/events?after=0&timeout=0"),
     ("GET", "/desk/stats"): Probe("GET", "/desk/stats", also_refused={
-        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT, UserRole.METRICS}),
     ("GET", "/desk/tasks"): Probe("GET", "/desk/tasks", also_refused={
-        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER}),
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.METRICS}),
     ("GET", "/desk/register"): Probe("GET", "/desk/register", also_refused={
-        UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT}),
+        UserRole.PUBLIC, UserRole.PLANNER, UserRole.DEPARTMENT, UserRole.METRICS}),
     # the gazetteer's page: a street's dispatcher and the admin (address.write)
     ("GET", "/desk/addresses"): Probe("GET", "/desk/addresses", also_refused={
         UserRole.PUBLIC, UserRole.WORKER, UserRole.PLANNER, UserRole.DEPARTMENT,
@@ -192,7 +192,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/map/logout"): Probe("POST", "/map/logout"),
     ("GET", "/map/coverage"): Probe("GET", "/map/coverage", public_data=True),
     ("GET", "/map/cases"): Probe("GET", "/map/cases", also_refused={
-        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT}),
+        UserRole.PUBLIC, UserRole.WORKER, UserRole.DEPARTMENT, UserRole.METRICS}),
     ("GET", "/map/locate"): Probe("GET", "/map/locate", public_data=True),
     ("GET", "/map/plan/{plan_id}"): Probe("GET", "/map/plan/{plan}", scoped=True,
                                           also_refused={UserRole.PUBLIC, UserRole.WORKER,
