@@ -325,6 +325,39 @@ def test_a_plain_csv_is_answered_with_the_text_the_data_frame_path_writes(distri
     written = io.StringIO()
     pd.concat([frame, answers], axis=1).to_csv(written, index=False, lineterminator="\n")
     assert plain == written.getvalue()
-    assert (rows, found, rooms) == (len(addresses), int(answers["building_code"].notna().sum()),
+    assert (rows, found, rooms) == (len(addresses), int(answers["confident"].eq(True).sum()),
                                     int(answers["dwelling_id"].notna().sum()))
     assert placing.geocode_plain_csv(placer, content.replace("x\n", '"x, y"\n'), "现住址") is None
+
+
+def test_the_bulk_file_answers_every_kind_of_address_as_the_api_does_with_confident_and_reason(
+        district):
+    import pandas as pd
+
+    from layers.register import placing
+
+    client, engine, *_ = district
+    with engine.connect() as conn:
+        sites = [n for (n,) in conn.execute(text("SELECT name FROM sites ORDER BY code LIMIT 8"))]
+        villages = [n for (n,) in conn.execute(text(
+            "SELECT name FROM areas WHERE level = 'community' ORDER BY code LIMIT 6"))]
+        compounds = [n for (n,) in conn.execute(text(
+            "SELECT DISTINCT compound FROM standard_addresses WHERE compound IS NOT NULL "
+            "ORDER BY 1 LIMIT 6"))]
+        road, door = conn.execute(text("SELECT road, door_plate FROM standard_addresses "
+                                       "WHERE road IS NOT NULL ORDER BY code LIMIT 1")).one()
+    queries = [*sites, *villages, *compounds, *(f"{s}东门" for s in sites[:3]),
+               f"济南市历下区{road}{door}号", "火星路1号"]
+    locator = LocatorRegistry(engine).active()
+    with session_scope(engine) as session:
+        placer = placing.Placer(session, locator, dwellings=True)
+    answers = placing.geocode_column(placer, pd.Series(queries))
+    for q, row in zip(queries, answers.to_dict("records"), strict=True):
+        found = client.get("/v1/geocode", params={"q": q})
+        if found.status_code == 404:
+            assert row["grid_code"] is None and row["error"], q
+            continue
+        best = found.json()["candidates"][0]
+        assert (row["grid_code"], row["confident"], row["reason"]) == (
+            best["grid"]["code"] if best["grid"] else None, best["confident"], best["reason"]), q
+    assert answers.iloc[-2]["reason"] == "other district" and answers.iloc[-2]["confident"] is False
