@@ -203,11 +203,13 @@ class Gazetteer:
     def add_organisation(self, building: str, name: str, address: str, lon: float, lat: float,
                          grid_code: str | None) -> None:
         """An organisation of the register (a company, a shop): found by its name and, at its
-        door plate, by a part of its name; the answer is its ``building``. A name a site already
-        has stays the site's."""
+        door plate, by a part of its name; the answer is its ``building``. A name a site in the
+        same grid already has stays the site's; a site of that name in another grid (任城区北湖
+        湿地公园, the park and its managing unit's office) makes the name ambiguous."""
         key = clean(name)
-        if len(key) < 2 or key in self.places:
-            return
+        if len(key) < 2 or (key in self.places and grid_code in {
+                self.entries[i].grid_code for i in self._by_place.get(key, ())}):
+            return  # a reception room registered as an organisation: the site answers
         i = len(self.entries)
         self.entries.append(Entry(building, address, name, lon, lat, "organisation",
                                   ParsedAddress(key), grid_code))
@@ -345,9 +347,14 @@ class Gazetteer:
         found: dict[int, _Evidence] = {}
         compound_level, compounds = self.compounds.lookup(q.compound)
         road_level, roads = self.roads.lookup(q.road)
+        named = self.compounds.lookup(q.road) if (
+            q.road and road_level not in (EXACT, ADDED) and not q.compound and q.house_number
+            and not q.building_no) else (-1, [])
+        if named[0] in (EXACT, ADDED) and (q.unit or q.room):
+            road_level = -1  # 东方里2号3单元: a compound ending like a road (里), with a unit
         if q.road and road_level < 0 and not q.compound and q.house_number and not q.building_no:
             # 曲水苑3号: what looked like a road without its suffix is a compound's building
-            level, names = self.compounds.lookup(q.road)
+            level, names = named
             if level >= 0:
                 q.compound, q.building_no, q.road, q.house_number = q.road, q.house_number, None, None
                 compound_level, compounds, road_level, roads = level, names, -1, []

@@ -17,7 +17,7 @@ def _gazetteer() -> Gazetteer:
     gz = Gazetteer.for_district(
         ["任城区", "济宁市任城区"], ["金城街道", "古槐街道", "廿里铺街道"],
         ["九九花园社区", "兴东社区", "张庄村", "李楼村", "十里铺村"],
-        ["百花洲路", "芙蓉街", "建设路", "共青团路", "清平路", "仙营三巷", "太白楼路"],
+        ["百花洲路", "芙蓉街", "建设路", "共青团路", "清平路", "仙营三巷", "太白楼路", "东方路"],
         aliases={"廿里铺街道": ("二十里铺街道",), "太白楼路": ("太白楼中路",)},
         parents=parents("370811"))
     buildings = [
@@ -35,6 +35,8 @@ def _gazetteer() -> Gazetteer:
         ("B11", "古槐街道", "兴东社区", "太白楼路", "24", "金城家园", "1", "G9"),
         ("B12", "古槐街道", "兴东社区", "仙营三巷", "5", "书香名都", "2", "G8"),
         ("B13", "古槐街道", "兴东社区", "太白楼路", "28", "南门口名都", "4", "G8"),
+        ("B14", "古槐街道", "兴东社区", "建设路", "60", "东方里", "2", "G4"),
+        ("B15", "古槐街道", "兴东社区", "东方路", "1", "阳光小区", "1", "G4"),
     ]
     for code, street, community, road, door, compound, building, grid in buildings:
         gz.add(code, f"{road}{door}号{compound}{building}号楼", f"{compound}{building}号楼",
@@ -57,13 +59,15 @@ def _gazetteer() -> Gazetteer:
         ("P4", "九九花园东门", "gate", None, None, (), "G5"),
         ("P5", "九九花园站", "bus_stop", None, None, ("九九花园公交站",), "G5"),
         ("P6", "张庄村网格会客厅", "reception_room", None, None, (), "G10"),
+        ("P7", "北湖湿地公园", "park", None, None, (), "G2"),
     ]:
         gz.add(code, f"{road}{door}号" if road else name, name, 116.5, 35.4, kind, grid,
                parts={"road": road, "house_number": door} if road else None, aliases=aliases)
     for building, name, address, grid in [
         ("B2", "济宁程装饰有限公司", "芙蓉街12号芙蓉小区2号楼", "G1"),
         ("B1", "林记快餐", "芙蓉街12号芙蓉小区1号楼", "G1"),
-        ("B5", "张庄村网格会客厅", "共青团路9号九九花园1号楼", "G5"),  # a site's name: the site's
+        ("B5", "张庄村网格会客厅", "共青团路9号九九花园1号楼", "G10"),  # a site's name: the site's
+        ("B7", "北湖湿地公园", "百花洲路99号百花公寓1号楼", "G6"),  # a site's name, another grid
     ]:
         gz.add_organisation(building, name, address, 116.5, 35.4, grid)
     return gz
@@ -348,8 +352,20 @@ def test_an_organisation_is_found_by_its_name_and_at_its_door_plate_by_part_of_i
     assert (found.entry.code, found.entry.kind, found.confident) == (building, "organisation", True)
 
 
-def test_an_organisation_named_like_a_site_leaves_the_name_to_the_site(gz):
-    assert top(gz, "张庄村网格会客厅").entry.code == "P6"
+def test_an_organisation_named_like_a_site_in_its_grid_leaves_the_name_to_the_site(gz):
+    found = top(gz, "张庄村网格会客厅")
+    assert (found.entry.code, found.confident) == ("P6", True)
+
+
+def test_an_organisation_named_like_a_site_in_another_grid_makes_the_name_ambiguous(gz):
+    _parsed, found = gz.search("任城区北湖湿地公园")
+    assert {m.entry.code for m in found} == {"P7", "B7"} and not any(m.confident for m in found)
+
+
+@pytest.mark.parametrize("typed", ["东方里2号3单元201室", "东方里2号楼3单元201室", "东方里2号502室"])
+def test_a_compound_whose_name_ends_like_a_road_is_the_compound(gz, typed):
+    found = top(gz, typed)
+    assert (found.entry.code, found.confident) == ("B14", True)
 
 
 def test_an_address_of_another_county_inside_a_sentence_is_never_confident(gz):
