@@ -61,7 +61,8 @@ _FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
 _REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
 _CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
 _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or district first
-_GATE = re.compile("(?:东北|东南|西北|西南|[东西南北正大侧后])门$")  # a site's or compound's gate
+# a site's or compound's gate, or its entrance (门口)
+_GATE = re.compile("(?:(?:东北|东南|西北|西南|[东西南北正大侧后])门|门口|门前)$")
 _NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
 
 
@@ -345,6 +346,12 @@ class Gazetteer:
     def _evidence(self, q: ParsedAddress) -> dict[int, _Evidence]:
         """Every building or place the query's parts name, with how they met it."""
         found: dict[int, _Evidence] = {}
+        if q.village and q.house_number and not q.building_no and (q.unit or q.room) \
+                and self.villages.lookup(q.village)[0] not in (EXACT, ADDED) \
+                and self.compounds.lookup(q.village)[0] in (EXACT, ADDED):
+            # 越河新村3号3单元: a compound named like a village, with a unit: its building
+            q.compound, q.building_no = q.village, q.house_number
+            q.village = q.house_number = q.group = None
         compound_level, compounds = self.compounds.lookup(q.compound)
         road_level, roads = self.roads.lookup(q.road)
         named = self.compounds.lookup(q.road) if (

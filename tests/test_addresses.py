@@ -37,6 +37,7 @@ def _gazetteer() -> Gazetteer:
         ("B13", "古槐街道", "兴东社区", "太白楼路", "28", "南门口名都", "4", "G8"),
         ("B14", "古槐街道", "兴东社区", "建设路", "60", "东方里", "2", "G4"),
         ("B15", "古槐街道", "兴东社区", "东方路", "1", "阳光小区", "1", "G4"),
+        ("B16", "古槐街道", "兴东社区", "东方路", "9", "越河新村", "3", "G4"),
     ]
     for code, street, community, road, door, compound, building, grid in buildings:
         gz.add(code, f"{road}{door}号{compound}{building}号楼", f"{compound}{building}号楼",
@@ -331,6 +332,7 @@ def test_a_district_knows_its_province_and_city_by_its_code():
 @pytest.mark.parametrize(("typed", "code", "grid"), [
     ("九九花园北门", "compound:九九花园", "G5"), ("百花公寓大门", "compound:百花公寓", "G6"),
     ("任城区人民医院东门", "P2", "G5"), ("东门菜市场西北门", "P3", "G1"),
+    ("任城区人民医院门口", "P2", "G5"), ("九九花园门前", "compound:九九花园", "G5"),
 ])
 def test_the_gate_of_a_compound_or_a_site_answers_the_compound_or_the_site(gz, typed, code, grid):
     found = top(gz, typed)
@@ -362,10 +364,13 @@ def test_an_organisation_named_like_a_site_in_another_grid_makes_the_name_ambigu
     assert {m.entry.code for m in found} == {"P7", "B7"} and not any(m.confident for m in found)
 
 
-@pytest.mark.parametrize("typed", ["东方里2号3单元201室", "东方里2号楼3单元201室", "东方里2号502室"])
-def test_a_compound_whose_name_ends_like_a_road_is_the_compound(gz, typed):
+@pytest.mark.parametrize(("typed", "code"), [
+    ("东方里2号3单元201室", "B14"), ("东方里2号楼3单元201室", "B14"), ("东方里2号502室", "B14"),
+    ("越河新村3号3单元401室", "B16"), ("越河新村3号401室", "B16"),
+])
+def test_a_compound_whose_name_ends_like_a_road_or_a_village_is_the_compound(gz, typed, code):
     found = top(gz, typed)
-    assert (found.entry.code, found.confident) == ("B14", True)
+    assert (found.entry.code, found.confident) == (code, True)
 
 
 def test_an_address_of_another_county_inside_a_sentence_is_never_confident(gz):
