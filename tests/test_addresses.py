@@ -381,3 +381,13 @@ def test_an_address_of_another_county_inside_a_sentence_is_never_confident(gz):
 def test_the_districts_own_city_before_an_address_in_a_sentence_keeps_it_confident(gz):
     _span, _parsed, found = find_addresses(gz, "我住济宁市任城区清平路944号三里屯5号楼，楼道灯坏了")
     assert found[0].confident and found[0].entry.code == "B9"
+
+
+def test_a_sentence_sent_as_an_address_is_answered_by_the_address_inside_it(gz):
+    from layers.locating import geocoding
+
+    note = "市民来电反映：古槐街道三里屯5号楼2单元楼道内堆放杂物，请核实处理。"
+    _parsed, found = geocoding.search(gz, note, 5)
+    assert (found[0].entry.code, found[0].confident) == ("B9", True)
+    _parsed, found = geocoding.search(gz, "我住济南市历下区清平路944号，路灯坏了", 5)
+    assert found and not any(m.confident for m in found)

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.gazetteer import REASONS_ZH
+from layers.locating import geocoding
 from layers.locating.locators import Locator
 
 # the answer's columns in a geocoded file, after the input's own
@@ -67,7 +68,7 @@ class Placer:
     def _answer(self, address: str) -> dict | None:
         if self.locator.gazetteer is None:
             return None
-        parsed, found = self.locator.gazetteer.search(address, limit=1)
+        parsed, found = geocoding.search(self.locator.gazetteer, address, 1)
         if not found:
             return None
         m = found[0]
