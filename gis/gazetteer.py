@@ -297,10 +297,11 @@ class Gazetteer:
         door plate by its name or short name (共青团路831号程装饰)."""
         text = q.normalised
         gate = _GATE.search(text)
+        at_gate: list[Match] = []
         if gate and gate.start() >= 2:
-            _q, found = self.search(text[:gate.start()], limit)
-            if found and found[0].confident:
-                return found
+            _q, at_gate = self.search(text[:gate.start()], limit)
+            if at_gate and at_gate[0].confident:
+                return at_gate
         if q.road and q.house_number and (q.compound or q.rest):
             name = clean(q.compound or q.rest)
             members = [i for road in self.roads.lookup(q.road)[1]
@@ -317,7 +318,7 @@ class Gazetteer:
                 one = len(members) == 1
                 return [_match(self.entries[i], 0.95, None if one else "ambiguous")
                         for i in members[:limit]]
-        return []
+        return at_gate  # the gate of a place named ambiguously: its candidates
 
     def _fast(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
         """An address exactly as a building's address is stored, with nothing after it but a
@@ -406,7 +407,7 @@ class Gazetteer:
         raw = 1.0
         if ev.place is not None:
             ev.identified = ev.place in (EXACT, ADDED)
-            raw *= _FACTOR[ev.place]
+            raw *= _FACTOR[ev.place] * (0.99 if e.kind == "organisation" else 1.0)  # site first
         if q.compound and ev.place is None:
             if ev.compound is not None:
                 raw *= _FACTOR[ev.compound]
