@@ -1,5 +1,7 @@
-"""`gridmap geocode` on every resident's 现住址 (1,162,189 rows) — the code before issue 21 and
-this code, alternating (A B A B …) in the same run, on the same database and file. The machine is
+"""`gridmap geocode` on every resident's 现住址 (1,162,189 rows) — the code before issue 21 (or
+``GRIDMAP_BENCH_BEFORE``, e.g. the commit a branch began from) and this code, alternating (A B A
+B …) in the same run, on the same database and file; and single queries in process (p50) on
+this code's gazetteer: register addresses, sites and organisations by name. The machine is
 shared and its speed varies several times over within minutes, so both the wall time and the CPU
 time the command and its workers used are reported, as medians; the CPU time barely moves with
 the load, the wall time does.
@@ -25,7 +27,8 @@ from pathlib import Path
 from bench.bench_register import write_addresses
 from bench.runner import Figure
 
-BEFORE = "aeff3da"
+BEFORE = os.environ.get("GRIDMAP_BENCH_BEFORE", "aeff3da")
+ROUNDS = int(os.environ.get("GRIDMAP_BENCH_ROUNDS", "3"))
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,7 +50,35 @@ def _command(source: Path, out: Path, tree: Path, url: str) -> tuple[float, floa
     return time.perf_counter() - started, _cpu() - cpu
 
 
-def run(rounds: int = 3) -> list[Figure]:
+def single_queries(engine, addresses: list[str]) -> list[Figure]:
+    """p50 and p90 of one ``Gazetteer.search`` in process (what an API request costs the
+    geocoder): 4,000 register addresses, every site and 2,000 organisations by name."""
+    from sqlalchemy import text
+
+    from layers.locating.locators import LocatorRegistry
+
+    gz = LocatorRegistry(engine).active().gazetteer
+    with engine.connect() as conn:
+        names = [n for (n,) in conn.execute(text(
+            "SELECT name FROM sites UNION ALL "
+            "(SELECT name FROM organisations ORDER BY md5(name) LIMIT 2000)"))]
+    figures = []
+    for label, queries in (("register addresses", addresses[::max(1, len(addresses) // 4000)]),
+                           ("sites and organisations by name", names)):
+        took = []
+        for q in queries:
+            started = time.perf_counter()
+            gz.search(q, limit=5)
+            took.append((time.perf_counter() - started) * 1000)
+        took.sort()
+        figures.append(Figure("single query in process (Gazetteer.search)", label,
+                              statistics.median(took), "ms",
+                              f"p90 {took[int(len(took) * 0.9)]:.2f} ms over {len(took):,} "
+                              "queries (target p50 ≤ 5 ms)"))
+    return figures
+
+
+def run(rounds: int = ROUNDS) -> list[Figure]:
     from layers.storage.db import database_url, engine_for
 
     url = database_url()
@@ -83,4 +114,4 @@ def run(rounds: int = 3) -> list[Figure]:
             Figure("bulk geocoding, the register's 现住址", f"{label}: own dwelling",
                    100 * right / len(rows), "%", f"{wrong} wrong dwellings"),
         ]
-    return figures
+    return figures + single_queries(engine, sorted({r[1] for r in rows}))

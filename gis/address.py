@@ -49,6 +49,8 @@ _UNIT_ROOM = re.compile(r"(号楼)(\d+)-(\d+)(?:室|户)?$")  # 3号楼2-501: un
 # 山东省济宁市 (but not 华联超市, 东门菜市场)
 _ADMIN_PREFIX = re.compile(r"^(中国)?([\u4e00-\u9fff]{2,3}省)?([\u4e00-\u9fff]{2,3}(?<![超菜夜])市(?!场))?")
 _COMMITTEE = re.compile(r"^(?:居委会|居民委员会|村委会|村民委员会)")
+# a county-level name at the start (历下区, 微山县, 前旗) — not 小区, 社区, 园区, 老城区, 生活区 …
+_ANY_COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,6}?(?<![小社园景校厂城街片宅活舍属])(?:区|县|旗)")
 # a county-level prefix of another district (历下区, 微山县) before a road or a village
 _COUNTY = re.compile(r"^[\u4e00-\u9fff]{2,4}?(?:(?<![小社园景校厂])区|县)"
                      r"(?=.+?(?:大道|路|街|巷|胡同|里|道|弄|村)\d+号)")
@@ -147,6 +149,9 @@ class ParsedAddress:
     floor: str | None = None
     room: str | None = None
     rest: str | None = None  # what was left over
+    # an explicit province, city or county that is not the district's own or its parents'
+    # (济南市历下区, 山东省曲阜市): the address is another district's — never a confident answer here
+    other_district: str | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v}
@@ -198,19 +203,21 @@ class Vocabulary:
     streets, communities and villages, roads — as the normaliser writes them."""
 
     drop_prefixes: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()  # the district's province and city (gis/divisions.py)
     streets: Prefixes = field(default_factory=Prefixes)
     communities: Prefixes = field(default_factory=Prefixes)  # 社区 and 村 names
     roads: Prefixes = field(default_factory=Prefixes)
 
     @classmethod
     def of(cls, drop_prefixes=(), streets=(), communities=(), roads=(),
-           aliases: dict[str, tuple[str, ...]] | None = None) -> Vocabulary:
-        """Names as written; ``aliases``: a name → its other names (二十里铺街道 for 廿里铺街道)."""
+           aliases: dict[str, tuple[str, ...]] | None = None, parents=()) -> Vocabulary:
+        """Names as written; ``aliases``: a name → its other names (二十里铺街道 for 廿里铺街道);
+        ``parents``: the district's province and city (山东省, 济宁市)."""
         def canon(names):
             return [normalise(n) for n in names if n]
         aliases = {normalise(k): v for k, v in (aliases or {}).items()}
         drops = {d for n in canon(drop_prefixes) for d in (n, fold(n))}
-        return cls(tuple(sorted(drops, key=len, reverse=True)),
+        return cls(tuple(sorted(drops, key=len, reverse=True)), tuple(canon(parents)),
                    Prefixes.of(canon(streets), aliases), Prefixes.of(canon(communities), aliases),
                    Prefixes.of(canon(roads), aliases))
 
@@ -224,14 +231,23 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
     says which names the district knows."""
     v = vocabulary or (Vocabulary.of(drop_prefixes, streets) if drop_prefixes or streets else _EMPTY)
     norm = normalise(text)
-    rest = _ADMIN_PREFIX.sub("", norm)
+    admin = _ADMIN_PREFIX.match(norm)
+    rest = norm[admin.end():]
+    out = ParsedAddress(normalised=norm)
     for prefix in v.drop_prefixes:
         if rest.startswith(prefix):
             rest = rest[len(prefix):]
             break
     else:
-        rest = _COUNTY.sub("", rest, count=1)
-    out = ParsedAddress(normalised=norm)
+        county = _ANY_COUNTY.match(rest)
+        if county and not (v.streets.at(rest) or v.communities.at(rest) or v.roads.at(rest)):
+            out.other_district, rest = county.group(0), rest[county.end():]
+        else:
+            rest = _COUNTY.sub("", rest, count=1)
+    own = {*v.parents, *v.drop_prefixes}
+    for unit in (admin.group(2), admin.group(3)):  # a province or city that is not a parent
+        if unit and v.parents and unit not in own and out.other_district is None:
+            out.other_district = unit
     street = v.streets.at(rest)
     if street:
         out.street, rest = street[0], rest[street[1]:]

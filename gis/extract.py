@@ -18,7 +18,7 @@ import unicodedata
 from functools import lru_cache
 
 from gis.address import ParsedAddress, simplified
-from gis.gazetteer import Gazetteer, Match
+from gis.gazetteer import Gazetteer, Match, flagged
 from gis.name_index import COMPOUND_WORDS
 
 _CN = "〇零一二三四五六七八九十百千廿"
@@ -87,6 +87,22 @@ def spans(anchors: Anchors, text: str) -> list[tuple[int, int]]:
     return out
 
 
+_ADMIN_END = re.compile(r"[\u4e00-\u9fff]{2,3}"
+                        r"(?:省|(?<![超菜夜])市|(?<![小社园景校厂城街片宅活舍属])区|县|旗)$")
+
+
+def _other_district_before(gazetteer: Gazetteer, before: str) -> str | None:
+    """The province, city or county written just before a span when it is not the district's own
+    or its parents' (the span alone would answer a road of the same name here)."""
+    m = _ADMIN_END.search(before)
+    if m is None:
+        return None
+    v = gazetteer.vocabulary
+    if any(before.endswith(own) for own in (*v.drop_prefixes, *v.parents)):
+        return None
+    return m.group(0)
+
+
 def find_addresses(gazetteer: Gazetteer, text: str,
                    limit: int = 5) -> tuple[tuple[int, int], ParsedAddress, list[Match]] | None:
     """(the span used, its parsed parts, its candidates) for the best address in ``text``;
@@ -105,6 +121,10 @@ def find_addresses(gazetteer: Gazetteer, text: str,
         parsed, found = gazetteer.search(text[a:b], limit=limit)
         if not found:
             continue
+        other = _other_district_before(gazetteer, _folded(text[max(0, a - 12):a]))
+        if other and not parsed.other_district:  # 我住济南市历下区古槐路1063号
+            parsed.other_district = other
+            found = flagged(found, "other district")
         key = (found[0].confident, found[0].score, b - a)
         if best_key is None or key > best_key:
             best, best_key = ((a, b), parsed, found), key

@@ -55,11 +55,14 @@ REASONS_ZH = {
     "between door plates": "门牌号不在地址库中，位置为推算",
     "contradicts": "地址各部分不一致，请核对",
     "partial name": "仅匹配名称的一部分，请确认",
+    "other district": "地址属于其他区县",
 }
 _FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
 _REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
 _CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
 _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or district first
+# a site's or compound's gate, or its entrance (门口)
+_GATE = re.compile("(?:(?:东北|东南|西北|西南|[东西南北正大侧后])门|门口|门前)$")
 _NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
 
 
@@ -117,6 +120,7 @@ class Gazetteer:
     _by_village: dict = field(default_factory=lambda: defaultdict(list))
     _by_place: dict = field(default_factory=lambda: defaultdict(list))
     _by_road: dict = field(default_factory=lambda: defaultdict(list))  # road → numbered entries
+    _orgs_at_door: dict = field(default_factory=lambda: defaultdict(list))  # organisations
     _area_grids: dict = field(default_factory=dict)  # village/community → (code, name, grids)
     _named: list = field(default_factory=list)  # (clean name, entry): a place by part of its name
     _exact: dict = field(default_factory=dict)  # an address exactly as stored → entry (bulk path)
@@ -126,11 +130,14 @@ class Gazetteer:
     @classmethod
     def for_district(cls, district_names: list[str], street_names: list[str],
                      communities: list[str] = (), roads: list[str] = (),
-                     aliases: dict[str, tuple[str, ...]] | None = None) -> Gazetteer:
+                     aliases: dict[str, tuple[str, ...]] | None = None,
+                     parents: tuple[str, ...] = ()) -> Gazetteer:
         """The names the parser cuts at: the district's own (dropped), its streets, communities
-        and villages, and roads; ``aliases``: a street's, community's or road's other names."""
+        and villages, and roads; ``aliases``: a street's, community's or road's other names;
+        ``parents``: the district's province and city (gis/divisions.py) — any other written
+        before an address makes it another district's."""
         return cls(vocabulary=Vocabulary.of(district_names, street_names, communities, roads,
-                                            aliases),
+                                            aliases, parents),
                    _aliases={normalise(k): tuple(v) for k, v in (aliases or {}).items()})
 
     def parse(self, text: str) -> ParsedAddress:
@@ -194,6 +201,26 @@ class Gazetteer:
                 return (key[cut + 1:],)
         return ()
 
+    def add_organisation(self, building: str, name: str, address: str, lon: float, lat: float,
+                         grid_code: str | None) -> None:
+        """An organisation of the register (a company, a shop): found by its name and, at its
+        door plate, by a part of its name; the answer is its ``building``. A name a site in the
+        same grid already has stays the site's; a site of that name in another grid (任城区北湖
+        湿地公园, the park and its managing unit's office) makes the name ambiguous."""
+        key = clean(name)
+        if len(key) < 2 or (key in self.places and grid_code in {
+                self.entries[i].grid_code for i in self._by_place.get(key, ())}):
+            return  # a reception room registered as an organisation: the site answers
+        i = len(self.entries)
+        self.entries.append(Entry(building, address, name, lon, lat, "organisation",
+                                  ParsedAddress(key), grid_code))
+        self.places.add(key, name, self._short_names(key))
+        self._by_place[key].append(i)
+        self._named.append((key, i))
+        p = self.parse(address)
+        if p.road and p.house_number:
+            self._orgs_at_door[(p.road, p.house_number)].append(i)
+
     def name_compound(self, compound: str, written: str | None, aliases: tuple[str, ...]) -> None:
         """A compound's name as written and its other names (older names, common ones)."""
         canonical = normalise(compound)
@@ -254,8 +281,44 @@ class Gazetteer:
         evidence = self._evidence(q)
         several_at_door = (q.road and q.house_number and not q.building_no and len(evidence) > 1)
         if evidence and not several_at_door:
-            return q, self._rank(q, evidence, limit)
-        return q, self._places_of_several(q, limit)
+            found = self._rank(q, evidence, limit)
+        else:
+            found = self._places_of_several(q, limit)
+        if not (found and found[0].confident):
+            found = self._landmark(q, limit) or found
+        if q.other_district:  # 济南市历下区古槐路1063号: a road of the same name, another district
+            found = flagged(found, "other district")
+        return q, found
+
+    def _landmark(self, q: ParsedAddress, limit: int) -> list[Match]:
+        """What people name that is not an address: a site's or compound's gate (书香府北门 — the
+        compound's answer), a place's full name after its street or community (长沟镇南高庄村
+        南高庄村网格会客厅 — the longest place name the text ends with), an organisation at its
+        door plate by its name or short name (共青团路831号程装饰)."""
+        text = q.normalised
+        gate = _GATE.search(text)
+        at_gate: list[Match] = []
+        if gate and gate.start() >= 2:
+            _q, at_gate = self.search(text[:gate.start()], limit)
+            if at_gate and at_gate[0].confident:
+                return at_gate
+        if q.road and q.house_number and (q.compound or q.rest):
+            name = clean(q.compound or q.rest)
+            members = [i for road in self.roads.lookup(q.road)[1]
+                       for i in self._orgs_at_door.get((road, q.house_number), ())
+                       if name in clean(self.entries[i].name or "")]
+            if members:
+                one = len({self.entries[i].code for i in members}) == 1
+                return [_match(self.entries[i], 0.9, None if one else "ambiguous")
+                        for i in members[:limit]]
+        for k in range(len(text) - 1):  # the longest place name the text ends with
+            names = self.places.exact(text[k:])
+            if names and (k == 0 or len(text) - k >= 4):
+                members = [i for key in names for i in self._by_place[key]]
+                one = len(members) == 1
+                return [_match(self.entries[i], 0.95, None if one else "ambiguous")
+                        for i in members[:limit]]
+        return at_gate  # the gate of a place named ambiguously: its candidates
 
     def _fast(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
         """An address exactly as a building's address is stored, with nothing after it but a
@@ -284,11 +347,22 @@ class Gazetteer:
     def _evidence(self, q: ParsedAddress) -> dict[int, _Evidence]:
         """Every building or place the query's parts name, with how they met it."""
         found: dict[int, _Evidence] = {}
+        if q.village and q.house_number and not q.building_no and (q.unit or q.room) \
+                and self.villages.lookup(q.village)[0] not in (EXACT, ADDED) \
+                and self.compounds.lookup(q.village)[0] in (EXACT, ADDED):
+            # 越河新村3号3单元: a compound named like a village, with a unit: its building
+            q.compound, q.building_no = q.village, q.house_number
+            q.village = q.house_number = q.group = None
         compound_level, compounds = self.compounds.lookup(q.compound)
         road_level, roads = self.roads.lookup(q.road)
+        named = self.compounds.lookup(q.road) if (
+            q.road and road_level not in (EXACT, ADDED) and not q.compound and q.house_number
+            and not q.building_no) else (-1, [])
+        if named[0] in (EXACT, ADDED) and (q.unit or q.room):
+            road_level = -1  # 东方里2号3单元: a compound ending like a road (里), with a unit
         if q.road and road_level < 0 and not q.compound and q.house_number and not q.building_no:
             # 曲水苑3号: what looked like a road without its suffix is a compound's building
-            level, names = self.compounds.lookup(q.road)
+            level, names = named
             if level >= 0:
                 q.compound, q.building_no, q.road, q.house_number = q.road, q.house_number, None, None
                 compound_level, compounds, road_level, roads = level, names, -1, []
@@ -333,7 +407,7 @@ class Gazetteer:
         raw = 1.0
         if ev.place is not None:
             ev.identified = ev.place in (EXACT, ADDED)
-            raw *= _FACTOR[ev.place]
+            raw *= _FACTOR[ev.place] * (0.99 if e.kind == "organisation" else 1.0)  # site first
         if q.compound and ev.place is None:
             if ev.compound is not None:
                 raw *= _FACTOR[ev.compound]
@@ -586,6 +660,11 @@ def _match(entry: Entry, raw: float, reason: str | None) -> Match:
     raw = max(0.0, min(1.0, raw))
     score = max(raw, CONFIDENT) if reason is None else min(raw, CONFIDENT - 0.01)
     return Match(entry, round(score, 3), reason)
+
+
+def flagged(found: list[Match], reason: str) -> list[Match]:
+    """The same candidates, none of them confident, each with ``reason``."""
+    return [_match(m.entry, m.score, reason) for m in found]
 
 
 def _ambiguous(answers: list[Match]) -> list[Match]:

@@ -100,6 +100,13 @@ class NameIndex:
     def cores(self, canonical: str) -> str:
         return split_generic(canonical, self.words)[0]
 
+    def exact(self, written: str) -> list[str]:
+        """The names ``written`` is exactly (a name, an other name, either as digits)."""
+        for key in dict.fromkeys((written, fold(written))):
+            if key in self._exact:
+                return sorted(self._exact[key])
+        return []
+
     def lookup(self, written: str | None) -> tuple[int, list[str]]:
         """(level, canonical names) at the best level that finds any; (-1, []) for none."""
         if not written:

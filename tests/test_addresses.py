@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gis.address import fold, normalise, parse
+from gis.divisions import parents
 from gis.extract import find_addresses
 from gis.gazetteer import CONFIDENT, Gazetteer
 from gis.name_index import split_generic
@@ -16,8 +17,9 @@ def _gazetteer() -> Gazetteer:
     gz = Gazetteer.for_district(
         ["任城区", "济宁市任城区"], ["金城街道", "古槐街道", "廿里铺街道"],
         ["九九花园社区", "兴东社区", "张庄村", "李楼村", "十里铺村"],
-        ["百花洲路", "芙蓉街", "建设路", "共青团路", "清平路", "仙营三巷", "太白楼路"],
-        aliases={"廿里铺街道": ("二十里铺街道",), "太白楼路": ("太白楼中路",)})
+        ["百花洲路", "芙蓉街", "建设路", "共青团路", "清平路", "仙营三巷", "太白楼路", "东方路"],
+        aliases={"廿里铺街道": ("二十里铺街道",), "太白楼路": ("太白楼中路",)},
+        parents=parents("370811"))
     buildings = [
         # code, standard address parts, grid
         ("B1", "金城街道", "兴东社区", "芙蓉街", "12", "芙蓉小区", "1", "G1"),
@@ -33,6 +35,9 @@ def _gazetteer() -> Gazetteer:
         ("B11", "古槐街道", "兴东社区", "太白楼路", "24", "金城家园", "1", "G9"),
         ("B12", "古槐街道", "兴东社区", "仙营三巷", "5", "书香名都", "2", "G8"),
         ("B13", "古槐街道", "兴东社区", "太白楼路", "28", "南门口名都", "4", "G8"),
+        ("B14", "古槐街道", "兴东社区", "建设路", "60", "东方里", "2", "G4"),
+        ("B15", "古槐街道", "兴东社区", "东方路", "1", "阳光小区", "1", "G4"),
+        ("B16", "古槐街道", "兴东社区", "东方路", "9", "越河新村", "3", "G4"),
     ]
     for code, street, community, road, door, compound, building, grid in buildings:
         gz.add(code, f"{road}{door}号{compound}{building}号楼", f"{compound}{building}号楼",
@@ -54,9 +59,18 @@ def _gazetteer() -> Gazetteer:
         ("P3", "东门菜市场", "market", "芙蓉街", "40", (), "G1"),
         ("P4", "九九花园东门", "gate", None, None, (), "G5"),
         ("P5", "九九花园站", "bus_stop", None, None, ("九九花园公交站",), "G5"),
+        ("P6", "张庄村网格会客厅", "reception_room", None, None, (), "G10"),
+        ("P7", "北湖湿地公园", "park", None, None, (), "G2"),
     ]:
         gz.add(code, f"{road}{door}号" if road else name, name, 116.5, 35.4, kind, grid,
                parts={"road": road, "house_number": door} if road else None, aliases=aliases)
+    for building, name, address, grid in [
+        ("B2", "济宁程装饰有限公司", "芙蓉街12号芙蓉小区2号楼", "G1"),
+        ("B1", "林记快餐", "芙蓉街12号芙蓉小区1号楼", "G1"),
+        ("B5", "张庄村网格会客厅", "共青团路9号九九花园1号楼", "G10"),  # a site's name: the site's
+        ("B7", "北湖湿地公园", "百花洲路99号百花公寓1号楼", "G6"),  # a site's name, another grid
+    ]:
+        gz.add_organisation(building, name, address, 116.5, 35.4, grid)
     return gz
 
 
@@ -287,3 +301,95 @@ def test_a_door_plate_whose_side_holds_only_that_number_is_not_interpolated(gz):
     crashed on it)."""
     assert gz._interpolated("仙营三巷", "5") is None
     assert gz._interpolated("仙营三巷", "7") is not None  # beyond the last plate: near it
+
+
+# -- another district's address: never confident (issue 21's first rule) ------------------------
+@pytest.mark.parametrize("typed", [
+    "济南市历下区清平路944号", "山东省济宁市兖州区芙蓉街12号", "北京市朝阳区建设路1号",
+    "山东省曲阜市太白楼路20号", "泰安市芙蓉街12号芙蓉小区1号楼", "微山县张庄村12号",
+    "济宁市兖州区九九花园1号楼", "广州市天河区共青团路51号",
+])
+def test_an_address_naming_another_city_or_county_is_never_confident(gz, typed):
+    _parsed, found = gz.search(typed)
+    assert found and not any(m.confident for m in found)
+    assert {m.reason for m in found} == {"other district"}
+
+
+@pytest.mark.parametrize("typed", [
+    "山东省济宁市任城区清平路944号三里屯5号楼", "济宁市清平路944号三里屯5号楼",
+    "山东省清平路944号三里屯5号楼", "任城区清平路944号三里屯5号楼", "济宁市任城区九九花园1号楼",
+])
+def test_the_districts_own_name_and_its_parents_keep_an_address_confident(gz, typed):
+    assert top(gz, typed).confident
+
+
+def test_a_district_knows_its_province_and_city_by_its_code():
+    assert parents("370811") == ("山东省", "济宁市")
+    assert parents("110105") == ("北京市",)
+
+
+# -- landmarks: gates, places after their street, organisations ----------------------------------
+@pytest.mark.parametrize(("typed", "code", "grid"), [
+    ("九九花园北门", "compound:九九花园", "G5"), ("百花公寓大门", "compound:百花公寓", "G6"),
+    ("任城区人民医院东门", "P2", "G5"), ("东门菜市场西北门", "P3", "G1"),
+    ("任城区人民医院门口", "P2", "G5"), ("九九花园门前", "compound:九九花园", "G5"),
+])
+def test_the_gate_of_a_compound_or_a_site_answers_the_compound_or_the_site(gz, typed, code, grid):
+    found = top(gz, typed)
+    assert (found.entry.code, found.entry.grid_code, found.confident) == (code, grid, True)
+
+
+def test_a_place_written_after_its_street_and_village_is_found_by_its_full_name(gz):
+    found = top(gz, "廿里铺街道张庄村张庄村网格会客厅")
+    assert (found.entry.code, found.confident) == ("P6", True)
+
+
+@pytest.mark.parametrize(("typed", "building"), [
+    ("济宁程装饰有限公司", "B2"), ("林记快餐", "B1"), ("芙蓉街12号程装饰", "B2"),
+    ("芙蓉街12号林记", "B1"), ("芙蓉街12号林记快餐", "B1"),
+])
+def test_an_organisation_is_found_by_its_name_and_at_its_door_plate_by_part_of_it(gz, typed,
+                                                                                 building):
+    found = top(gz, typed)
+    assert (found.entry.code, found.entry.kind, found.confident) == (building, "organisation", True)
+
+
+def test_an_organisation_named_like_a_site_in_its_grid_leaves_the_name_to_the_site(gz):
+    found = top(gz, "张庄村网格会客厅")
+    assert (found.entry.code, found.confident) == ("P6", True)
+
+
+def test_an_organisation_named_like_a_site_in_another_grid_makes_the_name_ambiguous(gz):
+    for typed in ("任城区北湖湿地公园", "北湖湿地公园", "北湖湿地公园东门"):
+        _parsed, found = gz.search(typed)
+        assert [m.entry.code for m in found] == ["P7", "B7"], typed  # the site first
+        assert not any(m.confident for m in found), typed
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("东方里2号3单元201室", "B14"), ("东方里2号楼3单元201室", "B14"), ("东方里2号502室", "B14"),
+    ("越河新村3号3单元401室", "B16"), ("越河新村3号401室", "B16"),
+])
+def test_a_compound_whose_name_ends_like_a_road_or_a_village_is_the_compound(gz, typed, code):
+    found = top(gz, typed)
+    assert (found.entry.code, found.confident) == (code, True)
+
+
+def test_an_address_of_another_county_inside_a_sentence_is_never_confident(gz):
+    _span, parsed, found = find_addresses(gz, "市民来电：我住济南市历下区清平路944号，门口路灯坏了")
+    assert parsed.other_district and not any(m.confident for m in found)
+
+
+def test_the_districts_own_city_before_an_address_in_a_sentence_keeps_it_confident(gz):
+    _span, _parsed, found = find_addresses(gz, "我住济宁市任城区清平路944号三里屯5号楼，楼道灯坏了")
+    assert found[0].confident and found[0].entry.code == "B9"
+
+
+def test_a_sentence_sent_as_an_address_is_answered_by_the_address_inside_it(gz):
+    from layers.locating import geocoding
+
+    note = "市民来电反映：古槐街道三里屯5号楼2单元楼道内堆放杂物，请核实处理。"
+    _parsed, found = geocoding.search(gz, note, 5)
+    assert (found[0].entry.code, found[0].confident) == ("B9", True)
+    _parsed, found = geocoding.search(gz, "我住济南市历下区清平路944号，路灯坏了", 5)
+    assert found and not any(m.confident for m in found)

@@ -197,8 +197,10 @@ def geocode_file(
              "(tcp://host:8786)")] = None,
 ) -> None:
     """Geocode every address of a CSV or .xlsx file (a register's 现住址, door plates, village
-    houses) to its building, unit, room, the register's dwelling and the grid; the input's
-    columns come out as they went in, the answer after them (CSV, UTF-8 with BOM)."""
+    houses, places, compounds, villages) to its building or place, unit, room, the register's
+    dwelling and the grid, exactly as GET /v1/geocode answers it: ``confident`` and, when not,
+    the ``reason``; the input's columns come out as they went in, the answer after them (CSV,
+    UTF-8 with BOM)."""
     import os
     import sys
     import time
@@ -268,10 +270,11 @@ def geocode_file(
         pd.concat([frame.reset_index(drop=True), safe_frame(answers)], axis=1).to_csv(
             sink, index=False, lineterminator="\n")
         rows = len(frame)
-        found = int(answers["building_code"].notna().sum())
+        found = int((answers["confident"] == True).sum())  # noqa: E712 (an object column)
         rooms = int(answers["dwelling_id"].notna().sum())
     if out:
         sink.close()
         err.print(f"{rows:,} rows geocoded into {out} in {time.perf_counter() - started:.1f} s: "
-                  f"{found:,} to a building, {rooms:,} to a dwelling of the register, "
-                  f"{rows - found:,} not placed (the error column says why)")
+                  f"{found:,} answered confidently, {rooms:,} to a dwelling of the register, "
+                  f"{rows - found:,} not confident or not found (the reason and error columns "
+                  "say why)")

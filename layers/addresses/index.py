@@ -1,7 +1,7 @@
 """The gazetteer of a locator, read from PostGIS: the standard addresses (``standard_addresses``,
 the backbone), the buildings that have none yet (their ``address`` parsed), the sites by name,
-and the communities and villages with their grids — every point placed in a grid of the locator's
-generation."""
+the register's organisations by name (their building is the answer), and the communities and
+villages with their grids — every point placed in a grid of the locator's generation."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.divisions import parents
 from gis.gazetteer import Gazetteer
 from gis.locator import GridIndex
+from layers.register import store as register
 
 
 def aliases_of(value: str | None) -> tuple[str, ...]:
@@ -33,10 +35,11 @@ def build(session: Session, areas: dict[str, dict], index: GridIndex) -> Gazette
         by_level.setdefault(area["level"], []).append(area)
     aliases = {a["name"]: tuple(a["aliases"]) for a in areas.values() if a["aliases"]}
     aliases |= {r.name: aliases_of(r.aliases) for r in roads if r.aliases}
+    districts = by_level.get("district", [])
     gazetteer = Gazetteer.for_district(
-        [a["name"] for a in by_level.get("district", [])],
-        [a["name"] for a in by_level.get("street", [])],
-        [a["name"] for a in by_level.get("community", [])], [r.name for r in roads], aliases)
+        [a["name"] for a in districts], [a["name"] for a in by_level.get("street", [])],
+        [a["name"] for a in by_level.get("community", [])], [r.name for r in roads], aliases,
+        tuple(dict.fromkeys(p for a in districts for p in parents(a["code"]))))
     rows = session.execute(text("""
         SELECT s.code, s.kind, s.address, s.name, s.street, s.community, s.road, s.door_plate,
                s.compound, s.building, s.building_code, s.place_kind, s.aliases, b.address AS written,
@@ -75,6 +78,10 @@ def build(session: Session, areas: dict[str, dict], index: GridIndex) -> Gazette
     for r, grid in zip(others, grids[len(rows):], strict=True):
         gazetteer.add(r.code, r.address, r.name, r.lon, r.lat, r.kind, grid,
                       aliases=aliases_of(r.aliases))
+    organisations = register.organisation_places(session)
+    for r, grid in zip(organisations, _grids(index, [r.lon for r in organisations],
+                                             [r.lat for r in organisations]), strict=True):
+        gazetteer.add_organisation(r.building, r.name, r.address, r.lon, r.lat, grid)
     _areas(gazetteer, by_level.get("community", []), index)
     return gazetteer
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gis.address import ParsedAddress
 from gis.extract import find_addresses
-from gis.gazetteer import REASONS_ZH, Match
+from gis.gazetteer import REASONS_ZH, Gazetteer, Match
 from gis.points import to_point
 from layers.errors import DomainError
 from layers.locating.locators import Locator, MissingLocation, grid_worker
@@ -53,12 +54,25 @@ def _grid(locator: Locator, code: str) -> dict:
     return {"code": code, "name": locator.areas.get(code, {}).get("name")}
 
 
+def search(gazetteer: Gazetteer, q: str, limit: int) -> tuple[ParsedAddress, list[Match]]:
+    """The gazetteer's candidates for ``q``; when it has none, those of the address inside it,
+    as ``POST /v1/geocode/extract`` finds it — a hotline note pasted into a search box or a
+    register's column (市民来电反映：古槐街道竹园府1栋2单元楼道内堆放杂物). The API, the resident
+    lookup, the register import and ``gridmap geocode`` all answer through here."""
+    parsed, found = gazetteer.search(q, limit=limit)
+    if not found:
+        inside = find_addresses(gazetteer, q[:MAX_TEXT], limit)
+        if inside is not None:
+            _span, parsed, found = inside
+    return parsed, found
+
+
 def candidates(locator: Locator, q: str, limit: int) -> tuple[dict, list[dict]]:
     """The parsed address and the best buildings/places for it, each with its grid, score,
     confidence and, when not confident, the reason."""
     if locator.gazetteer is None:
         return {}, []
-    parsed, found = locator.gazetteer.search(q, limit=limit)
+    parsed, found = search(locator.gazetteer, q, limit)
     return parsed.as_dict(), [_candidate(locator, m) for m in found]
 
 

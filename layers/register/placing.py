@@ -20,11 +20,14 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.gazetteer import REASONS_ZH
+from layers.locating import geocoding
 from layers.locating.locators import Locator
 
 # the answer's columns in a geocoded file, after the input's own
 GEOCODE_COLUMNS = ("building_code", "unit", "floor", "room", "dwelling_id", "grid_code",
-                   "grid_name", "community_name", "street_name", "score", "error", "错误")
+                   "grid_name", "community_name", "street_name", "grids", "score", "confident",
+                   "reason", "error", "错误")
 
 
 class Placer:
@@ -43,38 +46,70 @@ class Placer:
             self.only_dwelling = set(session.scalars(text(
                 "SELECT building_id FROM dwellings GROUP BY building_id HAVING count(*) = 1")))
         self._memo: dict[str, tuple] = {}
+        self._answers: dict[str, dict | None] = {}
 
     def place(self, address: str) -> tuple[dict | None, str | None, str | None]:
+        """The register's question: the building and dwelling, only on a confident answer that
+        is one building (else None and why, in English and Chinese)."""
         found = self._memo.get(address)
         if found is None:
-            found = self._memo[address] = self._place(address)
+            found = self._memo[address] = self._place(self.answer(address))
         return found
 
-    def _place(self, address: str) -> tuple[dict | None, str | None, str | None]:
+    def answer(self, address: str) -> dict | None:
+        """The best candidate exactly as ``GET /v1/geocode`` ranks it — a building, a site, a
+        compound, a door plate, a village or a community, confident or not — with its grid (one
+        code path for the API, the register and ``gridmap geocode``)."""
+        found = self._answers.get(address, False)
+        if found is False:
+            found = self._answers[address] = self._answer(address)
+        return found
+
+    def _answer(self, address: str) -> dict | None:
         if self.locator.gazetteer is None:
-            return None, "no address index is loaded", "地址库未加载"
-        parsed, found = self.locator.gazetteer.search(address, limit=1)
-        if not found or not found[0].confident:
-            why = f" ({found[0].reason}: {found[0].entry.address})" if found else ""
-            return None, ("the address matches no building with confidence; write road or "
-                          "compound and building number" + why), "地址无法匹配到建筑"
-        entry, score = found[0].entry, found[0].score
-        if entry.kind in ("compound", "door_plate", "village", "community"):
-            return None, (f"{entry.address} has several buildings; add the building number, unit "
-                          "and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
-        building = self.ids.get(entry.code)
-        if building is None:
-            return None, f"{entry.code} is a site, not a building with dwellings", "该地址不是住宅建筑"
+            return None
+        parsed, found = geocoding.search(self.locator.gazetteer, address, 1)
+        if not found:
+            return None
+        m = found[0]
+        entry = m.entry
+        building = self.ids.get(entry.code) if entry.kind == "building" else None
+        grid = self.grids.get(building) if building is not None else None
+        if grid is None:
+            grid = entry.grid_code
+        if grid is None and entry.kind == "interpolated":  # a point between door plates
+            g, _ = self.locator.index.locate_one(entry.lon, entry.lat)
+            grid = str(self.locator.index.codes[g]) if g >= 0 else None
         unit = int(parsed.unit) if parsed.unit and parsed.unit.isdigit() else 0
         room = parsed.room or "1"
         floor = int(room) // 100 if unit and room.isdigit() and len(room) >= 3 else 0
         # the register's dwelling only when the address names it (a room), or the building has
         # just one: "九九花园3号楼" is the building, not its first flat
-        named = parsed.room is not None or building in self.only_dwelling
-        return ({"building_id": building, "building": entry.code, "unit": unit, "floor": floor,
-                 "room": room, "grid": self.grids.get(building), "score": round(score, 3),
-                 "dwelling_id": self.dwellings.get((building, unit, floor, room)) if named
-                 else None}, None, None)
+        named = building is not None and (parsed.room is not None or building in self.only_dwelling)
+        return {"building_id": building, "building": entry.code if building is not None else None,
+                "code": entry.code, "address": entry.address, "kind": entry.kind,
+                "grids": entry.grids, "unit": unit, "floor": floor, "room": room, "grid": grid,
+                "score": round(m.score, 3), "confident": m.confident, "reason": m.reason,
+                "dwelling_id": self.dwellings.get((building, unit, floor, room)) if named
+                else None}
+
+    @staticmethod
+    def _place(found: dict | None) -> tuple[dict | None, str | None, str | None]:
+        if found is None:
+            return None, "the address matches no building with confidence; write road or " \
+                "compound and building number", "地址无法匹配到建筑"
+        if not found["confident"]:
+            zh = REASONS_ZH.get(found["reason"], "")
+            return None, ("the address matches no building with confidence; write road or "
+                          f"compound and building number ({found['reason']}: {found['address']})"), \
+                "地址无法匹配到建筑" + (f"（{zh}）" if zh else "")
+        if found["kind"] in ("compound", "door_plate", "village", "community"):
+            return None, (f"{found['address']} has several buildings; add the building number, "
+                          "unit and room"), "地址只到小区或门牌，请补充楼号、单元和房号"
+        if found["building_id"] is None:
+            return None, f"{found['code']} is a site, not a building with dwellings", "该地址不是住宅建筑"
+        return {k: found[k] for k in ("building_id", "building", "unit", "floor", "room", "grid",
+                                      "score", "dwelling_id")}, None, None
 
 
 def geocode_column(placer: Placer, addresses: pd.Series,
@@ -91,7 +126,7 @@ def geocode_column(placer: Placer, addresses: pd.Series,
 def geocode_plain_csv(placer: Placer, text: str, column: str,
                       progress: Callable[[int], None] | None = None,
                       processes: int = 1, client=None) -> tuple[str, int, int, int] | None:
-    """(text, rows, rows placed on a building, rows placed in a dwelling): the whole answer of a
+    """(text, rows, rows answered confidently, rows placed in a dwelling): the whole answer of a
     plain CSV — no quotes, no blank lines, no space after a comma —
     as text: each input line as it came, then the answer's columns, rendered once per distinct
     address (in the workers). What the data frame path writes for the same file, without
@@ -166,8 +201,8 @@ def _in_child(work: Callable, chunk: list[str]) -> list:
 
 def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
     """The answer's columns of each address as CSV text (what pandas writes for them), and
-    whether it found a building and a dwelling."""
-    return [(",".join(map(_field, answer)), answer[0] is not None, answer[4] is not None)
+    whether it was answered confidently and found a dwelling."""
+    return [(",".join(map(_field, answer)), answer[11] is True, answer[4] is not None)
             for answer in _answers(placer, chunk)]
 
 
@@ -182,19 +217,31 @@ def _field(value) -> str:
 
 
 def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
+    """The answer's columns of each address: the best candidate as the API answers it (a site,
+    a compound or a village too, with ``grids`` when it spans several), ``confident`` and, when
+    not, the ``reason``; ``error`` when nothing matches at all."""
     areas = placer.locator.areas
     out = []
     for address in chunk:
-        place, why, zh = placer.place(address) if address else (
-            None, "the address is empty", "地址为空")
-        if place is None:
-            out.append((None,) * 10 + (why, zh))
+        found = placer.answer(address) if address else None
+        if found is None:
+            why, zh = (("the address matches no building or place; write road or compound and "
+                        "building number", "地址无法匹配") if address else ("the address is empty",
+                                                                      "地址为空"))
+            out.append((None,) * 13 + (why, zh))
             continue
-        grid = place["grid"]
-        out.append((place["building"], place["unit"], place["floor"], place["room"],
-                    place["dwelling_id"], grid, _name(areas, grid), _name(areas, grid and grid[:12]),
-                    _name(areas, grid and grid[:9]), place["score"], None, None))
+        grid = found["grid"]
+        building = found["building"] or (found["code"] if found["kind"] not in _AREAS else None)
+        has_unit = found["building_id"] is not None
+        out.append((building, found["unit"] if has_unit else None,
+                    found["floor"] if has_unit else None, found["room"] if has_unit else None,
+                    found["dwelling_id"], grid, _name(areas, grid), _name(areas, grid and grid[:12]),
+                    _name(areas, grid and grid[:9]), ";".join(found["grids"]) or None,
+                    found["score"], found["confident"], found["reason"], None, None))
     return out
+
+
+_AREAS = ("compound", "door_plate", "village", "community", "interpolated")
 
 
 def _name(areas: dict, code: str | None) -> str | None:
