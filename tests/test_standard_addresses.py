@@ -31,6 +31,9 @@ def district(server_url, template_url):
         assert write_validated(engine, city).ok
         with TestClient(create_app(url=url)) as client:
             load_register(engine, client.app.state.cipher, scale=0.05, today=TODAY)
+            # the register's organisations are in the gazetteer once the locator is rebuilt
+            # (the load announces them: NOTIFY gridmap_data); rebuilt here, not waited for
+            client.app.state.locators.refresh()
             with session_scope(engine) as session:
                 tokens = {role: users.add(session, role, role, scope)[1] for role, scope in
                           (("admin", None), ("dispatcher", None), ("worker", "370811"))}
@@ -68,6 +71,25 @@ def test_the_demos_names_with_numerals_answer_as_written(district, name):
     assert top["building"]["name"] == name, top
     # 万达广场 is also the name of an organisation registered in another grid: see below
     assert top["confident"] or (name == "万达广场" and top["reason"] == "ambiguous"), top
+
+
+def test_an_organisations_import_tells_every_api_process_to_rebuild_its_gazetteer(district):
+    import pandas as pd
+
+    from layers.register.importer import _Writers
+
+    client, engine, *_ = district
+    with engine.connect() as listening:
+        listening.execute(text("LISTEN gridmap_data"))
+        listening.commit()
+        with session_scope(engine) as session:
+            building = session.execute(text("SELECT id FROM buildings ORDER BY id LIMIT 1")).scalar()
+            rows = pd.DataFrame([{"credit_code": "91370811TEST00001X", "name": "济宁测试通知有限公司",
+                                  "kind": "enterprise", "address": "济宁市任城区测试路1号", "building_id": building,
+                                  "contact_name": None, "contact_phone": None}])
+            _Writers.organisations(session, rows, client.app.state.cipher)
+        heard = [n.payload for n in listening.connection.driver_connection.notifies(timeout=5, stop_after=1)]
+    assert heard == ["organisations"]
 
 
 def test_a_site_named_like_an_organisation_in_another_grid_is_ambiguous_with_the_site_first(

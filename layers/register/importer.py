@@ -30,7 +30,7 @@ from layers.interchange.spreadsheet import safe_row
 from layers.limits import Limits
 from layers.limits import current as current_limits
 from layers.locating.locators import Locator
-from layers.register import identity
+from layers.register import identity, store
 from layers.register.crypto import PersonalData
 from layers.register.placing import Placer
 from layers.storage.db import session_scope
@@ -447,6 +447,8 @@ class _Writers:
             if result is not None:
                 inserted += result.inserted
                 updated += not result.inserted
+        if inserted or updated:
+            store.organisations_changed(session)
         return {"organisations_inserted": inserted, "organisations_updated": updated}
 
 

@@ -55,12 +55,19 @@ def copy_rows(engine: Engine, register, cipher: PersonalData, *, flag_m: float) 
                 "month": column(v.month, "date"), "recorded_by": column(["demo"] * len(v), "raw"),
                 "distance_m": column(v.distance_m.round(1), "float"),
                 "flagged": column(v.distance_m > flag_m, "bool"), "geom": points(v.lon, v.lat)})
+        organisations_changed(session)
         for table in ("dwellings", "persons", "organisations", "visits"):
             session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                  f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"))
             session.execute(text(f"ANALYZE {table}"))
     return {"dwellings": len(d), "persons": len(p), "organisations": len(o), "visits": len(v),
             "floating": int(np.sum(p.floating.to_numpy()))}
+
+
+def organisations_changed(session: Session) -> None:
+    """Tell every API process (NOTIFY gridmap_data, sent at commit) that the organisations
+    changed: the gazetteer finds them by name, and is rebuilt with the locator."""
+    session.execute(text("SELECT pg_notify('gridmap_data', 'organisations')"))
 
 
 def organisation_places(session: Session) -> list:
