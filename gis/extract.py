@@ -18,7 +18,8 @@ import unicodedata
 from functools import lru_cache
 
 from gis.address import ParsedAddress, simplified
-from gis.gazetteer import Gazetteer, Match, flagged
+from gis.gazetteer import Gazetteer
+from gis.gazetteer_terms import Match, flagged
 from gis.name_index import COMPOUND_WORDS
 
 _CN = "〇零一二三四五六七八九十百千廿"

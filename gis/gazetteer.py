@@ -20,8 +20,8 @@ An answer is ``confident`` (score ≥ :data:`CONFIDENT`) only when
 
 A place of several buildings — a compound, a door plate, a village — is answered as one
 candidate with its ``grids``; it is confident when its grid is certain (one grid). Everything
-else comes back ranked below :data:`CONFIDENT` with the reason. Why this module is long: the
-rules above and the answers about places of several buildings share the candidates' evidence.
+else comes back ranked below :data:`CONFIDENT` with the reason (gis/gazetteer_terms.py).
+Why this module is long: the rules and the answers about places of several buildings share them.
 """
 
 from __future__ import annotations
@@ -30,9 +30,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from gis.address import ParsedAddress, Vocabulary, clean, fold, normalise, parse, within_one_edit
+from gis.gazetteer_terms import MARGIN, Entry, Match, flagged
+from gis.gazetteer_terms import Evidence as _Evidence
+from gis.gazetteer_terms import ambiguous as _ambiguous
+from gis.gazetteer_terms import canonical as _canon
+from gis.gazetteer_terms import scored as _match
 from gis.name_index import (
     ADDED,
     COMPOUND_WORDS,
@@ -45,18 +49,6 @@ from gis.name_index import (
     NameIndex,
 )
 
-CONFIDENT = 0.8
-MARGIN = 0.1  # another candidate within this of the best: ambiguous
-REASONS_ZH = {
-    "ambiguous": "有多个相近的地址，请选择",
-    "approximate name": "名称不完全一致，请确认",
-    "building not found": "未找到该楼号，请核对",
-    "several grids": "该地点跨多个网格，请补充楼号或门牌",
-    "between door plates": "门牌号不在地址库中，位置为推算",
-    "contradicts": "地址各部分不一致，请核对",
-    "partial name": "仅匹配名称的一部分，请确认",
-    "other district": "地址属于其他区县",
-}
 _FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
 _REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
 _CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
@@ -64,44 +56,6 @@ _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or
 # a site's or compound's gate, or its entrance (门口)
 _GATE = re.compile("(?:(?:东北|东南|西北|西南|[东西南北正大侧后])门|门口|门前)$")
 _NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
-
-
-@dataclass
-class Entry:
-    code: str
-    address: str
-    name: str | None
-    lon: float
-    lat: float
-    # "building", a place's kind, or an answer about several buildings: compound, door_plate,
-    # village, community, interpolated
-    kind: str
-    parts: ParsedAddress
-    grid_code: str | None = None
-    grids: tuple[str, ...] = ()  # a place of several buildings: the grids it lies in
-
-
-class Match(NamedTuple):
-    entry: Entry
-    score: float
-    reason: str | None = None  # why not confident (None when confident)
-
-    @property
-    def confident(self) -> bool:
-        return self.score >= CONFIDENT
-
-
-@dataclass
-class _Evidence:
-    """How one entry met the query: name levels per part, and what disagreed."""
-
-    compound: int | None = None
-    road: int | None = None
-    village: int | None = None
-    place: int | None = None
-    identified: bool = False  # something distinctive names it (rule 1)
-    conflicts: int = 0  # parts of the query that say otherwise (rule 2)
-    raw: float = 1.0
 
 
 @dataclass
@@ -643,33 +597,3 @@ class Gazetteer:
         label = f"{self.roads.display.get(road, road)}{n}号"
         return Match(Entry(f"interpolated:{label}", label, None, lon, lat, "interpolated",
                            self.parse(label)), score, "between door plates")
-
-
-def _canon(part: str, value) -> str:
-    """A part of a standard address as the parser would have written it."""
-    text = str(value)
-    if text.isdigit():
-        return text
-    if part in ("house_number", "building_no", "unit", "floor", "room", "group"):
-        return normalise(text).removesuffix("号").removesuffix("号楼") or text
-    return normalise(text)
-
-
-def _match(entry: Entry, raw: float, reason: str | None) -> Match:
-    """A candidate whose score says what its reason says: ≥ CONFIDENT exactly when there is none."""
-    raw = max(0.0, min(1.0, raw))
-    score = max(raw, CONFIDENT) if reason is None else min(raw, CONFIDENT - 0.01)
-    return Match(entry, round(score, 3), reason)
-
-
-def flagged(found: list[Match], reason: str) -> list[Match]:
-    """The same candidates, none of them confident, each with ``reason``."""
-    return [_match(m.entry, m.score, reason) for m in found]
-
-
-def _ambiguous(answers: list[Match]) -> list[Match]:
-    """Several answers where one was wanted: none of them is confident."""
-    answers = sorted(answers, key=lambda m: (-m.score, m.entry.code))
-    if len(answers) < 2:
-        return answers
-    return [_match(m.entry, m.score, m.reason or "ambiguous") for m in answers]

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from gis.address import fold, normalise, parse
 from gis.divisions import parents
 from gis.extract import find_addresses
-from gis.gazetteer import CONFIDENT, Gazetteer
+from gis.gazetteer import Gazetteer
+from gis.gazetteer_terms import CONFIDENT
 from gis.name_index import split_generic
 
 

@@ -341,7 +341,8 @@ def test_the_stories_are_replayed_as_cases_with_their_times(field_demo):
 
 def test_a_resident_typing_the_accounts_compounds_finds_them(city):
     """`九九花园` and `金华小区` — nothing was found before the demo carried them."""
-    from gis.gazetteer import CONFIDENT, Gazetteer
+    from gis.gazetteer import Gazetteer
+    from gis.gazetteer_terms import CONFIDENT
 
     areas = city.layers["areas"]
     gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),

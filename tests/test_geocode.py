@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bench.messy_addresses import generate as messy
 from gis.address import normalise, parse, within_one_edit
-from gis.gazetteer import CONFIDENT, Gazetteer
+from gis.gazetteer import Gazetteer
+from gis.gazetteer_terms import CONFIDENT
 from layers.access.rate_limit import RateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated

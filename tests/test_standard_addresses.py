@@ -85,8 +85,9 @@ def test_an_organisations_import_tells_every_api_process_to_rebuild_its_gazettee
         with session_scope(engine) as session:
             building = session.execute(text("SELECT id FROM buildings ORDER BY id LIMIT 1")).scalar()
             rows = pd.DataFrame([{"credit_code": "91370811TEST00001X", "name": "济宁测试通知有限公司",
-                                  "kind": "enterprise", "address": "济宁市任城区测试路1号", "building_id": building,
-                                  "contact_name": None, "contact_phone": None}])
+                                  "kind": "enterprise", "address": "济宁市任城区测试路1号",
+                                  "building_id": building, "contact_name": None,
+                                  "contact_phone": None}])
             _Writers.organisations(session, rows, client.app.state.cipher)
         heard = [n.payload for n in listening.connection.driver_connection.notifies(timeout=5, stop_after=1)]
     assert heard == ["organisations"]

@@ -14,7 +14,8 @@ import numpy as np
 
 from gis.address import ParsedAddress
 from gis.extract import find_addresses
-from gis.gazetteer import REASONS_ZH, Gazetteer, Match
+from gis.gazetteer import Gazetteer
+from gis.gazetteer_terms import REASONS_ZH, Match
 from gis.points import to_point
 from layers.errors import DomainError
 from layers.locating.locators import Locator, MissingLocation, grid_worker

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.gazetteer import REASONS_ZH
+from gis.gazetteer_terms import REASONS_ZH
 from layers.locating import geocoding
 from layers.locating.locators import Locator
 
