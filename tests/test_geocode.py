@@ -12,7 +12,7 @@ from gis.gazetteer import CONFIDENT, Gazetteer
 from layers.access.rate_limit import RateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, small_city
 
 
 @pytest.mark.parametrize(("typed", "canonical"), [
@@ -118,7 +118,7 @@ def test_ten_thousand_messy_addresses_top1_at_least_99_percent_and_none_confiden
 
 @pytest.fixture
 def client(db_url, engine):
-    assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
+    assert write_validated(engine, small_city()).ok
     with TestClient(create_app(url=db_url)) as c:
         yield c
 
