@@ -79,6 +79,11 @@ def small_city(scale: float = 0.05):
     return pickle.loads(_pickled_city(scale))
 
 
+def full_city():
+    """The whole demo city of Rencheng (scale 1.0; a minute of CPU to generate), once per session."""
+    return small_city(1.0)
+
+
 # -- databases --------------------------------------------------------------------------------------
 def _psycopg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

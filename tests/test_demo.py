@@ -11,13 +11,13 @@ from gis.topology import metres_to_degrees, sibling_defects
 from layers.demo.city import generate
 from layers.demo.names import STREETS
 from layers.interchange.importer import write_validated
-from tests.support import BOUNDARY
+from tests.support import BOUNDARY, full_city
 from tests.support import small_city as cached_small_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=1.0)
+    return full_city()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from gis.gazetteer import CONFIDENT, Gazetteer
 from layers.access.rate_limit import RateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.support import BOUNDARY, small_city
+from tests.support import BOUNDARY, full_city, small_city
 
 
 @pytest.mark.parametrize(("typed", "canonical"), [
@@ -90,7 +90,7 @@ def test_a_site_is_found_by_its_name(small_gazetteer):
 
 @pytest.fixture(scope="module")
 def city_gazetteer():
-    city = generate(BOUNDARY, scale=1.0)
+    city = full_city()
     areas = city.layers["areas"]
     gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),
                                 [*areas[areas.level == "street"].name, "二十里铺街道"])

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gis.locator import GridIndex
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.support import BOUNDARY, disagreements, scratch_database
+from tests.support import disagreements, full_city, scratch_database
 
 pytestmark = pytest.mark.slow  # the full demo city against PostGIS
 
@@ -24,7 +23,7 @@ def demo(server_url, template_url):
     from layers.locating.locators import LocatorRegistry
 
     with scratch_database(server_url, pool_size=2) as (_url, engine):
-        assert write_validated(engine, generate(BOUNDARY, scale=1.0)).ok
+        assert write_validated(engine, full_city()).ok
         yield engine, LocatorRegistry(engine).active()
 
 
