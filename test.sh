@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Install what the tests need, lint, and run the whole suite against a throwaway PostGIS
-# cluster that the test session starts and removes. Idempotent.
+# Install what the tests need, lint, and run the whole suite against throwaway PostGIS clusters
+# that the test session starts and removes (one per worker). Idempotent.
+#
+# Two worker processes (pytest-xdist, a module's tests stay on one worker so its fixtures are
+# built once); the ten slowest tests are listed at the end. Arguments go to pytest, e.g.
+#   ./test.sh tests/test_cases.py          ./test.sh -m "not browser and not slow"
+#   ./test.sh -n 0                         (one process: pdb, -x and ordered output work best)
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh --dev
 .venv/bin/ruff check .
 .venv/bin/python scripts/mypy_baseline.py  # types: errors may only shrink (mypy-baseline.txt)
 # pytest exits 5 when it collects no tests; with `set -e` that fails the run, as it should.
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${GRIDMAP_TEST_WORKERS:-2}" --dist loadscope --durations=10 "$@"

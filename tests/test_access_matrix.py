@@ -23,14 +23,10 @@ from api.app import api_routes, create_app
 from api.security import route_access
 from layers.access import users
 from layers.access.policy import allows
-from layers.demo.city import generate
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
 from layers.storage.models import UserRole
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock, real_png
+from tests.support import MONDAY_10, Clock, real_png, scratch_database, small_city
 
 CALLERS = {  # name → (role, scoped to the *other* street?)
     "anonymous": (UserRole.PUBLIC, False), "worker": (UserRole.WORKER, False),
@@ -306,13 +302,12 @@ def test_every_route_has_an_access_probe(db_url):
 
 
 @pytest.fixture(scope="module")
-def world(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
+def world(server_url, city_template):
+    city = small_city()
     areas = city.layers["areas"]
     grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
     cams = city.layers["cameras"]
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         app = create_app(url=url)
         app.state.clock = Clock(MONDAY_10)
         with TestClient(app) as client:

@@ -18,19 +18,15 @@ from bench.address_eval import answers, score, sets, writers
 from bench.address_eval.answers import Answer, Candidate
 from bench.address_eval.generate import generate
 from bench.address_eval.report import Outcome
-from layers.demo.city import generate as generate_city
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import scratch_database
 
 CLASSES = {"standard", "variant", "typo", "numeral_name", "landmark", "area", "free_text", "negative"}
 
 
 @pytest.fixture(scope="module")
-def city(server_url, template_url):
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, generate_city(BOUNDARY, scale=0.05)).ok
+def city(server_url, city_template):
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         app = create_app(url=url)
         load_register(engine, app.state.cipher, scale=0.05)
         yield url, engine, app

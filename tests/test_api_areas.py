@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY
 
 
 @pytest.fixture

@@ -12,30 +12,26 @@ from sqlalchemy import text
 from api.app import create_app
 from gis.crs import transform_xy
 from layers.boundaries import generations
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually
-from tests.test_boundary import BOUNDARY
+from tests.support import _a_grid, eventually, small_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 @pytest.fixture
 def client(db_url, engine, city):
-    assert write_validated(engine, city).ok
     with TestClient(create_app(url=db_url)) as c:
         yield c
-
-
-def _a_grid(city, kind="comprehensive"):
-    a = city.layers["areas"]
-    row = a[(a.level == "grid") & (a.kind == kind)].iloc[0]
-    p = row.geometry.representative_point()
-    return row, p.x, p.y
 
 
 def test_locate_answers_grid_hierarchy_workers_and_reception_room(client, city):
@@ -143,7 +139,7 @@ def test_at_a_past_date_answers_with_the_boundaries_then(client, engine, city):
                              "WHERE generation_id = :g AND code = :c"), {"g": draft.id, "c": grid.code})
         generations.publish(session, draft, __import__("datetime").date(2025, 1, 1))
     assert eventually(lambda: client.get("/v1/locate", params={"lon": lon, "lat": lat}).json()
-                      ["grid"]["name"] == grid["name"] + "（新）", 10)  # the NOTIFY listener's swap
+                      ["grid"]["name"] == grid["name"] + "（新）")  # the NOTIFY listener's swap
     then = client.get("/v1/locate", params={"lon": lon, "lat": lat, "at": "2024-06-01"}).json()
     assert then["grid"]["name"] == grid["name"]
     assert then["generation"]["status"] == "retired"

@@ -11,8 +11,7 @@ from layers.access import users
 from layers.access.policy import is_public
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
-from tests.conftest import eventually
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, eventually
 
 
 @pytest.fixture
@@ -110,7 +109,7 @@ def test_a_token_disabled_elsewhere_is_refused_by_a_running_server_at_once(clien
     assert client.app.state.credentials.hits == hits + 1  # answered from memory
     with session_scope(engine) as session:
         session.execute(text("UPDATE users SET disabled_at = now() WHERE name = 'cached'"))
-    assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+    assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401)
 
 
 def test_the_server_hears_changes_before_it_serves_its_first_request(client):
@@ -144,7 +143,7 @@ def test_a_token_disabled_during_a_slow_locator_rebuild_is_refused_before_the_re
         with session_scope(engine) as session:
             session.execute(text("UPDATE users SET disabled_at = now() "
                                  "WHERE name = 'during-rebuild'"))
-        assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401, 3.0)
+        assert eventually(lambda: client.get("/v1/me", headers=headers).status_code == 401)
         assert registry.rebuilds == rebuilds  # the rebuild was still under way
     finally:
         release.set()
@@ -156,7 +155,7 @@ def test_a_rotated_token_stops_and_the_new_one_works(client, engine):
     assert client.get("/v1/me", headers=old).status_code == 200
     with session_scope(engine) as session:
         _user, token = users.rotate(session, "rotating")
-    assert eventually(lambda: client.get("/v1/me", headers=old).status_code == 401, 3.0)
+    assert eventually(lambda: client.get("/v1/me", headers=old).status_code == 401)
     assert client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 

@@ -1,7 +1,6 @@
 """The real Rencheng boundary: converted from GCJ-02, stored in WGS84, measured in metres."""
 
 import json
-from pathlib import Path
 
 import pytest
 import shapely
@@ -10,8 +9,7 @@ from gis.metric import area_m2
 from layers.boundaries import areas, generations
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
-
-BOUNDARY = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "370811.geojson"
+from tests.support import BOUNDARY
 
 
 def _geometry() -> shapely.Geometry:

@@ -11,11 +11,8 @@ from layers.demo.case_history import load as load_history
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, CHROMIUM, SHOTS, live_server, scratch_database
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent / "screenshots"
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
 

@@ -18,15 +18,10 @@ from sqlalchemy import text
 from gridmap.settings import Settings
 from layers.access import users
 from layers.demo.case_history import load as load_history
-from layers.demo.city import generate
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.register.crypto import personal_data
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM, SHOTS
-from tests.test_cases import real_png
+from tests.support import CHROMIUM, SHOTS, live_server, real_png, scratch_database
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
@@ -35,13 +30,11 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def platform(server_url, template_url):
+def platform(server_url, city_template):
     """A small city with a case history and its register; credentials of a dispatcher, of the
     grid worker of one staffed grid, a planner and a department; a building of that grid whose
     address the hotline will give."""
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         load_history(engine, scale=0.01)
         load_register(engine, personal_data(Settings()), scale=0.05)
         with engine.connect() as conn:  # an urban grid with a worker, and one of its buildings

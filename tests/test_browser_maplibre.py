@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.cluster import pick_free_port
 from map_ui.assets import STATIC_DIR
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM, SHOTS
+from tests.support import CHROMIUM, SHOTS, live_server, scratch_database, small_city
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
@@ -43,12 +39,10 @@ map.on("error", e => { window.failed = String(e.error && e.error.message || e); 
 
 
 @pytest.fixture(scope="module")
-def gridmap(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url) as (url, engine):
-        assert write_validated(engine, city).ok
-        with live_server(url) as base:
-            yield base, city
+def gridmap(server_url, city_template):
+    city = small_city()
+    with scratch_database(server_url, template=city_template) as (url, _engine), live_server(url) as base:
+        yield base, city
 
 
 @pytest.fixture(scope="module")

@@ -13,28 +13,22 @@ from sqlalchemy import text
 
 from gridmap.settings import Settings
 from layers.access import users
-from layers.demo.city import generate
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.register.crypto import personal_data
 from layers.storage.db import make_engine, session_scope
 from layers.storage.models import CARE_PREDICATE
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM, SHOTS
-from tests.test_cases import real_png
+from tests.support import CHROMIUM, SHOTS, live_server, real_png, scratch_database, small_city
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
 
 
 @pytest.fixture(scope="module")
-def field(server_url, template_url):
+def field(server_url, city_template):
     """A small city with its register, a worker's credential for a grid with people on the
     month's visit list, a department's task (with instructions) for that grid."""
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
+    city = small_city()
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         load_register(engine, personal_data(Settings()), scale=0.05)
         with engine.connect() as conn:  # a staffed grid whose list has people to visit
             code = conn.execute(text(f"""

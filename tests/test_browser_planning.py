@@ -15,25 +15,26 @@ import pytest
 import shapely
 
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM, SHOTS
-from tests.test_planning import _community_with_grids
+from tests.support import (
+    CHROMIUM,
+    SHOTS,
+    _community_with_grids,
+    live_server,
+    scratch_database,
+    small_city,
+)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")]
 
 
 @pytest.fixture(scope="module")
-def planning_site(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
+def planning_site(server_url, city_template):
+    city = small_city()
     community, pair = _community_with_grids(city)
     overloaded = city.notes["overloaded"][0]
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         with session_scope(engine) as session:
             tokens = {"planner": users.add(session, "wang", "planner")[1],
                       "dispatcher": users.add(session, "li", "dispatcher")[1]}

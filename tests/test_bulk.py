@@ -13,20 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gis.crs import transform_xy
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.locating import bulk
 from layers.locating.batch import locate_rows, parse_batch
 from layers.locating.locators import LocatorRegistry, grid_worker
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import scratch_database
 
 
 @pytest.fixture(scope="module")
-def locator(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url) as (_url, engine):
-        assert write_validated(engine, city).ok
+def locator(server_url, city_template):
+    with scratch_database(server_url, template=city_template) as (_url, engine):
         yield LocatorRegistry(engine).active()
 
 

@@ -14,31 +14,24 @@ from layers.access import users
 from layers.cases.working_calendar import add_working_hours, working_hours_between
 from layers.clock import CHINA
 from layers.demo.case_history import load as load_history
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
 from layers.storage.models import Case
-from tests.test_boundary import BOUNDARY
-
-MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)
-
-
-class Clock:
-    def __init__(self, t: dt.datetime):
-        self.t = t
-
-    def __call__(self) -> dt.datetime:
-        return self.t
+from tests.support import MONDAY_10, Clock, real_png, small_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 @pytest.fixture
 def app_env(db_url, engine, city, monkeypatch):
-    assert write_validated(engine, city).ok
     monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
     from gridmap.settings import get_settings
 
@@ -228,17 +221,6 @@ def test_camera_sectors_include_what_is_ahead_and_exclude_what_is_behind():
     assert not sees(116.5, 35.4, 180, 60, 100, 116.5, 35.4005)[()]  # looking south
     assert not sees(116.5, 35.4, 0, 60, 40, 116.5, 35.4005)[()]  # out of range
     assert sees(116.5, 35.4, 180, 360, 100, 116.5, 35.4005)[()]  # a PTZ sees all around
-
-
-def real_png() -> bytes:
-    """A small but real photo (photos are checked by decoding them)."""
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
-    return out.getvalue()
 
 
 # -- the workflow ----------------------------------------------------------------------------------

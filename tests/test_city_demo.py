@@ -20,9 +20,9 @@ from layers.demo.city import RENCHENG, generate
 from layers.demo.counties import district_features, generate_city, registered_county, residents
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import ROOT, live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM, SHOTS
+from tests.support import BOUNDARY, CHROMIUM, ROOT, SHOTS, live_server, scratch_database
+
+pytestmark = pytest.mark.slow  # the whole city of Jining
 
 JINING = ROOT / "data" / "boundaries" / "370800.geojson"
 SCALE = 0.05
@@ -190,6 +190,7 @@ def test_an_unknown_boundary_is_named_with_the_ones_there_are(settings_env):
     assert "370800" in result.output and "370811" in result.output
 
 
+@pytest.mark.process
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")
 def test_the_coverage_map_draws_every_grid_of_the_city(loaded, city):

@@ -13,10 +13,9 @@ from layers import clock
 from layers.access import users
 from layers.boundaries import generations
 from layers.demo.case_history import load as load_history
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.test_boundary import BOUNDARY
+from tests.support import small_city
 
 ONE_AM = dt.datetime(2026, 11, 27, 1, 0, tzinfo=clock.CHINA)  # = 2026-11-26T17:00Z
 TODAY = dt.date(2026, 11, 27)
@@ -24,7 +23,7 @@ TODAY = dt.date(2026, 11, 27)
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
 
 
 @pytest.fixture

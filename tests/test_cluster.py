@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import make_url
 
 from layers.storage.cluster import ClusterError, LocalCluster, bindir_major, find_bindir, port_is_free
+from tests.support import PATIENCE_S
+
+pytestmark = pytest.mark.process  # each test starts PostgreSQL clusters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +29,7 @@ def _gridmap(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAP_")}
     env["GRIDMAP_HOME"] = str(home)
     return subprocess.run([str(ROOT / ".venv" / "bin" / "gridmap"), *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=PATIENCE_S)
 
 
 def test_the_newest_installed_postgresql_with_postgis_is_detected():

@@ -10,19 +10,19 @@ import shapely
 from sqlalchemy import text
 
 from layers.boundaries import generations
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.locating import distributed
 from layers.locating.batch import BadBatch
 from layers.locating.bulk import locate_csv
 from layers.locating.locators import for_points
 from layers.storage.db import session_scope
-from tests.test_boundary import BOUNDARY
+from tests.support import PATIENCE_S, eventually, small_city
+
+pytestmark = pytest.mark.process  # dask schedulers and workers
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,13 @@ def client():
 
 
 @pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
+
+
+@pytest.fixture
 def loaded(engine, city):
-    assert write_validated(engine, city).ok
     return engine
 
 
@@ -171,30 +176,40 @@ def test_the_cli_locates_on_dask(settings_env, loaded, city, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scheduler():
+def scheduler(tmp_path_factory):
     """A scheduler and two workers started as separate programs (`dask scheduler`, `dask worker`),
     as on several machines: gridmap only gets the scheduler's address."""
+    import json
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    from layers.storage.cluster import pick_free_port
-
     dask = str(Path(sys.executable).with_name("dask"))
-    port = pick_free_port(18786)
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+    # the scheduler binds a port the kernel chooses and writes its address to a file the workers
+    # wait for: no port to lose to another process, no sleep until it listens
+    scheduler_file = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--scheduler-file", str(scheduler_file),
                                "--dashboard-address", ":0", "--no-show"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        time.sleep(1.0)
         for _ in range(2):
-            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1",
-                                           "--no-nanny", "--dashboard-address", ":0"],
+            procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(scheduler_file),
+                                           "--nthreads", "1", "--no-nanny",
+                                           "--dashboard-address", ":0"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        client = distributed.client_for(address)
-        client.wait_for_workers(2, timeout=60)
+
+        def written() -> bool:
+            assert procs[0].poll() is None, "the dask scheduler exited"
+            try:
+                return bool(json.loads(scheduler_file.read_text()).get("address"))
+            except (OSError, ValueError):
+                return False
+
+        assert eventually(written), "the dask scheduler did not start"
+        address = json.loads(scheduler_file.read_text())["address"]
+        client = distributed.client_for(address, timeout=PATIENCE_S)
+        client.wait_for_workers(2, timeout=PATIENCE_S)
         client.close()
         yield address
     finally:

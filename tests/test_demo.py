@@ -11,17 +11,18 @@ from gis.topology import metres_to_degrees, sibling_defects
 from layers.demo.city import generate
 from layers.demo.names import STREETS
 from layers.interchange.importer import write_validated
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, full_city
+from tests.support import small_city as cached_small_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=1.0)
+    return full_city()
 
 
 @pytest.fixture(scope="module")
 def small_city():
-    return generate(BOUNDARY, scale=0.05)
+    return cached_small_city()
 
 
 def _areas(city, level):
@@ -274,7 +275,7 @@ def field_demo(server_url, template_url):
 
     from layers.demo import field
     from layers.demo.case_history import load as load_history
-    from tests.conftest import scratch_database
+    from tests.support import scratch_database
 
     with scratch_database(server_url) as (_url, engine):
         # a quarter of the district: 金城街道 has 九九花园 and 兴东 (金华小区) at this scale

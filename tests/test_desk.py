@@ -15,25 +15,20 @@ from sqlalchemy import text
 from api.app import Escalator, create_app
 from layers.access import users
 from layers.cases import feed
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import MONDAY_10, Clock, scratch_database, small_city
 
 
 @pytest.fixture(scope="module")
-def desk(server_url, template_url):
+def desk(server_url, city_template):
     """One small city, one app on a fake clock; tokens for a worker, a dispatcher, a dispatcher of
     another street and an admin. Tests make their own cases (each in its own grid)."""
-    city = generate(BOUNDARY, scale=0.05)
+    city = small_city()
     areas = city.layers["areas"]
     grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
     staffed = set(city.workers.grid_codes.str.split(";").explode())
     grids = grids[grids.code.isin(staffed)]
-    with scratch_database(server_url, pool_size=3) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=3, template=city_template) as (url, engine):
         app = create_app(url=url)
         app.state.clock = Clock(MONDAY_10)
         with TestClient(app) as client:
@@ -358,7 +353,7 @@ def test_revealing_phones_is_rate_limited_per_client(desk):
 
 def _page_client(app, token: str, page: str) -> tuple[TestClient, str]:
     """A browser of its own signed in on the pages; the CSRF token ``page`` gives its writes."""
-    from tests.conftest import sign_in
+    from tests.support import sign_in
 
     browser = TestClient(app)
     assert sign_in(browser, token).status_code == 303

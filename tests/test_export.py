@@ -11,19 +11,23 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gridmap.cli import app
-from layers.demo.city import generate
-from layers.interchange.importer import import_path, write_validated
-from tests.test_boundary import BOUNDARY
+from layers.interchange.importer import import_path
+from tests.support import small_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 @pytest.fixture
 def loaded(settings_env, engine, city):
-    assert write_validated(engine, city).ok
     return engine
 
 

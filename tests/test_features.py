@@ -10,20 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import PATIENCE_S, live_server, scratch_database, small_city
 
-pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is needed")
+pytestmark = [pytest.mark.process,  # GDAL reads a live server
+              pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is needed")]
 
 
 @pytest.fixture(scope="module")
-def ogc(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url) as (url, engine):
-        assert write_validated(engine, city).ok
+def ogc(server_url, city_template):
+    city = small_city()
+    with scratch_database(server_url, template=city_template) as (url, engine):
         with session_scope(engine) as session:
             # a dispatcher reads every layer (cameras are not for workers)
             _user, token = users.add(session, "qgis", "dispatcher")
@@ -35,7 +32,7 @@ def _ogr(base: str, token: str | None, *args: str, layer: str | None = None
          ) -> subprocess.CompletedProcess:
     env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"} if token else None
     command = ["ogrinfo", "-ro", *args, f"OAPIF:{base}/ogc", *([layer] if layer else [])]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=PATIENCE_S)
 
 
 def test_gdal_lists_every_layer_as_a_collection(ogc):
@@ -175,7 +172,7 @@ def _http_fetches(base: str, token: str, *args: str, layer: str) -> tuple[str, l
     """ogrinfo's output and the URLs it fetched (GDAL's debug output names each one)."""
     env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
     done = subprocess.run(["ogrinfo", "-ro", "--debug", "on", *args, f"OAPIF:{base}/ogc", layer],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=PATIENCE_S)
     fetched = [line.split("Fetch(", 1)[1].split(")", 1)[0] for line in done.stderr.splitlines()
                if "HTTP: Fetch(" in line]
     return done.stdout, fetched

@@ -13,7 +13,7 @@ from gis.gazetteer_terms import CONFIDENT
 from layers.access.rate_limit import RateLimiter
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, full_city, small_city
 
 
 @pytest.mark.parametrize(("typed", "canonical"), [
@@ -91,7 +91,7 @@ def test_a_site_is_found_by_its_name(small_gazetteer):
 
 @pytest.fixture(scope="module")
 def city_gazetteer():
-    city = generate(BOUNDARY, scale=1.0)
+    city = full_city()
     areas = city.layers["areas"]
     gz = Gazetteer.for_district(list(areas[areas.level == "district"].name),
                                 [*areas[areas.level == "street"].name, "二十里铺街道"])
@@ -119,7 +119,7 @@ def test_ten_thousand_messy_addresses_top1_at_least_99_percent_and_none_confiden
 
 @pytest.fixture
 def client(db_url, engine):
-    assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
+    assert write_validated(engine, small_city()).ok
     with TestClient(create_app(url=db_url)) as c:
         yield c
 

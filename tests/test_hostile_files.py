@@ -125,7 +125,7 @@ def test_a_database_lost_during_a_register_import_ends_in_one_line_and_writes_no
     from layers.boundaries.areas import load_district_boundary
     from layers.register import importer
     from layers.storage.db import session_scope
-    from tests.test_boundary import BOUNDARY
+    from tests.support import BOUNDARY
 
     with session_scope(engine) as session:
         load_district_boundary(session, BOUNDARY)

@@ -11,15 +11,14 @@ from sqlalchemy import text
 
 from layers.access import users
 from layers.storage.db import session_scope
-from tests.conftest import city_with_register
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import MONDAY_10, Clock, city_with_register
 
 DEADLINE = (MONDAY_10 + dt.timedelta(days=3)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def world(server_url, template_url):
-    with city_with_register(server_url, Clock(MONDAY_10)) as (client, engine, city):
+def world(server_url, city_template):
+    with city_with_register(server_url, city_template, Clock(MONDAY_10)) as (client, engine, city):
         with engine.connect() as conn:
             # two grids with people to visit, in two streets
             grid_a, grid_b = conn.execute(text("""

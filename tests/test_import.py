@@ -11,11 +11,9 @@ from typer.testing import CliRunner
 
 from gridmap.cli import app
 from layers.boundaries import generations
-from layers.demo.city import generate
 from layers.interchange.importer import export_path, import_path, write_validated
 from layers.storage.db import session_scope
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import scratch_database, small_city
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "minimal"
 TABLES = ("areas", "buildings", "roads", "alleys", "cameras", "sites", "workers",
@@ -99,7 +97,7 @@ def test_changed_grids_go_to_a_draft_generation_that_can_be_published(engine, ex
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp"])
 def test_export_of_the_demo_reimports_into_an_empty_database_identically(
         fmt, engine, server_url, template_url, tmp_path):
-    city = generate(BOUNDARY, scale=0.05)
+    city = small_city()
     assert write_validated(engine, city).ok
     target = tmp_path / ("demo.gpkg" if fmt == "gpkg" else "demo")
     export_path(engine, target, fmt)

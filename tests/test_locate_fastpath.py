@@ -11,22 +11,24 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.fastpath import LocateFastPath
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
-from tests.test_api_locate import _a_grid
-from tests.test_boundary import BOUNDARY
+from tests.support import _a_grid, small_city
 
 IGNORED = {"x-request-id"}
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 @pytest.fixture
 def client(db_url, engine, city):
-    assert write_validated(engine, city).ok
     with TestClient(create_app(url=db_url)) as c:
         c.app.state.locators.active()  # built, as in a serving process after its first request
         yield c

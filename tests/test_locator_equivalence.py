@@ -9,13 +9,12 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from gis.locator import GridIndex
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import disagreements, full_city, scratch_database
+
+pytestmark = pytest.mark.slow  # the full demo city against PostGIS
 
 
 @pytest.fixture(scope="module")
@@ -24,34 +23,8 @@ def demo(server_url, template_url):
     from layers.locating.locators import LocatorRegistry
 
     with scratch_database(server_url, pool_size=2) as (_url, engine):
-        assert write_validated(engine, generate(BOUNDARY, scale=1.0)).ok
+        assert write_validated(engine, full_city()).ok
         yield engine, LocatorRegistry(engine).active()
-
-
-def postgis_answers(engine, generation: int, lon: np.ndarray, lat: np.ndarray):
-    with engine.connect() as conn:
-        rows = conn.execute(text("""
-            SELECT p.i, g.code, g.on_boundary
-            FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY AS p(x, y, i)
-            LEFT JOIN LATERAL (
-                SELECT code, NOT ST_Contains(geom, pt) AS on_boundary
-                FROM areas, LATERAL (SELECT ST_SetSRID(ST_MakePoint(p.x, p.y), 4326) AS pt) q
-                WHERE generation_id = :g AND level = 'grid' AND ST_Covers(geom, pt)
-                ORDER BY code LIMIT 1) g ON true
-            ORDER BY p.i
-        """), {"xs": lon.tolist(), "ys": lat.tolist(), "g": generation}).all()
-    return [r.code for r in rows], [bool(r.on_boundary) if r.code else False for r in rows]
-
-
-def disagreements(engine, locator, lon, lat) -> list:
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    found = locator.index.locate(lon, lat)
-    mine = [str(locator.index.codes[g]) if g >= 0 else None for g in found.grid]
-    theirs, boundary = postgis_answers(engine, locator.generation["id"], lon, lat)
-    return [(float(x), float(y), m, t, bool(b1), b2)
-            for x, y, m, t, b1, b2 in zip(lon, lat, mine, theirs, found.on_boundary, boundary,
-                                          strict=True)
-            if m != t or (m is not None and bool(b1) != b2)]
 
 
 def _rings(locator):

@@ -15,12 +15,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from api.app import create_app
 from layers.access import users
-from layers.demo.city import generate
 from layers.interchange.importer import export_path, import_path, write_validated
 from layers.registry import FieldSpec, LayerSpec, Overlay, registered
 from layers.storage.db import session_scope
 from layers.storage.models import Base
-from tests.test_boundary import BOUNDARY
+from tests.support import small_city
 
 HYDRANTS = LayerSpec(
     "hydrants", "消防栓", "hydrants", ("Point",),
@@ -53,7 +52,7 @@ def hydrant_layer(engine):
 
 @pytest.fixture
 def city_with_hydrants(engine, hydrant_layer, tmp_path):
-    city = generate(BOUNDARY, scale=0.05)
+    city = small_city()
     assert write_validated(engine, city).ok
     grid = city.layers["areas"].query("level == 'grid'").iloc[0]
     inside = grid.geometry.representative_point()

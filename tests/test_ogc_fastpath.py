@@ -8,23 +8,25 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.fastpath import ItemsFastPath
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually
-from tests.test_boundary import BOUNDARY
+from tests.support import eventually, small_city
 
 IGNORED = {"x-request-id"}
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 @pytest.fixture
 def ogc(db_url, engine, city):
-    assert write_validated(engine, city).ok
     tokens = {}
     with session_scope(engine) as session:
         tokens["dispatcher"] = users.add(session, "qgis", "dispatcher")[1]
@@ -141,5 +143,5 @@ def test_a_disabled_token_is_not_served_from_memory(ogc, engine, answered):
     assert client.get(path, headers=headers).status_code == 200 and answered[-1] is True
     with session_scope(engine) as session:
         users.disable(session, "qgis")
-    assert eventually(lambda: client.get(path, headers=headers).status_code == 401, 3.0)
+    assert eventually(lambda: client.get(path, headers=headers).status_code == 401)
     assert answered[-1] is False

@@ -9,21 +9,19 @@ import requests
 from georeport import GeoReport
 
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import live_server, scratch_database, small_city
+
+pytestmark = pytest.mark.process  # a live server for a third-party client
 
 
 @pytest.fixture(scope="module")
-def endpoint(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
+def endpoint(server_url, city_template):
+    city = small_city()
     areas = city.layers["areas"]
     grid = areas[(areas.level == "grid") & (areas.kind == "comprehensive")].iloc[0]
     point = grid.geometry.representative_point()
-    with scratch_database(server_url) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, template=city_template) as (url, engine):
         with session_scope(engine) as session:
             token = users.add(session, "公众号", "worker", "370811")[1]
         with live_server(url) as base:

@@ -13,17 +13,21 @@ from sqlalchemy import text
 
 from api.app import create_app
 from layers.boundaries import generations
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually, live_server, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_browser import CHROMIUM
+from tests.support import (
+    CHROMIUM,
+    eventually,
+    gridmap_serve,
+    live_server,
+    scratch_database,
+    small_city,
+)
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate(BOUNDARY, scale=0.05)
+    return small_city()
 
 
 def test_ready_when_the_database_schema_and_locator_are(db_url, engine, city):
@@ -79,7 +83,7 @@ def test_a_publish_while_the_listener_was_away_is_picked_up_when_it_reconnects(d
     with TestClient(create_app(url=db_url)) as client:
         registry = client.app.state.locators
         first = registry.active().generation["id"]
-        assert eventually(lambda: _listening(engine), 10)
+        assert eventually(lambda: _listening(engine))
         with engine.connect() as conn:  # cut the listener's connection, as a network blip would
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"))
@@ -88,7 +92,7 @@ def test_a_publish_while_the_listener_was_away_is_picked_up_when_it_reconnects(d
             draft = generations.create_draft(session, "while away", copy_from=current)
             generations.publish(session, draft, current.effective_from)
             second = draft.id
-        assert eventually(lambda: registry.active().generation["id"] == second != first, 15)
+        assert eventually(lambda: registry.active().generation["id"] == second != first)
         assert registry.listener.reconnects >= 1
 
 
@@ -98,6 +102,7 @@ def _listening(engine) -> bool:
                                       "WHERE query LIKE 'LISTEN%'")).scalar())
 
 
+@pytest.mark.process
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is needed")
 def test_the_api_docs_render_offline(server_url, template_url):
@@ -186,7 +191,7 @@ def test_a_rebuild_that_loses_the_database_does_not_end_the_listener(db_url, eng
     with TestClient(create_app(url=db_url)) as client:
         registry = client.app.state.locators
         first = registry.active().generation["id"]
-        assert eventually(lambda: _listening(engine), 10)
+        assert eventually(lambda: _listening(engine))
         real, failures = registry._build_active, []
 
         def lost_once():
@@ -201,44 +206,32 @@ def test_a_rebuild_that_loses_the_database_does_not_end_the_listener(db_url, eng
             draft = generations.create_draft(session, "after a lost rebuild", copy_from=current)
             generations.publish(session, draft, current.effective_from)
             second = draft.id
-        assert eventually(lambda: registry.active().generation["id"] == second != first, 20)
+        assert eventually(lambda: registry.active().generation["id"] == second != first)
         assert failures and registry.listener.alive
 
 
+@pytest.mark.process
 def test_the_server_log_has_one_line_per_request_and_no_query_strings(server_url, template_url,
                                                                        tmp_path):
     """``gridmap serve`` as run in production: a number searched for in a query string never
     reaches the log, and each request is logged once, as JSON (probe finding HIGH 2)."""
     import json
     import os
-    import subprocess
-    import sys
-    import time
     import urllib.error
     import urllib.request
 
-    from layers.storage.cluster import pick_free_port
-
-    port = pick_free_port(18700)
     log_path = tmp_path / "serve.log"
     with scratch_database(server_url) as (url, _engine), open(log_path, "wb") as log_file:
         env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ACCESS_LOG": "1",
                "GRIDMAP_ESCALATION_INTERVAL_S": "0"}
-        gridmap = str(Path(sys.executable).with_name("gridmap"))
-        server = subprocess.Popen([gridmap, "serve", "--port", str(port)],
-                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            assert eventually(lambda: _answers(base + "/healthz"), 60), "gridmap did not start"
+        with gridmap_serve(env, stdout=log_file) as base:
             for path in ("/v1/people?q=13812345678", "/v1/people?q=370811199001011234"):
                 try:
                     urllib.request.urlopen(base + path, timeout=10)
                 except urllib.error.HTTPError as refused:
                     assert refused.code == 401
-            time.sleep(0.5)  # the JSON lines are written in batches every 0.2 s
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            # the JSON lines are written in batches every 0.2 s
+            assert eventually(lambda: log_path.read_bytes().count(b'"/v1/people"') >= 2)
     logged = log_path.read_text(encoding="utf-8", errors="replace")
     assert "13812345678" not in logged and "370811199001011234" not in logged
     lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
@@ -248,29 +241,20 @@ def test_the_server_log_has_one_line_per_request_and_no_query_strings(server_url
                 and not line.startswith("{")]
 
 
+@pytest.mark.process
 def test_x_forwarded_for_from_loopback_chooses_no_rate_limit_bucket(server_url, template_url):
     """``gridmap serve`` with no trusted proxies: a client behind a local tunnel or sidecar
     cannot pick its own address by X-Forwarded-For — not for the residents' rate limit, not for
     the audit (probe finding MEDIUM 8; uvicorn believes the header from 127.0.0.1 by default)."""
     import os
-    import subprocess
-    import sys
     import urllib.error
     import urllib.request
 
-    from layers.storage.cluster import pick_free_port
-
-    port = pick_free_port(18700)
+    statuses = []
     with scratch_database(server_url) as (url, _engine):
         env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_ESCALATION_INTERVAL_S": "0",
                "GRIDMAP_RESIDENT_REQUESTS_PER_MINUTE": "2", "GRIDMAP_TRUSTED_PROXIES": "[]"}
-        gridmap = str(Path(sys.executable).with_name("gridmap"))
-        server = subprocess.Popen([gridmap, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        statuses = []
-        try:
-            assert eventually(lambda: _answers(base + "/healthz"), 60), "gridmap did not start"
+        with gridmap_serve(env) as base:
             for hop in range(3):  # a new "address" each time
                 request = urllib.request.Request(
                     base + "/v1/resident/worker?crs=wgs84&lon=116.6&lat=35.41",
@@ -279,20 +263,7 @@ def test_x_forwarded_for_from_loopback_chooses_no_rate_limit_bucket(server_url, 
                     statuses.append(urllib.request.urlopen(request, timeout=10).status)
                 except urllib.error.HTTPError as answer:
                     statuses.append(answer.code)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     assert 429 not in statuses[:2] and statuses[2] == 429  # one client, one allowance
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(url, timeout=2)
-        return True
-    except OSError:
-        return False
 
 
 def test_prometheus_scrapes_with_a_metrics_credential_that_reads_nothing_else(db_url, engine,

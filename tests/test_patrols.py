@@ -15,12 +15,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from gis.track import clean
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import MONDAY_10, Clock, scratch_database, small_city
 
 
 def test_a_gps_spike_is_dropped_and_a_stop_is_one_point():
@@ -34,16 +30,15 @@ def test_a_gps_spike_is_dropped_and_a_stop_is_one_point():
 
 
 @pytest.fixture(scope="module")
-def field(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
+def field(server_url, city_template):
+    city = small_city()
     areas = city.layers["areas"]
     grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
     roads = city.layers["roads"]
     lanes = roads[roads.name.str.endswith("巷")]
     grid, lane = next((g, ln) for g in grids.itertuples() for ln in lanes.geometry
                       if g.geometry.buffer(-1e-4).contains(ln))
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=2, template=city_template) as (url, engine):
         app = create_app(url=url)
         app.state.clock = Clock(MONDAY_10)
         with TestClient(app) as client, session_scope(engine) as session:

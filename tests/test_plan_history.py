@@ -3,10 +3,17 @@ and after; undo, redo and restore bring any earlier state back exactly (real Pos
 
 from __future__ import annotations
 
+import pytest
 import shapely
 
 from gis.topology import polygonal
-from tests.test_planning import _along_a_lane, city, env  # noqa: F401 - fixtures
+from tests.support import _along_a_lane
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 def _export(client, h, plan_id) -> dict:
@@ -23,7 +30,7 @@ def _grown(pair):
         pair.geometry.iloc[0].buffer(0.0005))))
 
 
-def test_an_edit_is_undone_and_redone_to_the_exact_geometry(env):  # noqa: F811
+def test_an_edit_is_undone_and_redone_to_the_exact_geometry(env):
     client, h, _other, plan, _community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]
     before = _export(client, h, plan["id"])
@@ -46,7 +53,7 @@ def test_an_edit_is_undone_and_redone_to_the_exact_geometry(env):  # noqa: F811
     assert client.post(f"/v1/plans/{plan['id']}/redo", headers=h).status_code == 422
 
 
-def test_the_history_says_who_did_what_when_to_which_grids_and_keeps_the_geometry(env):  # noqa: F811
+def test_the_history_says_who_did_what_when_to_which_grids_and_keeps_the_geometry(env):
     client, h, _other, plan, _community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]
     client.put(f"/v1/plans/{plan['id']}/grids/{a}", headers=h,
@@ -64,7 +71,7 @@ def test_the_history_says_who_did_what_when_to_which_grids_and_keeps_the_geometr
     assert shapely.geometry.shape(was["geometry"]).hausdorff_distance(pair.geometry.iloc[0]) < 1e-8
 
 
-def test_restore_brings_back_the_plan_after_any_earlier_entry_and_can_itself_be_undone(env, city):  # noqa: F811
+def test_restore_brings_back_the_plan_after_any_earlier_entry_and_can_itself_be_undone(env, city):
     client, h, _other, plan, _community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]
     start = _export(client, h, plan["id"])
@@ -90,7 +97,7 @@ def test_restore_brings_back_the_plan_after_any_earlier_entry_and_can_itself_be_
     assert _export(client, h, plan["id"]) == after_merge
 
 
-def test_painting_is_undone_in_one_step_with_the_units_back_in_their_grid(env):  # noqa: F811
+def test_painting_is_undone_in_one_step_with_the_units_back_in_their_grid(env):
     client, h, _other, plan, community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]
     before = _export(client, h, plan["id"])
@@ -110,7 +117,7 @@ def test_painting_is_undone_in_one_step_with_the_units_back_in_their_grid(env): 
     assert {c: v[1] for c, v in after.items()} == {c: v[1] for c, v in before.items()}
 
 
-def test_a_new_edit_after_undo_empties_the_redo_stack(env):  # noqa: F811
+def test_a_new_edit_after_undo_empties_the_redo_stack(env):
     client, h, _other, plan, _community, pair = env
     a = pair.code.iloc[0]
     client.put(f"/v1/plans/{plan['id']}/grids/{a}", headers=h,

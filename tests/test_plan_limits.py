@@ -8,12 +8,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import shapely
 from sqlalchemy import text
 
 from layers.access import users
 from layers.storage.db import session_scope
-from tests.test_planning import city, env  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 def _circle(centre: shapely.Point, radius_deg: float, corners: int) -> dict:
@@ -22,7 +28,7 @@ def _circle(centre: shapely.Point, radius_deg: float, corners: int) -> dict:
     return {"type": "Polygon", "coordinates": [[*ring.tolist(), ring[0].tolist()]]}
 
 
-def test_a_polygon_with_more_corners_than_the_limit_is_refused_naming_the_limit(env):  # noqa: F811
+def test_a_polygon_with_more_corners_than_the_limit_is_refused_naming_the_limit(env):
     client, h, _other, plan, _community, pair = env
     a = pair.code.iloc[0]
     inside = pair.geometry.iloc[0].representative_point()
@@ -34,7 +40,7 @@ def test_a_polygon_with_more_corners_than_the_limit_is_refused_naming_the_limit(
     assert client.get(f"/v1/plans/{plan['id']}/history", headers=h).json()[-1]["action"] == "create"
 
 
-def test_a_split_line_of_one_point_is_a_422_saying_so(env):  # noqa: F811
+def test_a_split_line_of_one_point_is_a_422_saying_so(env):
     client, h, _other, plan, _community, pair = env
     point = pair.geometry.iloc[0].representative_point()
     r = client.post(f"/v1/plans/{plan['id']}/split", headers=h, json={
@@ -43,7 +49,7 @@ def test_a_split_line_of_one_point_is_a_422_saying_so(env):  # noqa: F811
     assert "at least two different points" in r.json()["error"]
 
 
-def test_a_valid_20000_corner_circle_over_neighbours_is_answered_without_a_500(env, engine, city):  # noqa: F811
+def test_a_valid_20000_corner_circle_over_neighbours_is_answered_without_a_500(env, engine, city):
     client, _h, _other, _plan, _community, _pair = env
     # a circle on the edge of one grid of the demo, where GEOS stopped with "TopologyException:
     # side location conflict" while the neighbour gave way (found by trying circles on its grids)
@@ -63,7 +69,7 @@ def test_a_valid_20000_corner_circle_over_neighbours_is_answered_without_a_500(e
     assert client.get(f"/v1/plans/{plan['id']}", headers=admin).status_code == 200
 
 
-def test_a_latitude_beyond_90_in_a_plan_edit_is_a_422(env):  # noqa: F811
+def test_a_latitude_beyond_90_in_a_plan_edit_is_a_422(env):
     client, h, _other, plan, _community, pair = env
     x = pair.geometry.iloc[0].representative_point().x
     square = {"type": "Polygon", "coordinates": [[[x, 90.5], [x + 0.001, 90.5], [x + 0.001, 91],
@@ -76,14 +82,14 @@ def test_a_latitude_beyond_90_in_a_plan_edit_is_a_422(env):  # noqa: F811
         assert "latitude 91" in edit.json()["error"] or "latitude 90.5" in edit.json()["error"]
 
 
-def test_a_drawn_polygon_far_outside_the_plan_is_refused_before_any_work(env):  # noqa: F811
+def test_a_drawn_polygon_far_outside_the_plan_is_refused_before_any_work(env):
     client, h, _other, plan, _community, _pair = env
     far = shapely.geometry.mapping(shapely.box(100.0, 20.0, 101.0, 21.0))
     r = client.post(f"/v1/plans/{plan['id']}/grids", headers=h, json={"geometry": far, "name": "远"})
     assert r.status_code == 422 and "outside the plan's area" in r.json()["error"]
 
 
-def test_a_streets_planner_cannot_take_another_streets_worker(env, engine):  # noqa: F811
+def test_a_streets_planner_cannot_take_another_streets_worker(env, engine):
     client, h, _other, plan, community, pair = env
     with session_scope(engine) as session:
         foreign = session.execute(text("""

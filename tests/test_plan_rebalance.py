@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_planning import city, planning_app  # noqa: F401 - fixture
+from tests.support import planning_app
 
 # The search's time budget only guards against unbounded work; on a busy machine the default 5 s
 # can run out before the answer (which the notes then say). Tests give it the most it may have.
@@ -14,7 +14,13 @@ ROOMY = {"seconds": 30}
 
 
 @pytest.fixture
-def site(db_url, engine, city, monkeypatch):  # noqa: F811
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
+
+
+@pytest.fixture
+def site(db_url, engine, city, monkeypatch):
     overloaded = city.notes["overloaded"][0]
     with planning_app(db_url, engine, city, monkeypatch, planner_scope=overloaded[:9]) as (client, h):
         plan = client.post("/v1/plans", headers=h, json={"name": "均衡", "area": overloaded[:12]})

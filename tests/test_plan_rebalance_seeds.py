@@ -12,8 +12,7 @@ import subprocess
 import sys
 
 from layers.demo.city import generate
-from tests.conftest import ROOT, TEMPLATE, drop_database, new_database
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, ROOT, TEMPLATE, drop_database, new_database
 
 
 def answer(url: str, community: str) -> dict:

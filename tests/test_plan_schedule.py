@@ -14,12 +14,18 @@ from gridmap.settings import get_settings
 from layers.interchange.importer import write_validated
 from layers.planning import publishing
 from layers.storage.db import session_scope
-from tests.test_planning import NOW, city, planning_app  # noqa: F401 - fixture
+from tests.support import NOW, planning_app
 
 LATER = NOW.date() + dt.timedelta(days=7)
 
 
-def _adjacent_pairs(city, n: int = 2) -> list[tuple[str, list[str], object]]:  # noqa: F811
+@pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
+
+
+def _adjacent_pairs(city, n: int = 2) -> list[tuple[str, list[str], object]]:
     """``n`` communities (of different streets at this scale), each with two comprehensive
     grids sharing an edge: (community, [a, b], a point inside b)."""
     areas = city.layers["areas"]
@@ -38,7 +44,7 @@ def _adjacent_pairs(city, n: int = 2) -> list[tuple[str, list[str], object]]:  #
 
 
 @pytest.fixture
-def site(db_url, engine, city, monkeypatch):  # noqa: F811
+def site(db_url, engine, city, monkeypatch):
     with planning_app(db_url, engine, city, monkeypatch) as (client, h):
         yield client, h, engine, _adjacent_pairs(city)
 
@@ -153,7 +159,7 @@ def test_a_plan_and_a_publication_changing_the_same_community_must_be_rebased(si
     assert _grid_at(engine, in_x) == pair_x[0]
 
 
-def test_a_plans_generation_has_one_door_the_plans_own_publish(settings_env, engine, city):  # noqa: F811
+def test_a_plans_generation_has_one_door_the_plans_own_publish(settings_env, engine, city):
     from typer.testing import CliRunner
 
     from gridmap.cli import app as cli

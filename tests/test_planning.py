@@ -4,74 +4,20 @@ against real PostGIS."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from gis.topology import polygonal
-from layers.access import users
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import eventually
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import Clock
-
-# The demo's boundaries take effect on the day they are loaded: plan on the real calendar.
-NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def city():
-    return generate(BOUNDARY, scale=0.05)
-
-
-def _community_with_grids(city, n: int = 2):
-    areas = city.layers["areas"]
-    grids = areas[(areas.level == "grid") & (areas.kind == "comprehensive")]
-    for community, members in grids.groupby(grids.code.str[:12]):
-        if len(members) >= n:
-            pair = members.sort_values("code").iloc[:n]
-            shared = pair.geometry.iloc[0].intersection(pair.geometry.iloc[1]).length if n > 1 else 1
-            if shared > 1e-4:  # neighbours along an edge (about 10 m or more), not at a corner
-                return community, pair
-    raise AssertionError("no community with adjacent grids")
-
-
-@contextmanager
-def planning_app(db_url, engine, city, monkeypatch, *, planner_scope: str | None = None,
-                 planner_name: str = "planner"):
-    """The demo written to the test's database and an app on it, with a planner's token
-    (scoped as asked): (client, headers)."""
-    assert write_validated(engine, city).ok
-    monkeypatch.setenv("GRIDMAP_ESCALATION_INTERVAL_S", "0")
-    from gridmap.settings import get_settings
-
-    get_settings.cache_clear()
-    app = create_app(url=db_url)
-    app.state.clock = Clock(NOW)
-    with TestClient(app) as client:
-        with session_scope(engine) as session:
-            token = users.add(session, planner_name, "planner", planner_scope)[1]
-        yield client, {"Authorization": f"Bearer {token}"}
-    get_settings.cache_clear()
+from tests.support import NOW, _along_a_lane, _community_with_grids, eventually
 
 
 @pytest.fixture
-def env(db_url, engine, city, monkeypatch):
-    community, pair = _community_with_grids(city)
-    with planning_app(db_url, engine, city, monkeypatch, planner_scope=community[:9],
-                      planner_name="plan") as (client, h):
-        with session_scope(engine) as session:
-            elsewhere = next(c for c in city.layers["areas"].query("level == 'street'").code
-                             if c != community[:9])
-            outsider = users.add(session, "plan2", "planner", elsewhere)[1]
-        plan = client.post("/v1/plans", headers=h, json={"name": "兴东调整", "area": community})
-        assert plan.status_code == 201, plan.text
-        yield client, h, {"Authorization": f"Bearer {outsider}"}, plan.json(), community, pair
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
 
 
 def _grid(client, h, plan_id, code) -> dict:
@@ -114,17 +60,6 @@ def test_moving_a_shared_edge_moves_it_for_both_grids_and_a_stale_version_is_409
                        json={"geometry": shapely.geometry.mapping(pair.geometry.iloc[0]), "version": 1})
     assert stale.status_code == 409 and stale.json()["current"]["version"] == 2
     assert _grid(client, h, plan["id"], a)["version"] == 2  # nothing lost
-
-
-def _along_a_lane(city, grid) -> dict:
-    """A split line as a planner draws it: along a lane of the grid, drawn past its edges."""
-    roads = city.layers["roads"]
-    lane = next(g for n, g in zip(roads.name, roads.geometry, strict=True)
-                if n.endswith("巷") and g.intersects(grid.buffer(-1e-5)))
-    (x0, y0), (x1, y1) = lane.coords[0], lane.coords[-1]
-    dx, dy = x1 - x0, y1 - y0
-    k = 0.2 / (dx * dx + dy * dy) ** 0.5
-    return {"type": "LineString", "coordinates": [[x0 - dx * k, y0 - dy * k], [x1 + dx * k, y1 + dy * k]]}
 
 
 def test_split_gives_the_next_free_code_and_merge_joins_them_again(env, city):
@@ -174,7 +109,7 @@ def test_draft_edit_impact_publish_locate_round_trip(env, city):
     assert r.json()["generation"]["status"] == "active"
     # every process swaps its index in when it hears the publish (NOTIFY): not synchronous
     assert eventually(lambda: client.get("/v1/locate", params={
-        "lon": inside_b.x, "lat": inside_b.y}).json()["grid"]["code"] == a, 10)
+        "lon": inside_b.x, "lat": inside_b.y}).json()["grid"]["code"] == a)
     history = [e["action"] for e in client.get(f"/v1/plans/{plan['id']}/history", headers=h).json()]
     assert history == ["create", "merge", "publish"]
     old = client.get("/v1/locate", params={"lon": inside_b.x, "lat": inside_b.y,

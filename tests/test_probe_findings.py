@@ -20,15 +20,14 @@ from layers.access.policy import ANONYMOUS, Principal, may_read, may_see_case
 from layers.registry import REGISTRY
 from layers.storage.db import session_scope
 from layers.storage.models import UserRole
-from tests.conftest import city_with_register
-from tests.test_cases import MONDAY_10, Clock, real_png
+from tests.support import MONDAY_10, Clock, city_with_register, real_png
 
 DEADLINE = (MONDAY_10 + dt.timedelta(days=3)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def world(server_url, template_url):
-    with city_with_register(server_url, Clock(MONDAY_10)) as (client, engine, city):
+def world(server_url, city_template):
+    with city_with_register(server_url, city_template, Clock(MONDAY_10)) as (client, engine, city):
         with engine.connect() as conn:
             grid, person = conn.execute(text("""
                 SELECT bg.grid_code, p.code FROM persons p

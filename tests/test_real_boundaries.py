@@ -19,13 +19,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gridmap.settings import get_settings
-from layers.demo.city import generate
 from layers.interchange.dataset import Dataset
 from layers.interchange.importer import write_validated
 from layers.locating import locators
-from tests.conftest import ROOT, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_locator_equivalence import disagreements
+from tests.support import ROOT, disagreements, scratch_database, small_city
+
+pytestmark = pytest.mark.slow  # real county polygons at city scale
 
 JINING = ROOT / "data" / "boundaries" / "370800.geojson"
 
@@ -108,7 +107,7 @@ def test_a_first_build_never_holds_readyz_back(db_url, engine, monkeypatch):
     """The first locator is built in the rebuild thread: while that build is held, /readyz says
     503 at once and /healthz 200, a locate request is told to retry (503) once it has waited
     its while (here none), and no request builds a locator of its own."""
-    assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
+    assert write_validated(engine, small_city()).ok
     release, builders = threading.Event(), []
     real_build = locators.build
 

@@ -27,18 +27,15 @@ from layers.locating.locators import LocatorRegistry
 from layers.register import identity, importer, keys, placing
 from layers.register.crypto import MissingKey, PersonalData, WrongKey, _decode, check_key, read_key
 from layers.storage.db import session_scope
-from tests.conftest import TEST_REGISTER_KEY, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import BOUNDARY, MONDAY_10, TEST_REGISTER_KEY, Clock, scratch_database, small_city
 
 TODAY = MONDAY_10.date()
 
 
 @pytest.fixture(scope="module")
-def reg(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=3) as (url, engine):
-        assert write_validated(engine, city).ok
+def reg(server_url, city_template):
+    city = small_city()
+    with scratch_database(server_url, pool_size=3, template=city_template) as (url, engine):
         app = create_app(url=url)
         app.state.clock = Clock(MONDAY_10)
         counts = load_register(engine, app.state.cipher, scale=0.05, today=TODAY)
@@ -302,7 +299,7 @@ def test_a_visit_far_from_the_home_is_flagged_not_refused_and_a_resend_is_one_vi
 
 
 def test_a_visit_keeps_its_photos_and_refuses_what_is_no_image(reg):
-    from tests.test_cases import real_png
+    from tests.support import real_png
 
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)
@@ -586,6 +583,7 @@ def test_geocoding_a_gbk_register_file_answers_each_row_with_its_dwelling_and_gr
     assert answers[-2]["错误"] == "地址为空" and answers[-1]["error"].startswith("the address")
 
 
+@pytest.mark.process
 def test_geocoding_in_two_processes_answers_as_one_does(reg, monkeypatch):
     _client, engine, *_ = reg
     addresses = pd.Series([a for a, _d in _residents_addresses(engine, 3000)])
@@ -597,6 +595,7 @@ def test_geocoding_in_two_processes_answers_as_one_does(reg, monkeypatch):
     assert placing.geocode_column(placer, addresses, processes=2).equals(one)
 
 
+@pytest.mark.process
 def test_geocoding_on_dask_answers_as_one_process_does(reg, monkeypatch, tmp_path):
     """The same distinct-address chunks placed on a dask.distributed cluster (two worker
     processes, the placer sent once to each): the same answers in the same order, also through

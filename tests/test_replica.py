@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,13 +16,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from layers.boundaries import generations
-from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.cluster import LocalCluster
 from layers.storage.db import session_scope
 from layers.storage.migrate import upgrade
-from tests.conftest import live_server
-from tests.test_boundary import BOUNDARY
+from tests.support import eventually, live_server, small_city
+
+pytestmark = pytest.mark.process  # a primary and a hot standby, and two API processes
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,7 @@ def primary_and_replica():
         primary = cluster.up()
         upgrade(primary)
         engine = create_engine(primary)
-        assert write_validated(engine, generate(BOUNDARY, scale=0.05)).ok
+        assert write_validated(engine, small_city()).ok
         engine.dispose()
         replica = cluster.replica_up()
         yield cluster, primary, replica
@@ -62,13 +61,10 @@ def test_the_replica_is_a_hot_standby_that_follows_the_primary(primary_and_repli
     with psycopg.connect(primary.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("CREATE TABLE replica_probe (x int)")
         conn.execute("INSERT INTO replica_probe VALUES (42)")
-    deadline = time.monotonic() + 10
     with psycopg.connect(replica.replace("+psycopg", ""), autocommit=True) as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
-        while time.monotonic() < deadline:
-            if conn.execute("SELECT to_regclass('replica_probe')").fetchone()[0]:
-                break
-            time.sleep(0.05)
+        assert eventually(
+            lambda: conn.execute("SELECT to_regclass('replica_probe')").fetchone()[0] is not None)
         assert conn.execute("SELECT x FROM replica_probe").fetchone()[0] == 42
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO replica_probe VALUES (1)")
@@ -98,14 +94,7 @@ def test_two_api_processes_on_the_replica_both_switch_to_a_published_generation(
             draft = generations.create_draft(session, "replica test", copy_from=current)
             generations.publish(session, draft, current.effective_from)
             second = draft.id
-        deadline = time.monotonic() + 20
-        seen = {}
-        while time.monotonic() < deadline:
-            seen = {base: _generation(base, lon, lat) for base in (one, two)}
-            if set(seen.values()) == {second}:
-                break
-            time.sleep(0.2)
-        assert seen == {one: second, two: second}
+        assert eventually(lambda: {_generation(base, lon, lat) for base in (one, two)} == {second})
         # the reads really are the replica's: without it the processes are not ready
         cluster.replica_down()
         try:

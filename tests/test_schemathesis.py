@@ -13,8 +13,9 @@ from layers.access import users
 from layers.demo.city import generate
 from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import live_server, scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import BOUNDARY, live_server, scratch_database
+
+pytestmark = pytest.mark.process  # runs against a live server
 
 EXAMPLES = 8
 

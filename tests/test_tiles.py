@@ -8,9 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from layers.demo.city import generate
-from layers.interchange.importer import write_validated
-from tests.test_boundary import BOUNDARY
+from tests.support import small_city
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -20,9 +18,14 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 @pytest.fixture
+def db_url(city_db_url):
+    """Every test of this module starts from the small demo city (a copy of the session's)."""
+    return city_db_url
+
+
+@pytest.fixture
 def client_and_building(db_url, engine):
-    city = generate(BOUNDARY, scale=0.05)
-    assert write_validated(engine, city).ok
+    city = small_city()
     b = city.layers["buildings"]
     building = b[b.compound.notna()].iloc[0]
     with TestClient(create_app(url=db_url)) as client:

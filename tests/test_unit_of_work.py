@@ -15,7 +15,7 @@ from layers.access.policy import Forbidden
 
 @pytest.fixture(scope="module")
 def client(server_url, template_url):
-    from tests.conftest import TEMPLATE, drop_database, new_database
+    from tests.support import TEMPLATE, drop_database, new_database
 
     url = new_database(server_url, TEMPLATE)
     app = create_app(url=url)
