@@ -116,6 +116,13 @@ def test_every_standard_address_of_a_building_names_a_building_of_the_city_at_it
     assert shapely.covers(where, own.geometry.to_numpy()).all()
 
 
+def test_every_place_of_a_site_keeps_its_sites_code_in_every_county(city):
+    addresses, sites = city.layers["addresses"], city.layers["sites"]
+    named = sites[sites.kind.isin(["school", "hospital", "park", "commercial"])]
+    places = addresses[addresses.kind.eq("place")]
+    assert set(named.code) <= set(places.code)
+
+
 def test_every_county_has_grids_buildings_and_workers(city):
     grids = _areas(city, "grid")
     per_county = grids.groupby(grids.code.str[:6]).size()

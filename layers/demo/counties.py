@@ -180,9 +180,10 @@ def merge(parts: list[Dataset]) -> Dataset:
 
 def _addresses_renumbered(parts: list[Dataset]) -> list[pd.DataFrame]:
     """Each district's standard addresses with the building codes the merge gave its buildings
-    (a building's standard address is coded after its building); the compounds' and places'
-    codes, numbered per district, take the district's code after their prefix outside Rencheng,
-    so Rencheng's stay code for code those of its own demo."""
+    (a building's standard address is coded after its building); the compounds', markets',
+    gates' and stops' codes, numbered per district, take the district's code after their prefix
+    outside Rencheng, so Rencheng's stay code for code those of its own demo. A site's place
+    keeps its site's code (unique across the city already: the gazetteer pairs them by it)."""
     frames, start = [], 0
     for part in parts:
         codes = part.layers["buildings"]["code"]
@@ -194,9 +195,10 @@ def _addresses_renumbered(parts: list[Dataset]) -> list[pd.DataFrame]:
         frame.loc[own, "building_code"] = frame.loc[own, "building_code"].map(renumbered)
         frame.loc[own, "code"] = "SA" + frame.loc[own, "building_code"].str[3:]
         county = str(part.layers["areas"]["code"].iloc[0])[:6]
+        numbered = ~own & ~frame["code"].isin(part.layers["sites"]["code"])
         if county != RENCHENG.code:
-            codes = frame.loc[~own, "code"]
-            frame.loc[~own, "code"] = codes.str[:2] + county + codes.str[2:]
+            others = frame.loc[numbered, "code"]
+            frame.loc[numbered, "code"] = others.str[:2] + county + others.str[2:]
         frames.append(frame)
     return frames
 
