@@ -24,6 +24,7 @@ import numpy as np
 import psycopg
 from sqlalchemy import make_url, text
 
+from layers import clock
 from layers.clock import CHINA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +44,11 @@ CITY_TEMPLATE = f"gridmap_test_city_{WORKER}"
 PATIENCE_S = 300.0
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=CHINA)
-# The demo's boundaries take effect on the day they are loaded: plan on the real calendar.
-NOW = dt.datetime.now(dt.UTC)
+# The demo's boundaries take effect on the day they are loaded: plan on the real calendar, in
+# Beijing time as layers.clock keeps it (the UTC date is the day before from 00:00 to 08:00 in
+# China, and a plan published "today" by UTC's date would fall before the day the CLI, on the
+# real clock, published the last one).
+NOW = clock.now()
 
 
 class Clock:
