@@ -14,6 +14,8 @@ import shapely
 
 from gis.locator import GridIndex
 from gis.track import clean
+from layers.locating import bulk
+from layers.locating.locators import Locator
 
 
 def main() -> None:
@@ -24,6 +26,13 @@ def main() -> None:
     index.locate_one(1.0, 0.25)
     clean(np.array([116.6, 116.6001, 116.6002]), np.array([35.4, 35.4, 35.4]),
           np.array([0.0, 60.0, 120.0]), max_speed_ms=3.0)
+    # the bulk path's CSV kernels (gridmap locate, the register's import), on a tiny locator
+    codes = ["37081100100101", "37081100100102"]
+    grids = GridIndex(codes, [shapely.box(116, 35, 116.5, 35.5), shapely.box(116.5, 35, 117, 35.5)])
+    areas = {c: {"code": c, "name": "网格", "level": "grid", "kind": "comprehensive"} for c in codes}
+    locator = Locator(generation={"id": 0}, index=grids, areas=areas, workers={}, rooms=[])
+    b"".join(bulk.locate_csv(locator, "name,lon,lat\na,116.2,35.2\nb,116.7,35.1\nc,118,36\n",
+                             "wgs84"))
 
 
 if __name__ == "__main__":
