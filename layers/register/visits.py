@@ -261,15 +261,22 @@ def _visit_in_scope(session: Session, principal: Principal, visit_id: int):
 
 
 def add_photo(session: Session, principal: Principal, visit_id: int, data: bytes,
-              content_type: str | None) -> dict:
-    """A photo of a visit (the same checks as a case's: a real JPEG, PNG or WebP, ≤ 5 MB)."""
+              content_type: str | None) -> tuple[dict, bool]:
+    """A photo of a visit (the same checks as a case's: a real JPEG, PNG or WebP, ≤ 5 MB);
+    (the photo, created). Like a case's, a photo is keyed by its content: the same bytes sent
+    again to the same visit — a phone resending its queue — answer the photo stored the first
+    time, so a lost answer never makes a second one."""
     _visit_in_scope(session, principal, visit_id)
     photo = case_photos.checked(data, content_type, visit_id=visit_id)
+    same = session.execute(text("""SELECT id FROM photos WHERE visit_id = :v AND sha256 = :h
+        ORDER BY id LIMIT 1"""), {"v": visit_id, "h": photo.sha256}).scalar()
+    if same is not None:
+        return case_photos.as_json(session.get(Photo, same)), False
     session.add(photo)
     session.flush()
     audit.record(session, principal, "visit.photo", target=str(visit_id), photo=photo.id,
                  sha256=photo.sha256)
-    return case_photos.as_json(photo)
+    return case_photos.as_json(photo), True
 
 
 def photo(session: Session, principal: Principal, visit_id: int, photo_id: int) -> Photo:
