@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.points import PointQuery
@@ -274,10 +274,11 @@ def add_photo(session: Session, principal: Principal, visit_id: int, data: bytes
     time, so a lost answer never makes a second one."""
     _visit_in_scope(session, principal, visit_id)
     photo = case_photos.checked(data, content_type, visit_id=visit_id)
-    same = session.execute(text("""SELECT id FROM photos WHERE visit_id = :v AND sha256 = :h
-        ORDER BY id LIMIT 1"""), {"v": visit_id, "h": photo.sha256}).scalar()
+    same = session.scalars(select(Photo).where(Photo.visit_id == visit_id,
+                                               Photo.sha256 == photo.sha256)
+                           .order_by(Photo.id)).first()
     if same is not None:
-        return case_photos.as_json(session.get(Photo, same)), False
+        return case_photos.as_json(same), False
     session.add(photo)
     session.flush()
     audit.record(session, principal, "visit.photo", target=str(visit_id), photo=photo.id,
