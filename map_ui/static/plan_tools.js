@@ -95,7 +95,8 @@ $('gm-upload-next').addEventListener('click', function () {
         ask('上传网格：' + file.name,
             '<p>文件含 <b>' + fc.features.length + '</b> 个网格，坐标系 ' + esc(crs.options[crs.selectedIndex].text) + '。</p>' +
             '<p>涉及社区/村：' + (communities.length ? communities.map(function (c) {
-                return esc(c) + '（' + named[c] + ' 个网格）'; }).join('、') : '无（每行须有 parent_code）') + '。</p>' +
+                var known = t.state.communities[c];
+                return esc(known ? known.name + ' ' + c : c) + '（' + named[c] + ' 个网格）'; }).join('、') : '无（每行须有 parent_code）') + '。</p>' +
             '<p><b>上传后：</b>这些社区/村现有的 ' + replaced.length + ' 个网格全部以文件为准' +
             (removed.length ? '，文件中没有的 ' + removed.length + ' 个（' + esc(removed.map(short).join('、')) + '）将被删除' : '') +
             '；单元按新边界重新划分。任何一行有误则不作任何修改，并逐行列出问题；可以撤销。</p>',
@@ -108,7 +109,9 @@ $('gm-upload-next').addEventListener('click', function () {
                 out.innerHTML = '<p class="gm-answer">已上传 ' + fc.features.length + ' 个网格（可撤销）</p>';
                 $('gm-upload-file').value = '';
                 if (answer.validation) { t.renderValidation(answer.validation); }
-                t.say('已上传网格：' + communities.join('、') + ' 的网格已按文件替换（可撤销）');
+                t.say('已上传网格：' + communities.map(function (c) {
+                    return t.state.communities[c] ? t.state.communities[c].name : c; }).join('、') +
+                    ' 的网格已按文件替换（可撤销）');
                 window.gridmapPlanTools.uploaded = fc.features.length;
                 return t.reloadAll(true).then(t.refreshHistory);
             });
