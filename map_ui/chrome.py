@@ -52,10 +52,15 @@ def links_for(principal: Principal) -> list[Link]:
 
 def header(principal: Principal, current: str = "", *, logout: str = "/map/logout") -> str:
     """The header bar of every page: the pages this role may enter, who is signed in, sign-out
-    (a form post: a link could be followed by a prefetch)."""
+    (a form post: a link could be followed by a prefetch). On a narrow screen (a phone) the
+    links and the sign-in part fold into a 菜单 button that opens them as a list under the bar,
+    and the bar names the page you are on; the button is a checkbox and its label, so the menu
+    needs no script and works on the cached map pages and the API docs alike (gridmap.css)."""
+    links = links_for(principal)
     nav = "".join(
         f"<a href='{link.path}'{' aria-current=page' if link.path == current else ''}>"
-        f"{link.label}</a>" for link in links_for(principal))
+        f"{link.label}</a>" for link in links)
+    here = next((link.label for link in links if link.path == current), "")
     if principal.signed_in:
         who = (f"<span class='gm-who'>{html.escape(principal.name)} · "
                f"{ROLE_ZH[principal.role]}</span>"
@@ -64,7 +69,11 @@ def header(principal: Principal, current: str = "", *, logout: str = "/map/logou
     else:
         who = "<a class='gm-who' href='/map/login'>工作人员登录</a>"
     return (f"<header class='gm-header'><a class='gm-brand' href='/'>gridmap</a>"
-            f"<nav>{nav}</nav>{who}</header>")
+            f"<span class='gm-here'>{here}</span>"
+            "<input type='checkbox' id='gm-menu-toggle' class='gm-menu-toggle' "
+            "aria-label='菜单' aria-controls='gm-menu'>"
+            "<label for='gm-menu-toggle' class='gm-menu-button'>☰ 菜单</label>"
+            f"<div class='gm-menu' id='gm-menu'><nav>{nav}</nav>{who}</div></header>")
 
 
 def document(title: str, body: str, principal: Principal, current: str = "", *,

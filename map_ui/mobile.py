@@ -1,9 +1,9 @@
 """The grid worker's phone page (/m/): my grid on a map with my position, my cases and my tasks
 (accept, complete), report a case with the phone's GPS, record a patrol, the month's care visits
-— and it keeps working offline: a service worker caches the page and its assets, and reports,
-task steps, visits and patrol tracks wait in a queue on the phone and are sent, each with its
-idempotency key, when the network returns (a resend never makes a second case, visit or
-patrol)."""
+(with their photos) — and it keeps working offline: a service worker caches the page and its
+assets, and reports, task steps, visits, photos and patrol tracks wait in a queue on the phone and
+are sent, each with its idempotency key, when the network returns (a resend never makes a second
+case, visit, photo or patrol)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ def page(*, csrf: str | None, form_token: str = "", failed: bool = False,
             "<p id='gm-m-patrol-state' class='gm-small'></p></section>"
             "<section class='gm-m-card' id='gm-m-visits-card'><h2>每月必访</h2>"
             "<p id='gm-m-visits-sum' class='gm-small'></p>"
+            "<p class='gm-small'>需要留存照片时，先点对象的“拍照”（最多 4 张），再点“登记走访”："
+            "照片随走访一并上传。</p>"
             "<ul id='gm-m-visits' class='gm-m-list'></ul></section>"
             "<p id='gm-m-toast' class='gm-m-toast' role='status' aria-live='polite' hidden></p>"
             "<script src='/static/vendor/leaflet/leaflet.js'></script>"

@@ -115,13 +115,14 @@ def _plan_button(p: dict) -> str:
 
 def plan_page(session: Session, ms: MapSettings, plan: dict, csrf: str) -> str:
     """The plan page: paint units with a brush, split (with a preview line), merge, redraw, draw
-    (clipped to the community), workers per grid, minimal-change and ReCom suggestions with a
-    preview, impact, publish through a dialog, undo/redo and the history; buildings, roads and
-    alleys from gridmap's own vector tiles under the units; read-only once published."""
+    (clipped to the community), delete a grid and upload communities' grids (GeoJSON; both in
+    plan_tools.js), workers per grid, minimal-change and ReCom suggestions with a preview,
+    impact, publish through a dialog, undo/redo and the history; buildings, roads and alleys
+    from gridmap's own vector tiles under the units; read-only once published."""
     m = base_map(ms.bounds(queries.district_bounds(session)), basemap_url=ms.url,
                  basemap_attribution=ms.attribution,
                  title=f"网格规划 · {html.escape(plan['name'])} · gridmap")
-    _head(m, ["plan.js"])
+    _head(m, ["plan.js", "plan_tools.js"])
     communities = queries.communities(session, plan["generation"]["id"], plan["area"])
     options = "".join(f"<option value='{html.escape(code)}'>{html.escape(name)}</option>"
                       for code, name in communities)
@@ -164,11 +165,23 @@ _PLAN_PANEL = """
         <button id="gm-merge" type="button">合并网格</button>
         <button id="gm-redraw" type="button">重画边界</button>
         <button id="gm-draw" type="button">画新网格</button>
+        <button id="gm-delete" type="button"
+                title="删除当前网格（先说明其单元与住户的去向，可撤销）">删除网格</button>
         <button id="gm-finish" type="button" hidden>完成绘制</button>
         <button id="gm-cancel" type="button" hidden>取消（Esc）</button>
       </div>
       <p class="gm-small"><label>新网格名称
         <input id="gm-new-name" value="新网格" maxlength="200"></label></p>
+      <details class="gp-upload" id="gm-upload-box"><summary>上传网格（GeoJSON）</summary>
+        <p class="gm-small">桌面 GIS 中重画的社区/村整体上传：文件中出现的社区/村，其网格全部以文件为准
+        （字段 code、name、parent_code、kind，与“导出 GeoJSON”相同）；任何一行有误则不作任何修改。</p>
+        <label>坐标系 <select id="gm-upload-crs"><option value="wgs84">WGS84（GPS）</option>
+          <option value="gcj02">GCJ-02（高德、腾讯）</option><option value="bd09">BD-09（百度）</option>
+          <option value="cgcs2000">CGCS2000</option></select></label>
+        <input id="gm-upload-file" type="file" accept=".geojson,.json,application/geo+json,application/json">
+        <button id="gm-upload-next" type="button">检查并上传…</button>
+        <div id="gm-upload-out" aria-live="polite"></div>
+      </details>
     </section>
     <p id="gm-message" class="gp-message" aria-live="polite"></p>
     <section class="gp-section">

@@ -262,6 +262,51 @@ def test_the_month_visit_list_names_each_home_to_unit_and_room_and_marks_a_visit
         browser.close()
 
 
+def test_a_visit_recorded_offline_with_a_photo_arrives_with_exactly_that_photo(field):
+    """走访照片: the worker takes a photo (拍照 beside the household) and taps 登记走访 while
+    offline; back online the visit is sent, then its photo (POST /v1/visits/{id}/photos), each
+    once however often the queue is sent."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, _grid, lon, lat, url = field
+    with sync_playwright() as p:
+        browser, context, page = _phone(p, lon, lat)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _sign_in(page, base, token)
+        page.wait_for_selector("#gm-m-visits button[data-person]")
+        item = page.locator("#gm-m-visits li", has=page.locator("button[data-person]")).first
+        person = item.locator("button").get_attribute("data-person")
+        context.set_offline(True)
+        assert item.locator("label.gm-m-pick").inner_text() == "拍照"
+        item.locator("input[type=file]").set_input_files(files=[{
+            "name": "门口.png", "mimeType": "image/png", "buffer": real_png()}])
+        assert "已选 1 张照片" in item.inner_text()
+        item.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "mobile_visit_photo.png"))
+        item.locator("button").click()
+        page.wait_for_function("window.gridmapQueued === 1")
+        assert "联网后自动发送" in page.inner_text("#gm-m-message")
+
+        context.set_offline(False)
+        page.evaluate("Promise.all([window.gridmapFlush(), window.gridmapFlush()])")
+        page.wait_for_function("window.gridmapQueued === 0", timeout=30_000)
+        assert "照片已上传" in page.inner_text("#gm-m-message")
+        page.screenshot(path=str(SHOTS / "mobile_visit_photo_sent.png"))
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            visits = conn.execute(text("""
+                SELECT v.id, count(ph.id) AS photos, min(ph.content_type) AS type
+                FROM visits v JOIN persons p ON p.id = v.person_id
+                LEFT JOIN photos ph ON ph.visit_id = v.id
+                WHERE p.code = :p AND v.recorded_by = '网格员小王' GROUP BY v.id"""),
+                {"p": person}).all()
+        engine.dispose()
+        assert [(v.photos, v.type) for v in visits] == [(1, "image/jpeg")]
+        assert errors == []
+        browser.close()
+
+
 def test_a_worker_signs_out_on_the_phone(field):
     from playwright.sync_api import sync_playwright
 

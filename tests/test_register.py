@@ -319,6 +319,25 @@ def test_a_visit_keeps_its_photos_and_refuses_what_is_no_image(reg):
     assert elsewhere.status_code == 404
 
 
+def test_a_visit_photo_sent_again_is_the_photo_stored_the_first_time(reg):
+    """The phone page's queue resends a photo whose answer it lost: one photo, not two."""
+    from tests.support import real_png
+
+    client, engine, _t, grid, *_ = reg
+    someone = _someone(engine, grid)
+    visit = client.post("/v1/visits", json={"person": someone["code"]}, headers=_h(reg, "worker")).json()
+    keyed = {**_h(reg, "worker"), "Idempotency-Key": "visit-photo-0001"}
+    first = client.post(f"/v1/visits/{visit['id']}/photos", headers=keyed,
+                        files={"file": ("a.png", real_png(), "image/png")})
+    again = client.post(f"/v1/visits/{visit['id']}/photos", headers=keyed,
+                        files={"file": ("a.png", real_png(), "image/png")})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM photos WHERE visit_id = :v"),
+                           {"v": visit["id"]}) == 1
+
+
 def test_concurrent_retries_of_one_visit_make_one_visit(reg):
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)

@@ -120,13 +120,18 @@ def visits_compliance(request: Request, session: SessionDep,
 
 
 @router.post("/visits/{visit_id}/photos", status_code=201,
-             summary="Attach a photo to a visit (JPEG, PNG, WebP; ≤ 5 MB)")
-def visit_photo(visit_id: RowId, session: SessionDep, who: allowed("visit.create"),
+             summary="Attach a photo to a visit (JPEG, PNG, WebP; ≤ 5 MB)",
+             responses={200: {"description": "the same photo was attached already: that one"}})
+def visit_photo(visit_id: RowId, response: Response, session: SessionDep,
+                who: allowed("visit.create", cookie=True),
                 file: Annotated[UploadFile, File()]) -> dict:
     # the form is parsed before the route runs; reading its spooled file here, in the thread
     # pool, blocks no request
-    answer = visits.add_photo(session, who, visit_id, file.file.read(photos.MAX_PHOTO_BYTES + 1),
-                              file.content_type)
+    answer, created = visits.add_photo(session, who, visit_id,
+                                       file.file.read(photos.MAX_PHOTO_BYTES + 1),
+                                       file.content_type)
+    if not created:  # the same photo again (the phone page's queue resent): the first one
+        response.status_code = 200
     return answer
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import shapely
 from geoalchemy2.shape import from_shape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from layers import clock
@@ -81,6 +81,20 @@ def workers_covering(session: Session, code: str, generation: Generation) -> lis
     ).all()
     return [{"code": r.code, "name": r.name, "phone": r.phone, "role": r.role.value,
              "grid_code": r.grid_code} for r in rows]
+
+
+def names(session: Session, codes: list[str]) -> dict[str, str]:
+    """The names of area codes as people know them: an area's in the generation in force, or —
+    for an area since redrawn away — its last published (then drafted) name. Statistics and
+    reports put them beside their codes."""
+    if not codes:
+        return {}
+    return dict(session.execute(text("""
+        SELECT DISTINCT ON (a.code) a.code, a.name FROM areas a
+        JOIN generations g ON g.id = a.generation_id
+        WHERE a.code = ANY(:codes)
+        ORDER BY a.code, (g.status = 'active') DESC, (g.status <> 'draft') DESC,
+                 a.generation_id DESC"""), {"codes": list(codes)}).all())
 
 
 def active_grid_count(session: Session) -> int:

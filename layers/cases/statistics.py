@@ -12,6 +12,8 @@ import io
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.boundaries import areas
+
 # Grouping keys that sort fast: area codes are digits, so they group as integers (a text sort
 # under a libc collation cost 3× more on the 168k-case history); categories by byte order.
 DIMENSIONS = {
@@ -74,15 +76,10 @@ def _names(session: Session, dimension: str, keys: list[str]) -> dict[str, str]:
         return {k: "全部" for k in keys}
     if dimension == "period":
         return {k: f"{k[:4]}年{int(k[5:])}月" for k in keys}
-    if dimension == "category":
-        sql = """SELECT code, name FROM categories
-                 WHERE version_id = (SELECT max(id) FROM routing_versions) AND code = ANY(:keys)"""
-    else:
-        sql = """SELECT DISTINCT ON (a.code) a.code, a.name FROM areas a
-                 JOIN generations g ON g.id = a.generation_id
-                 WHERE a.code = ANY(:keys)
-                 ORDER BY a.code, (g.status = 'active') DESC, (g.status <> 'draft') DESC,
-                          a.generation_id DESC"""
+    if dimension != "category":
+        return areas.names(session, keys)
+    sql = """SELECT code, name FROM categories
+             WHERE version_id = (SELECT max(id) FROM routing_versions) AND code = ANY(:keys)"""
     return dict(session.execute(text(sql), {"keys": keys}).all()) if keys else {}
 
 

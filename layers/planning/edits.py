@@ -371,7 +371,8 @@ def upload(session: Session, plan: Plan, collection: dict, *, crs: str, by: Prin
                                        else None, ("Polygon", "MultiPolygon"), settings,
                                        "the geometry", crs=crs), "the geometry")
         except (RedrawError, InvalidEdit) as exc:
-            problems.append({"row": n, "code": code, "problem": str(exc)})
+            problems.append({"row": n, "code": code, "problem": str(exc), "problem_zh":
+                             getattr(exc, "zh", None) or "图形无效：须为有效的面（Polygon 或 MultiPolygon）"})
             continue
         budget -= shapely.get_num_coordinates(geom)
         if budget < 0:
@@ -382,18 +383,23 @@ def upload(session: Session, plan: Plan, collection: dict, *, crs: str, by: Prin
                 limit=settings.max_vertices * UPLOAD_VERTEX_FACTOR)
         if parent not in state.communities:
             problems.append({"row": n, "code": code, "problem": f"parent_code {parent!r} is not a "
-                             "community of this plan"})
+                             "community of this plan",
+                             "problem_zh": f"parent_code「{parent}」不是本规划范围内的社区/村"})
         elif not (code.startswith(parent) and len(code) in (14, 15) and code.isdigit()):
             problems.append({"row": n, "code": code, "problem": "code must be the community's 12 "
-                             "digits and a 2–3 digit grid number"})
+                             "digits and a 2–3 digit grid number",
+                             "problem_zh": "code 须为所属社区/村的 12 位编码加 2–3 位网格序号"})
         elif kind not in ("comprehensive", "dedicated"):
-            problems.append({"row": n, "code": code, "problem": "kind must be comprehensive or dedicated"})
+            problems.append({"row": n, "code": code, "problem": "kind must be comprehensive or dedicated",
+                             "problem_zh": "kind 须为 comprehensive（综合网格）或 dedicated（专属网格）"})
         elif not name:
-            problems.append({"row": n, "code": code, "problem": "name is required"})
+            problems.append({"row": n, "code": code, "problem": "name is required",
+                             "problem_zh": "缺少网格名称（name）"})
         else:
             rows.append((code, name, parent, kind, props, geom))
     codes = [r[0] for r in rows]
-    problems += [{"row": 0, "code": c, "problem": "the code appears twice"}
+    problems += [{"row": 0, "code": c, "problem": "the code appears twice",
+                  "problem_zh": "网格编码重复"}
                  for c in sorted({c for c in codes if codes.count(c) > 1})]
     if problems:
         raise InvalidEdit(f"{len(problems)} row(s) cannot be used; nothing was changed",

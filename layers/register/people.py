@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from layers.access import audit
 from layers.access.policy import Principal, allows
+from layers.boundaries import areas
 from layers.errors import DomainError
 from layers.locating.locators import Locator, grid_worker
 from layers.register import identity
@@ -259,7 +260,7 @@ def organisations(session: Session, cipher: PersonalData, q: str, *, principal: 
 
 def counts(session: Session, by: str, scope: str | None) -> list[dict]:
     """Persons, floating persons, dwellings, rentals and organisations per grid, community or
-    street (from building_grids: one pass over each table)."""
+    street (from building_grids: one pass over each table), each area named."""
     width = {"grid": 15, "community": 12, "street": 9}[by]
     rows = session.execute(text("""
         WITH bg AS (SELECT building_id, left(grid_code, :w) AS area FROM building_grids
@@ -278,7 +279,9 @@ def counts(session: Session, by: str, scope: str | None) -> list[dict]:
                coalesce(organisations, 0) AS organisations
         FROM p FULL JOIN d ON d.area = p.area FULL JOIN o ON o.area = coalesce(p.area, d.area)
         ORDER BY 1"""), {"w": width, "scope": scope}).all()
-    return [dict(r._mapping) for r in rows]
+    named = areas.names(session, [r.area for r in rows])
+    return [{"area": r.area, "name": named.get(r.area), **{k: v for k, v in r._mapping.items()
+                                                           if k != "area"}} for r in rows]
 
 
 def has_register(session: Session) -> bool:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.points import PointQuery
 from layers.access import audit, idempotency
 from layers.access.policy import Principal
+from layers.boundaries import areas
 from layers.cases import photos as case_photos
 from layers.clock import CHINA
 from layers.errors import DomainError
@@ -146,26 +147,31 @@ def due(session: Session, principal: Principal, *, month: dt.date, area: str | N
 def compliance(session: Session, principal: Principal, *, month: dt.date, by: str,
                today: dt.date, area: str | None = None) -> dict:
     """Share of the month's list visited, overdue (not visited by the month's end) and flagged,
-    per grid, community, street or responsible grid worker."""
+    per grid, community, street or responsible grid worker, each named (the area's or the
+    worker's name)."""
     scope = _scope(principal, area)
     if by == "worker":
         key = "coalesce(w.code, '(无网格员)')"
+        name = "min(w.name)"
         join = """LEFT JOIN LATERAL (
-            SELECT wk.code FROM worker_assignments wa JOIN workers wk ON wk.id = wa.worker_id
+            SELECT wk.code, wk.name FROM worker_assignments wa JOIN workers wk ON wk.id = wa.worker_id
             WHERE wa.grid_code = list.grid_code AND wa.role = ANY(CAST(:roles AS worker_role[]))
             ORDER BY wa.role, wk.code LIMIT 1) w ON true"""
     else:
         width = {"grid": 15, "community": 12, "street": 9}[by]
         key = f"left(list.grid_code, {width})"
+        name = "NULL"
         join = ""
     ended = _next_month(month) <= today
     rows = session.execute(text(f"""{COMPLIANCE_SQL}
-        SELECT {key} AS key, sum(due)::int AS due, sum(visited)::int AS visited,
+        SELECT {key} AS key, {name} AS name, sum(due)::int AS due, sum(visited)::int AS visited,
                sum(flagged)::int AS flagged
         FROM per_grid list {join} GROUP BY 1 ORDER BY 1"""),
         {"scope": scope, "month": month, "roles": [r.value for r in GRID_WORKER_ROLES]}).all()
+    named = {} if by == "worker" else areas.names(session, [r.key for r in rows])
     return {"month": month.strftime("%Y-%m"), "by": by, "area": scope, "month_ended": ended,
-            "rows": [{by: r.key, "due": r.due, "visited": r.visited,
+            "rows": [{by: r.key, "name": r.name if by == "worker" else named.get(r.key),
+                      "due": r.due, "visited": r.visited,
                       "share": round(r.visited / r.due, 4) if r.due else None,
                       "overdue": (r.due - r.visited) if ended else 0,
                       "pending": 0 if ended else r.due - r.visited,
@@ -261,15 +267,23 @@ def _visit_in_scope(session: Session, principal: Principal, visit_id: int):
 
 
 def add_photo(session: Session, principal: Principal, visit_id: int, data: bytes,
-              content_type: str | None) -> dict:
-    """A photo of a visit (the same checks as a case's: a real JPEG, PNG or WebP, ≤ 5 MB)."""
+              content_type: str | None) -> tuple[dict, bool]:
+    """A photo of a visit (the same checks as a case's: a real JPEG, PNG or WebP, ≤ 5 MB);
+    (the photo, created). Like a case's, a photo is keyed by its content: the same bytes sent
+    again to the same visit — a phone resending its queue — answer the photo stored the first
+    time, so a lost answer never makes a second one."""
     _visit_in_scope(session, principal, visit_id)
     photo = case_photos.checked(data, content_type, visit_id=visit_id)
+    same = session.scalars(select(Photo).where(Photo.visit_id == visit_id,
+                                               Photo.sha256 == photo.sha256)
+                           .order_by(Photo.id)).first()
+    if same is not None:
+        return case_photos.as_json(same), False
     session.add(photo)
     session.flush()
     audit.record(session, principal, "visit.photo", target=str(visit_id), photo=photo.id,
                  sha256=photo.sha256)
-    return case_photos.as_json(photo)
+    return case_photos.as_json(photo), True
 
 
 def photo(session: Session, principal: Principal, visit_id: int, photo_id: int) -> Photo:

@@ -1,5 +1,5 @@
 /* The grid worker's phone page (map_ui/mobile.py). Every write — a report, a task step, a visit,
-   a patrol track — is queued on the phone (localStorage) with an idempotency key (the
+   a patrol track, a report's or a visit's photos — is queued on the phone (localStorage) with an idempotency key (the
    Idempotency-Key header) and sent when the network is there: a resend answers what was made
    the first time. Writes carry the sign-in
    cookie and the page's CSRF token. */
@@ -56,15 +56,17 @@ function flush() {
             return r.json().then(function (b) {
                 var rest = queue().filter(function (x) { return x.key !== item.key; });
                 if (r.status < 300 && item.photos && item.photos.length && b.id) {
-                    // the case exists: its photos follow, each its own queued upload
+                    // the case (or visit) exists: its photos follow, each its own queued upload
+                    var owner = item.kind === 'visit' ? '/v1/visits/' : '/v1/cases/';
                     rest = item.photos.map(function (ph, n) {
                         return {key: item.key + '-p' + n, kind: 'photo', photo: ph,
-                                url: '/v1/cases/' + b.id + '/photos'};
+                                url: owner + b.id + '/photos'};
                     }).concat(rest);
                 }
                 // a resend (same Idempotency-Key) answers what the first attempt did
                 if (r.status < 300) {
                     save(rest);
+                    b.photos_queued = (item.photos || []).length;
                     say(DONE[item.kind || 'case'](b));
                     loadCases(); loadTasks(); loadVisits();
                 } else if (r.status >= 400 && r.status < 500) {
@@ -88,7 +90,7 @@ var DONE = {
     photo: function () { return '照片已上传'; },
     task: function (b) { return '任务已更新：' + (b.status_zh || ''); },
     step: function (b) { return '案件 ' + (b.case_no || '') + ' 已更新：' + (b.status_zh || ''); },
-    visit: function () { return '走访已记录'; },
+    visit: function (b) { return '走访已记录' + (b.photos_queued ? '，照片正在上传' : ''); },
     patrol: function (b) {
         var c = (b.coverage && b.coverage[0]) || {};
         return '巡查已上传：' + ((b.length_m || 0) / 1000).toFixed(2) + ' 公里'
@@ -146,6 +148,10 @@ $('gm-m-cases').addEventListener('click', function (e) {
             '正在发送…');
 });
 function loadVisits() {
+    if (Array.prototype.some.call(document.querySelectorAll('#gm-m-visits input[type=file]'),
+                                  function (i) { return i.files && i.files.length; })) {
+        return Promise.resolve();  // photos chosen for a visit not yet recorded: keep them on screen
+    }
     return fetch('/v1/visits/due?limit=1000', {credentials: 'same-origin'})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (b) {
@@ -160,7 +166,9 @@ function loadVisits() {
                 return '<li class="' + (v.visited ? 'gm-m-done' : '') + '"><b>' + esc(who) + '</b><br>'
                     + esc(v.dwelling.label || v.dwelling.address) + '<br>'
                     + (v.visited ? '✔ 本月已走访' + (v.last_visit ? '（' + esc(when(v.last_visit)) + '）' : '')
-                       : '<button class="gm-m-small" ' + target + '>登记走访</button>') + '</li>';
+                       : '<button class="gm-m-small" ' + target + '>登记走访</button>'
+                      + '<label class="gm-m-pick">拍照<input type="file" accept="image/*" capture="environment" '
+                      + 'multiple></label><span class="gm-m-picked gm-m-note"></span>') + '</li>';
             }
             var pending = items.filter(function (v) { return !v.visited; });
             var done = items.filter(function (v) { return v.visited; });
@@ -177,8 +185,24 @@ $('gm-m-visits').addEventListener('click', function (e) {
     var body = {note: '入户走访'};
     if (b.dataset.person) { body.person = b.dataset.person; } else { body.dwelling = +b.dataset.dwelling; }
     if (here) { body.location = {lon: here[0], lat: here[1], crs: 'wgs84'}; }
-    enqueue('visit', '/v1/visits', body, '正在记录走访…');
+    // the photos taken for this visit (拍照) go with it: queued behind the visit, sent once the
+    // visit exists (POST /v1/visits/{id}/photos), offline too
+    var input = b.parentNode.querySelector('input[type=file]');
+    var files = Array.prototype.slice.call((input && input.files) || [], 0, 4);
+    Promise.all(files.map(shrink)).then(function (photos) {
+        if (input) { input.value = ''; picked(input); }
+        photos = photos.filter(Boolean);
+        enqueue('visit', '/v1/visits', body, photos.length ? '正在记录走访（含照片 ' + photos.length + ' 张）…'
+                                                           : '正在记录走访…', photos);
+    });
 });
+function picked(input) {  // says beside the visit how many photos will go with it
+    var n = (input.files || []).length;
+    input.parentNode.parentNode.querySelector('.gm-m-picked').textContent =
+        n ? '已选 ' + Math.min(n, 4) + ' 张照片，登记走访时一并上传' : '';
+}
+$('gm-m-visits').addEventListener('change', function (e) {
+    if (e.target.type === 'file') { picked(e.target); } });
 var PATROL = 'gridmap.patrol';
 function patrol() { try { return JSON.parse(localStorage.getItem(PATROL) || 'null'); } catch (e) { return null; } }
 function showPatrol() {

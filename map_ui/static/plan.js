@@ -600,4 +600,8 @@ state.community = $('gm-community').value;
 readOnly();
 if (editable) { api('GET', '/workers').then(function (w) { state.workers = Array.isArray(w) ? w : []; renderWorkers(); }); }
 reloadAll(false).then(function () { window.gridmapReady = true; });
+// deleting a grid and uploading grids (map_ui/static/plan_tools.js) act through these
+gridmapPlanToolsStart({api: api, say: say, state: state, gridLabel: gridLabel,
+    mode: function () { return state.mode; }, renderValidation: renderValidation,
+    reloadAll: reloadAll, refreshHistory: refreshHistory});
 }

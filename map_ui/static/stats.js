@@ -108,8 +108,11 @@ form.addEventListener('change', function () { load(); });
 load();
 
 // -- the other statistics: camera alerts, the register's counts, visits, worker assessment ----
+// Each row is its key (a code) and a name: the name the API gives with the row (a grid's, a
+// worker's), else the page's own list of streets, communities and categories. (The assessment's
+// 名称 column was empty: its key was the worker's name, looked up among the areas' codes.)
 var NAMES = {};
-C.streets.concat(C.communities).forEach(function (a) { NAMES[a[0]] = a[1]; });
+C.streets.concat(C.communities).concat(C.categories).forEach(function (a) { NAMES[a[0]] = a[1]; });
 var REPORTS = {
     alerts: {label: '视频告警响应', url: '/v1/stats/alerts', by: [['street', '按镇街'], ['type', '按告警类别']],
              cols: [['alerts', '告警数'], ['responded', '已远程喊话'], ['to_response_min_median', '到首次响应（分钟，中位数）'],
@@ -123,6 +126,7 @@ var REPORTS = {
              cols: [['due', '应访'], ['visited', '已访'], ['share', '完成率'], ['pending', '待访'], ['overdue', '逾期未访'],
                     ['flagged', '位置存疑']]},
     workers: {label: '网格员考核（全员考核）', url: '/v1/stats/workers', month: true, by: [],
+              head: ['网格员编号', '姓名'], named: function (x) { return [x.worker.code, x.worker.name]; },
               cols: [['street', '镇街'], ['patrol_km', '巡查（公里）'], ['patrol_days', '巡查天数'], ['coverage', '道路覆盖'],
                      ['cases_found', '发现案件'], ['cases_closed', '办结'], ['tasks_done', '完成任务'],
                      ['visits_done', '完成走访'], ['rating', '居民评价'], ['score', '得分'], ['rank_in_street', '街道排名']]}
@@ -145,20 +149,21 @@ function reportRows() {
             weights = resp.headers.get('X-Assessment-Weights-Version');  // 全员考核: which weights scored it
             var rows = Array.isArray(b) ? b : b.rows, key = r.key || by;
             return rows.map(function (x) {
-                var k = rform.report.value === 'workers' ? x.worker.name : x[key];
-                return [k, NAMES[k] || '']
-                    .concat(r.cols.map(function (c) { return plain(x[c[0]]); }));
+                var named = r.named ? r.named(x) : [x[key], x.name || NAMES[x[key]] || ''];
+                return named.concat(r.cols.map(function (c) { return plain(x[c[0]]); }));
             });
         });
     });
 }
-var lastReport = null, weights = null;
+var lastReport = null, weights = null, asked = 0;
 function report() {
-    var r = REPORTS[rform.report.value];
+    var r = REPORTS[rform.report.value], by = rform.by.value, mine = ++asked;
     if (!r) { return; }
     return reportRows().then(function (rows) {
-        if (!rows) { return; }
-        lastReport = [[rform.report.value === 'workers' ? '网格员' : '编码', '名称'].concat(r.cols.map(function (c) { return c[1]; }))].concat(rows);
+        if (!rows || mine !== asked) { return; }  // a later choice's answer is the one to show
+        var head = r.head || (by === 'worker' ? ['网格员编号', '姓名']
+            : by === 'type' ? ['类别编码', '名称'] : ['编码', '名称']);
+        lastReport = [head.concat(r.cols.map(function (c) { return c[1]; }))].concat(rows);
         document.getElementById('gm-report-table').innerHTML = '<thead><tr>' + lastReport[0].map(function (h) {
             return '<th>' + esc(h) + '</th>'; }).join('') + '</tr></thead><tbody>' + rows.map(function (row) {
             return '<tr>' + row.map(function (v) { return '<td>' + (v == null ? '—' : esc(v)) + '</td>'; }).join('') + '</tr>';
@@ -169,6 +174,7 @@ function report() {
                 ? '；考核权重：' + (+weights ? '第 ' + weights + ' 版' : '默认权重') : '');
         window.gridmapStats.weights = rform.report.value === 'workers' ? weights : null;
         window.gridmapStats.report = rows.length;
+        window.gridmapStats.shown = rform.report.value + (r.by.length ? ':' + by : '');
     });
 }
 function byOptions() {
