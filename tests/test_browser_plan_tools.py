@@ -45,24 +45,31 @@ def _grids(site, plan_id) -> dict[str, dict]:
     return {g["code"]: g for g in _call(site, "GET", f"/v1/plans/{plan_id}")["grids"]}
 
 
-@pytest.fixture
-def page(site):
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
-    base = site[0]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        page = context.new_page()
-        errors, outside = [], []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base)
-                and not r.url.startswith("data:") else None)
-        yield page
-        assert errors == [] and outside == []
-        browser.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh browser context per test (no cookies or storage carried over)."""
+    base = site[0]
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors, outside = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base)
+            and not r.url.startswith("data:") else None)
+    yield page
+    context.close()
+    assert errors == [] and outside == []
 
 
 def _open(page, site, plan_id: int) -> None:
