@@ -84,8 +84,8 @@ def workers_covering(session: Session, code: str, generation: Generation) -> lis
 
 
 def active_grid_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Area).join(Generation).where(
-        Generation.status == GenerationStatus.ACTIVE, Area.level == AreaLevel.GRID))
+    return session.execute(select(func.count()).select_from(Area).join(Generation).where(
+        Generation.status == GenerationStatus.ACTIVE, Area.level == AreaLevel.GRID)).scalar_one()
 
 
 def read_district(path: Path) -> tuple[dict, shapely.Geometry]:
