@@ -531,8 +531,7 @@ class Gazetteer:
                 if key not in self._area_grids:
                     if key in self._by_village:  # a village known by its houses only
                         out.append(self._together(f"village:{key}", index.display[key], "village",
-                                                  self._by_village[key], identified,
-                                                  _FACTOR[level]))
+                                                  self._by_village[key], identified, _FACTOR[level]))
                     continue
                 code, written, grids, lon, lat, kind = self._area_grids[key]
                 one = len(grids) == 1
