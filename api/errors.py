@@ -20,9 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from psycopg.errors import QueryCanceled
+from psycopg.errors import QueryCanceled, UndefinedColumn, UndefinedTable
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.crs import CoordinateError, UnknownCRSError
@@ -205,6 +205,12 @@ def describe(exc: Exception) -> Described | None:
             "(GRIDMAP_STATEMENT_TIMEOUT_READ_MS for GET, GRIDMAP_STATEMENT_TIMEOUT_WRITE_MS for "
             "other requests): ask for less — a smaller area, fewer days",
             limit="statement_timeout"))
+    if isinstance(exc, ProgrammingError) and isinstance(exc.orig, UndefinedTable | UndefinedColumn):
+        # a database that was never migrated, or one migrated by an older gridmap
+        return Described(503, error_body("schema_missing",
+                                         "the database has no gridmap schema, or an older one: "
+                                         "run `gridmap db upgrade`",
+                                         "数据库尚未初始化或版本过旧，请联系管理员"))
     if isinstance(exc, OperationalError):
         return Described(503, error_body("database_unavailable",
                                          "the database is unreachable; check `gridmap db status`",
@@ -246,7 +252,7 @@ def install(app: FastAPI) -> None:
         return json_error(described)
 
     for exc_class in (DomainError, *STATUS, RequestValidationError, StarletteHTTPException,
-                      OperationalError, DataError, Refused):
+                      OperationalError, DataError, ProgrammingError, Refused):
         app.add_exception_handler(exc_class, handler)
 
     async def formatted(request: Request, exc: Exception) -> Response:

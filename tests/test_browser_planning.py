@@ -61,24 +61,31 @@ def _grids(site, plan_id) -> dict[str, dict]:
     return {g["code"]: g for g in _call(base, tokens["planner"], "GET", f"/v1/plans/{plan_id}")["grids"]}
 
 
-@pytest.fixture
-def page(planning_site):
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
-    base = planning_site[0]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        page = context.new_page()
-        page.errors, page.requests = [], []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("request", lambda r: page.requests.append(r.url))
-        yield page
-        assert page.errors == []
-        assert [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")] == []
-        browser.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, planning_site):
+    """A fresh browser context per test (no cookies, storage or service worker carried over)."""
+    base = planning_site[0]
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.errors, page.requests = [], []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.requests.append(r.url))
+    yield page
+    context.close()
+    assert page.errors == []
+    assert [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")] == []
 
 
 def _sign_in(page, base, token, target) -> None:

@@ -50,3 +50,22 @@ def test_bad_input_gets_a_message_not_a_traceback(settings_env, args):
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and "error:" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_a_database_never_migrated_is_refused_saying_to_upgrade(server_url, monkeypatch):
+    from gridmap.settings import get_settings
+    from tests.support import drop_database, new_database
+
+    url = new_database(server_url, "template0")  # a database, but no gridmap schema in it
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["demo", "load", "--scale", "0.05"])
+        assert result.exit_code == 1, result.output
+        assert "gridmap db upgrade" in result.output and "Traceback" not in result.output
+    finally:
+        get_settings.cache_clear()
+        from layers.storage.db import engine_for
+
+        engine_for.cache_clear()
+        drop_database(server_url, url)

@@ -17,6 +17,7 @@ from layers.access.policy import Principal, require_scope
 from layers.addresses.index import aliases_of
 from layers.boundaries.generations import ACTIVE_ID_SQL
 from layers.errors import DomainError
+from layers.storage import listener
 from layers.storage.models import ADDRESS_KINDS
 
 PARTS = ("address", "name", "street", "community", "road", "door_plate", "compound", "building",
@@ -173,7 +174,7 @@ def _in_scope(session: Session, lon: float, lat: float, by: Principal) -> None:
 
 def _changed(session: Session, by: Principal, action: str, code: str, **detail) -> None:
     audit.record(session, by, action, code, **detail)
-    session.execute(text("SELECT pg_notify('gridmap_data', 'addresses')"))
+    listener.data_changed(session, "addresses")
 
 
 def create(session: Session, by: Principal, code: str | None, data: AddressData) -> dict:

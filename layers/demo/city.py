@@ -522,10 +522,16 @@ class _Generator:
     def _grid_edge_roads(self) -> None:
         """Urban grid boundaries follow streets: each edge between two urban grids is a road."""
         cells = [g.geom for c in self.communities if c.urban for g in c.grids]
-        main = shapely.union_all([g for _, g in self.road_lines]).buffer(5)
         stems = list(self.rng.permutation(names.COMMUNITY_STEMS))
+        # where a main road runs along an edge, it is the road: an edge loses a 5 m band along
+        # the main roads near it (each road buffered alone; buffering their union, a lattice
+        # over a whole county, took seconds to minutes)
+        bands = shapely.buffer(np.array([g for _, g in self.road_lines], dtype=object), 5)
+        near_tree = shapely.STRtree(bands)
         for i, edge in enumerate(edge_roads(cells, self.district)):
-            edge = edge.difference(main)  # where a main road runs along an edge, it is the road
+            near = near_tree.query(edge, predicate="intersects")
+            if len(near):
+                edge = edge.difference(shapely.union_all(bands[near]))
             for part in shapely.get_parts(edge):
                 if part.geom_type == "LineString" and part.length >= 40:
                     self._road(part, f"{stems[i % len(stems)]}{'路' if i % 3 else '街'}")

@@ -39,7 +39,12 @@ class Lattice:
         xy = self._world(uu.ravel(), vv.ravel())
         if region.is_empty:
             return xy[:0]
-        return xy[shapely.contains_xy(region, xy[:, 0], xy[:, 1])]
+        # only nodes inside the region's bounds are tested (the lattice spans a circle around
+        # the region: most nodes fall outside its bounding box, and the test is the cost here)
+        min_x, min_y, max_x, max_y = region.bounds
+        inside = (xy[:, 0] >= min_x) & (xy[:, 0] <= max_x) & (xy[:, 1] >= min_y) & (xy[:, 1] <= max_y)
+        inside[inside] = shapely.contains_xy(region, xy[inside, 0], xy[inside, 1])
+        return xy[inside]
 
     def lanes(self, area: shapely.Geometry, every_u: int = 3, every_v: int = 5,
               margin: float = 90.0, min_length: float = 60.0) -> list[shapely.Geometry]:

@@ -30,6 +30,7 @@ from layers import clock
 from layers.boundaries import generations
 from layers.interchange.dataset import Dataset, extra_columns, plain_value
 from layers.registry import AREAS, LayerSpec
+from layers.storage import listener
 from layers.storage.db import driver_connection
 from layers.storage.models import Base, Generation, GenerationStatus
 
@@ -288,5 +289,5 @@ def write_dataset(session: Session, dataset: Dataset, *, draft_name: str = "å¯¼å
             session.execute(text("ANALYZE worker_assignments"))
         generations.refresh_building_grids(session)  # buildings or grids may have moved
         # Delivered at commit: every API process rebuilds its locator (layers.locating).
-        session.execute(text("SELECT pg_notify('gridmap_data', 'import')"))
+        listener.data_changed(session, "import")
     return report

@@ -38,11 +38,10 @@ from layers.addresses import index as addresses
 from layers.boundaries import generations
 from layers.boundaries.generations import NoGeneration
 from layers.errors import DomainError
-from layers.storage.listener import ChangeListener
+from layers.storage.listener import DATA_CHANNEL, ChangeListener
 from layers.storage.models import GRID_WORKER_ROLES, Generation, WorkerRole
 
 log = logging.getLogger(__name__)
-DATA_CHANNEL = "gridmap_data"
 CHANNELS = (generations.NOTIFY_CHANNEL, DATA_CHANNEL)
 
 

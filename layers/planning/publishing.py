@@ -25,6 +25,7 @@ from layers.planning.plans import (
     summary,
 )
 from layers.planning.state import load
+from layers.storage import listener
 from layers.storage.models import GenerationStatus, Plan, PlanStatus
 
 
@@ -155,7 +156,7 @@ def apply_assignments(session: Session, plan: Plan, communities: set[str]) -> No
         WHERE pa.plan_id = :plan AND left(pa.grid_code, 12) = ANY(:communities)
         ON CONFLICT DO NOTHING
     """), params)
-    session.execute(text("SELECT pg_notify('gridmap_data', 'plan')"))
+    listener.data_changed(session, "plan")
 
 
 def reroute_cases(session: Session, plan: Plan, by: Principal) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Row, text
 from sqlalchemy.orm import Session
 
 from layers.register.crypto import PersonalData
+from layers.storage import listener
 from layers.storage.bulk import bare, column, copy_columns, points
 from layers.storage.db import driver_connection, session_scope
 
@@ -70,7 +71,7 @@ def copy_rows(engine: Engine, register, cipher: PersonalData, *, flag_m: float) 
 def organisations_changed(session: Session) -> None:
     """Tell every API process (NOTIFY gridmap_data, sent at commit) that the organisations
     changed: the gazetteer finds them by name, and is rebuilt with the locator."""
-    session.execute(text("SELECT pg_notify('gridmap_data', 'organisations')"))
+    listener.data_changed(session, "organisations")
 
 
 def organisation_places(session: Session) -> Sequence[Row[Any]]:

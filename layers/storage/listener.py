@@ -23,10 +23,21 @@ import threading
 from collections.abc import Callable
 
 import psycopg
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
+
+# What the locator, its gazetteer and the maps are built from changed (an import, a published
+# plan, a gazetteer edit, the register's organisations): every API process rebuilds.
+DATA_CHANNEL = "gridmap_data"
+
+
+def data_changed(session: Session, what: str) -> None:
+    """NOTIFY ``gridmap_data`` with what changed (a word, for the logs); PostgreSQL delivers it
+    when the session's transaction commits, and never if it rolls back."""
+    session.execute(text("SELECT pg_notify(:channel, :what)"), {"channel": DATA_CHANNEL, "what": what})
 
 
 class ChangeListener:
