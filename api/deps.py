@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from pydantic import BeforeValidator
@@ -77,6 +77,9 @@ def _iso_date(value):
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+# a route's OpenAPI ``responses=`` (status → its description and content), as FastAPI types it
+Responses = dict[int | str, dict[str, Any]]
 
 
 def allowed(action: str, **options) -> object:

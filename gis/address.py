@@ -164,7 +164,8 @@ class Prefixes:
     def __init__(self, names: dict[str, str] | None = None):
         # by the first two characters (a district's roads share first characters by the hundred)
         self._by_first: dict[str, list[tuple[str, str]]] = {}
-        for written in sorted(names or {}, key=len, reverse=True):
+        names = names or {}
+        for written in sorted(names, key=len, reverse=True):
             self._by_first.setdefault(written[:2], []).append((written, names[written]))
 
     @classmethod
@@ -232,6 +233,7 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
     v = vocabulary or (Vocabulary.of(drop_prefixes, streets) if drop_prefixes or streets else _EMPTY)
     norm = normalise(text)
     admin = _ADMIN_PREFIX.match(norm)
+    assert admin is not None  # every group of _ADMIN_PREFIX is optional: it matches any text
     rest = norm[admin.end():]
     out = ParsedAddress(normalised=norm)
     for prefix in v.drop_prefixes:
@@ -269,8 +271,7 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
     if m and not v.roads.at(rest):
         out.village, out.group, out.house_number = m.group(1), m.group(2), m.group(3)
         rest = rest[m.end():]
-    elif _VILLAGE_GROUP.match(rest):
-        m = _VILLAGE_GROUP.match(rest)
+    elif m := _VILLAGE_GROUP.match(rest):
         out.village, out.group, rest = m.group(1), m.group(2), ""
     else:
         road = v.roads.at(rest)
@@ -292,13 +293,14 @@ def parse(text: str, vocabulary: Vocabulary | None = None, *, drop_prefixes: tup
         road = v.roads.at(tail) if not out.road else None
         door = re.match(_DOOR + "$", tail[road[1]:]) if road else None
         later = _ROAD.match(tail) if not out.road else None  # 曲水苑3号楼（太白楼路12号）
-        if door:
+        if road and door:  # (a door is only looked for after a road)
             out.road, out.house_number, tail = road[0], door.group(1), ""
         elif later and later.end() == len(tail):
             out.road, out.house_number, tail = later.group(1), later.group(2), ""
         rest = tail
-    elif rest and out.room is None and (out.village or out.road) and _HOUSEHOLD.match(rest):
-        out.room, rest = _HOUSEHOLD.match(rest).group(1), ""
+    elif rest and out.room is None and (out.village or out.road) and \
+            (household := _HOUSEHOLD.match(rest)):
+        out.room, rest = household.group(1), ""
     elif rest and not out.village:
         numbered = _NUMBERED.match(rest)
         if numbered and not out.road:  # 曲水苑3号: the compound's building 3
@@ -313,7 +315,7 @@ def _compound_before_road(out: ParsedAddress, v: Vocabulary) -> None:
     """和苑小区建设路1号: a road the district does not know that ends with one it knows is a
     compound written before its road."""
     name = out.road
-    if not v.roads or v.roads.at(name):
+    if not name or not v.roads or v.roads.at(name):
         return
     for i in range(2, len(name) - 1):
         known = v.roads.at(name[i:])
@@ -337,8 +339,8 @@ def _tail(rest: str, out: ParsedAddress) -> str:
         elif floor:
             out.floor = floor.group(1)
             after = tail[floor.end():]
-            if _ROOM.match(after) and after:
-                out.room = _ROOM.match(after).group(1)
+            if after and (after_room := _ROOM.match(after)):
+                out.room = after_room.group(1)
         elif room and tail:
             out.room = room.group(1)
         return rest[:m.start()]
@@ -346,8 +348,8 @@ def _tail(rest: str, out: ParsedAddress) -> str:
     if m and m.start() > 0:
         out.floor = m.group(1)
         after = rest[m.end():]
-        if after and _ROOM.match(after):
-            out.room = _ROOM.match(after).group(1)
+        if after and (after_room := _ROOM.match(after)):
+            out.room = after_room.group(1)
         return rest[:m.start()]
     return rest
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Hashable
 from functools import partial
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -57,8 +57,10 @@ def unit_graph(ids: list[int], geoms: list[shapely.Geometry], weights: list[int]
     return graph
 
 
-def partition(graph: nx.Graph, current: dict[Hashable, Hashable], parts: int, target: float,
-              epsilon: float, seconds: float, seed: int = 370811) -> dict[Hashable, Hashable]:
+def partition(graph: nx.Graph, current: dict[int, str], parts: int, target: float,
+              epsilon: float, seconds: float, seed: int = 370811) -> dict[int, int]:
+    """Each unit (``graph``'s nodes: unit ids; ``current``: unit id → today's grid code) → the
+    number of its part, 0 … ``parts`` − 1."""
     if parts < 1:
         raise BalanceError("ask for at least one grid")
     if not nx.is_connected(graph):
@@ -75,8 +77,9 @@ def partition(graph: nx.Graph, current: dict[Hashable, Hashable], parts: int, ta
         start = {i: labels.index(current[n]) for i, n in enumerate(nodes)}
     else:
         try:
-            start = recursive_tree_part(gc_graph, range(parts), target, WEIGHT, max(epsilon, 0.05),
-                                        rng=rng)
+            # cast: GerryChain types nodes and parts as Hashable; ours are ints (range(parts))
+            start = cast("dict[int, int]", recursive_tree_part(
+                gc_graph, range(parts), target, WEIGHT, max(epsilon, 0.05), rng=rng))
         except Exception as exc:  # noqa: BLE001 - GerryChain raises bare errors when it cannot
             raise BalanceError(f"no balanced partition into {parts} grids found ({exc}); ask for "
                                "fewer or more grids") from None
@@ -93,7 +96,7 @@ def partition(graph: nx.Graph, current: dict[Hashable, Hashable], parts: int, ta
             best, best_score = state, score
         if time.monotonic() > deadline:
             break
-    return {node: best.assignment[i] for i, node in enumerate(nodes)}
+    return {node: cast(int, best.assignment[i]) for i, node in enumerate(nodes)}
 
 
 def _recom(target: float, epsilon: float, rng: random.Random):

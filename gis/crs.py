@@ -180,6 +180,7 @@ def check_in_area_of_use(crs: Crs, lon: float, lat: float, margin_deg: float = 1
     """Refuse points far outside where a projected CRS is defined (a wrong zone or swapped x/y)."""
     if not in_area_of_use(crs, lon, lat, margin_deg):
         area = _pyproj_crs(crs.epsg).area_of_use
+        assert area is not None  # in_area_of_use takes every point where no area is declared
         raise CoordinateError(
             f"the point falls at {lon:.4f}, {lat:.4f}, outside where {crs} is used "
             f"({area.west:.1f}–{area.east:.1f}°E, {area.south:.1f}–{area.north:.1f}°N): "

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gis.address import ParsedAddress, Vocabulary, clean, fold, normalise, parse, within_one_edit
 from gis.gazetteer_terms import MARGIN, Entry, Match, flagged
@@ -56,6 +57,9 @@ _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or
 # a site's or compound's gate, or its entrance (门口)
 _GATE = re.compile("(?:(?:东北|东南|西北|西南|[东西南北正大侧后])门|门口|门前)$")
 _NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小区, 社区 … are not a city or district
+_ByName = defaultdict[str, list[int]]  # a name → positions in Gazetteer.entries
+_ByPair = defaultdict[tuple[str, str], list[int]]  # (a name, a number) → positions
+_Area = tuple[str, str, tuple[str, ...], float, float, str]  # code, name, grids, lon, lat, kind
 
 
 @dataclass
@@ -67,23 +71,23 @@ class Gazetteer:
     villages: NameIndex = field(default_factory=lambda: NameIndex(VILLAGE_WORDS))
     places: NameIndex = field(default_factory=lambda: NameIndex(PLACE_WORDS))
     areas: NameIndex = field(default_factory=lambda: NameIndex(("社区", "居委会")))
-    _by_building: dict = field(default_factory=lambda: defaultdict(list))
-    _by_compound: dict = field(default_factory=lambda: defaultdict(list))
-    _by_door: dict = field(default_factory=lambda: defaultdict(list))
-    _by_village_no: dict = field(default_factory=lambda: defaultdict(list))
-    _by_village: dict = field(default_factory=lambda: defaultdict(list))
-    _by_place: dict = field(default_factory=lambda: defaultdict(list))
-    _by_road: dict = field(default_factory=lambda: defaultdict(list))  # road → numbered entries
-    _orgs_at_door: dict = field(default_factory=lambda: defaultdict(list))  # organisations
-    _area_grids: dict = field(default_factory=dict)  # village/community → (code, name, grids)
-    _named: list = field(default_factory=list)  # (clean name, entry): a place by part of its name
-    _exact: dict = field(default_factory=dict)  # an address exactly as stored → entry (bulk path)
-    _aliases: dict = field(default_factory=dict)  # a road's or village's other names
-    extras: dict = field(default_factory=dict)  # made from the index once, when first needed
+    _by_building: _ByPair = field(default_factory=lambda: defaultdict(list))  # (compound, building)
+    _by_compound: _ByName = field(default_factory=lambda: defaultdict(list))
+    _by_door: _ByPair = field(default_factory=lambda: defaultdict(list))  # (road, door plate)
+    _by_village_no: _ByPair = field(default_factory=lambda: defaultdict(list))  # (village, number)
+    _by_village: _ByName = field(default_factory=lambda: defaultdict(list))
+    _by_place: _ByName = field(default_factory=lambda: defaultdict(list))
+    _by_road: _ByName = field(default_factory=lambda: defaultdict(list))  # road → plain-numbered door plates
+    _orgs_at_door: _ByPair = field(default_factory=lambda: defaultdict(list))  # organisations
+    _area_grids: dict[str, _Area] = field(default_factory=dict)  # a village's or community's
+    _named: list[tuple[str, int]] = field(default_factory=list)  # (clean name, entry): by part of it
+    _exact: dict[str, int | None] = field(default_factory=dict)  # an address as stored → entry
+    _aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a road's/village's other names
+    extras: dict[str, Any] = field(default_factory=dict)  # made from the index once, when first needed
 
     @classmethod
-    def for_district(cls, district_names: list[str], street_names: list[str],
-                     communities: list[str] = (), roads: list[str] = (),
+    def for_district(cls, district_names: Sequence[str], street_names: Sequence[str],
+                     communities: Sequence[str] = (), roads: Sequence[str] = (),
                      aliases: dict[str, tuple[str, ...]] | None = None,
                      parents: tuple[str, ...] = ()) -> Gazetteer:
         """The names the parser cuts at: the district's own (dropped), its streets, communities
@@ -100,8 +104,7 @@ class Gazetteer:
     # -- building the index --------------------------------------------------------------------
     def add(self, code: str, address: str, name: str | None, lon: float, lat: float,
             kind: str = "building", grid_code: str | None = None, *,
-            parts: dict | None = None, aliases: tuple[str, ...] = (),
-            forms: tuple[str, ...] = ()) -> Entry:
+            parts: dict | None = None, aliases: tuple[str, ...] = (), forms: tuple[str, ...] = ()) -> Entry:
         """A building (``kind="building"``) or a place. ``parts``: the standard address's parts
         when the data has them (else the address is parsed); ``aliases``: a place's other names;
         ``forms``: other ways the data writes the whole address (the standard address in full)."""
@@ -203,8 +206,8 @@ class Gazetteer:
         numbered = sorted(self.compounds.display, key=lambda c: (not _CN_RUN.search(c), c))
         for compound in numbered[:tries]:
             members = self._by_compound.get(compound, [])
-            building = min((self.entries[i].parts.building_no for i in members
-                            if self.entries[i].parts.building_no), key=int, default=None)
+            building = min((no for i in members if (no := self.entries[i].parts.building_no)),
+                           key=int, default=None)
             if building:
                 yield "building", f"{self.compounds.display[compound]}{building}号楼2单元301室"
             yield "compound", self.compounds.display[compound]
@@ -344,8 +347,8 @@ class Gazetteer:
                 for i in self._by_village_no.get((name, q.house_number), ()):
                     found.setdefault(i, _Evidence()).village = level
         if not found and not q.building_no and not q.house_number:
-            name = q.compound or (q.rest if not (q.road or q.village) else None)
-            level, names = self.places.lookup(clean(name) if name else None)
+            place = q.compound or (q.rest if not (q.road or q.village) else None)
+            level, names = self.places.lookup(clean(place) if place else None)
             if level in (EXACT, ADDED):
                 for key in names:
                     for i in self._by_place.get(key, ()):
@@ -430,8 +433,8 @@ class Gazetteer:
             return self._building_not_found(q, limit)
         if q.road and q.house_number:
             level, roads = self.roads.lookup(q.road)
-            answers = [self._door_plate(road, q.house_number, level, q.compound) for road in roads]
-            answers = [a for a in answers if a is not None]
+            plates = [self._door_plate(road, q.house_number, level, q.compound) for road in roads]
+            answers = [a for a in plates if a is not None]
             if answers:
                 return _ambiguous(answers)[:limit]
             if len(roads) == 1:
@@ -439,8 +442,8 @@ class Gazetteer:
                 if found is not None:
                     return [found]
         if q.village and q.house_number:
-            level, found = self._area(q.village)
-            return [_match(m.entry, min(m.score, 0.6), "building not found") for m in found]
+            level, in_village = self._area(q.village)
+            return [_match(m.entry, min(m.score, 0.6), "building not found") for m in in_village]
         name = q.compound or q.village or q.community
         if not name or q.road or q.building_no or q.house_number:
             return self._by_names(q, limit) if name and not (q.building_no or q.house_number) else []
@@ -498,13 +501,12 @@ class Gazetteer:
             out.append(_match(m.entry, m.score, "building not found"))
         return out
 
-    def _door_plate(self, road: str, number: str, level: int,
-                    compound: str | None = None) -> Match | None:
+    def _door_plate(self, road: str, number: str, level: int, compound: str | None = None) -> Match | None:
         """The buildings at a door plate (those of ``compound`` when it is given) as one answer."""
         members = self._by_door.get((road, number), [])
         if compound:
-            members = [i for i in members if self.entries[i].parts.compound
-                       and self._near_names(compound, self.entries[i].parts.compound)]
+            members = [i for i in members if (theirs := self.entries[i].parts.compound)
+                       and self._near_names(compound, theirs)]
         if not members:
             return None
         if len(members) == 1:
@@ -513,7 +515,7 @@ class Gazetteer:
         label = f"{self.roads.display.get(road, road)}{number}号"
         kind = "door_plate"
         if compound:
-            label, kind = label + self.entries[members[0]].parts.compound, "compound"
+            label, kind = label + (self.entries[members[0]].parts.compound or ""), "compound"
         return self._together(f"doorplate:{road}{number}号", label, kind, members,
                               level in (EXACT, ADDED), _FACTOR[level])
 
@@ -529,8 +531,7 @@ class Gazetteer:
                 if key not in self._area_grids:
                     if key in self._by_village:  # a village known by its houses only
                         out.append(self._together(f"village:{key}", index.display[key], "village",
-                                                  self._by_village[key], identified,
-                                                  _FACTOR[level]))
+                                                  self._by_village[key], identified, _FACTOR[level]))
                     continue
                 code, written, grids, lon, lat, kind = self._area_grids[key]
                 one = len(grids) == 1
@@ -576,22 +577,21 @@ class Gazetteer:
         if not number.isdigit():
             return None
         n = int(number)
-        side = [i for i in self._by_road.get(road, [])
-                if int(self.entries[i].parts.house_number) % 2 == n % 2]
+        plates = {i: int(no) for i in self._by_road.get(road, [])
+                  if (no := self.entries[i].parts.house_number)}  # all numbered (add())
+        side = [i for i, no in plates.items() if no % 2 == n % 2]
         if not side:
             return None
-        below = max((i for i in side if int(self.entries[i].parts.house_number) < n),
-                    key=lambda i: int(self.entries[i].parts.house_number), default=None)
-        above = min((i for i in side if int(self.entries[i].parts.house_number) > n),
-                    key=lambda i: int(self.entries[i].parts.house_number), default=None)
+        below = max((i for i in side if plates[i] < n), key=plates.__getitem__, default=None)
+        above = min((i for i in side if plates[i] > n), key=plates.__getitem__, default=None)
         if below is None and above is None:  # the only plates on this side bear this number
             return None
         if below is None or above is None:
-            nearest = below if above is None else above
+            nearest = next(i for i in (below, above) if i is not None)
             lon, lat, score = self.entries[nearest].lon, self.entries[nearest].lat, 0.4
         else:
             a, b = self.entries[below], self.entries[above]
-            na, nb = int(a.parts.house_number), int(b.parts.house_number)
+            na, nb = plates[below], plates[above]
             t = (n - na) / (nb - na)
             lon, lat, score = a.lon + t * (b.lon - a.lon), a.lat + t * (b.lat - a.lat), 0.6
         label = f"{self.roads.display.get(road, road)}{n}号"

@@ -351,7 +351,8 @@ class GridIndex:
                         on_boundary)
         which = np.flatnonzero(out <= -2)
         if which.shape[0]:
-            _leaf_pass(xs, ys, which, *self._leaf_arrays(), out, on_boundary)
+            # one tuple: mypy cannot count the arguments given after a starred tuple
+            _leaf_pass(*(xs, ys, which, *self._leaf_arrays(), out, on_boundary))
         return LocateResult(out, on_boundary)
 
     def locate_one(self, lon: float, lat: float) -> tuple[int, bool]:

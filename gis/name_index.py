@@ -43,7 +43,8 @@ def split_generic(name: str, words: tuple[str, ...]) -> tuple[str, tuple[str, ..
     """(distinctive part, generic words at its end): 九九花园小区 → (九九, (花园, 小区)). A name that
     is all generic words keeps its last one as its distinctive part (花园 → (花园, ()))."""
     by_last = _by_last(words)
-    core, tail = name, []
+    core = name
+    tail: list[str] = []
     while core:
         for word in by_last.get(core[-1], ()):
             if core.endswith(word) and len(core) > len(word):

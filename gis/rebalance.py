@@ -355,7 +355,7 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
         for g in over:
             if time.monotonic() > deadline:
                 break
-            options: list[tuple[int, list[str], list[str]]] = []
+            options: list[tuple[float, list[str], list[str]]] = []  # (cost, labels, new codes)
             saved = list(plan.labels)
             for how in ("fewest", "direct", "chain"):
                 need = plan.hh[g] - high
@@ -381,7 +381,7 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
                             f"{g}: no neighbour has room and it cannot be cut into grids of "
                             f"{low}–{high} households")
                 continue
-            _moved, best, codes = min(options, key=lambda o: o[0])
+            _cost_of_best, best, codes = min(options, key=lambda o: o[0])
             made.extend(codes)
             _reset(plan, best)
         for g in sorted((g for g in plan.members if movable(g) and plan.hh[g] < low),

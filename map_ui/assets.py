@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
@@ -23,27 +23,29 @@ STATIC_URL = "/static"
 _V = f"{STATIC_URL}/vendor"
 
 
+# folium declares default_js/default_css on instances, ruff (RUF012) wants a mutable class
+# attribute to be a ClassVar: mypy's [misc] below is that disagreement of folium's typing, no more
 class OfflineMap(folium.Map):
-    default_js: ClassVar[list] = [("leaflet", f"{_V}/leaflet/leaflet.js")]
-    default_css: ClassVar[list] = [("leaflet_css", f"{_V}/leaflet/leaflet.css"),
+    default_js: ClassVar[list] = [("leaflet", f"{_V}/leaflet/leaflet.js")]  # type: ignore[misc]
+    default_css: ClassVar[list] = [("leaflet_css", f"{_V}/leaflet/leaflet.css"),  # type: ignore[misc]
                    ("gridmap_css", f"{STATIC_URL}/gridmap.css")]
 
 
 class OfflineMarkerCluster(MarkerCluster):
-    default_js: ClassVar[list] = [("markerclusterjs", f"{_V}/markercluster/leaflet.markercluster.js")]
-    default_css: ClassVar[list] = [("markerclustercss", f"{_V}/markercluster/MarkerCluster.css"),
+    default_js: ClassVar[list] = [("markerclusterjs", f"{_V}/markercluster/leaflet.markercluster.js")]  # type: ignore[misc]
+    default_css: ClassVar[list] = [("markerclustercss", f"{_V}/markercluster/MarkerCluster.css"),  # type: ignore[misc]
                    ("markerclusterdefaultcss", f"{_V}/markercluster/MarkerCluster.Default.css")]
 
 
 class OfflineHeatMap(HeatMap):
-    default_js: ClassVar[list] = [("leaflet-heat.js", f"{_V}/heat/leaflet_heat.min.js")]
+    default_js: ClassVar[list] = [("leaflet-heat.js", f"{_V}/heat/leaflet_heat.min.js")]  # type: ignore[misc]
 
 
 class VectorTiles(JSCSSMixin, MacroElement):
     """An MVT layer served by gridmap (/tiles/{layer}/{z}/{x}/{y}.pbf), drawn by
     Leaflet.VectorGrid, added to the map and to its layer control as an overlay."""
 
-    default_js: ClassVar[list] = [("vectorgrid", f"{_V}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+    default_js: ClassVar[list] = [("vectorgrid", f"{_V}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")]  # type: ignore[misc]
     _template = Template("""
         {% macro script(this, kwargs) %}
         // VectorGrid 1.3 calls L.DomEvent.fakeStop, gone since Leaflet 1.8 (a click threw)
@@ -100,6 +102,12 @@ class LayerControlWithTiles(MacroElement):
         self.overlays = overlays
 
 
+def figure_of(m: folium.Map) -> Figure:
+    """The page a map renders into: a Map's root is the Figure it was added to (branca types
+    get_root() as an Element, which has no header or html)."""
+    return cast(Figure, m.get_root())
+
+
 def base_map(bounds: list[list[float]], *, basemap_url: str | None, basemap_attribution: str,
              title: str) -> OfflineMap:
     """A map fitted to ``bounds``, with the configured basemap or none (a blank background)."""
@@ -115,7 +123,7 @@ def base_map(bounds: list[list[float]], *, basemap_url: str | None, basemap_attr
     # Fit without animation: an animated zoom still running when the page's own script moves
     # the map makes Leaflet ignore that move (seen in headless Chromium at some window sizes).
     InlineScript(f"map.fitBounds({json.dumps(bounds)}, {{animate: false}});").add_to(m)
-    m.get_root().header.add_child(Element(
+    figure_of(m).header.add_child(Element(
         f'<meta charset="utf-8"><title>{title}</title>'
         '<link rel="icon" href="data:,">'))
     return m

@@ -28,6 +28,7 @@ from map_ui.assets import (
     VectorTiles,
     add_script,
     base_map,
+    figure_of,
     js_value,
 )
 
@@ -143,12 +144,14 @@ def _overlay(session: Session, ms: MapSettings, spec: LayerSpec) -> folium.GeoJs
     """A registry layer's overlay: its features as circle markers styled by the declaration,
     in one GeoJSON layer (a folium marker each cost a template and a script: a whole city's
     2,100 reception rooms took 4 s to render)."""
+    overlay = spec.overlay
+    assert overlay is not None  # the specs come from REGISTRY.overlays(): each has one
     style = {"radius": 4, "color": "#374151", **spec.style}
-    points = queries.points(session, spec, spec.overlay.where)
+    points = queries.points(session, spec, overlay.where)
     for f in points["features"]:
         f["properties"]["label"] = f["properties"].get("name") or f["properties"].get("code")
     return folium.GeoJson(
-        ms.shift(points), name=spec.overlay.label_zh, show=spec.overlay.show,
+        ms.shift(points), name=overlay.label_zh, show=overlay.show,
         marker=folium.CircleMarker(radius=style["radius"], color=style["color"], fill=True,
                                    fill_opacity=0.9),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)
@@ -168,7 +171,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
     bounds = ms.bounds(queries.district_bounds(session))
     m = base_map(bounds, basemap_url=ms.url, basemap_attribution=ms.attribution,
                  title="网格覆盖图 · gridmap")
-    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
+    figure_of(m).html.add_child(Element(chrome.PLACEHOLDER))
     grids = queries.grids(session)
     streets = sorted({f["properties"]["street_code"] for f in grids["features"]})
     palette = {code: STREET_COLOURS[i % len(STREET_COLOURS)] for i, code in enumerate(streets)}
@@ -224,7 +227,7 @@ def coverage(session: Session, ms: MapSettings, *, colour_by: str = "street",
            if colour_by == "workload"
            else "<p>网格按镇街着色；<a href='?colour=workload'>按工作量着色</a></p>")
     )
-    m.get_root().html.add_child(_legend(legend))
+    figure_of(m).html.add_child(_legend(legend))
     add_script(m, f"window.gridmapGridCount = {len(grids['features'])};"
                   f"window.gridmapGridLayer = {grid_layer.get_name()};")
     return m.get_root().render()
@@ -244,7 +247,7 @@ def cases(session: Session, ms: MapSettings, *, period_days: int, category: str 
     overdue and escalated ones ringed and counted; zoomed to the chosen street, with its
     community outlines, and the grids (vector tiles, from zoom 13) under the cases."""
     m = _map_with_streets(session, ms, "案件分布图 · gridmap", scope)
-    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
+    figure_of(m).html.add_child(Element(chrome.PLACEHOLDER))
     if street:
         bounds = queries.area_bounds(session, street)
         if bounds:
@@ -325,7 +328,7 @@ closedCluster.addLayers(closedMarkers);
     summary = "".join(
         f"<li><span style='color:{STATUS_COLOURS[s]}'>●</span> {STATUS_ZH[S(s)]} {n:,}</li>"
         for s, n in sorted(counts.items()) if s in STATUS_COLOURS)
-    m.get_root().html.add_child(_legend(
+    figure_of(m).html.add_child(_legend(
         "<form method='get'><b>筛选</b><br>"
         f"<select name='period'>{periods}</select> "
         f"<select name='category'><option value=''>全部类别</option>{options}</select> "
@@ -346,13 +349,13 @@ def locate(session: Session, ms: MapSettings) -> str:
     reception room with its hours, the street's hotline; the map stays in view on a phone
     (map_ui/static/locate.js)."""
     m = _map_with_streets(session, ms, "找网格员 · gridmap")
-    m.get_root().html.add_child(Element(chrome.PLACEHOLDER))
-    m.get_root().header.add_child(Element('<script src="/static/gcj02.js"></script>'
+    figure_of(m).html.add_child(Element(chrome.PLACEHOLDER))
+    figure_of(m).header.add_child(Element('<script src="/static/gcj02.js"></script>'
                                           '<script src="/static/locate.js"></script>'
                                           '<meta name="viewport" content="width=device-width, '
                                           'initial-scale=1">'))
     example = contact.example_address(session) or "路名、门牌号、小区和楼号"
-    m.get_root().html.add_child(Element(f"""
+    figure_of(m).html.add_child(Element(f"""
 <div class="gm-panel gm-resident" id="gm-panel">
   <h1>找我的网格员</h1>
   <form id="gm-form">

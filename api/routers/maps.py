@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import ReadSessionDep, SessionDep, allowed
+from api.deps import ReadSessionDep, Responses, SessionDep, allowed
 from api.pages import gate, page, with_header
 from api.security import SignInFormDep, give_login_cookie, login_form_token, sign_in, sign_out
 from layers.access.policy import allows
@@ -67,8 +67,8 @@ def warm(app) -> None:
 
 
 # Pages answer HTML; their errors are JSON like everywhere (the one error shape).
-HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"}}
-REDIRECT = {303: {"description": "on to the page"}, **HTML}
+HTML: Responses = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"}}
+REDIRECT: Responses = {303: {"description": "on to the page"}, **HTML}
 
 
 @router.get("/", summary="The home page: what the caller's role may do here", responses=HTML,

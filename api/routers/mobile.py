@@ -9,7 +9,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import SessionDep, allowed
+from api.deps import Responses, SessionDep, allowed
 from api.security import (
     SignInFormDep,
     give_login_cookie,
@@ -24,7 +24,7 @@ from map_ui import mobile
 from map_ui.assets import STATIC_DIR
 
 router = APIRouter(prefix="/m", tags=["mobile"])
-HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}
+HTML: Responses = {200: {"content": {"text/html": {}}, "description": "the page"}}
 
 
 @router.get("/", summary="The grid worker's phone page (works offline once opened)",

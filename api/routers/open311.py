@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy.orm import Session
 
-from api.deps import IdempotencyKey, SessionDep, allowed
+from api.deps import IdempotencyKey, Responses, SessionDep, allowed
 from api.errors import Open311Route
 from api.open311_xml import XML, Open311XmlRoute, document
 from layers.access.policy import Principal
@@ -22,7 +22,7 @@ from layers.cases import intake, open311
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 # the same answers in XML (the specification's other format): /services.xml, /requests.xml, …
 xml_router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311XmlRoute)
-XML_RESPONSE = {200: {"content": {XML: {"schema": {"type": "string"}}}, "description": "XML"}}
+XML_RESPONSE: Responses = {200: {"content": {XML: {"schema": {"type": "string"}}}, "description": "XML"}}
 Reader = allowed("open311.read")
 # the discovery document sits beside the versioned endpoint, as GeoReport clients look for it
 discovery_router = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)

@@ -14,7 +14,10 @@ def mask_phone(phone: str | None) -> str | None:
     """138****5678: enough to recognise a number, not to call it."""
     if not phone:
         return None
-    digits = phone.strip()
+    return _masked(phone.strip())
+
+
+def _masked(digits: str) -> str:
     if len(digits) < 7:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
@@ -30,6 +33,6 @@ def mask_numbers(text: str | None) -> str | None:
         digits = re.sub(r"[\- ]", "", run)
         if len(digits) < 7:
             return run
-        return mask_phone(digits)
+        return _masked(digits)
 
     return _NUMBER.sub(hide, text)

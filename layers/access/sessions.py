@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from layers.access.credentials import Credential
@@ -63,7 +64,7 @@ def credential(session: Session, session_id: str, *, now: dt.datetime) -> Creden
           AND s.token_hash = u.token_hash"""), {"h": _hash(session_id), "now": now}).one_or_none()
     if row is None:
         return None
-    user = session.get(User, row.id)
+    user = session.get_one(User, row.id)  # the user just joined
     found = Credential.of(user)
     expires = min(filter(None, (found.expires_at, row.session_expires)))
     return Credential(found.name, found.role, found.scope_code, found.worker_code,
@@ -72,6 +73,7 @@ def credential(session: Session, session_id: str, *, now: dt.datetime) -> Creden
 
 def end(session: Session, session_id: str, *, now: dt.datetime) -> bool:
     """Sign out: the session stops working everywhere. False if there was none to end."""
-    return session.execute(text(
+    done = session.execute(text(
         "UPDATE web_sessions SET revoked_at = :now WHERE id_hash = :h AND revoked_at IS NULL"),
-        {"h": _hash(session_id), "now": now}).rowcount > 0
+        {"h": _hash(session_id), "now": now})
+    return cast("CursorResult[Any]", done).rowcount > 0  # (SQLAlchemy types text() as Result)

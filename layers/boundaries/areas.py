@@ -98,8 +98,8 @@ def names(session: Session, codes: list[str]) -> dict[str, str]:
 
 
 def active_grid_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Area).join(Generation).where(
-        Generation.status == GenerationStatus.ACTIVE, Area.level == AreaLevel.GRID))
+    return session.execute(select(func.count()).select_from(Area).join(Generation).where(
+        Generation.status == GenerationStatus.ACTIVE, Area.level == AreaLevel.GRID)).scalar_one()
 
 
 def read_district(path: Path) -> tuple[dict, shapely.Geometry]:

@@ -166,7 +166,8 @@ def cancel(session: Session, generation: Generation, today: dt.date) -> None:
     if plan is not None:
         raise GenerationError(f"generation {generation.id} is plan {plan}'s: cancel the plan "
                               f"with `gridmap plans cancel {plan}`")
-    if generation.status != GenerationStatus.SCHEDULED or generation.effective_from <= today:
+    later = generation.effective_from is not None and generation.effective_from > today
+    if generation.status != GenerationStatus.SCHEDULED or not later:
         raise GenerationError(f"generation {generation.id} is {generation.status.value} (from "
                               f"{generation.effective_from or '—'}); only a generation scheduled "
                               "for a later day can be cancelled")

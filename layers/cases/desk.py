@@ -104,7 +104,7 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dt.dat
     where = _where(f, prefix)
     open_sql = "c.status = ANY(CAST(:open AS case_status[]))"
     # per stage over the filter (an index-only count), the flags over its open cases only (few)
-    by_status = dict(session.execute(text(f"""
+    by_status: dict[str, int] = dict(session.execute(text(f"""
         SELECT c.status::text, count(*) FROM cases c WHERE {where} GROUP BY 1"""), params).all())
     flags = session.execute(text(f"""
         SELECT count(*) FILTER (WHERE c.deadline < :now) AS overdue,
@@ -146,7 +146,7 @@ def queue(session: Session, principal: Principal, f: QueueFilter, *, now: dt.dat
         matched = sum(by_status.values())
     else:
         matched = session.execute(text(f"SELECT count(*) FROM cases c WHERE {where} AND {facets}"),
-                                  params).scalar()
+                                  params).scalar_one()
     return {
         "filter": {"state": f.state, "status": list(f.status), "overdue": f.overdue,
                    "escalated": f.escalated, "supervised": f.supervised, "category": f.category,

@@ -64,7 +64,7 @@ class ChangeSignal:
 
 def latest(session: Session) -> int:
     """The newest event's id: a new reader starts here (what came before is in the queue)."""
-    return int(session.execute(text("SELECT coalesce(max(id), 0) FROM case_events")).scalar())
+    return int(session.execute(text("SELECT coalesce(max(id), 0) FROM case_events")).scalar_one())
 
 
 GAP_WAIT_S = 10.0  # how long a hole in the ids may be a transaction still committing

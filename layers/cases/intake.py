@@ -82,9 +82,9 @@ def place(locator: Locator, where: Where, description: str | None = None) -> Pla
         raise Unplaceable(f"could not place the address {where.address!r}; send coordinates or a "
                           "fuller address", zh="无法定位该地址，请补充或使用定位")
     if description and locator.gazetteer is not None:
-        found = find_addresses(locator.gazetteer, description[:2000], limit=2)
-        if found and found[2][0].confident:
-            (a, b), _parsed, matches = found
+        in_text = find_addresses(locator.gazetteer, description[:2000], limit=2)
+        if in_text and in_text[2][0].confident:
+            (a, b), _parsed, matches = in_text
             return Place(matches[0].entry.lon, matches[0].entry.lat, description[a:b])
         raise Unplaceable("no coordinates or address were sent and the description names no "
                           "address we can place confidently; send coordinates or an address",

@@ -51,7 +51,7 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
     keyed = idempotency.CASE_RESPONSES
     if (seen := idempotency.replayed(session, keyed, idempotency_key, by.name,
                                      case_id=case.id)) is not None:
-        return _answer(session.get(CaseResponse, seen), case, resolved=False)
+        return _answer(session.get_one(CaseResponse, seen), case, resolved=False)
     known = session.execute(text("SELECT kind::text FROM cameras WHERE code = :c"),
                             {"c": device}).scalar()
     if known != "loudspeaker":
@@ -69,7 +69,7 @@ def record(session: Session, locator: Locator, case: Case, *, device: str, outco
                                                case_id=case.id)
     if not new:  # a parallel resend with the same key won
         session.refresh(case)
-        return _answer(session.get(CaseResponse, response_id), case, resolved=False)
+        return _answer(session.get_one(CaseResponse, response_id), case, resolved=False)
     audit.record(session, by, "alert.respond", case.case_no, device=device, outcome=outcome)
     resolved = False
     if outcome == "劝导驱离" and place_clear and case.status in _TO_RESOLVED:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -166,12 +167,15 @@ def as_json(version: int, categories: dict[str, Category], departments: dict[str
                        for c in categories.values()]}
 
 
-def rows_from_json(categories: list[dict]) -> list[CategoryRow]:
+def _row_fields(category: dict[str, Any]) -> dict[str, Any]:
+    alerts = category.get("alert_types", "")
+    return {**category, "alert_types": ";".join(alerts) if isinstance(alerts, list) else alerts}
+
+
+def rows_from_json(categories: list[dict[str, Any]]) -> list[CategoryRow]:
     """Category rows as the API sends them (``alert_types`` as a list or a ';'-joined string)."""
     try:
-        return [CategoryRow(**{"alert_types": "", **{
-            k: (";".join(v) if k == "alert_types" and isinstance(v, list) else v)
-            for k, v in c.items()}}) for c in categories]
+        return [CategoryRow(**_row_fields(c)) for c in categories]
     except TypeError as exc:
         raise RoutingError([f"invalid category row: {exc}"]) from None
 

@@ -130,4 +130,4 @@ def to_xlsx(dimension: str, rows: list[dict], *, title: str) -> bytes:
 def open_backlog(session: Session) -> int:
     """Cases not yet closed, cancelled or merged (the metrics' backlog gauge)."""
     return int(session.execute(text(
-        "SELECT count(*) FROM cases WHERE status NOT IN ('closed', 'cancelled', 'merged')")).scalar())
+        "SELECT count(*) FROM cases WHERE status NOT IN ('closed', 'cancelled', 'merged')")).scalar_one())

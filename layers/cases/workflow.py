@@ -100,7 +100,7 @@ def _event(session: Session, case: Case, at: dt.datetime, actor: str, action: st
 def _route(case: Case, locator: Locator, category) -> None:
     """Who handles the case: grid worker, specialist or department, by the category's handler."""
     workers = locator.workers.get(case.grid_code or "", [])
-    by_role = {}
+    by_role: dict[str, str] = {}
     for w in workers:
         by_role.setdefault(w["role"], w["code"])
     grid_worker = by_role.get("full_time") or by_role.get("part_time")
@@ -191,7 +191,7 @@ def create(session: Session, locator: Locator, *, source: str, category_code: st
 
 
 def _replay(session: Session, case_id: int) -> Created:
-    seen = session.get(Case, case_id)
+    seen = session.get_one(Case, case_id)  # the case that holds the key
     return Created(seen, False, session.get(Case, seen.duplicate_of) if seen.duplicate_of else None)
 
 
@@ -338,6 +338,7 @@ def escalate_overdue(session: Session, now: dt.datetime) -> list[Case]:
             _ver, categories, _ = routing.load(session, case.routing_version_id)
             limits[case.routing_version_id] = {c: k.time_limit_hours for c, k in categories.items()}
         limit = limits[case.routing_version_id][case.category_code]
+        assert case.deadline is not None  # the query takes only cases with a deadline
         second = add_working_hours(case.deadline, limit, cal)
         level = 2 if now >= second else 1
         if level > case.escalation_level:

@@ -21,7 +21,7 @@ from layers.cases.working_calendar import add_working_hours, statutory_days
 from layers.clock import CHINA
 from layers.locating.locators import LocatorRegistry
 from layers.storage.bulk import bare
-from layers.storage.db import session_scope
+from layers.storage.db import driver_connection, session_scope
 
 TOTAL, CLOSED = 168_177, 168_055
 CHUNK = 100_000  # cases generated and written at a time
@@ -165,7 +165,7 @@ _STEPS_UNTIL = {"registered": 1, "dispatched": 2, "processing": 3, "resolved": 4
 
 
 def _events(case_id: int, status: str, created, registered, closed_at, actor) -> list[tuple]:
-    out = [(case_id, created, "patrol", "report", None, "reported")]
+    out: list[tuple] = [(case_id, created, "patrol", "report", None, "reported")]
     steps = _STEPS[:_STEPS_UNTIL[status]]
     span = (closed_at - registered) if closed_at else OPEN_STEPS_SPAN
     previous = "reported"
@@ -180,7 +180,7 @@ def _copy(engine: Engine, chunks: Iterator[tuple[list[tuple], list[tuple]]]) -> 
     """COPY every chunk of cases and events; the number of cases written."""
     written = 0
     with session_scope(engine) as session:
-        conn = session.connection().connection.driver_connection
+        conn = driver_connection(session)
         with conn.cursor() as cur:
             # the tables are empty (the history loads once): indexes are built after the rows
             with bare(cur, "cases"), bare(cur, "case_events"):

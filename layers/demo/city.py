@@ -187,7 +187,8 @@ class _Generator:
         self.covered_by: dict[str, str] = {}
         # the planning situations staged for a newcomer to try the planner's tools on
         self.situations: dict[str, list[str]] = {"overloaded": [], "unstaffed": [], "merged": []}
-        self.lanes: list[tuple[str, shapely.Geometry]] = []  # (street code, line in metres)
+        # (street code, line in metres); None for the street once the lane is a back alley
+        self.lanes: list[tuple[str | None, shapely.Geometry]] = []
 
     # -- naming --------------------------------------------------------------------------------
     def _unique(self, candidates, fallback_suffixes=("二期", "三期", "新区", "东区", "西区")) -> str:
@@ -244,11 +245,13 @@ class _Generator:
         candidates = seeds_in(street, 12 * (n_urban + n_village) + 20, self.rng)
         by_distance = candidates[np.argsort(np.hypot(*(candidates - self.centre).T))]
         urban_pool = by_distance[: max(n_urban * 3, 1)]
-        urban = urban_pool[self.rng.choice(len(urban_pool), n_urban, replace=False)] if n_urban else []
+        urban: np.ndarray | list[np.ndarray] = (
+            urban_pool[self.rng.choice(len(urban_pool), n_urban, replace=False)] if n_urban else [])
         rest = by_distance[max(n_urban * 3, 1):]
         if len(rest) < n_village:
             rest = by_distance
-        village = rest[self.rng.choice(len(rest), n_village, replace=False)] if n_village else []
+        village: np.ndarray | list[np.ndarray] = (
+            rest[self.rng.choice(len(rest), n_village, replace=False)] if n_village else [])
         seeds = shapely.get_coordinates(_wgs(shapely.points(np.array([*urban, *village]))))
         seeds = lloyd_relax(street_wgs, seeds, rounds=1)
         cells = voronoi_partition(street_wgs, seeds)
@@ -288,7 +291,7 @@ class _Generator:
         urban = [c for c in self.communities if c.urban]
         n_urban_grids = max(len(urban), _scaled(self.spec.urban_grids, self.scale))
         weights = np.array([c.geom.area for c in urban]) ** 0.5 if urban else np.array([])
-        per_community = (_split_total(n_urban_grids, weights) if urban else [])
+        per_community: np.ndarray | list[int] = (_split_total(n_urban_grids, weights) if urban else [])
         for community, k in zip(urban, per_community, strict=True):
             k = max(1, int(k))
             seeds = seeds_in(community.wgs, k, self.rng)
@@ -830,7 +833,7 @@ class _Generator:
                     phones.add(number)
                     return number
 
-        rows = []
+        rows: list[dict[str, str]] = []
         grids = sorted((g for c in self.communities for g in c.grids), key=lambda g: g.code)
         by_host: dict[str, list[str]] = {}
         for child, host in self.covered_by.items():

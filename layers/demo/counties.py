@@ -85,7 +85,7 @@ def figures_for(code: str, boundary: shapely.Geometry) -> CountyFigures:
         return JINING[code]
     km2 = abs(_GEOD.geometry_area_perimeter(boundary)[0]) / 1e6
     seat = boundary.representative_point()
-    return CountyFigures((seat.x, seat.y), round(km2 * DENSITY_PER_KM2, -4), 0.4)
+    return CountyFigures((seat.x, seat.y), int(round(km2 * DENSITY_PER_KM2, -4)), 0.4)
 
 
 def spec_for(code: str, name: str, boundary: shapely.Geometry, seed: int) -> DistrictSpec:

@@ -80,7 +80,8 @@ def walk(rng, lines: list[shapely.LineString], target_m: float, step_m: float) -
     random direction, walking over from one to the next), until ``target_m`` metres: a patrol
     as a phone records it, before its GPS noise."""
     kx, ky = 111_320 * np.cos(np.radians(np.asarray(lines[0].coords)[0, 1])), 110_574
-    parts, walked = [], 0.0
+    parts: list[np.ndarray] = []
+    walked = 0.0
     while walked < target_m:
         for i in rng.permutation(len(lines)):
             xy = np.asarray(lines[i].coords)

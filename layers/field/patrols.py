@@ -105,10 +105,10 @@ def from_gpx(body: bytes, limits: Limits) -> tuple[np.ndarray, np.ndarray, np.nd
     limits.check_points(len(points), "the GPX track")
     if len(points) < 2:
         raise BadTrack("a GPX track needs at least 2 <trkpt> points", zh="GPX 轨迹点数量有误")
-    try:
-        lon = np.array([float(p.get("lon")) for p in points])
-        lat = np.array([float(p.get("lat")) for p in points])
-    except (TypeError, ValueError):
+    try:  # a missing coordinate reads as "", which float() refuses as a word would be
+        lon = np.array([float(p.get("lon", "")) for p in points])
+        lat = np.array([float(p.get("lat", "")) for p in points])
+    except ValueError:
         raise BadTrack("every <trkpt> needs lat and lon", zh="GPX 轨迹点缺少坐标") from None
     times = [next((c.text for c in p if c.tag.endswith("time")), None) for p in points]
     if any(t is None for t in times):
@@ -133,8 +133,8 @@ def _grid_of(session: Session, principal: Principal, lon: np.ndarray,
     if principal.scope_code and any(code == principal.scope_code for code, _ in grids):
         return next((c, g) for c, g in grids if c == principal.scope_code)
     counts = [(int(shapely.covers(g, shapely.points(lon, lat)).sum()), code, g) for code, g in grids]
-    best = max(counts, default=(0, None, None))
-    if best[0] == 0:
+    best = max(counts, default=None)
+    if best is None or best[0] == 0:
         raise NoGrid("the track passes through no grid in your scope", zh="轨迹不在您管辖的网格内")
     return best[1], best[2]
 
@@ -169,9 +169,10 @@ def _share(visited: float, length: float) -> float | None:
     return round(visited / length, 4) if length else None
 
 
-def _coverage(session: Session, area: str, ids: list[int], reach_m: float) -> dict:
+def _coverage(session: Session, area: str | None, ids: list[int], reach_m: float) -> dict:
     """Per grid under ``area``: the share of its roads and of its back alleys within reach of
-    the patrols ``ids``, and the parts nobody walked; and the totals of the area."""
+    the patrols ``ids``, and the parts nobody walked; and the totals of the area. (A patrol
+    stored without a grid has area None: no grid is under it.)"""
     per_grid: dict[str, dict] = {}
     for row in session.execute(text(COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
                                {"area": area, "ids": ids, "m": reach_m, "edge": EDGE_M}):
@@ -236,12 +237,13 @@ def shares_of_day(session: Session, tracks: list[tuple[str, np.ndarray, np.ndarr
         return shapely.set_coordinates(geom, np.column_stack([x, y]))
 
     samples = {code: _samples([metric(x) for x in ls]) for code, ls in lines.items()}
-    out = []
+    out: list[float | None] = []
     for grid, x, y in tracks:
-        mids, lengths = samples.get(grid, (None, None))
-        if mids is None or not lengths.sum() or len(x) < 2:
+        sample = samples.get(grid)
+        if sample is None or not sample[1].sum() or len(x) < 2:
             out.append(None)
             continue
+        mids, lengths = sample
         track = shapely.segmentize(metric(shapely.LineString(np.column_stack([x, y]))), SAMPLE_M)
         near, _ = cKDTree(shapely.get_coordinates(track)).query(
             mids, distance_upper_bound=reach_m + SAMPLE_M)
@@ -312,7 +314,7 @@ def record(session: Session, principal: Principal, lon: np.ndarray, lat: np.ndar
 
 
 def _answer(session: Session, patrol_id: int, reach_m: float) -> dict:
-    p = session.get(Patrol, patrol_id)
+    p = session.get_one(Patrol, patrol_id)  # the patrol just stored, or the key's
     coverage = _coverage(session, p.grid_code, [p.id], reach_m)
     return {"id": p.id, "grid": p.grid_code, "mode": p.mode, "worker": p.worker,
             "started_at": p.started_at.isoformat(), "ended_at": p.ended_at.isoformat(),

@@ -177,10 +177,12 @@ def create(session: Session, locator: Locator, principal: Principal, order: Orde
         raise BadTask("give either area (a list of area codes) or polygon (GeoJSON)",
                       zh="请给出区域代码或绘制区域之一")
     wkt = None
+    area: dict[str, list[str] | bool]
     if order.area is not None:
         grids = _grids_of_codes(locator, order.area, principal)
         area = {"codes": order.area}
     else:
+        assert order.polygon is not None  # exactly one of the two (refused above otherwise)
         grids, wkt = _grids_of_polygon(session, order.polygon, order.crs, principal, limits)
         area = {"polygon": True}
     if not grids:

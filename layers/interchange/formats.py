@@ -143,7 +143,8 @@ def _normalise_columns(spec: LayerSpec, frame: gpd.GeoDataFrame) -> gpd.GeoDataF
         grids = (frame["level"] == "grid") & frame["kind"].isna()
         frame.loc[grids, "kind"] = "comprehensive"
     elif spec is AREAS and "level" in frame.columns:
-        frame["kind"] = np.where(frame["level"] == "grid", "comprehensive", None)
+        # numpy's stubs take no None for a value, which np.where turns into an object array
+        frame["kind"] = np.where(frame["level"] == "grid", "comprehensive", None)  # type: ignore[call-overload]
     return frame
 
 
@@ -151,7 +152,8 @@ def read(path: Path, *, from_crs: str | None = None, encoding: str | None = None
          swap_xy: bool = False) -> ReadResult:
     """Read a dataset; unreadable files and bad CRSs become report rows, never exceptions."""
     path = Path(path)
-    report, notes = Report(), []
+    report = Report()
+    notes: list[str] = []
     dataset = Dataset()
     if from_crs:
         try:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
@@ -29,6 +31,7 @@ from layers.boundaries import generations
 from layers.interchange.dataset import Dataset, extra_columns, plain_value
 from layers.registry import AREAS, LayerSpec
 from layers.storage import listener
+from layers.storage.db import driver_connection
 from layers.storage.models import Base, Generation, GenerationStatus
 
 _DIALECT = postgresql.dialect()
@@ -56,7 +59,7 @@ class WriteReport:
 
 def _as_multi(table: Table, geoms: np.ndarray) -> np.ndarray:
     """Single parts promoted to the multi type the table's geometry column declares."""
-    multi = _MULTI.get(getattr(table.c.geom.type, "geometry_type", None))
+    multi = _MULTI.get(getattr(table.c.geom.type, "geometry_type", ""))
     if multi is None:
         return geoms
     single = shapely.get_type_id(geoms) == (3 if multi is shapely.MultiPolygon else 1)
@@ -82,7 +85,7 @@ def _stage(session: Session, spec: LayerSpec, frame, columns: list[str]) -> str:
         sql_type = ("text" if col not in table.c else table.c[col].type.compile(_DIALECT))
         col_defs.append(f"{col} {sql_type}")
     col_defs += ["properties jsonb", "geom geometry"]
-    conn = session.connection().connection.driver_connection
+    conn = driver_connection(session)
     with conn.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {stage}")
         cur.execute(f"CREATE TEMP TABLE {stage} ({', '.join(col_defs)}) ON COMMIT DROP")
@@ -127,11 +130,19 @@ def _merge(session: Session, spec: LayerSpec, stage: str, columns: list[str],
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
     """
-    conn = session.connection().connection.driver_connection
+    conn = driver_connection(session)
     with conn.cursor() as cur:
-        inserted, updated = cur.execute(sql).fetchone()
-        total = cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+        inserted, updated = _one_row(cur, sql)
+        total = _one_row(cur, f"SELECT count(*) FROM {stage}")[0]
     return LayerResult(inserted, updated, total - inserted - updated)
+
+
+def _one_row(on: psycopg.Connection[Any] | psycopg.Cursor[Any], query: str,
+             params: dict[str, Any] | tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (an aggregate, EXISTS)."""
+    row = on.execute(query, params).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns exactly one row
+    return row
 
 
 def _write_simple(session: Session, spec: LayerSpec, frame) -> LayerResult:
@@ -146,8 +157,8 @@ _AREA_COLUMNS = ["code", "name", "level", "kind"]
 
 def _areas_differ(session: Session, stage: str, generation_id: int) -> int:
     """How many staged areas are new or different from those of a generation."""
-    conn = session.connection().connection.driver_connection
-    return conn.execute(f"""
+    conn = driver_connection(session)
+    return _one_row(conn, f"""
         SELECT count(*) FROM {stage} s
         WHERE NOT EXISTS (
             SELECT 1 FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
@@ -156,11 +167,11 @@ def _areas_differ(session: Session, stage: str, generation_id: int) -> int:
               AND a.properties = s.properties
               AND COALESCE(p.code, '') = COALESCE(s.parent_code, '')
               AND {same_geometry_sql("a.geom", "s.geom")})
-    """, {"g": generation_id}).fetchone()[0]
+    """, {"g": generation_id})[0]
 
 
 def _link_parents(session: Session, stage: str, generation_id: int) -> None:
-    conn = session.connection().connection.driver_connection
+    conn = driver_connection(session)
     conn.execute(f"""
         UPDATE areas a SET parent_id = p.id
         FROM {stage} s LEFT JOIN areas p ON p.generation_id = %(g)s AND p.code = s.parent_code
@@ -169,9 +180,9 @@ def _link_parents(session: Session, stage: str, generation_id: int) -> None:
 
 
 def _has_grids(session: Session, generation_id: int) -> bool:
-    conn = session.connection().connection.driver_connection
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM areas WHERE generation_id = %s AND level = 'grid')",
-                        (generation_id,)).fetchone()[0]
+    conn = driver_connection(session)
+    return _one_row(conn, "SELECT EXISTS (SELECT 1 FROM areas WHERE generation_id = %s AND level = 'grid')",
+                    (generation_id,))[0]
 
 
 def write_areas(session: Session, frame, report: WriteReport, draft_name: str) -> None:
@@ -209,7 +220,7 @@ KEPT_PHONE = "CASE WHEN EXCLUDED.phone LIKE '%*%' THEN workers.phone ELSE EXCLUD
 
 
 def write_workers(session: Session, workers: pd.DataFrame) -> LayerResult:
-    conn = session.connection().connection.driver_connection
+    conn = driver_connection(session)
     with conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS stage_workers")
         cur.execute("CREATE TEMP TABLE stage_workers (code varchar(40), name varchar(100), "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ class BatchTooLarge(DomainError):
     code = "batch_too_large"
 
 
-def check_size(rows: list[dict], limit: int = MAX_BATCH_ROWS) -> None:
+def check_size(rows: Sized, limit: int = MAX_BATCH_ROWS) -> None:
     if len(rows) > limit:
         raise BatchTooLarge(f"{len(rows):,} rows; send at most {limit:,} per request",
                             zh="单次批量请求的记录过多")
@@ -195,18 +195,18 @@ def locate_rows(locator: Locator, rows: list[dict], crs: str, chunk: int = 20_00
             except ValueError as exc:
                 points.append(None)
                 errors.append(str(exc))
-        ok = [i for i, pt in enumerate(points) if pt is not None]
-        lon = np.array([points[i].lon for i in ok])
-        lat = np.array([points[i].lat for i in ok])
+        ok = [(i, pt) for i, pt in enumerate(points) if pt is not None]
+        lon = np.array([pt.lon for _i, pt in ok])
+        lat = np.array([pt.lat for _i, pt in ok])
         found = locator.index.locate(lon, lat)
         answers: list[dict] = [{} for _ in part]
-        for k, i in enumerate(ok):
+        for k, (i, pt) in enumerate(ok):
             g = int(found.grid[k])
             if g < 0:
-                answers[i] = {"error": "not in any grid", "point": points[i].as_json()}
+                answers[i] = {"error": "not in any grid", "point": pt.as_json()}
             else:
                 answers[i] = {**locator.grid_answer(g, bool(found.on_boundary[k])),
-                              "point": points[i].as_json()}
+                              "point": pt.as_json()}
         for i, err in enumerate(errors):
             if err is not None:
                 answers[i] = {"error": err}

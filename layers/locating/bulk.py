@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import numpy as np
 
@@ -237,7 +237,7 @@ class _Lines:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def line(self, i: int) -> str:
+    def line(self, i: SupportsIndex) -> str:
         return self.data[self.starts[i]:self.ends[i]].tobytes().decode()
 
 
@@ -268,10 +268,11 @@ def _frame(fields: list[str], text: str, rows: int):
     import pandas as pd
 
     wanted = [f for f in ("lon", "lat", "x", "y", "crs") if f in fields]
-    numeric = {f: "float64" for f in wanted if f != "crs"}
+    numeric: dict[str, str] = {f: "float64" for f in wanted if f != "crs"}
+    dtypes: dict[str, Any] = {**numeric, **({"crs": str} if "crs" in wanted else {})}
     try:
         frame = pd.read_csv(io.StringIO(text), names=fields, header=None, usecols=wanted,
-                            dtype={**numeric, **({"crs": str} if "crs" in wanted else {})},
+                            dtype=dtypes,
                             keep_default_na=False, na_values={f: [""] for f in numeric},
                             engine="c")
     except (ValueError, pd.errors.ParserError):  # a word where a number belongs, a ragged row
@@ -283,7 +284,8 @@ def _frame(fields: list[str], text: str, rows: int):
     return frame if len(frame) == rows else None  # quoted line breaks: not line by line
 
 
-def _found(locator: Locator, columns: dict[str, np.ndarray], per_row, crs: str, n: int):
+def _found(locator: Locator, columns: dict[str, np.ndarray], per_row, crs: str,
+           n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(lon, lat, ok, grid, boundary, located) for a chunk's rows."""
     lon, lat, ok = _points(columns, per_row, crs, n)
     grid = np.full(n, -1, dtype=np.int64)
@@ -307,7 +309,7 @@ def _failure(fields: list[str], line: str, located_ok: bool, crs: str) -> str:
 
 
 def _located(locator: Locator, enrich: Enrichment, fields: list[str], text: str, rows: int,
-             crs: str) -> bytes:
+             crs: str) -> bytes | memoryview:
     """A chunk's output. Plain lines (the common case) are read and written by compiled code;
     quoted fields or a ``crs`` column go through pandas' reader; what even that cannot read line
     by line (line breaks inside quotes) through the csv module."""

@@ -115,9 +115,9 @@ class Locator:
     _grids_near: _Nearest | None = None
     built_seconds: float = 0.0
     # parts of answers as UTF-8 JSON, rendered once per locator: (grid, on boundary) → the
-    # grid's part; ("room", i) → a reception room's parts before and after its distance
-    _fragments: dict[tuple, bytes | tuple[bytes, bytes]] = field(default_factory=dict,
-                                                                  repr=False)
+    # grid's part; a reception room → its parts before and after its distance
+    _fragments: dict[tuple[int, bool], bytes] = field(default_factory=dict, repr=False)
+    _room_fragments: dict[int, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
 
     def grid_answer(self, g: int, on_boundary: bool) -> dict:
         code = str(self.index.codes[g])
@@ -172,11 +172,10 @@ class Locator:
         if found is None:
             return b"null"
         i, dist = found
-        parts = self._fragments.get(("room", i))
+        parts = self._room_fragments.get(i)
         if parts is None:
-            room = self.nearest_room_at(i, 0.0)
-            parts = self._fragments[("room", i)] = tuple(
-                _json(room).split(b'"distance_m":0.0', 1))
+            before, after = _json(self.nearest_room_at(i, 0.0)).split(b'"distance_m":0.0', 1)
+            parts = self._room_fragments[i] = (before, after)
         return b"".join((parts[0], b'"distance_m":', _json(round(dist, 1)), parts[1]))
 
     def nearest_room(self, lon: float, lat: float) -> dict | None:
@@ -186,6 +185,8 @@ class Locator:
         return self.nearest_room_at(*found)
 
     def nearest_room_at(self, i: int, dist: float) -> dict:
+        """Reception room ``i`` (as ``_rooms_near`` found it) at distance ``dist``."""
+        assert self._rooms_near is not None  # i was found by _rooms_near
         point = self._rooms_near.geoms[i]
         return {**self.rooms[i], "distance_m": round(dist, 1),
                 "lon": round(point.x, 7), "lat": round(point.y, 7)}

@@ -163,7 +163,8 @@ GROUP BY lines.code, lines.kind ORDER BY lines.code, lines.kind
 def patrol_coverage(session: Session, *, since: dt.datetime, reach_m: float) -> tuple[dict, dict]:
     """The roads and back alleys of every patrolled grid that the patrols since ``since`` came
     within ``reach_m`` of, and the parts nobody walked (two FeatureCollections)."""
-    visited, missed = [], []
+    visited: list[dict] = []
+    missed: list[dict] = []
     for code, kind, seen, unseen in session.execute(
             text(PATROL_COVERAGE_SQL.format(active=ACTIVE_ID_SQL)),
             {"since": since, "m": reach_m, "edge": EDGE_M}):

@@ -200,14 +200,14 @@ def undo(session: Session, plan: Plan, by: Principal) -> dict:
     undo_stack, _redo = stacks(_events(session, plan))
     if not undo_stack:
         raise InvalidEdit("there is nothing to undo", zh="没有可撤销的操作")
-    return _step(session, plan, by, session.get(PlanEvent, undo_stack[-1]), "undo", "before")
+    return _step(session, plan, by, session.get_one(PlanEvent, undo_stack[-1]), "undo", "before")
 
 
 def redo(session: Session, plan: Plan, by: Principal) -> dict:
     _undo, redo_stack = stacks(_events(session, plan))
     if not redo_stack:
         raise InvalidEdit("there is nothing to redo", zh="没有可重做的操作")
-    return _step(session, plan, by, session.get(PlanEvent, redo_stack[-1]), "redo", "after")
+    return _step(session, plan, by, session.get_one(PlanEvent, redo_stack[-1]), "redo", "after")
 
 
 def _step(session: Session, plan: Plan, by: Principal, entry: PlanEvent, action: str,

@@ -6,6 +6,7 @@ one step (one history entry, so one undo)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import shapely
 from sqlalchemy import select, text
@@ -38,7 +39,7 @@ def community_units(session: Session, plan: Plan, state: PlanState, area: str
 
 def norm_of(state: PlanState, settings: Settings, community: str) -> tuple[int, int]:
     _name, _geom, rural = state.communities[community]
-    return tuple(settings.norm_rural_households if rural else settings.norm_urban_households)
+    return settings.norm_rural_households if rural else settings.norm_urban_households
 
 
 def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: float,
@@ -118,14 +119,15 @@ def diff(session: Session, plan: Plan, state: PlanState, rows: list[PlanUnit],
     low, high = norm
     moved = [(u, b, a) for u, b, a in zip(rows, before, after, strict=True) if b != a]
     changed = sorted({b for _u, b, _a in moved} | {a for _u, _b, a in moved})
-    grids = []
+    grids: list[dict[str, Any]] = []
     features = []
     for code in changed:
         was = [u for u, b in zip(rows, before, strict=True) if b == code]
         now = [u for u, a in zip(rows, after, strict=True) if a == code]
         shape = union_of_units([shapes[u.id] for u in now]) if now else None
         old = union_of_units([shapes[u.id] for u in was]) if was else None
-        entry = {"code": code, "name": state.grids[code].name if code in state.grids else None,
+        entry: dict[str, Any] = {
+                 "code": code, "name": state.grids[code].name if code in state.grids else None,
                  "new": code not in state.grids, "removed": not now,
                  "households_before": sum(u.households for u in was),
                  "households_after": sum(u.households for u in now),
@@ -140,7 +142,7 @@ def diff(session: Session, plan: Plan, state: PlanState, rows: list[PlanUnit],
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(shape),
                              "properties": {"code": code, "households": entry["households_after"],
                                             "new": entry["new"]}})
-    totals = {}
+    totals: dict[str, list[int]] = {}
     for label in sorted(set(before) | set(after)):
         totals.setdefault(label, [0, 0])
     for u, b, a in zip(rows, before, after, strict=True):

@@ -26,8 +26,9 @@ everything on their day: a plan's publish is refused while one is pending.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from layers.access import audit
@@ -139,7 +140,8 @@ def rebase(session: Session, plan: Plan, by: Principal, *, keep: str | None = No
     _sync_outside(session, plan, active.id)
     apply_side(session, plan, change.event.id, "after")
     if take:
-        session.execute(PlanUnit.__table__.delete().where(
+        # the table's DELETE, not the ORM's (which would also evict the session's PlanUnits)
+        session.execute(cast(Table, PlanUnit.__table__).delete().where(
             PlanUnit.plan_id == plan.id, PlanUnit.community.in_(sorted(take))))
     plan.base_generation_id = active.id
     plan.base_assignments = base_assignments(session, plan.area_code)
@@ -210,6 +212,7 @@ def scheduled_conflicts(session: Session, plan: Plan, effective_from: dt.date) -
         shared = own & own_communities(session, other)
         if shared:
             day = other.generation.effective_from
+            assert day is not None  # generations.publish schedules a generation with its day
             later = other if day >= effective_from else plan
             found.append({"plan": other.id, "name": other.name, "effective_from": day.isoformat(),
                           "communities": sorted(shared), "in_force_after_both": later.id})
@@ -238,7 +241,7 @@ def check_scheduled(session: Session, plan: Plan, effective_from: dt.date,
             conflicts=conflicts)
     for c in conflicts:
         if decisions[c["plan"]] == "cancel":
-            cancel(session, session.get(Plan, c["plan"]), by, today=today)
+            cancel(session, session.get_one(Plan, c["plan"]), by, today=today)
         c["decision"] = decisions[c["plan"]]
     return conflicts
 
@@ -250,10 +253,10 @@ def cancel(session: Session, plan: Plan, by: Principal, *, today: dt.date) -> di
         raise PlanClosed(f"plan {plan.id} is not scheduled (it is {plan.status.value}, its "
                          f"boundaries {generation.status.value}); only a scheduled plan can be "
                          "cancelled", zh="只有已排期、尚未生效的规划可以取消")
-    if generation.effective_from <= today:
-        raise PlanClosed(f"plan {plan.id} took effect on {generation.effective_from}",
-                         zh="该规划已生效，不能取消")
     day = generation.effective_from
+    assert day is not None  # generations.publish schedules a generation with its day
+    if day <= today:
+        raise PlanClosed(f"plan {plan.id} took effect on {day}", zh="该规划已生效，不能取消")
     generation.status, generation.effective_from, generation.published_at = (
         GenerationStatus.DRAFT, None, None)
     plan.status, plan.published_at = PlanStatus.OPEN, None

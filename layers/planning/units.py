@@ -55,9 +55,9 @@ def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str
                     households=int(b.households[held].sum()) if held else 0,
                     residents=int(b.residents[held].sum()) if held else 0,
                     geom=f"SRID=4326;{unit.geom.wkt}"))
-    ids = session.scalars(text("SELECT nextval('plan_unit_ids') FROM generate_series(1, :n)"),
-                          {"n": len(rows)}).all()
-    for row, ident in zip(rows, ids, strict=True):
+    new_ids = session.scalars(text("SELECT nextval('plan_unit_ids') FROM generate_series(1, :n)"),
+                              {"n": len(rows)}).all()
+    for row, ident in zip(rows, new_ids, strict=True):
         row.id = ident
     session.add_all(rows)
     session.flush()
@@ -134,7 +134,7 @@ def paint(session: Session, plan: Plan, state: PlanState, moves: dict[int, str],
     # Units of different grids meet along edges that agree only to floating-point noise; a union
     # on a 1e-9° grid (about 0.1 mm, the store's "same geometry") closes those hairline seams,
     # and holes of overlay dust left inside are filled (gis.units.union_of_units).
-    shapes = dict(session.execute(text("""
+    shapes: dict[str, bytes] = dict(session.execute(text("""
         SELECT grid_code, ST_AsBinary(ST_UnaryUnion(ST_Collect(geom), 1e-9)) FROM plan_units
         WHERE plan_id = :plan AND grid_code = ANY(:grids) GROUP BY grid_code
     """), {"plan": plan.id, "grids": touched}).all())

@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -104,7 +105,15 @@ class PersonalData:
             out.append(VERSION + nonce + enc(nonce, v.encode(), aad))
         return out
 
+    @overload
+    def decrypt(self, blob: bytes, field: str) -> str: ...
+    @overload
+    def decrypt(self, blob: None, field: str) -> None: ...
+    @overload
+    def decrypt(self, blob: bytes | None, field: str) -> str | None: ...
+
     def decrypt(self, blob: bytes | None, field: str) -> str | None:
+        """A value as :meth:`encrypt` took it (None stays None)."""
         if blob is None:
             return None
         blob = bytes(blob)

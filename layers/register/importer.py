@@ -17,9 +17,10 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import CursorResult, Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -166,7 +167,7 @@ def frame_of(content: str, limits: Limits | None = None, name: str = "the file")
 
 def _bounded_rows(rows, limits: Limits, name: str) -> list[tuple]:
     """A sheet's rows, refused as soon as one is wider or there are more than the bounds."""
-    out = []
+    out: list[tuple] = []
     for row in rows:
         limits.check_table(len(out), len(row), name)
         out.append(row)
@@ -225,11 +226,11 @@ def check(frame: pd.DataFrame, kind: str, placer: Placer, report: Report) -> pd.
             problems.append(("id_number" if kind == "persons" else "credit_code",
                              f"the same as row {seen[key]}", f"与第 {seen[key]} 行重复"))
         if "address" in clean and not problems:
-            place, why, zh = placer.place(clean["address"])
-            if place is None:
-                problems.append(("address", why, zh))
+            placed = placer.place(clean["address"])
+            if placed[0] is None:
+                problems.append(("address", placed[1], placed[2]))
             else:
-                clean |= {k: v for k, v in place.items() if k not in ("score", "dwelling_id")}
+                clean |= {k: v for k, v in placed[0].items() if k not in ("score", "dwelling_id")}
         if problems:
             report.problems += [Problem(i, f, p, z) for f, p, z in problems]
             continue
@@ -412,12 +413,12 @@ class _Writers:
         for r, dwelling in zip(rows.itertuples(), ids, strict=True):
             landlord = session.scalar(text("SELECT id FROM persons WHERE id_index = :idx"),
                                       {"idx": cipher.index(r.landlord_id, "id")}) if r.landlord_id else None
-            n = session.execute(text("""
+            done = session.execute(text("""
                 UPDATE dwellings SET use = :use, area_m2 = :area, landlord_id = :landlord
                 WHERE id = :id AND (use, area_m2, landlord_id) IS DISTINCT FROM (:use, :area, :landlord)"""),
                 {"id": dwelling, "use": r.use, "area": r.area_m2,
-                 "landlord": landlord}).rowcount
-            updated += n
+                 "landlord": landlord})
+            updated += cast("CursorResult[Any]", done).rowcount  # (SQLAlchemy types text() as Result)
         return {"dwellings_created": created, "dwellings_updated": updated}
 
     @staticmethod

@@ -25,7 +25,7 @@ from layers.register import identity
 from layers.register.crypto import PersonalData, write_key_file
 from layers.register.people import dwelling_address
 from layers.storage.bulk import column, copy_columns
-from layers.storage.db import session_scope
+from layers.storage.db import driver_connection, session_scope
 
 FIELDS = {  # table → [(cipher column, index column, field)]
     "persons": [("id_cipher", "id_index", "id"), ("phone_cipher", "phone_index", "phone")],
@@ -40,7 +40,7 @@ def rotate(engine: Engine, old: PersonalData, new: PersonalData, key_file: Path,
     write_key_file(pending, new_key)
     counts = {}
     with session_scope(engine) as session:
-        cur = session.connection().connection.driver_connection.cursor()
+        cur = driver_connection(session).cursor()
         for table, fields in FIELDS.items():
             cols = [c for f in fields for c in f[:1]]
             rows = session.execute(text(f"SELECT id, {', '.join(cols)} FROM {table} "

@@ -71,7 +71,7 @@ PERSON_SQL = """
 """
 
 
-def dwelling_address(address: str, unit: int, floor: int, room: str) -> str:
+def dwelling_address(address: str, unit: int, floor: int | None, room: str) -> str:
     if unit:
         return f"{address}{unit}单元{room}室"
     return address if room == "1" else f"{address}（{room}户）"

@@ -30,14 +30,19 @@ GEOCODE_COLUMNS = ("building_code", "unit", "floor", "room", "dwelling_id", "gri
                    "reason", "error", "错误")
 
 
+# the building and dwelling placed, or None and why not (in English and Chinese)
+Placed = tuple[dict, None, None] | tuple[None, str, str]
+
+
 class Placer:
     """Address → (building id, grid, unit, floor, room), through the gazetteer; each distinct
     address is searched once."""
 
     def __init__(self, session: Session, locator: Locator, *, dwellings: bool = False):
         self.locator = locator
-        self.ids = dict(session.execute(text("SELECT code, id FROM buildings")).all())
-        self.grids = dict(session.execute(text("SELECT building_id, grid_code FROM building_grids")).all())
+        self.ids: dict[str, int] = dict(session.execute(text("SELECT code, id FROM buildings")).all())
+        self.grids: dict[int, str] = dict(session.execute(text(
+            "SELECT building_id, grid_code FROM building_grids")).all())
         self.dwellings: dict[tuple, int] = {}
         self.only_dwelling: set[int] = set()  # buildings with one dwelling: no room needed
         if dwellings:  # for answering with the register's dwelling, not only the building
@@ -45,10 +50,10 @@ class Placer:
                 "SELECT id, building_id, unit, floor, room FROM dwellings"))}
             self.only_dwelling = set(session.scalars(text(
                 "SELECT building_id FROM dwellings GROUP BY building_id HAVING count(*) = 1")))
-        self._memo: dict[str, tuple] = {}
+        self._memo: dict[str, Placed] = {}
         self._answers: dict[str, dict | None] = {}
 
-    def place(self, address: str) -> tuple[dict | None, str | None, str | None]:
+    def place(self, address: str) -> Placed:
         """The register's question: the building and dwelling, only on a confident answer that
         is one building (else None and why, in English and Chinese)."""
         found = self._memo.get(address)
@@ -60,10 +65,9 @@ class Placer:
         """The best candidate exactly as ``GET /v1/geocode`` ranks it — a building, a site, a
         compound, a door plate, a village or a community, confident or not — with its grid (one
         code path for the API, the register and ``gridmap geocode``)."""
-        found = self._answers.get(address, False)
-        if found is False:
-            found = self._answers[address] = self._answer(address)
-        return found
+        if address not in self._answers:
+            self._answers[address] = self._answer(address)
+        return self._answers[address]
 
     def _answer(self, address: str) -> dict | None:
         if self.locator.gazetteer is None:
@@ -94,7 +98,7 @@ class Placer:
                 else None}
 
     @staticmethod
-    def _place(found: dict | None) -> tuple[dict | None, str | None, str | None]:
+    def _place(found: dict | None) -> Placed:
         if found is None:
             return None, "the address matches no building with confidence; write road or " \
                 "compound and building number", "地址无法匹配到建筑"
@@ -221,7 +225,7 @@ def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
     a compound or a village too, with ``grids`` when it spans several), ``confident`` and, when
     not, the ``reason``; ``error`` when nothing matches at all."""
     areas = placer.locator.areas
-    out = []
+    out: list[tuple] = []
     for address in chunk:
         found = placer.answer(address) if address else None
         if found is None:

@@ -4,14 +4,17 @@ indexed on the way: a million persons in seconds; and reading in bulk what of it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, Row, text
 from sqlalchemy.orm import Session
 
 from layers.register.crypto import PersonalData
 from layers.storage import listener
 from layers.storage.bulk import bare, column, copy_columns, points
-from layers.storage.db import session_scope
+from layers.storage.db import driver_connection, session_scope
 
 
 def copy_rows(engine: Engine, register, cipher: PersonalData, *, flag_m: float) -> dict[str, int]:
@@ -22,7 +25,7 @@ def copy_rows(engine: Engine, register, cipher: PersonalData, *, flag_m: float) 
     org_phones = [x if isinstance(x, str) else None for x in o.contact_phone.tolist()]
     key_id = cipher.key_id
     with session_scope(engine) as session:
-        cur = session.connection().connection.driver_connection.cursor()
+        cur = driver_connection(session).cursor()
         with bare(cur, "dwellings"):
             copy_columns(cur, "dwellings", {
                 "id": column(d.id, "int"), "building_id": column(d.building_id, "int"),
@@ -71,7 +74,7 @@ def organisations_changed(session: Session) -> None:
     listener.data_changed(session, "organisations")
 
 
-def organisation_places(session: Session) -> list:
+def organisation_places(session: Session) -> Sequence[Row[Any]]:
     """Each organisation's name, address and building (code and a point on it): what the
     gazetteer finds an organisation by (layers/addresses/index.py). A name and an address are not
     personal data; the contact and the phone are never read here."""

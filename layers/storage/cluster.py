@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,20 +137,20 @@ class LocalCluster:
     def _choose_datadir(self) -> Path:
         """``home/pgdata``, unless the unprivileged owner cannot reach it (e.g. under /root)."""
         inside = self.home / "pgdata"
-        if self.run_as is None or self._user_can_enter(self.home):
+        if self.run_as is None or self._user_can_enter(self.run_as, self.home):
             return inside
         digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:10]
         return Path("/var/tmp") / f"gridmap-pg-{digest}" / "pgdata"
 
-    def _user_can_enter(self, path: Path) -> bool:
+    def _user_can_enter(self, user: str, path: Path) -> bool:
         self.home.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            ["runuser", "-u", self.run_as, "--", "test", "-x", str(path)], capture_output=True
+            ["runuser", "-u", user, "--", "test", "-x", str(path)], capture_output=True
         )
         return result.returncode == 0
 
     # -- commands run as the cluster owner -----------------------------------------------------
-    def _run(self, args: list[str], check: bool = True,
+    def _run(self, args: Sequence[str | int | os.PathLike[str]], check: bool = True,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         cmd = [str(a) for a in args]
         if self.run_as is not None:
@@ -348,9 +349,11 @@ class LocalCluster:
         import psycopg
 
         with psycopg.connect(self.replica_url().replace("+psycopg", ""), connect_timeout=5) as conn:
-            standby, lag = conn.execute(
+            row = conn.execute(
                 "SELECT pg_is_in_recovery(), EXTRACT(EPOCH FROM now() - "
                 "pg_last_xact_replay_timestamp())").fetchone()
+            assert row is not None  # a SELECT without FROM returns one row
+            standby, lag = row
         return bool(standby), float(lag or 0)
 
     def replica_down(self) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,3 +34,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``session``'s transaction, for COPY and raw cursors.
+    SQLAlchemy types it optional (an invalidated pool entry has none); the connection a session
+    has just checked out always has one."""
+    conn = session.connection().connection.driver_connection
+    assert conn is not None  # session.connection() returns a live, checked-out connection
+    return conn

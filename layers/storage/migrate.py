@@ -48,4 +48,6 @@ def current_revision_of(conn: Connection) -> str | None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+    assert head is not None  # None only for a script directory without revisions; ours has them
+    return head
