@@ -37,26 +37,10 @@ def refusal(exc: Exception) -> str | None:
     return None if described is None else described.body["error"]
 
 
-def schema_behind(exc: Exception) -> str | None:
-    """What to run when a table or column is missing because the database's schema is not this
-    gridmap's (never migrated, or by an older version); None when the schema is current (then
-    a missing relation is a bug, and keeps its traceback)."""
-    from psycopg.errors import UndefinedColumn, UndefinedTable
-    from sqlalchemy.exc import DBAPIError, ProgrammingError
+def _schema_behind(exc: Exception) -> str | None:
+    from layers.storage.migrate import schema_behind
 
-    if not (isinstance(exc, ProgrammingError) and isinstance(exc.orig, UndefinedTable | UndefinedColumn)):
-        return None
-    from layers.storage.db import database_url
-    from layers.storage.migrate import current_revision, head_revision
-
-    try:
-        current, head = current_revision(database_url()), head_revision()
-    except DBAPIError:  # the database went away meanwhile: the original error stands
-        return None
-    if current == head:
-        return None
-    found = "no gridmap schema" if current is None else f"the schema of revision {current}"
-    return f"the database has {found}; this gridmap needs revision {head}: run `gridmap db upgrade`"
+    return schema_behind(exc)
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,7 +53,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:
-            message = refusal(exc) or schema_behind(exc)
+            message = refusal(exc) or _schema_behind(exc)
             if message is None:
                 raise
             raise fail(message) from None

@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.errors import UndefinedColumn, UndefinedTable
 from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -51,3 +53,21 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
     assert head is not None  # None only for a script directory without revisions; ours has them
     return head
+
+
+def schema_behind(exc: Exception) -> str | None:
+    """What to run when a table or column is missing because the database's schema is not this
+    gridmap's (never migrated, or by an older version); None when the schema is current (then a
+    missing relation is a bug, and keeps its traceback) or for any other exception."""
+    if not (isinstance(exc, ProgrammingError) and isinstance(exc.orig, UndefinedTable | UndefinedColumn)):
+        return None
+    from layers.storage.db import database_url
+
+    try:
+        current, head = current_revision(database_url()), head_revision()
+    except DBAPIError:  # the database went away meanwhile: the original error stands
+        return None
+    if current == head:
+        return None
+    found = "no gridmap schema" if current is None else f"the schema of revision {current}"
+    return f"the database has {found}; this gridmap needs revision {head}: run `gridmap db upgrade`"
