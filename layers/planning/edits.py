@@ -170,7 +170,7 @@ def split_grid(session: Session, plan: Plan, code: str, line: dict, *, by: Princ
     try:
         kept, cut = split(grid.geom, shape)
     except RedrawError as exc:
-        raise InvalidEdit(str(exc), zh="分割线有误") from None
+        raise InvalidEdit(str(exc), zh="分割线有误：请从网格一侧边界外画到另一侧，只穿过该网格一次") from None
     except shapely.errors.GEOSException as exc:
         raise InvalidEdit(f"the line could not cut the grid ({exc}); draw it again",
                           zh="分割线有误") from None
