@@ -268,11 +268,11 @@ def delete_grid(session: Session, plan: Plan, code: str, *, by: Principal,
 
 
 def forget_units(session: Session, state: PlanState, codes) -> None:
-    """A geometry edit invalidates the painting units of the communities it touched."""
-    communities = sorted({state.grids[c].community for c in codes if c in state.grids})
-    if communities:
+    """A geometry edit invalidates the painting units of the grids it changed (units.ensure
+    cuts them again from their new outlines; the other grids keep theirs)."""
+    if codes:
         session.execute(delete(PlanUnit).where(PlanUnit.plan_id == state.plan.id,
-                                               PlanUnit.community.in_(communities)))
+                                               PlanUnit.grid_code.in_(sorted(codes))))
 
 
 def remove_grids(session: Session, state: PlanState, codes: list[str]) -> None:
