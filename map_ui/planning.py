@@ -41,6 +41,7 @@ class _Scripts(JSCSSMixin, MacroElement):
         self.default_js = [("vectorgrid", f"{STATIC_URL}/vendor/vectorgrid/"
                                           "Leaflet.VectorGrid.bundled.min.js"),
                            ("gcj02", f"{STATIC_URL}/gcj02.js"),
+                           ("plan_layout", f"{STATIC_URL}/plan_layout.js"),
                            *[(name, f"{STATIC_URL}/{name}") for name in scripts]]
         self.default_css = [("plan_css", f"{STATIC_URL}/plan.css")]
 

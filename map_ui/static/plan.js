@@ -14,7 +14,6 @@ function gridmapPlanStart(map, config) {
 var plan = config.plan, csrf = config.csrf, datum = config.datum;
 var PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#ca8a04', '#db2777',
                '#65a30d', '#4f46e5', '#b91c1c'];
-var side = {paddingBottomRight: [440, 20], paddingTopLeft: [20, 20], animate: false};
 window.gridmapMap = map;
 [['gp-context', 350], ['gp-labels', 460], ['gp-preview', 470]].forEach(function (p) {
     map.createPane(p[0]).style.zIndex = p[1]; });
@@ -80,13 +79,16 @@ function loadPlan() {
         p.communities.forEach(function (c) { state.communities[c.code] = c; });
         p.grids.forEach(function (g) { state.all[g.code] = g;
             if (g.community === state.community) { state.grids[g.code] = g; } });
-        state.history = p.history || {};
         if (!state.grid || !state.grids[state.grid]) { state.grid = Object.keys(state.grids).sort()[0]; }
-        $('gm-undo').disabled = !plan.editable || !state.history.undo;
-        $('gm-redo').disabled = !plan.editable || !state.history.redo;
-        window.gridmapHistory = state.history;
+        showHistory(p.history);
         renderGrids();
     });
+}
+function showHistory(pointers) {  // what undo and redo would take back (entry ids, or null)
+    state.history = pointers || {};
+    $('gm-undo').disabled = !plan.editable || !state.history.undo;
+    $('gm-redo').disabled = !plan.editable || !state.history.redo;
+    window.gridmapHistory = state.history;
 }
 function loadUnits(keepView) {
     return fetch('/v1/plans/' + plan.id + '/units?area=' + state.community, {credentials: 'same-origin'})
@@ -102,14 +104,19 @@ function loadUnits(keepView) {
                         (p.buildings.length ? '' : '（无建筑）'); }, {sticky: true});
             }}).addTo(map);
             window.gridmapUnitLayer = gp.unitsLayer;
-            if (!keepView) { map.fitBounds(gp.unitsLayer.getBounds(), side); }
+            if (!keepView) { map.fitBounds(gp.unitsLayer.getBounds(), window.gridmapPanelPadding(map)); }
             window.gridmapUnitsShown = fc.features.length;
             window.gridmapUnitLoads = (window.gridmapUnitLoads || 0) + 1;
         });
 }
 function loadValidation() { return api('GET', '/validation').then(renderValidation); }
-function reloadAll(keepView) {
-    return loadPlan().then(function () { return loadUnits(keepView); }).then(loadValidation);
+/* After an edit: the plan (tallies, colours, undo pointers) and the units at once, not one after
+   the other; the validation only when the edit's answer does not already hold all of it (its
+   answer validates the communities it touched: the whole plan when the plan is one community). */
+function reloadAll(keepView, validation) {
+    var whole = validation && Object.keys(state.communities).length === 1;
+    return Promise.all([loadPlan(), loadUnits(keepView), whole ? renderValidation(validation) : loadValidation()])
+        .then(restyle);
 }
 
 /* -- the side panel -- */
@@ -170,9 +177,9 @@ function applyAnswer(answer) {
     return true;
 }
 
-Object.assign(gp, {side: side, sketch: sketch, preview: preview, $: $, esc: esc, short: short,
+Object.assign(gp, {sketch: sketch, preview: preview, $: $, esc: esc, short: short,
     gridLabel: gridLabel, api: api, say: say, refused: refused, shifted: shifted, stored: stored,
-    norm: norm, colour: colour, restyle: restyle, loadPlan: loadPlan, reloadAll: reloadAll,
+    norm: norm, colour: colour, restyle: restyle, loadPlan: loadPlan, showHistory: showHistory, reloadAll: reloadAll,
     renderGrids: renderGrids, chooseGrid: chooseGrid, flashMode: flashMode,
     renderValidation: renderValidation, applyAnswer: applyAnswer});
 ['context', 'edit', 'history', 'publish'].forEach(function (part) { window.gridmapPlanParts[part](gp); });

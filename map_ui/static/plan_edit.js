@@ -57,7 +57,7 @@ function mapClick(e) {
         api('POST', '/split', {grid: target, line: line}).then(function (answer) {
             if (!applyAnswer(answer)) { return; }
             say('已分割：' + answer.grids.map(short).join('、'));
-            reloadAll(true);
+            reloadAll(true, answer.validation).then(gp.refreshHistory.bind(null, true));
         });
     } else if (m.points) {
         m.points.push(stored(e.latlng)); m.shown.push(e.latlng);
@@ -85,7 +85,7 @@ function finishDrawing() {
         if (!applyAnswer(answer)) { return; }
         say(m.name === 'draw' ? '已新建网格 ' + answer.grid : '已重画网格 ' + m.target);
         if (answer.grid) { state.grid = answer.grid; }
-        reloadAll(true);
+        reloadAll(true, answer.validation).then(gp.refreshHistory.bind(null, true));
     });
 }
 function mergeWith(other) {
@@ -94,7 +94,7 @@ function mergeWith(other) {
     api('POST', '/merge', {grids: [target, other]}).then(function (answer) {
         if (!applyAnswer(answer)) { return; }
         say('已合并：网格 ' + short(other) + ' 并入 ' + short(target) + '（可撤销）');
-        state.grid = answer.grid; reloadAll(true);
+        state.grid = answer.grid; reloadAll(true, answer.validation).then(gp.refreshHistory.bind(null, true));
     });
 }
 

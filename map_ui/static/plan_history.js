@@ -10,14 +10,18 @@ function step(which) {
     if (!plan.editable || !state.history[which]) { return; }
     api('POST', '/' + which, {}).then(function (answer) {
         if (refused(answer)) { return; }
+        gp.showHistory(answer.history);  // a second Ctrl+Z works before the reload is back
+        applyAnswer(answer);  // the tallies of the grids it changed, at once
         say((which === 'undo' ? '已撤销：' : '已重做：') + answer.of.action_zh);
-        renderValidation(answer.validation);
-        reloadAll(true).then(refreshHistory);
+        reloadAll(true, answer.validation).then(refreshHistory.bind(null, true));
     });
 }
-function refreshHistory() {
-    if ($('gm-history').hidden) { return loadPlan(); }
-    return api('GET', '/history').then(function (entries) {
+/* The undo pointers come with the plan: ``planFresh`` says it was just read (by reloadAll). */
+function refreshHistory(planFresh) {
+    var fresh = planFresh === true;
+    if ($('gm-history').hidden) { return fresh ? Promise.resolve() : loadPlan(); }
+    return Promise.all([api('GET', '/history'), fresh || loadPlan()]).then(function (both) {
+        var entries = both[0];
         var rows = entries.slice().reverse().map(function (e) {
             return '<li>' + esc(e.at.slice(5, 16).replace('T', ' ')) + ' ' + esc(e.actor) + '：<b>' +
                 esc(e.action_zh) + '</b> ' + esc((e.grids || []).map(short).join('、')) +
@@ -29,12 +33,12 @@ function refreshHistory() {
             b.addEventListener('click', function () {
                 api('POST', '/restore', {entry: +b.dataset.entry}).then(function (answer) {
                     if (refused(answer)) { return; }
+                    applyAnswer(answer);
                     say('已恢复到历史记录 #' + b.dataset.entry + '（可撤销）');
-                    renderValidation(answer.validation); reloadAll(true).then(refreshHistory);
+                    reloadAll(true, answer.validation).then(refreshHistory.bind(null, true));
                 });
             });
         });
-        return loadPlan();
     });
 }
 document.addEventListener('keydown', function (e) {
@@ -75,7 +79,7 @@ function saveWorkers(code, workers) {
     api('PUT', '/grids/' + code + '/workers', {workers: workers.map(function (w) { return {code: w.code, role: w.role}; })})
         .then(function (answer) {
             if (!applyAnswer(answer)) { return; }
-            say('已更新网格 ' + gridLabel(code) + ' 的网格员'); loadPlan().then(refreshHistory);
+            say('已更新网格 ' + gridLabel(code) + ' 的网格员'); refreshHistory();
         });
 }
 

@@ -48,7 +48,7 @@ function showProposal(kind, answer, body) {
         api('POST', '/' + kind, again).then(function (applied) {
             if (refused(applied)) { return; }
             dropProposal(); renderValidation(applied.validation);
-            say('已应用建议（可撤销）'); reloadAll(true).then(gp.refreshHistory);
+            say('已应用建议（可撤销）'); reloadAll(true, applied.validation).then(gp.refreshHistory.bind(null, true));
         });
     }); }
 }
