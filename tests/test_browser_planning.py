@@ -303,6 +303,19 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
     assert not page.is_visible("#gm-tools")
 
 
+def test_a_plan_with_errors_says_so_in_the_publish_dialog_before_anything_is_confirmed(
+        page, planning_site):
+    plan_id = _new_plan(planning_site)
+    a = planning_site[3].code.iloc[0]
+    _call(planning_site[0], planning_site[1]["planner"], "DELETE", f"/v1/plans/{plan_id}/grids/{a}")
+    _open(page, planning_site, plan_id)  # a gap where the grid was: an error
+    page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-publish-confirm")
+    assert "改正后才能发布" in page.inner_text("#gm-publish-issues")
+    assert page.is_disabled("#gm-publish-confirm")
+    _shot(page, "plan_publish_blocked")
+
+
 def test_the_plans_page_lists_plans_and_starts_one_for_a_community_picked_on_the_map(page, planning_site):
     base, tokens, community = planning_site[0], planning_site[1], planning_site[2]
     existing = _new_plan(planning_site, name="已有规划")

@@ -72,7 +72,7 @@ function closeDialog() { $('gm-dialog').hidden = true; $('gm-dialog').innerHTML 
 function publishDialog(extra) {
     var today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);  // Beijing
     showImpact().then(function (i) {
-        var d = $('gm-dialog');
+        var d = $('gm-dialog'), report = window.gridmapValidation, errors = report ? report.errors : 0;
         var grids = i.changed_areas.features.map(function (f) { return short(f.properties.code); });
         d.innerHTML = '<div><h2>发布规划“' + esc(plan.name) + '”</h2>' +
             '<p>' + esc(impactText(i)) + '。</p>' +
@@ -80,9 +80,11 @@ function publishDialog(extra) {
             '<label>生效日期 <input type="date" id="gm-effective" value="' + today + '" min="' + today + '"></label>' +
             '<p class="gm-small">今天：立即生效，定位即刻使用新网格；以后的日期：到期自动生效，之前可取消。</p>' +
             '<label><input type="checkbox" id="gm-reroute"> 把在办案件改派到新网格（否则案件保留原网格）</label>' +
-            '<div id="gm-publish-issues"></div>' +
+            '<div id="gm-publish-issues">' + (errors ? '<p class="gm-error">规划还有 ' + errors +
+                ' 个错误（见下方校验结果，点击可定位），改正后才能发布。</p>' : '') + '</div>' +
             '<div class="gp-buttons"><button type="button" id="gm-publish-cancel">取消</button>' +
-            '<button type="button" id="gm-publish-confirm" class="gp-primary">确认发布</button></div></div>';
+            '<button type="button" id="gm-publish-confirm" class="gp-primary"' + (errors ? ' disabled' : '') +
+            '>确认发布</button></div></div>';
         d.hidden = false;
         $('gm-publish-cancel').addEventListener('click', closeDialog);
         $('gm-publish-confirm').onclick = function () { publish(extra || {}); };  // one handler, replaced below
