@@ -391,7 +391,8 @@ def test_on_a_phone_the_panel_is_a_sheet_under_the_map_and_every_button_is_reach
     units = page.evaluate("""() => { var b = window.gridmapUnitLayer.getBounds(), m = window.gridmapMap;
         var nw = m.latLngToContainerPoint(b.getNorthWest()), se = m.latLngToContainerPoint(b.getSouthEast());
         var box = m.getContainer().getBoundingClientRect();
-        return {top: box.top + nw.y, bottom: box.top + se.y, left: box.left + nw.x, right: box.left + se.x}; }""")
+        return {top: box.top + nw.y, bottom: box.top + se.y,
+                left: box.left + nw.x, right: box.left + se.x}; }""")
     assert panel["y"] - header["height"] >= 0.4 * 740  # the map keeps the upper half or more
     assert units["top"] >= header["height"] - 1 and units["bottom"] <= panel["y"] + 1  # fitted above
     assert units["left"] >= -1 and units["right"] <= 361
@@ -401,8 +402,9 @@ def test_on_a_phone_the_panel_is_a_sheet_under_the_map_and_every_button_is_reach
         page.locator(button).scroll_into_view_if_needed()
         box = page.locator(button).bounding_box()
         assert box["y"] >= panel["y"] and box["y"] + box["height"] <= 740, button
-        assert page.evaluate("""(s) => { var e = document.querySelector(s), r = e.getBoundingClientRect();
-            return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === e; }""", button), button
+        on_top = page.evaluate("""(s) => { var e = document.querySelector(s), r = e.getBoundingClientRect();
+            return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === e; }""", button)
+        assert on_top, button
     validation = page.locator("#gm-validation").bounding_box()
     assert validation["height"] > 20 and validation["y"] + validation["height"] <= 741
     page.click("#gm-publish")
