@@ -305,8 +305,8 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
 
 def test_a_plan_with_errors_says_so_in_the_publish_dialog_before_anything_is_confirmed(
         page, planning_site):
-    plan_id = _new_plan(planning_site)
-    a = planning_site[3].code.iloc[0]
+    a = planning_site[4]  # a grid of a community with many
+    plan_id = _new_plan(planning_site, a[:12], "删去一个网格")
     _call(planning_site[0], planning_site[1]["planner"], "DELETE", f"/v1/plans/{plan_id}/grids/{a}")
     _open(page, planning_site, plan_id)  # a gap where the grid was: an error
     page.click("#gm-publish")

@@ -104,7 +104,8 @@ function loadUnits(keepView) {
                         (p.buildings.length ? '' : '（无建筑）'); }, {sticky: true});
             }}).addTo(map);
             window.gridmapUnitLayer = gp.unitsLayer;
-            if (!keepView) { map.fitBounds(gp.unitsLayer.getBounds(), window.gridmapPanelPadding(map)); }
+            if (!keepView && fc.features.length) {  // a community whose every grid was deleted has none
+                map.fitBounds(gp.unitsLayer.getBounds(), window.gridmapPanelPadding(map)); }
             window.gridmapUnitsShown = fc.features.length;
             window.gridmapUnitLoads = (window.gridmapUnitLoads || 0) + 1;
         });
