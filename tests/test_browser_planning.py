@@ -286,6 +286,8 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
     _call(planning_site[0], planning_site[1]["planner"], "POST", f"/v1/plans/{plan_id}/merge",
           {"grids": [a, b]})
     _open(page, planning_site, plan_id)
+    page.click("#gm-history-toggle")
+    page.wait_for_selector("#gm-history button[data-entry]")
     page.click("#gm-publish")
     page.wait_for_selector("#gm-dialog:not([hidden]) #gm-effective")
     assert "变动建筑" in page.inner_text("#gm-dialog")
@@ -297,6 +299,8 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
     assert page.evaluate("window.gridmapEditable") is False
     assert not page.is_visible("#gm-tools") and not page.is_visible("#gm-publish")
     assert page.inner_text("#gp-badge") == "已发布 · 只读" and "只读" in page.inner_text("#gm-validation")
+    page.wait_for_function("!document.querySelector('#gm-history button[data-entry]')")  # no restore
+    assert "合并网格" in page.inner_text("#gm-history")  # the history stays readable
     _shot(page, "plan_published")
     page.reload()
     page.wait_for_function("window.gridmapReady")

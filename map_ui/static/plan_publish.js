@@ -150,6 +150,7 @@ function readOnly() {
     $('gm-undo').disabled = $('gm-redo').disabled = !plan.editable;
     window.gridmapEditable = plan.editable;
     gp.renderWorkers();
+    gp.refreshHistory(true);  // an open history loses its 恢复到此 buttons
 }
 
 Object.assign(gp, {dropProposal: dropProposal, closeDialog: closeDialog, readOnly: readOnly});
