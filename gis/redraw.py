@@ -90,15 +90,50 @@ def replace(code: str, new: shapely.Geometry, grids: GridIndex, tolerance: float
 
 
 def split(polygon: shapely.Geometry, line: shapely.Geometry) -> tuple[shapely.Geometry, shapely.Geometry]:
-    """Cut a grid in two along a line drawn across it: the larger part first."""
+    """Cut a grid in two along a line drawn across it: the larger part first. An end drawn short
+    of the grid's edge is carried on straight to the edge: lanes often stop inside a grid, and
+    a planner splitting along one draws where the lane is."""
     if line.geom_type != "LineString":
         raise RedrawError("the split line must be a LineString")
+    line = to_the_edges(polygon, line)
     pieces = [p for p in split_by_line(polygon, line).geoms if p.area > 0]
     if len(pieces) != 2:
         raise RedrawError(f"the line cuts the grid into {len(pieces)} pieces; draw it across the "
                           "grid from one edge to another, crossing it once")
     pieces.sort(key=lambda p: p.area, reverse=True)
     return pieces[0], pieces[1]
+
+
+# How far past the edge a carried-on end goes: about a centimetre, so the line surely crosses it.
+PAST_THE_EDGE_DEG = 1e-7
+
+
+def to_the_edges(polygon: shapely.Geometry, line: shapely.Geometry) -> shapely.LineString:
+    """The line with each end that lies on or inside ``polygon`` carried on, in the direction of
+    the line's last (first) segment, to just past the nearest edge it meets."""
+    coords = [tuple(c) for c in shapely.get_coordinates(line)]
+    if len(coords) < 2:
+        return line
+    x0, y0, x1, y1 = polygon.bounds
+    reach = 2 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 1e-6
+    edges = polygon.boundary
+
+    def carried(end: tuple[float, float], before: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = end[0] - before[0], end[1] - before[1]
+        length = (dx * dx + dy * dy) ** 0.5
+        if length == 0 or not polygon.covers(shapely.Point(end)):
+            return end
+        ux, uy = dx / length, dy / length
+        ray = shapely.LineString([end, (end[0] + ux * reach, end[1] + uy * reach)])
+        hits = shapely.get_coordinates(ray.intersection(edges))
+        if not len(hits):
+            return end
+        d = min(ray.project(shapely.Point(p)) for p in hits) + PAST_THE_EDGE_DEG
+        return end[0] + ux * d, end[1] + uy * d
+
+    coords[0] = carried(coords[0], coords[1])
+    coords[-1] = carried(coords[-1], coords[-2])
+    return shapely.LineString(coords)
 
 
 def merge(geoms: list[shapely.Geometry]) -> shapely.Geometry:

@@ -1,7 +1,7 @@
 """The planner's pages: the list of plans with a map to start one (/map/plans), the plan page
 that does the whole job (/map/plan/{id}), and the page a signed-in user without the planner role
 sees when a plan link is shared with them. Builders take data and return HTML; the pages are
-clients of /v1/plans (map_ui/static/plan.js, plans.js), so they can do nothing the API would not
+clients of /v1/plans (map_ui/static/plan*.js, plans.js), so they can do nothing the API would not
 let their user do. Each carries the shared staff header (map_ui/chrome.py): the map pages a
 placeholder the router fills with the caller's header, the explanation a whole document."""
 
@@ -25,6 +25,11 @@ from map_ui.pages import MapSettings
 STATUS_ZH = {"open": "编辑中", "published": "已发布", "discarded": "已放弃"}
 
 
+# The plan page's script is its core (plan.js) and one file per concern; the core runs them
+# in its own fixed order (its header says what each holds).
+PLAN_PARTS = ["plan_context.js", "plan_edit.js", "plan_history.js", "plan_publish.js"]
+
+
 class _Scripts(JSCSSMixin, MacroElement):
     """The pages' own scripts, loaded after Leaflet (VectorGrid needs it when it loads)."""
 
@@ -36,6 +41,7 @@ class _Scripts(JSCSSMixin, MacroElement):
         self.default_js = [("vectorgrid", f"{STATIC_URL}/vendor/vectorgrid/"
                                           "Leaflet.VectorGrid.bundled.min.js"),
                            ("gcj02", f"{STATIC_URL}/gcj02.js"),
+                           ("plan_layout", f"{STATIC_URL}/plan_layout.js"),
                            *[(name, f"{STATIC_URL}/{name}") for name in scripts]]
         self.default_css = [("plan_css", f"{STATIC_URL}/plan.css")]
 
@@ -122,7 +128,7 @@ def plan_page(session: Session, ms: MapSettings, plan: dict, csrf: str) -> str:
     m = base_map(ms.bounds(queries.district_bounds(session)), basemap_url=ms.url,
                  basemap_attribution=ms.attribution,
                  title=f"网格规划 · {html.escape(plan['name'])} · gridmap")
-    _head(m, ["plan.js", "plan_tools.js"])
+    _head(m, ["plan.js", *PLAN_PARTS, "plan_tools.js"])
     communities = queries.communities(session, plan["generation"]["id"], plan["area"])
     options = "".join(f"<option value='{html.escape(code)}'>{html.escape(name)}</option>"
                       for code, name in communities)

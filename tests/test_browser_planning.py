@@ -293,6 +293,8 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
     _call(planning_site[0], planning_site[1]["planner"], "POST", f"/v1/plans/{plan_id}/merge",
           {"grids": [a, b]})
     _open(page, planning_site, plan_id)
+    page.click("#gm-history-toggle")
+    page.wait_for_selector("#gm-history button[data-entry]")
     page.click("#gm-publish")
     page.wait_for_selector("#gm-dialog:not([hidden]) #gm-effective")
     assert "变动建筑" in page.inner_text("#gm-dialog")
@@ -304,10 +306,25 @@ def test_publishing_goes_through_a_dialog_and_leaves_the_page_read_only(page, pl
     assert page.evaluate("window.gridmapEditable") is False
     assert not page.is_visible("#gm-tools") and not page.is_visible("#gm-publish")
     assert page.inner_text("#gp-badge") == "已发布 · 只读" and "只读" in page.inner_text("#gm-validation")
+    page.wait_for_function("!document.querySelector('#gm-history button[data-entry]')")  # no restore
+    assert "合并网格" in page.inner_text("#gm-history")  # the history stays readable
     _shot(page, "plan_published")
     page.reload()
     page.wait_for_function("window.gridmapReady")
     assert not page.is_visible("#gm-tools")
+
+
+def test_a_plan_with_errors_says_so_in_the_publish_dialog_before_anything_is_confirmed(
+        page, planning_site):
+    a = planning_site[4]  # a grid of a community with many
+    plan_id = _new_plan(planning_site, a[:12], "删去一个网格")
+    _call(planning_site[0], planning_site[1]["planner"], "DELETE", f"/v1/plans/{plan_id}/grids/{a}")
+    _open(page, planning_site, plan_id)  # a gap where the grid was: an error
+    page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-publish-confirm")
+    assert "改正后才能发布" in page.inner_text("#gm-publish-issues")
+    assert page.is_disabled("#gm-publish-confirm")
+    _shot(page, "plan_publish_blocked")
 
 
 def test_the_plans_page_lists_plans_and_starts_one_for_a_community_picked_on_the_map(page, planning_site):
@@ -351,22 +368,62 @@ def test_the_plan_pages_carry_the_shared_header_and_keep_the_validation_panel_in
     _sign_in(page, base, tokens["planner"], "/map/plans")
     assert "网格规划" in page.inner_text(".gm-header nav a[aria-current]")
     assert "wang · 规划员" in page.inner_text(".gm-header .gm-who")
-    _below_header(page, "#gp-side")
+    _below_header(page, "#gp-side", sheet=size[0] < 800)
     _shot(page, f"plan_list_header_{'pc' if size[0] > 800 else 'phone'}")
     _open(page, planning_site, _new_plan(planning_site, name="带页头的规划"))
     assert "网格规划" in page.inner_text(".gm-header nav a[aria-current]")
-    _below_header(page, "#gm-panel")
+    _below_header(page, "#gm-panel", sheet=size[0] < 800)
     box = page.locator("#gm-validation").bounding_box()
     assert box["height"] > 20 and box["y"] + box["height"] <= size[1] + 1  # in view, not below
     _shot(page, f"plan_header_{'pc' if size[0] > 800 else 'phone'}")
 
 
-def _below_header(page, panel: str) -> None:
-    """The side panel starts where the header ends (not under it), and so does the map."""
+def _below_header(page, panel: str, sheet: bool = False) -> None:
+    """The map starts where the header ends (not under it), and so does the side panel; on a
+    phone the panel is a sheet at the foot of the screen instead."""
     header = page.locator(".gm-header").bounding_box()
     assert header["y"] == 0 and header["height"] > 30
-    for selector in (panel, ".folium-map"):
-        assert abs(page.locator(selector).bounding_box()["y"] - header["height"]) <= 1, selector
+    assert abs(page.locator(".folium-map").bounding_box()["y"] - header["height"]) <= 1
+    box = page.locator(panel).bounding_box()
+    if sheet:
+        assert box["y"] > header["height"] + 100
+        assert abs(box["y"] + box["height"] - page.viewport_size["height"]) <= 1
+    else:
+        assert abs(box["y"] - header["height"]) <= 1
+
+
+def test_on_a_phone_the_panel_is_a_sheet_under_the_map_and_every_button_is_reachable(
+        page, planning_site):
+    page.set_viewport_size({"width": 360, "height": 740})
+    plan_id = _new_plan(planning_site, name="手机上的规划")
+    _open(page, planning_site, plan_id)
+    header = page.locator(".gm-header").bounding_box()
+    panel = page.locator("#gm-panel").bounding_box()
+    units = page.evaluate("""() => { var b = window.gridmapUnitLayer.getBounds(), m = window.gridmapMap;
+        var nw = m.latLngToContainerPoint(b.getNorthWest()), se = m.latLngToContainerPoint(b.getSouthEast());
+        var box = m.getContainer().getBoundingClientRect();
+        return {top: box.top + nw.y, bottom: box.top + se.y,
+                left: box.left + nw.x, right: box.left + se.x}; }""")
+    assert panel["y"] - header["height"] >= 0.4 * 740  # the map keeps the upper half or more
+    assert units["top"] >= header["height"] - 1 and units["bottom"] <= panel["y"] + 1  # fitted above
+    assert units["left"] >= -1 and units["right"] <= 361
+    _shot(page, "plan_phone")
+    for button in ("#gm-undo", "#gm-split", "#gm-merge", "#gm-redraw", "#gm-rebalance", "#gm-publish",
+                   "#gm-history-toggle"):
+        page.locator(button).scroll_into_view_if_needed()
+        box = page.locator(button).bounding_box()
+        assert box["y"] >= panel["y"] and box["y"] + box["height"] <= 740, button
+        on_top = page.evaluate("""(s) => { var e = document.querySelector(s), r = e.getBoundingClientRect();
+            return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === e; }""", button)
+        assert on_top, button
+    validation = page.locator("#gm-validation").bounding_box()
+    assert validation["height"] > 20 and validation["y"] + validation["height"] <= 741
+    page.click("#gm-publish")
+    page.wait_for_selector("#gm-dialog:not([hidden]) #gm-publish-confirm")
+    confirm = page.locator("#gm-publish-confirm").bounding_box()
+    assert confirm["x"] + confirm["width"] <= 360 and confirm["y"] + confirm["height"] <= 740
+    _shot(page, "plan_phone_publish")
+    page.click("#gm-publish-cancel")
 
 
 def test_context_and_colours_buildings_roads_names_neighbours_differ_and_deviation(page, planning_site):

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import shapely
+from shapely.ops import substring
 
 from gis.topology import polygonal
 from layers.interchange.importer import write_validated
@@ -74,6 +75,36 @@ def test_split_gives_the_next_free_code_and_merge_joins_them_again(env, city):
     merged = client.post(f"/v1/plans/{plan['id']}/merge", headers=h, json={"grids": [kept, new]})
     assert merged.status_code == 200 and merged.json()["grid"] == kept
     assert new in merged.json()["removed"]
+
+
+def test_a_split_line_along_a_lane_that_stops_inside_the_grid_is_carried_on_to_its_edges(env, city):
+    client, h, _other, plan, _community, pair = env
+    code, geom = pair.code.iloc[0], pair.geometry.iloc[0]
+    drawn = shapely.geometry.shape(_along_a_lane(city, geom)).intersection(geom)
+    inside = substring(drawn, 0.2, 0.8, normalized=True)  # both ends inside the grid
+    assert geom.contains(shapely.Point(inside.coords[0])) and geom.contains(shapely.Point(inside.coords[-1]))
+    r = client.post(f"/v1/plans/{plan['id']}/split", headers=h, json={
+        "grid": code, "line": shapely.geometry.mapping(inside)})
+    assert r.status_code == 200, r.text
+    parts = [shapely.geometry.shape(g["geometry"]) for g in r.json()["changed"]]
+    assert len(parts) == 2 and all(p.area > 0.05 * geom.area for p in parts)
+    assert abs(sum(p.area for p in parts) - geom.area) < 1e-9 * geom.area + 1e-12
+
+
+def test_a_split_cuts_units_again_for_its_two_grids_only(env, city):
+    """The page reloads the units after every change of outlines: the grids the edit did not
+    touch keep their units (and ids), so the reload costs two grids, not the community."""
+    client, h, _other, plan, community, pair = env
+    code = pair.code.iloc[0]
+    before = client.get(f"/v1/plans/{plan['id']}/units", headers=h, params={"area": community}).json()
+    r = client.post(f"/v1/plans/{plan['id']}/split", headers=h, json={
+        "grid": code, "line": _along_a_lane(city, pair.geometry.iloc[0])})
+    assert r.status_code == 200, r.text
+    kept, new = r.json()["grids"]
+    after = client.get(f"/v1/plans/{plan['id']}/units", headers=h, params={"area": community}).json()
+    untouched = {f["id"] for f in before["features"] if f["properties"]["grid"] != code}
+    assert untouched <= {f["id"] for f in after["features"]}
+    assert {f["properties"]["grid"] for f in after["features"] if f["id"] not in untouched} == {kept, new}
 
 
 def test_a_bad_split_line_is_a_clear_422(env):

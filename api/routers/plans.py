@@ -92,11 +92,12 @@ def history_entry(plan_id: PlanId, entry_id: RowId, session: SessionDep, who: Re
 
 
 def _step(request: Request, plan_id: int, session, who, move) -> dict:
-    """Undo or redo (``move``), answered like an edit: the grids and their validation."""
+    """Undo or redo (``move``), answered like an edit: the grids and their validation, and what
+    undo and redo would take back next (so a second Ctrl+Z needs no reload first)."""
     plan = plans.editable(session, plan_id, who)
     answer = move(session, plan, who)
     answer.update(edits.answer_for(session, plan, answer["grids"], _settings(request)))
-    return answer
+    return {**answer, "history": history.pointers(session, plan)}
 
 
 @router.post("/{plan_id}/undo", summary="Take back the newest edit not yet undone")

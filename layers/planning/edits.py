@@ -170,7 +170,7 @@ def split_grid(session: Session, plan: Plan, code: str, line: dict, *, by: Princ
     try:
         kept, cut = split(grid.geom, shape)
     except RedrawError as exc:
-        raise InvalidEdit(str(exc), zh="分割线有误") from None
+        raise InvalidEdit(str(exc), zh="分割线有误：请从网格一侧边界外画到另一侧，只穿过该网格一次") from None
     except shapely.errors.GEOSException as exc:
         raise InvalidEdit(f"the line could not cut the grid ({exc}); draw it again",
                           zh="分割线有误") from None
@@ -268,11 +268,11 @@ def delete_grid(session: Session, plan: Plan, code: str, *, by: Principal,
 
 
 def forget_units(session: Session, state: PlanState, codes) -> None:
-    """A geometry edit invalidates the painting units of the communities it touched."""
-    communities = sorted({state.grids[c].community for c in codes if c in state.grids})
-    if communities:
+    """A geometry edit invalidates the painting units of the grids it changed (units.ensure
+    cuts them again from their new outlines; the other grids keep theirs)."""
+    if codes:
         session.execute(delete(PlanUnit).where(PlanUnit.plan_id == state.plan.id,
-                                               PlanUnit.community.in_(communities)))
+                                               PlanUnit.grid_code.in_(sorted(codes))))
 
 
 def remove_grids(session: Session, state: PlanState, codes: list[str]) -> None:

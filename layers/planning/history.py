@@ -177,9 +177,8 @@ def stacks(events: list[PlanEvent]) -> tuple[list[int], list[int]]:
 
 def _units_back(session: Session, plan: Plan, entry: PlanEvent, side: str, codes: list[str]) -> None:
     """Painting moved units between grids: move them back (or on again), or — if the units were
-    recomputed since — forget the communities' units (they are recomputed from the grids)."""
+    recomputed since — forget the grids' units (they are recomputed from the grids)."""
     moves = entry.detail.get("units") if entry.action in ("assign", "suggest", "rebalance") else None
-    communities = sorted({c[:12] for c in codes})
     if moves:
         wanted = {int(u): (m[0] if side == "before" else m[1]) for u, m in moves.items()}
         held = {int(u): (m[1] if side == "before" else m[0]) for u, m in moves.items()}
@@ -191,9 +190,9 @@ def _units_back(session: Session, plan: Plan, entry: PlanEvent, side: str, codes
                 unit.grid_code = wanted[unit.id]
             session.flush()
             return
-    if communities:
+    if codes:
         session.execute(delete(PlanUnit).where(PlanUnit.plan_id == plan.id,
-                                               PlanUnit.community.in_(communities)))
+                                               PlanUnit.grid_code.in_(sorted(codes))))
 
 
 def undo(session: Session, plan: Plan, by: Principal) -> dict:
@@ -270,10 +269,9 @@ def restore(session: Session, plan: Plan, entry_id: int, by: Principal) -> dict:
             FROM plan_event_grids WHERE event_id = :e AND side = :s AND code = :code
         """), {"new": change.event.id, "e": event, "s": side, "code": code})
     apply_side(session, plan, change.event.id, "after")
-    communities = sorted({c[:12] for c in later})
-    if communities:
+    if later:
         session.execute(delete(PlanUnit).where(PlanUnit.plan_id == plan.id,
-                                               PlanUnit.community.in_(communities)))
+                                               PlanUnit.grid_code.in_(sorted(later))))
     session.flush()
     change.event.grids = later
     audit.record(session, by, "plan.restore", f"plan {plan.id}", grids=later or None, to=entry_id)

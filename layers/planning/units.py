@@ -30,31 +30,33 @@ def _communities(state: PlanState, area: str | None) -> list[str]:
 
 
 def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str]) -> None:
-    """Compute and store the units of communities that have none yet."""
-    have = set(session.scalars(select(PlanUnit.community).where(
+    """Compute and store the units of the communities' grids that have none yet. An edit of
+    outlines forgets the units of the grids it changed only (edits.forget_units), so the page's
+    reload after a split or a merge cuts two grids, not the community's thirty."""
+    have = set(session.scalars(select(PlanUnit.grid_code).where(
         PlanUnit.plan_id == plan.id, PlanUnit.community.in_(communities)).distinct()))
-    missing = [c for c in communities if c not in have]
+    missing = sorted(c for c, g in state.grids.items()
+                     if g.community in communities and c not in have and not g.geom.is_empty)
     if not missing:
         return
-    # only the roads and alleys that can cut these communities' grids
+    # only the roads and alleys that can cut these grids
     lines = np.asarray(lines_within(session, shapely.total_bounds(
-        [g.geom for g in state.grids.values() if g.community in missing])), dtype=object)
+        [state.grids[c].geom for c in missing])), dtype=object)
     b = state.buildings
     ids = np.arange(len(b.codes))
     rows = []
-    for community in missing:
-        for code in sorted(c for c, g in state.grids.items() if g.community == community):
-            geom = state.grids[code].geom
-            near = shapely.intersects(b.points, geom) if len(ids) else np.zeros(0, dtype=bool)
-            for unit in units_of_grid(code, geom, list(lines[shapely.intersects(lines, geom)]),
-                                      b.points[near], ids[near], b.shapes[near]):
-                held = list(unit.buildings)
-                rows.append(PlanUnit(
-                    plan_id=plan.id, community=community, grid_code=code,
-                    buildings=[str(b.codes[i]) for i in held],
-                    households=int(b.households[held].sum()) if held else 0,
-                    residents=int(b.residents[held].sum()) if held else 0,
-                    geom=f"SRID=4326;{unit.geom.wkt}"))
+    for code in missing:
+        geom = state.grids[code].geom
+        near = shapely.intersects(b.points, geom) if len(ids) else np.zeros(0, dtype=bool)
+        for unit in units_of_grid(code, geom, list(lines[shapely.intersects(lines, geom)]),
+                                  b.points[near], ids[near], b.shapes[near]):
+            held = list(unit.buildings)
+            rows.append(PlanUnit(
+                plan_id=plan.id, community=state.grids[code].community, grid_code=code,
+                buildings=[str(b.codes[i]) for i in held],
+                households=int(b.households[held].sum()) if held else 0,
+                residents=int(b.residents[held].sum()) if held else 0,
+                geom=f"SRID=4326;{unit.geom.wkt}"))
     new_ids = session.scalars(text("SELECT nextval('plan_unit_ids') FROM generate_series(1, :n)"),
                               {"n": len(rows)}).all()
     for row, ident in zip(rows, new_ids, strict=True):

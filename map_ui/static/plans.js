@@ -6,7 +6,6 @@
 function gridmapPlansStart(map, config) {
 window.gridmapMap = map;
 var chosen = null;
-var side = {paddingBottomRight: [440, 20], paddingTopLeft: [20, 20], animate: false};
 function say(text, bad) { var m = document.getElementById('gp-message');
     m.textContent = text; m.className = 'gp-message' + (bad ? ' gp-error' : ''); }
 function style(selected) { return {color: selected ? '#dc2626' : '#1f2937', weight: selected ? 3 : 1,
@@ -29,7 +28,7 @@ function layerOf(collection) {
 }
 var communities = layerOf(config.communities).addTo(map);
 var streets = layerOf(config.streets);
-if (communities.getLayers().length) { map.fitBounds(communities.getBounds(), side); }
+if (communities.getLayers().length) { map.fitBounds(communities.getBounds(), window.gridmapPanelPadding(map)); }
 document.getElementById('gp-street').addEventListener('change', function (e) {
     if (chosen) { chosen.setStyle(style(false)); chosen = null; }
     document.getElementById('gp-area').value = ''; document.getElementById('gp-area-name').value = '';
