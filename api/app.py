@@ -50,7 +50,9 @@ from layers.access.credentials import CredentialCache
 from layers.access.rate_limit import FailureThrottle, SharedRateLimiter
 from layers.cases import feed, working_calendar
 from layers.cases.workflow import escalate_overdue
+from layers.locating.locators import CHANNELS as LOCATOR_CHANNELS
 from layers.locating.locators import LocatorRegistry
+from layers.maps.read_ahead import ReadAhead
 from layers.planning import publishing as planning
 from layers.register import crypto
 from layers.storage.async_pool import AsyncReadPool
@@ -117,6 +119,9 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.state.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)
         app.state.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
+        # OGC pages read ahead are dropped on every import and publish (NOTIFY)
+        for channel in LOCATOR_CHANNELS:
+            app.state.listener.watch(channel, app.state.read_ahead.clear)
         # what a build leaves in memory is set aside from the cyclic collector (settle_heap)
         app.state.locators.on_refresh.insert(0, settle_heap)
         # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile
@@ -153,6 +158,7 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
     app.state.page_cache = {}  # map pages per data version (api/routers/maps.py)
     app.state.credentials = CredentialCache()  # tokens seen lately (layers/access/credentials.py)
     app.state.case_feed = feed.ChangeSignal()  # wakes the desk's live streams (layers/cases/feed.py)
+    app.state.read_ahead = ReadAhead()  # OGC pages kept for clients walking a layer (api/fastpath.py)
     errors.install(app)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     # JSON, GeoJSON, CSV and tiles compressed for clients that accept it

@@ -101,7 +101,9 @@ class ItemsFastPath:
     read role allow it (``require``, ``features.collection`` — the route's own checks) and the
     scope is applied in the same SQL (``features.page_sql``). The page is read on an
     asynchronous autocommit connection (layers/storage/async_pool.py): no thread hop, one round
-    trip. Anything else, or any failure, goes to the route; the answer is the route's bytes and
+    trip — and reads ahead: a block of rows kept for the client's next pages (ReadAhead,
+    layers/maps/read_ahead.py), so a walk through a layer costs a few dozen queries, not one a
+    page. Anything else, or any failure, goes to the route; the answer is the route's bytes and
     headers (tested)."""
 
     def __init__(self, app, fastapi_app, gzip_minimum_size: int = GZIP_MINIMUM_SIZE):
@@ -145,8 +147,14 @@ class ItemsFastPath:
             require(principal, "ogc.read")
             spec = features.collection(match.group(1), principal)
             size = min(int(limit), MAX_LIMIT)
-            async with pool.connection() as conn:
-                found = await features.page_async(conn, spec, principal, limit=size, after=after)
+
+            async def read(rows: int) -> list:
+                async with pool.connection() as conn:
+                    return await features.rows_after_async(conn, spec, principal, limit=rows,
+                                                           after=after)
+
+            found = await state.read_ahead.page((spec.name, principal.role, principal.scope_code),
+                                                after, size, read)
         except (DomainError, OSError, psycopg.Error):
             return None
         base = str(request.base_url).rstrip("/") + "/ogc"

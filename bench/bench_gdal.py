@@ -40,7 +40,8 @@ def run() -> list[Figure]:
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_WARM_MAPS": "0"}
     gdal_env = {**os.environ, "GDAL_HTTP_HEADERS": f"Authorization: Bearer {token}"}
     runs: dict[str, list[float]] = {"default": [], "1000": [], "info": []}
-    with served(env, 19650, workers=2, quiet=True) as base, tempfile.TemporaryDirectory() as tmp:
+    port = int(os.environ.get("GRIDMAP_BENCH_PORT", "19650"))
+    with served(env, port, workers=2, quiet=True) as base, tempfile.TemporaryDirectory() as tmp:
         for _round in range(4):  # the first round warms both workers
             started = time.perf_counter()  # what QGIS asks first: extent and count
             done = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{base}/ogc", "buildings"],

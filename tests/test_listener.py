@@ -30,6 +30,22 @@ def test_a_watcher_hears_its_channel_on_a_listener_without_any_locator(engine):
         listener.stop()
 
 
+def test_a_watcher_of_a_rebuild_channel_is_told_at_once_and_the_rebuild_still_runs(engine):
+    listener = ChangeListener(engine)
+    told, rebuilt = threading.Event(), threading.Event()
+    listener.watch("gridmap_data", told.set)
+    listener.rebuild_on(("gridmap_data",), rebuilt.set)
+    listener.start()
+    try:
+        assert listener.wait(timeout=60) and told.wait(60)  # told on connecting
+        told.clear()  # (a first connection asks for no rebuild: the owner builds at start)
+        with engine.begin() as conn:
+            conn.execute(text("NOTIFY gridmap_data"))
+        assert told.wait(60) and rebuilt.wait(60)
+    finally:
+        listener.stop()
+
+
 def test_the_app_has_one_listener_that_the_locator_registry_subscribes_to(db_url):
     from fastapi.testclient import TestClient
 

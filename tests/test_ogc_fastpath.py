@@ -4,6 +4,7 @@ the route."""
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api.app import create_app
 from api.fastpath import ItemsFastPath
@@ -145,3 +146,36 @@ def test_a_disabled_token_is_not_served_from_memory(ogc, engine, answered):
         users.disable(session, "qgis")
     assert eventually(lambda: client.get(path, headers=headers).status_code == 401)
     assert answered[-1] is False
+
+
+def test_a_walk_at_gdal_s_page_size_takes_a_few_queries_and_every_page_is_the_route_s(
+        ogc, monkeypatch, answered):
+    client, tokens = ogc
+    headers = _auth(tokens["dispatcher"])
+    ahead = client.app.state.read_ahead
+    ahead.ttl_s = 3600.0  # however slowly this machine walks: no wall clock in the count
+    path, pages = "/ogc/collections/buildings/items?limit=10", 0
+    while path:
+        fast = client.get(path, headers=headers)
+        if "after=" in path:
+            _same(fast, _routed(client, path, headers, monkeypatch))
+        nxt = [link["href"] for link in fast.json()["links"] if link["rel"] == "next"]
+        path, pages = (nxt[0].removeprefix("http://testserver") if nxt else None), pages + 1
+    assert pages > 50 and answered[0] is False and any(answered[1:])
+    assert ahead.reads <= 5  # blocks of 100, 200, 400, 800, 1,000 rows: not a query a page
+
+
+def test_an_import_s_notify_is_seen_on_the_next_page_however_long_blocks_live(ogc, engine,
+                                                                              answered):
+    client, tokens = ogc
+    headers = _auth(tokens["dispatcher"])
+    client.app.state.read_ahead.ttl_s = 3600.0  # only the NOTIFY can make a block stale
+    path = "/ogc/collections/buildings/items?limit=10&after=BLD0000010"
+    code = client.get(path, headers=headers).json()["features"][0]["id"]
+    with session_scope(engine) as session:  # what an import writes, and tells at its commit
+        session.execute(text("UPDATE buildings SET floors = 99 WHERE code = :code"),
+                        {"code": code})
+        session.execute(text("SELECT pg_notify('gridmap_data', 'import')"))
+    assert eventually(lambda: client.get(path, headers=headers).json()
+                      ["features"][0]["properties"]["floors"] == 99)
+    assert answered[-1] is True  # read anew by the fast path, not answered by the route

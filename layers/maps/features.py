@@ -225,12 +225,15 @@ def page(session: Session, spec: LayerSpec, by: Principal, *, limit: int, **opti
     return _page_of(session.execute(text(rows_sql), params).all(), limit, matched)
 
 
-async def page_async(conn, spec: LayerSpec, by: Principal, *, limit: int, after: str) -> Page:
-    """A page after a key (not a first page: no count), read on a psycopg ``AsyncConnection``:
-    the same SQL as ``page``, its placeholders as SQLAlchemy's psycopg dialect writes them."""
+async def rows_after_async(conn, spec: LayerSpec, by: Principal, *, limit: int,
+                           after: str) -> list[tuple[str, str]]:
+    """The ``limit + 1`` rows (code, GeoJSON Feature text) after a key, read on a psycopg
+    ``AsyncConnection``: the SQL of a page after that key (``page_sql``: no count), its
+    placeholders as SQLAlchemy's psycopg dialect writes them. layers/maps/read_ahead.py makes
+    pages of them."""
     _count, rows_sql, params = page_sql(spec, by, limit=limit, after=after)
     cursor = await conn.execute(_psycopg_sql(rows_sql), params)
-    return _page_of(await cursor.fetchall(), limit, None)
+    return await cursor.fetchall()
 
 
 @lru_cache(maxsize=256)

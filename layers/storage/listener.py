@@ -57,7 +57,8 @@ class ChangeListener:
 
     def watch(self, channel: str, callback: Callable[[], None]) -> None:
         """Call ``callback`` (in the listening thread: it must be quick) on every NOTIFY on
-        ``channel`` and after every (re)connection. Watch before ``start``."""
+        ``channel`` — also one of the rebuild's channels: the callback runs at once, before the
+        rebuild — and after every (re)connection. Watch before ``start``."""
         self.watchers.setdefault(channel, []).append(callback)
 
     def rebuild_on(self, channels: tuple[str, ...], rebuild: Callable[[], None]) -> None:
@@ -112,7 +113,7 @@ class ChangeListener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
-                    for channel in (*self.channels, *self.watchers):
+                    for channel in dict.fromkeys((*self.channels, *self.watchers)):
                         conn.execute(f"LISTEN {channel}")
                     self._tell(list(self.watchers))
                     if reconnecting:
@@ -123,7 +124,7 @@ class ChangeListener:
                     self._first_attempt.set()
                     while not self._stop.is_set():
                         heard = {note.channel for note in conn.notifies(timeout=1.0, stop_after=1)}
-                        self._tell(heard - set(self.channels))
+                        self._tell(heard)
                         if heard & set(self.channels):
                             self._wanted.set()
             except psycopg.Error:
