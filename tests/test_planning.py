@@ -255,3 +255,43 @@ def test_a_community_redrawn_elsewhere_is_uploaded_whole_or_not_at_all(env, city
     assert pair.code.iloc[1] in r.json()["removed"]
     assert not {p["kind"] for p in r.json()["validation"]["problems"]} & {"gap", "overlap"}
     assert len(client.get(f"/v1/plans/{plan['id']}", headers=h).json()["grids"]) == len(grids) - 1
+
+
+def test_two_readers_cutting_a_plans_units_at_once_store_each_unit_once(env, engine):
+    """The page reloads its units after every edit: a second reader arriving while the first
+    computes them waits for it and finds them, instead of cutting the same grids again."""
+    import threading
+
+    from sqlalchemy import text
+
+    from layers.access.audit import cli_principal
+    from layers.planning import plans, units
+
+    _client, _h, _other, _plan, community, _pair = env
+    with session_scope(engine) as session:  # a fresh plan: no unit computed yet
+        plan_id = plans.create(session, name="并发", area_code=community, by=cli_principal()).id
+    second_done = threading.Event()
+
+    def second_reader():
+        with session_scope(engine) as session:
+            units.units(session, plans.get(session, plan_id, cli_principal()), community)
+        second_done.set()
+
+    with session_scope(engine) as first:
+        units.units(first, plans.get(first, plan_id, cli_principal()), community)  # not committed
+        reader = threading.Thread(target=second_reader)
+        reader.start()
+
+        def second_waits_or_is_done() -> bool:
+            with engine.connect() as conn:
+                waiting = conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE "
+                                           "wait_event_type = 'Lock' AND datname = current_database()"))
+            return second_done.is_set() or waiting > 0
+
+        assert eventually(second_waits_or_is_done)
+    reader.join()
+    with engine.connect() as conn:
+        total, distinct = conn.execute(text(
+            "SELECT count(*), count(DISTINCT (grid_code, ST_AsBinary(geom))) FROM plan_units "
+            "WHERE plan_id = :p"), {"p": plan_id}).one()
+    assert total == distinct > 0

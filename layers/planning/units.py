@@ -29,14 +29,26 @@ def _communities(state: PlanState, area: str | None) -> list[str]:
     return sorted(wanted)
 
 
+UNITS_LOCK = 7_003_001  # pg_advisory_xact_lock's first key: computing a plan's units
+
+
 def ensure(session: Session, plan: Plan, state: PlanState, communities: list[str]) -> None:
     """Compute and store the units of the communities' grids that have none yet. An edit of
     outlines forgets the units of the grids it changed only (edits.forget_units), so the page's
     reload after a split or a merge cuts two grids, not the community's thirty."""
-    have = set(session.scalars(select(PlanUnit.grid_code).where(
-        PlanUnit.plan_id == plan.id, PlanUnit.community.in_(communities)).distinct()))
-    missing = sorted(c for c, g in state.grids.items()
-                     if g.community in communities and c not in have and not g.geom.is_empty)
+    def missing_now() -> list[str]:
+        have = set(session.scalars(select(PlanUnit.grid_code).where(
+            PlanUnit.plan_id == plan.id, PlanUnit.community.in_(communities)).distinct()))
+        return sorted(c for c, g in state.grids.items()
+                      if g.community in communities and c not in have and not g.geom.is_empty)
+
+    if not missing_now():
+        return
+    # two readers of the same plan (the page reloads its units after every edit) must not both
+    # cut the same grids: one computes them while the other waits, then finds them there
+    session.execute(text("SELECT pg_advisory_xact_lock(:kind, :plan)"),
+                    {"kind": UNITS_LOCK, "plan": plan.id})
+    missing = missing_now()
     if not missing:
         return
     # only the roads and alleys that can cut these grids
