@@ -119,9 +119,12 @@ def create_app(settings: Settings | None = None, *, url: str | None = None) -> F
         app.state.listener.watch(CREDENTIALS_CHANNEL, app.state.credentials.clear)
         # the desk's live feed wakes on every new case event, whoever wrote it (NOTIFY)
         app.state.listener.watch(feed.CHANNEL, app.state.case_feed.notify)
-        # OGC pages read ahead are dropped on every import and publish (NOTIFY)
+        # OGC pages read ahead are dropped on every import and publish (NOTIFY), and again once
+        # the rebuild that follows has seen the change (a read replica may replay it later than
+        # the NOTIFY arrives: a block read from it meanwhile would be old and of the new epoch)
         for channel in LOCATOR_CHANNELS:
             app.state.listener.watch(channel, app.state.read_ahead.clear)
+        app.state.locators.on_refresh.append(app.state.read_ahead.clear)
         # what a build leaves in memory is set aside from the cyclic collector (settle_heap)
         app.state.locators.on_refresh.insert(0, settle_heap)
         # listen, and build the first locator in the rebuild thread: /readyz answers meanwhile

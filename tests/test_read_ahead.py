@@ -118,3 +118,27 @@ def test_memory_is_bounded_by_the_number_of_blocks():
     assert len(ahead._blocks) == 4
     asyncio.run(ahead.page(OWNER, ROWS[0][0], 10, reader(ROWS, ROWS[0][0])))  # dropped: read
     assert ahead.reads == 11
+
+
+def test_a_client_asking_one_feature_reads_ten_rows_not_a_hundred():
+    ahead = ReadAhead()
+    asked = []
+
+    def read(n: int):
+        asked.append(n)
+        return reader(ROWS, "B00000")(n)
+
+    assert asyncio.run(ahead.page(OWNER, "B00000", 1, read)) == expected(ROWS, "B00000", 1)
+    assert asked == [10]
+
+
+def test_the_blocks_are_dropped_again_after_the_rebuild_that_follows_a_change(db_url):
+    """A read replica may replay an import after its NOTIFY arrived: the locator's rebuild waits
+    for it (caught_up), and the read-ahead forgets what it read meanwhile once that is done."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(url=db_url)) as client:
+        state = client.app.state
+        assert state.read_ahead.clear in state.locators.on_refresh

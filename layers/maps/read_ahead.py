@@ -16,8 +16,10 @@ What a page answers is what the query would have answered when the block was rea
 - **Fresh**: a block serves for ``ttl_s`` seconds after it was read (5 s; GDAL goes through a
   1,000-row block in a fraction of a second), and every block is dropped when PostgreSQL says the
   data changed (``NOTIFY gridmap_data`` on an import, ``gridmap_generation`` on a publish:
-  ``clear``, from the listening thread). Paging by key was never one snapshot across pages;
-  a page may now be read up to ``ttl_s`` before its request, as a replica lags its primary.
+  ``clear``, from the listening thread), and again after the locator's rebuild that follows
+  (which waits for a read replica to replay the change first: api/app.py). Paging by key was
+  never one snapshot across pages; a page may now be read up to ``ttl_s`` before its request, as
+  a replica lags its primary.
 - **Scoped**: a block belongs to the collection, role and scope it was read for (``owner``) and
   serves no other; the policy's checks still run on every request, before the block is looked
   up (api/fastpath.py).
@@ -92,7 +94,9 @@ class ReadAhead:
                     return found
             grown_from = block.size  # the walk reached the end of this block: read more
             break
-        size = max(limit, min(self.most, 2 * grown_from if grown_from else self.first))
+        # a first block of ten pages at most: a client asking one feature reads little more
+        size = max(limit, min(self.most, 2 * grown_from if grown_from else min(self.first,
+                                                                                10 * limit)))
         epoch = self._epoch  # taken before the read: a change heard during it makes it stale
         block = _Block(owner, after, await read(size), size, epoch, now)
         self.reads += 1
