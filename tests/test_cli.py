@@ -69,3 +69,27 @@ def test_a_database_never_migrated_is_refused_saying_to_upgrade(server_url, monk
 
         engine_for.cache_clear()
         drop_database(server_url, url)
+
+
+def test_a_database_migrated_by_a_newer_gridmap_is_not_told_to_upgrade(server_url, monkeypatch):
+    import psycopg
+
+    from gridmap.settings import get_settings
+    from layers.storage.db import engine_for
+    from tests.support import drop_database, new_database
+
+    url = new_database(server_url, "template0")
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["demo", "load", "--scale", "0.05"])
+        assert result.exit_code == 1, result.output
+        assert "a newer gridmap migrated it" in result.output
+        assert "gridmap db upgrade" not in result.output
+    finally:
+        get_settings.cache_clear()
+        engine_for.cache_clear()
+        drop_database(server_url, url)

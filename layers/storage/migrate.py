@@ -69,5 +69,13 @@ def schema_behind(exc: Exception) -> str | None:
         return None
     if current == head:
         return None
+    if current is not None and not _known(current):
+        return (f"the database's schema is revision {current}, which this gridmap does not know "
+                f"(it needs {head}): a newer gridmap migrated it; run that version")
     found = "no gridmap schema" if current is None else f"the schema of revision {current}"
     return f"the database has {found}; this gridmap needs revision {head}: run `gridmap db upgrade`"
+
+
+def _known(revision: str) -> bool:
+    return any(r.revision == revision for r in ScriptDirectory.from_config(
+        alembic_config("postgresql://")).walk_revisions())
