@@ -71,8 +71,11 @@ function showImpact() {
 function closeDialog() { $('gm-dialog').hidden = true; $('gm-dialog').innerHTML = ''; }
 function publishDialog(extra) {
     var today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);  // Beijing
-    showImpact().then(function (i) {
-        var d = $('gm-dialog'), report = window.gridmapValidation, errors = report ? report.errors : 0;
+    // the whole plan's validation, read now: an edit's answer validates only what it touched
+    Promise.all([showImpact(), api('GET', '/validation')]).then(function (both) {
+        var i = both[0], report = both[1] && both[1].errors !== undefined ? both[1] : window.gridmapValidation;
+        var d = $('gm-dialog'), errors = report ? report.errors : 0;
+        if (report && report !== window.gridmapValidation) { renderValidation(report); }
         var grids = i.changed_areas.features.map(function (f) { return short(f.properties.code); });
         d.innerHTML = '<div><h2>发布规划“' + esc(plan.name) + '”</h2>' +
             '<p>' + esc(impactText(i)) + '。</p>' +
