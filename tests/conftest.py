@@ -175,3 +175,19 @@ def env(db_url, engine, city, monkeypatch):
         plan = client.post("/v1/plans", headers=h, json={"name": "兴东调整", "area": community})
         assert plan.status_code == 201, plan.text
         yield client, h, {"Authorization": f"Bearer {outsider}"}, plan.json(), community, pair
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module (a test opens its own context:
+    no cookies, storage or service worker carried over)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support import CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()

@@ -59,18 +59,6 @@ def platform(server_url, city_template):
                    "point": (lon, lat), "person": person, "engine": engine}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
 class Watch:
     """A page's uncaught errors and its requests that left the server."""
 

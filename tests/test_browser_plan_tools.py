@@ -45,18 +45,6 @@ def _grids(site, plan_id) -> dict[str, dict]:
     return {g["code"]: g for g in _call(site, "GET", f"/v1/plans/{plan_id}")["grids"]}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, site):
     """A fresh browser context per test (no cookies or storage carried over)."""

@@ -44,18 +44,6 @@ def site(server_url, city_template):
             yield {"base": base, "tokens": tokens, "grid": grid, "engine": engine}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
 def _signed_in(browser, site, role: str | None, viewport=PHONE):
     context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport == PHONE,
                                   has_touch=viewport == PHONE)
