@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,15 +60,17 @@ def _get(base: str, token: str, path: str) -> dict:
     return json.load(urllib.request.urlopen(request))
 
 
-def _phone(p, lon: float, lat: float):
-    """Debian's Chromium as a phone (viewport, touch, zh-CN) standing at (lon, lat)."""
-    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"])
+@contextmanager
+def _phone(browser, lon: float, lat: float):
+    """The module's Chromium as a phone (viewport, touch, zh-CN) standing at (lon, lat): a context
+    of its own (no cookies, storage or service worker of another test), closed after."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, locale="zh-CN", permissions=["geolocation"],
                                   geolocation={"longitude": lon, "latitude": lat})
-    return browser, context, context.new_page()
+    try:
+        yield context, context.new_page()
+    finally:
+        context.close()
 
 
 def _sign_in(page, base: str, token: str) -> None:
@@ -83,12 +86,10 @@ def _cases(base: str, token: str) -> list[dict]:
     return json.load(urllib.request.urlopen(request))
 
 
-def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_online(field):
-    from playwright.sync_api import sync_playwright
+def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_online(field, browser):
 
     base, token, grid, lon, lat, _url = field
-    with sync_playwright() as p:
-        browser, context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (context, page):
         errors, outside = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(base)
@@ -132,19 +133,16 @@ def test_a_report_made_offline_becomes_exactly_one_case_when_the_phone_is_back_o
                                  ".then(r => r.json())")
         assert manifest["start_url"] == "/m/" and manifest["display"] == "standalone"
         assert errors == [] and outside == []
-        browser.close()
 
 
-def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
+def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field, browser):
     """我的任务: the department's task is on the phone; 接收 moves it (through the same queue as
     reports). 每日巡查: start, walk, stop — the track is stored and measured."""
     import datetime as dt
 
-    from playwright.sync_api import sync_playwright
 
     base, token, grid, lon, lat, _url = field
-    with sync_playwright() as p:
-        browser, _context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (_context, page):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         _sign_in(page, base, token)
@@ -170,15 +168,12 @@ def test_on_the_phone_a_worker_accepts_a_task_and_records_a_patrol(field):
         assert seen["patrols"] >= 1
         page.screenshot(path=str(SHOTS / "mobile_tasks.png"), full_page=True)
         assert errors == []
-        browser.close()
 
 
-def test_the_report_form_selects_no_category_until_the_worker_chooses_one(field):
-    from playwright.sync_api import sync_playwright
+def test_the_report_form_selects_no_category_until_the_worker_chooses_one(field, browser):
 
     base, token, _grid, lon, lat, _url = field
-    with sync_playwright() as p:
-        browser, _context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (_context, page):
         _sign_in(page, base, token)
         assert page.eval_on_selector("#gm-m-category", "s => s.value") == ""
         names = page.eval_on_selector_all("#gm-m-category option", "o => o.map(x => x.textContent)")
@@ -188,17 +183,14 @@ def test_the_report_form_selects_no_category_until_the_worker_chooses_one(field)
         page.click("#gm-m-report")
         assert "请先选择案件类别" in page.inner_text("#gm-m-toast")
         assert len(_cases(base, token)) == before
-        browser.close()
 
 
-def test_a_report_merged_as_a_duplicate_says_so_and_names_the_existing_case(field):
-    from playwright.sync_api import sync_playwright
+def test_a_report_merged_as_a_duplicate_says_so_and_names_the_existing_case(field, browser):
 
     base, token, _grid, lon, lat, _url = field
     first = _post(base, token, "/v1/cases", {"source": "patrol", "category": "E0101",
                                              "lon": lon, "lat": lat, "description": "先报的"})
-    with sync_playwright() as p:
-        browser, _context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (_context, page):
         _sign_in(page, base, token)
         page.wait_for_function("document.getElementById('gm-m-position').textContent.indexOf('位置：') === 0")
         page.select_option("#gm-m-category", "E0101")
@@ -210,11 +202,9 @@ def test_a_report_merged_as_a_duplicate_says_so_and_names_the_existing_case(fiel
         assert first["case_no"] in toast and "不再重复派遣" in toast
         assert page.locator("#gm-m-toast").is_visible()  # on screen, wherever the page was
         page.screenshot(path=str(SHOTS / "mobile_duplicate.png"))
-        browser.close()
 
 
-def test_my_cases_show_their_category_and_that_they_are_overdue(field):
-    from playwright.sync_api import sync_playwright
+def test_my_cases_show_their_category_and_that_they_are_overdue(field, browser):
 
     base, token, _grid, lon, lat, url = field
     late = _post(base, token, "/v1/cases", {"source": "patrol", "category": "C0101",
@@ -224,20 +214,16 @@ def test_my_cases_show_their_category_and_that_they_are_overdue(field):
         conn.execute(text("UPDATE cases SET status = 'dispatched', deadline = now() - interval "
                           "'1 day' WHERE id = :id"), {"id": late["id"]})
     engine.dispose()
-    with sync_playwright() as p:
-        browser, _context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (_context, page):
         _sign_in(page, base, token)
         item = page.locator("#gm-m-cases li", has_text=late["case_no"])
         assert "井盖破损" in item.inner_text() and "已超期" in item.inner_text()
-        browser.close()
 
 
-def test_the_month_visit_list_names_each_home_to_unit_and_room_and_marks_a_visit_done(field):
-    from playwright.sync_api import sync_playwright
+def test_the_month_visit_list_names_each_home_to_unit_and_room_and_marks_a_visit_done(field, browser):
 
     base, token, _grid, lon, lat, _url = field
-    with sync_playwright() as p:
-        browser, _context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (_context, page):
         _sign_in(page, base, token)
         page.wait_for_selector("#gm-m-visits button[data-person]")
         first = page.locator("#gm-m-visits li", has=page.locator("button[data-person]")).first
@@ -259,18 +245,15 @@ def test_the_month_visit_list_names_each_home_to_unit_and_room_and_marks_a_visit
         assert "本月已走访" in done.first.inner_text()
         page.locator("#gm-m-visits-card").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "mobile_visits.png"))
-        browser.close()
 
 
-def test_a_visit_recorded_offline_with_a_photo_arrives_with_exactly_that_photo(field):
+def test_a_visit_recorded_offline_with_a_photo_arrives_with_exactly_that_photo(field, browser):
     """走访照片: the worker takes a photo (拍照 beside the household) and taps 登记走访 while
     offline; back online the visit is sent, then its photo (POST /v1/visits/{id}/photos), each
     once however often the queue is sent."""
-    from playwright.sync_api import sync_playwright
 
     base, token, _grid, lon, lat, url = field
-    with sync_playwright() as p:
-        browser, context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (context, page):
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         _sign_in(page, base, token)
@@ -304,17 +287,13 @@ def test_a_visit_recorded_offline_with_a_photo_arrives_with_exactly_that_photo(f
         engine.dispose()
         assert [(v.photos, v.type) for v in visits] == [(1, "image/jpeg")]
         assert errors == []
-        browser.close()
 
 
-def test_a_worker_signs_out_on_the_phone(field):
-    from playwright.sync_api import sync_playwright
+def test_a_worker_signs_out_on_the_phone(field, browser):
 
     base, token, _grid, lon, lat, _url = field
-    with sync_playwright() as p:
-        browser, context, page = _phone(p, lon, lat)
+    with _phone(browser, lon, lat) as (context, page):
         _sign_in(page, base, token)
         page.click(".gm-m-logout button")
         page.wait_for_selector("#gm-token")
         assert [c for c in context.cookies() if c["name"] == "gridmap_token"] == []
-        browser.close()
