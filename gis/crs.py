@@ -13,14 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 
 from gis import chinese_offsets as co
+
+if TYPE_CHECKING:  # pyproj is imported when an EPSG code needs it: WGS84 and the web datums
+    from pyproj import CRS, Transformer  # (the bulk commands' usual input) go without it
 
 WGS84_EPSG = 4326
 CGCS2000_EPSG = 4490
@@ -41,7 +43,7 @@ class Crs:
 
     @property
     def is_geographic(self) -> bool:
-        if self.epsg is None:
+        if self.epsg is None or self.epsg in _WGS84_ALIASES:
             return True
         return _pyproj_crs(self.epsg).is_geographic
 
@@ -65,6 +67,8 @@ ACCEPTED = "wgs84, gcj02, bd09, cgcs2000 or EPSG:<code> (e.g. EPSG:4548)"
 
 @lru_cache(maxsize=64)
 def _pyproj_crs(epsg: int) -> CRS:
+    from pyproj import CRS
+
     return CRS.from_epsg(epsg)
 
 
@@ -84,6 +88,8 @@ def parse_crs(value: str | int | Crs) -> Crs:
         return WGS84
     if epsg == CGCS2000_EPSG:
         return CGCS2000
+    from pyproj.exceptions import CRSError
+
     try:
         _pyproj_crs(epsg)
     except CRSError:
@@ -93,6 +99,8 @@ def parse_crs(value: str | int | Crs) -> Crs:
 
 @lru_cache(maxsize=64)
 def _transformer(src: int, dst: int) -> Transformer:
+    from pyproj import Transformer
+
     return Transformer.from_crs(_pyproj_crs(src), _pyproj_crs(dst), always_xy=True)
 
 

@@ -105,6 +105,27 @@ def test_blocks_of_a_file_keep_the_order_of_the_rows(locator, monkeypatch):
     assert _same(rows, _row_path(locator, text))
 
 
+def test_a_binary_file_as_spreadsheets_save_it_gives_the_texts_answer(locator, monkeypatch):
+    """`gridmap locate` reads the file as bytes: a BOM, CRLF line ends, blank lines, Chinese
+    names, a quoted field and small blocks (cuts inside multi-byte text are impossible: blocks
+    end at a line break) give the same bytes as the text read as a string."""
+    monkeypatch.setattr(bulk, "BLOCK_CHARS", 96)
+    lines = [f"{i},网格员走访{i},116.{50 + i % 40},35.41" for i in range(40)]
+    lines[7] = '7,"任城区, 古槐路",116.58,35.41'
+    text = "id,name,lon,lat\n" + "\n".join(lines[:20]) + "\n\n" + "\n".join(lines[20:]) + "\n"
+    raw = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode()
+    from_bytes = b"".join(bytes(c) for c in bulk.locate_csv(locator, io.BytesIO(raw), "wgs84"))
+    assert from_bytes == b"".join(bytes(c) for c in bulk.locate_csv(locator, text, "wgs84"))
+    assert from_bytes.decode().splitlines()[1].startswith("0,网格员走访0,")
+
+
+def test_a_binary_file_that_is_not_utf8_is_refused_before_any_output(locator):
+    raw = "id,name,lon,lat\n1,古槐路,116.58,35.41\n".encode("gbk")
+    chunks = bulk.locate_csv(locator, io.BytesIO(raw), "wgs84")
+    with pytest.raises(UnicodeDecodeError):
+        next(chunks)  # not even the header line
+
+
 def test_a_csv_without_coordinates_is_refused_whole(locator):
     with pytest.raises(bulk.BadBatch, match="lon,lat"):
         list(bulk.locate_csv(locator, "name,address\na,b\n", "wgs84"))

@@ -175,6 +175,19 @@ def test_the_cli_locates_on_dask(settings_env, loaded, city, tmp_path):
     assert bad.exit_code != 0 and "CSV" in bad.output and "Traceback" not in bad.output
 
 
+def test_the_cli_says_a_file_that_is_not_utf8_must_be_saved_as_utf8(settings_env, loaded,
+                                                                    tmp_path):
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+
+    path = tmp_path / "points.csv"
+    path.write_bytes("id,name,lon,lat\n1,古槐路,116.58,35.41\n".encode("gbk"))
+    result = CliRunner().invoke(app, ["locate", str(path), "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code != 0 and "save it as UTF-8" in result.output
+    assert not (tmp_path / "out.csv").read_bytes()  # the header is not written either
+
+
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
     """A scheduler and two workers started as separate programs (`dask scheduler`, `dask worker`),

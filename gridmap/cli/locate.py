@@ -116,7 +116,7 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
         numba_ready = starter.submit(_start_numba_without_blas)  # while the database answers
         try:
             locator = _points_locator(at)
-            source = path.open(encoding="utf-8-sig", newline="")
+            source = path.open("rb")  # UTF-8 checked block by block (bulk._utf8)
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from None
         numba_ready.result()
@@ -141,10 +141,10 @@ def _locate_csv(path: Path, crs: str, out: Path | None, at: str | None) -> None:
                 pending = writer.submit(sink.write, chunk)
             if pending is not None:
                 pending.result()
+        except UnicodeDecodeError:  # before ValueError, of which it is a kind
+            raise fail(f"{path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
         except ValueError as exc:
             raise fail(str(exc)) from None
-        except UnicodeDecodeError:
-            raise fail(f"{path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
     if out:
         sink.close()
         err.print(f"{rows:,} rows located into {out} ({total / 2**20:,.0f} MiB read)")

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by safe_frame only: the bulk CLI writes without it
+    import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -42,6 +44,8 @@ def safe_row(values: Iterable) -> list:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells (and column names) are safe to open in a spreadsheet."""
+    import pandas as pd
+
     out = frame.rename(columns=safe_cell)
     for column in out.columns:
         cells = out[column]
