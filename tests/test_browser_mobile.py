@@ -297,3 +297,35 @@ def test_a_worker_signs_out_on_the_phone(field, browser):
         page.click(".gm-m-logout button")
         page.wait_for_selector("#gm-token")
         assert [c for c in context.cookies() if c["name"] == "gridmap_token"] == []
+
+
+def test_a_chosen_file_that_is_no_picture_stops_the_report_and_keeps_the_form(field, browser):
+    """A file the phone cannot read as a picture (here text named .jpg) is said, the report
+    waits with its category and description kept; with a real photo it goes, with that photo."""
+    base, token, _grid, lon, lat, _url = field
+    with _phone(browser, lon, lat) as (_context, page):
+        _sign_in(page, base, token)
+        category = page.evaluate(
+            "Array.from(document.querySelectorAll('#gm-m-category option')).pop().value")
+        page.select_option("#gm-m-category", category)
+        page.fill("#gm-m-description", "照片选错了文件")
+        page.set_input_files("#gm-m-photo", files=[
+            {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": b"not a picture"}])
+        page.click("#gm-m-report")
+        page.wait_for_function(
+            "document.getElementById('gm-m-message').textContent.indexOf('不是可读的照片') > 0")
+        page.screenshot(path=str(SHOTS / "mobile_unreadable_photo.png"))
+        assert page.input_value("#gm-m-description") == "照片选错了文件"
+        assert page.input_value("#gm-m-category") == category
+        assert page.evaluate("window.gridmapQueued || 0") == 0
+        assert [c for c in _cases(base, token) if c.get("description") == "照片选错了文件"] == []
+
+        page.set_input_files("#gm-m-photo", files=[
+            {"name": "IMG_0002.png", "mimeType": "image/png", "buffer": real_png()}])
+        page.click("#gm-m-report")
+        page.wait_for_function("window.gridmapQueued === 0 && document.getElementById("
+                               "'gm-m-description').value === ''")
+        mine = [c for c in _cases(base, token) if c.get("description") == "照片选错了文件"]
+        assert len(mine) == 1
+        page.wait_for_function("window.gridmapQueued === 0", timeout=20_000)
+        assert len(_get(base, token, f"/v1/cases/{mine[0]['id']}")["photos"]) == 1

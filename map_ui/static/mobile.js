@@ -190,8 +190,8 @@ $('gm-m-visits').addEventListener('click', function (e) {
     var input = b.parentNode.querySelector('input[type=file]');
     var files = Array.prototype.slice.call((input && input.files) || [], 0, 4);
     Promise.all(files.map(shrink)).then(function (photos) {
+        if (unreadable(photos)) { b.disabled = false; return; }  // the visit waits for a good one
         if (input) { input.value = ''; picked(input); }
-        photos = photos.filter(Boolean);
         enqueue('visit', '/v1/visits', body, photos.length ? '正在记录走访（含照片 ' + photos.length + ' 张）…'
                                                            : '正在记录走访…', photos);
     });
@@ -253,15 +253,22 @@ function shrink(file) {  // a phone photo, at most 1600 px, as JPEG: small enoug
             img.onerror = function () { resolve(null); };
             img.src = reader.result;
         };
+        reader.onerror = function () { resolve(null); };
         reader.readAsDataURL(file);
     });
+}
+function unreadable(photos) {  // a chosen file that is no readable picture stops the send, said
+    var n = photos.filter(function (p) { return !p; }).length;  // plainly; the form is kept
+    if (n) { say('所选文件中有 ' + n + ' 个不是可读的照片，请重新选择照片后再提交'); }
+    return n;
 }
 function report() {
     if (!$('gm-m-category').value) { say('请先选择案件类别'); $('gm-m-category').focus(); return; }
     var files = Array.prototype.slice.call($('gm-m-photo').files || [], 0, 4);
     Promise.all(files.map(shrink)).then(function (photos) {
+        if (unreadable(photos)) { return; }
         $('gm-m-photo').value = '';
-        send(photos.filter(Boolean));
+        send(photos);
     });
 }
 function send(photos) {
