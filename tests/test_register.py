@@ -338,6 +338,47 @@ def test_a_visit_photo_sent_again_is_the_photo_stored_the_first_time(reg):
                            {"v": visit["id"]}) == 1
 
 
+def test_two_uploads_of_the_same_photo_at_once_store_one(reg):
+    """Two resends that overlap (each checks, finds nothing, inserts): the unique index lets the
+    first insert; the second waits for it, then answers the photo the first stored."""
+    from sqlalchemy.orm import Session
+
+    from layers.cases.photos import checked, stored
+    from tests.support import eventually, real_png
+
+    client, engine, _t, grid, *_ = reg
+    visit = client.post("/v1/visits", json={"person": _someone(engine, grid)["code"]},
+                        headers=_h(reg, "worker")).json()
+    png = real_png()
+    answers: list[tuple[int, bool]] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as b:
+                photo, created = stored(b, checked(png, "image/png", visit_id=visit["id"]))
+                b.commit()
+                answers.append((photo.id, created))
+        except Exception as exc:  # noqa: BLE001 — said by the assertion below
+            answers.append((-1, repr(exc)))  # type: ignore[arg-type]
+
+    with Session(engine) as a:
+        first, created = stored(a, checked(png, "image/png", visit_id=visit["id"]))
+        assert created
+        racing = threading.Thread(target=second)
+        racing.start()
+        with engine.connect() as conn:  # the second insert waits on the first's index entry
+            assert eventually(lambda: answers or conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO photos%'")) == 1), answers
+            assert answers == []  # still waiting
+        a.commit()
+        racing.join(timeout=60)
+        assert answers == [(first.id, False)]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM photos WHERE visit_id = :v"),
+                           {"v": visit["id"]}) == 1
+
+
 def test_concurrent_retries_of_one_visit_make_one_visit(reg):
     client, engine, _t, grid, *_ = reg
     someone = _someone(engine, grid)

@@ -12,6 +12,7 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from layers.access import audit
@@ -55,15 +56,32 @@ def attach(session: Session, case: Case, data: bytes, content_type: str | None, 
            by: Principal | None = None) -> tuple[Photo, bool]:
     """Store a photo on a case (the caller commits); (the photo, created). The same photo sent
     again — a phone resending its queue — answers the one stored the first time."""
-    photo = checked(data, content_type, case_id=case.id)
-    same = session.scalars(select(Photo).where(Photo.case_id == case.id,
-                                               Photo.sha256 == photo.sha256)).first()
-    if same is not None:
-        return same, False
-    session.add(photo)
-    session.flush()
+    photo, created = stored(session, checked(data, content_type, case_id=case.id))
+    if not created:
+        return photo, False
     if by is not None:
         audit.record(session, by, "case.photo", case.case_no, photo=photo.id, sha256=photo.sha256)
+    return photo, True
+
+
+def stored(session: Session, photo: Photo) -> tuple[Photo, bool]:
+    """The photo stored for its owner (case or visit), or the one already stored with the same
+    content; (the photo, created). Two uploads of the same bytes at once both end here: the
+    unique index (owner, sha256) lets one insert, the other answers the photo it stored."""
+    owner = (Photo.case_id == photo.case_id) if photo.case_id is not None else (
+        Photo.visit_id == photo.visit_id)
+    same = select(Photo).where(owner, Photo.sha256 == photo.sha256).order_by(Photo.id)
+    found = session.scalars(same).first()
+    if found is not None:
+        return found, False
+    try:
+        with session.begin_nested():  # a savepoint: losing the race keeps the transaction
+            session.add(photo)
+    except IntegrityError:
+        found = session.scalars(same).first()
+        if found is None:  # not a duplicate: some other constraint, let the caller see it
+            raise
+        return found, False
     return photo, True
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis.points import PointQuery
@@ -273,14 +273,10 @@ def add_photo(session: Session, principal: Principal, visit_id: int, data: bytes
     again to the same visit — a phone resending its queue — answer the photo stored the first
     time, so a lost answer never makes a second one."""
     _visit_in_scope(session, principal, visit_id)
-    photo = case_photos.checked(data, content_type, visit_id=visit_id)
-    same = session.scalars(select(Photo).where(Photo.visit_id == visit_id,
-                                               Photo.sha256 == photo.sha256)
-                           .order_by(Photo.id)).first()
-    if same is not None:
-        return case_photos.as_json(same), False
-    session.add(photo)
-    session.flush()
+    photo, created = case_photos.stored(
+        session, case_photos.checked(data, content_type, visit_id=visit_id))
+    if not created:
+        return case_photos.as_json(photo), False
     audit.record(session, principal, "visit.photo", target=str(visit_id), photo=photo.id,
                  sha256=photo.sha256)
     return case_photos.as_json(photo), True

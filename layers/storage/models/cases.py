@@ -179,6 +179,11 @@ class Photo(Base):
 
     __tablename__ = "photos"
     __table_args__ = (Index("ix_photos_case", "case_id"), Index("ix_photos_visit", "visit_id"),
+                      # one photo per owner and content: a resent upload answers the first
+                      Index("uq_photos_case_content", "case_id", "sha256", unique=True,
+                            postgresql_where=text("case_id IS NOT NULL")),
+                      Index("uq_photos_visit_content", "visit_id", "sha256", unique=True,
+                            postgresql_where=text("visit_id IS NOT NULL")),
                       CheckConstraint("(case_id IS NULL) <> (visit_id IS NULL)",
                                       name="ck_photos_owner"))
 
