@@ -1,0 +1,160 @@
+"""The last step of gis/rebalance.py's search: once every grid is in norm, a local search over
+single units — a unit moved back, a unit moved on, or a moved unit exchanged for another of its
+old grid — that lowers what the planner's goals measure: households moved (far more beyond
+``budget``, 1.5 × the lower bound), and the community's mean Polsby–Popper lost (each 0.01
+weighing as ``weight / 100`` households, far more beyond the goal's 0.05). Households moved
+never rise above ``budget`` (or what the answer moves already, if more); every grid stays in
+norm (or no further out of it), in one piece and compact enough, as in the search itself. Best
+improvement first, ties by unit and code, so the same units give the same answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from gis.unit_graph import connected
+
+if TYPE_CHECKING:
+    from gis.rebalance import _Plan
+
+PP_GOAL = 0.05  # the goal: the community's mean Polsby–Popper loses at most this much …
+PP_GOAL_MARGIN = 0.003  # … which the search's own figure (not the reported one) keeps with room
+BEYOND_GOAL = 10.0  # a loss beyond the goal weighs this many times more
+ROUNDS = 400  # at most this many improvements (each one a unit or two)
+
+
+class Goals:
+    """Households moved and the mean Polsby–Popper lost, as one figure to lower."""
+
+    def __init__(self, plan: _Plan, start: list[str], movable: Callable[[str], bool],
+                 start_mean: float, weight: float, budget: int):
+        self.start, self.start_mean, self.weight, self.budget = start, start_mean, weight, budget
+        self.grids = sorted(g for g in plan.members if movable(g))
+        self.sum_pp = sum(plan.pp(g) for g in self.grids)
+        self.moved = sum(int(plan.net.households[i]) for i, g in enumerate(plan.labels)
+                         if g != start[i])
+
+    def cost(self, moved: int, sum_pp: float) -> float:
+        loss = max(0.0, self.start_mean - sum_pp / len(self.grids)) if self.grids else 0.0
+        beyond = max(0.0, loss - (PP_GOAL - PP_GOAL_MARGIN))
+        return (moved + BEYOND_GOAL * max(0, moved - self.budget)
+                + self.weight * (loss + BEYOND_GOAL * beyond))
+
+    def now(self) -> float:
+        return self.cost(self.moved, self.sum_pp)
+
+
+def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Callable[[str], bool],
+            bound: float, budget: int, start_mean: float, weight: float, deadline: float,
+            fits: Callable[[int, int, int, int], bool]) -> None:
+    """Lower :class:`Goals`' cost of ``plan`` by single-unit moves and exchanges (see the
+    module's docstring); ``plan`` is changed in place."""
+    goals = Goals(plan, start, movable, start_mean, weight, budget)
+    if not goals.grids:
+        return
+    low, high = norm
+    for _round in range(ROUNDS):
+        if time.monotonic() > deadline:
+            return
+        candidates = sorted(_singles(plan, goals, movable, bound, budget, low, high, fits))
+        done = False
+        for gain, i, dst in candidates:
+            if gain >= -1e-9:
+                break
+            src = plan.labels[i]
+            if connected(plan.net, plan.members[src] - {i}):
+                _apply(plan, goals, i, dst)
+                done = True
+                break
+        if not done:
+            done = _exchange(plan, goals, movable, bound, budget, low, high, fits)
+        if not done:
+            return
+
+
+def _apply(plan: _Plan, goals: Goals, i: int, dst: str) -> None:
+    src, h = plan.labels[i], int(plan.net.households[i])
+    before = plan.pp(src) + plan.pp(dst)
+    goals.moved += h if goals.start[i] == src else -h if goals.start[i] == dst else 0
+    plan.move(i, dst)
+    goals.sum_pp += plan.pp(src) + plan.pp(dst) - before
+
+
+def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
+             budget: int, low: int, high: int, fits) -> list[tuple[float, int, str]]:
+    """(change of the cost, unit, grid) of every single move that keeps the rules, but for
+    connectivity (checked for the best ones only). Only units of grids the rebalance changed,
+    or next to one, and only between two such grids or back where the unit came from."""
+    changed = {g for i, g in enumerate(plan.labels) if g != goals.start[i]}
+    changed |= {goals.start[i] for i, g in enumerate(plan.labels) if g != goals.start[i]}
+    now = goals.now()
+    out = []
+    for src in sorted(changed):
+        if src not in plan.members or not movable(src) or len(plan.members[src]) < 2:
+            continue
+        for i in sorted(plan.members[src]):
+            h = int(plan.net.households[i])
+            for dst in sorted({plan.labels[j] for j in plan.net.edges[i]} - {src}):
+                if not movable(dst) or (dst not in changed and dst != goals.start[i]):
+                    continue
+                moved = goals.moved + (h if goals.start[i] == src else
+                                       -h if goals.start[i] == dst else 0)
+                if moved > max(budget, goals.moved):
+                    continue
+                if not (fits(plan.hh[src] - h, plan.hh[src], low, high)
+                        and fits(plan.hh[dst] + h, plan.hh[dst], low, high)):
+                    continue
+                pp_src, pp_dst = plan.after_move(i, src, dst)
+                if not (plan.compact_enough(src, pp_src, bound)
+                        and plan.compact_enough(dst, pp_dst, bound)):
+                    continue
+                sum_pp = goals.sum_pp + pp_src + pp_dst - plan.pp(src) - plan.pp(dst)
+                out.append((goals.cost(moved, sum_pp) - now, i, dst))
+    return out
+
+
+def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
+              budget: int, low: int, high: int, fits) -> bool:
+    """A moved unit goes back to its old grid and another unit of that grid takes its place
+    (where neither move alone keeps the norm): the first exchange that lowers the cost, the
+    largest moved unit first. True if one was made."""
+    moved_units = sorted((i for i, g in enumerate(plan.labels) if g != goals.start[i]),
+                         key=lambda i: (-int(plan.net.households[i]), i))
+    for u in moved_units:
+        dst, home = plan.labels[u], goals.start[u]
+        if (home not in plan.members or not movable(home) or len(plan.members[dst]) < 2
+                or not any(plan.labels[j] == home for j in plan.net.edges[u])):
+            continue
+        best = None
+        mark = (goals.moved, goals.sum_pp)
+        now = goals.now()
+        _apply(plan, goals, u, home)
+        if connected(plan.net, plan.members[dst]):
+            for v in sorted(plan.members[home]):
+                h = int(plan.net.households[v])
+                if v == u or not any(plan.labels[j] == dst for j in plan.net.edges[v]):
+                    continue
+                moved = goals.moved + (h if goals.start[v] == home else
+                                       -h if goals.start[v] == dst else 0)
+                if moved > max(budget, mark[0]):
+                    continue
+                given = int(plan.net.households[u])  # home and dst as they were before it
+                if not (fits(plan.hh[home] - h, plan.hh[home] - given, low, high)
+                        and fits(plan.hh[dst] + h, plan.hh[dst] + given, low, high)):
+                    continue
+                pp_home, pp_dst = plan.after_move(v, home, dst)
+                if not (plan.compact_enough(home, pp_home, bound)
+                        and plan.compact_enough(dst, pp_dst, bound)):
+                    continue
+                sum_pp = goals.sum_pp + pp_home + pp_dst - plan.pp(home) - plan.pp(dst)
+                gain = goals.cost(moved, sum_pp) - now
+                if (gain < -1e-9 and (best is None or (gain, v) < best)
+                        and connected(plan.net, plan.members[home] - {v})):
+                    best = (gain, v)
+        if best is not None:
+            _apply(plan, goals, best[1], dst)
+            return True
+        _apply(plan, goals, u, dst)
+        goals.moved, goals.sum_pp = mark
+    return False
