@@ -70,6 +70,8 @@ def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Calla
         if not done:
             done = _exchange(plan, goals, movable, bound, budget, low, high, fits)
         if not done:
+            done = _pair(plan, goals, movable, bound, budget, low, high, fits)
+        if not done:
             return
 
 
@@ -84,19 +86,19 @@ def _apply(plan: _Plan, goals: Goals, i: int, dst: str) -> None:
 def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
              budget: int, low: int, high: int, fits) -> list[tuple[float, int, str]]:
     """(change of the cost, unit, grid) of every single move that keeps the rules, but for
-    connectivity (checked for the best ones only). Only units of grids the rebalance changed,
-    or next to one, and only between two such grids or back where the unit came from."""
+    connectivity (checked for the best ones only). Only moves out of or into a grid the
+    rebalance changed: grids it left alone stay so unless that pays."""
     changed = {g for i, g in enumerate(plan.labels) if g != goals.start[i]}
     changed |= {goals.start[i] for i, g in enumerate(plan.labels) if g != goals.start[i]}
     now = goals.now()
     out = []
-    for src in sorted(changed):
-        if src not in plan.members or not movable(src) or len(plan.members[src]) < 2:
+    for src in sorted(plan.members):
+        if not movable(src) or len(plan.members[src]) < 2:
             continue
         for i in sorted(plan.members[src]):
             h = int(plan.net.households[i])
             for dst in sorted({plan.labels[j] for j in plan.net.edges[i]} - {src}):
-                if not movable(dst) or (dst not in changed and dst != goals.start[i]):
+                if not movable(dst) or (src not in changed and dst not in changed):
                     continue
                 moved = goals.moved + (h if goals.start[i] == src else
                                        -h if goals.start[i] == dst else 0)
@@ -114,11 +116,68 @@ def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: f
     return out
 
 
+def _changed(plan: _Plan, goals: Goals) -> set[str]:
+    moved = [i for i, g in enumerate(plan.labels) if g != goals.start[i]]
+    return {plan.labels[i] for i in moved} | {goals.start[i] for i in moved}
+
+
+def _pair(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
+          budget: int, low: int, high: int, fits) -> bool:
+    """Two neighbouring units of a changed grid moved together into the same changed grid
+    (a strip and the one behind it: where either alone would leave a notch): the best pair
+    that lowers the cost. True if one was moved."""
+    changed = _changed(plan, goals)
+    now = goals.now()
+    found = []
+    for src in sorted(g for g in changed if g in plan.members and movable(g)):
+        if len(plan.members[src]) < 3:
+            continue
+        for i in sorted(plan.members[src]):
+            h_i = int(plan.net.households[i])
+            for dst in sorted({plan.labels[j] for j in plan.net.edges[i]} - {src}):
+                if not movable(dst) or dst not in changed:
+                    continue
+                mark = (goals.moved, goals.sum_pp)
+                _apply(plan, goals, i, dst)
+                for j in sorted(plan.net.edges[i]):
+                    if plan.labels[j] != src:
+                        continue
+                    h = h_i + int(plan.net.households[j])
+                    moved = goals.moved + (int(plan.net.households[j]) if goals.start[j] == src
+                                           else -int(plan.net.households[j])
+                                           if goals.start[j] == dst else 0)
+                    if moved > max(budget, mark[0]) or not (
+                            fits(plan.hh[src] - int(plan.net.households[j]), plan.hh[src] + h_i,
+                                 low, high)
+                            and fits(plan.hh[dst] + int(plan.net.households[j]),
+                                     plan.hh[dst] - h_i, low, high)):
+                        continue
+                    pp_src, pp_dst = plan.after_move(j, src, dst)
+                    if not (plan.compact_enough(src, pp_src, bound)
+                            and plan.compact_enough(dst, pp_dst, bound)):
+                        continue
+                    sum_pp = goals.sum_pp + pp_src + pp_dst - plan.pp(src) - plan.pp(dst)
+                    gain = goals.cost(moved, sum_pp) - now
+                    if gain < -1e-9 and h > 0:
+                        found.append((gain, i, j, dst))
+                _apply(plan, goals, i, src)
+                goals.moved, goals.sum_pp = mark
+    for _gain, i, j, dst in sorted(found):
+        src = plan.labels[i]
+        if connected(plan.net, plan.members[src] - {i, j}):
+            _apply(plan, goals, i, dst)
+            _apply(plan, goals, j, dst)
+            return True
+    return False
+
+
 def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
               budget: int, low: int, high: int, fits) -> bool:
-    """A moved unit goes back to its old grid and another unit of that grid takes its place
-    (where neither move alone keeps the norm): the first exchange that lowers the cost, the
-    largest moved unit first. True if one was made."""
+    """A moved unit goes back to its old grid and another unit of that grid leaves in its
+    stead, to the same grid or to another changed one (where neither move alone keeps the
+    norm): the first exchange that lowers the cost, the largest moved unit first. True if one
+    was made."""
+    changed = _changed(plan, goals)
     moved_units = sorted((i for i, g in enumerate(plan.labels) if g != goals.start[i]),
                          key=lambda i: (-int(plan.net.households[i]), i))
     for u in moved_units:
@@ -129,31 +188,39 @@ def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: 
         best = None
         mark = (goals.moved, goals.sum_pp)
         now = goals.now()
+        given = int(plan.net.households[u])
         _apply(plan, goals, u, home)
         if connected(plan.net, plan.members[dst]):
             for v in sorted(plan.members[home]):
                 h = int(plan.net.households[v])
-                if v == u or not any(plan.labels[j] == dst for j in plan.net.edges[v]):
+                if v == u:
                     continue
-                moved = goals.moved + (h if goals.start[v] == home else
-                                       -h if goals.start[v] == dst else 0)
-                if moved > max(budget, mark[0]):
-                    continue
-                given = int(plan.net.households[u])  # home and dst as they were before it
-                if not (fits(plan.hh[home] - h, plan.hh[home] - given, low, high)
-                        and fits(plan.hh[dst] + h, plan.hh[dst] + given, low, high)):
-                    continue
-                pp_home, pp_dst = plan.after_move(v, home, dst)
-                if not (plan.compact_enough(home, pp_home, bound)
-                        and plan.compact_enough(dst, pp_dst, bound)):
-                    continue
-                sum_pp = goals.sum_pp + pp_home + pp_dst - plan.pp(home) - plan.pp(dst)
-                gain = goals.cost(moved, sum_pp) - now
-                if (gain < -1e-9 and (best is None or (gain, v) < best)
-                        and connected(plan.net, plan.members[home] - {v})):
-                    best = (gain, v)
+                for to in sorted({plan.labels[j] for j in plan.net.edges[v]} - {home}):
+                    if not movable(to) or to not in changed:
+                        continue
+                    moved = goals.moved + (h if goals.start[v] == home else
+                                           -h if goals.start[v] == to else 0)
+                    if moved > max(budget, mark[0]):
+                        continue
+                    # each grid against what it held before the exchange
+                    was_to = plan.hh[to] + (given if to == dst else 0)
+                    if not (fits(plan.hh[home] - h, plan.hh[home] - given, low, high)
+                            and fits(plan.hh[to] + h, was_to, low, high)
+                            and (to == dst or (fits(plan.hh[dst], plan.hh[dst] + given, low, high)
+                                               and plan.compact_enough(dst, plan.pp(dst),
+                                                                       bound)))):
+                        continue
+                    pp_home, pp_to = plan.after_move(v, home, to)
+                    if not (plan.compact_enough(home, pp_home, bound)
+                            and plan.compact_enough(to, pp_to, bound)):
+                        continue
+                    sum_pp = goals.sum_pp + pp_home + pp_to - plan.pp(home) - plan.pp(to)
+                    gain = goals.cost(moved, sum_pp) - now
+                    if (gain < -1e-9 and (best is None or (gain, v, to) < best)
+                            and connected(plan.net, plan.members[home] - {v})):
+                        best = (gain, v, to)
         if best is not None:
-            _apply(plan, goals, best[1], dst)
+            _apply(plan, goals, best[1], best[2])
             return True
         _apply(plan, goals, u, dst)
         goals.moved, goals.sum_pp = mark
