@@ -50,6 +50,7 @@ from gis.unit_graph import Network, connected
 COMPACTNESS_M = carving.COMPACTNESS_M
 OVERSHOOT_M = 3.0  # … plus this many metres per household moved beyond what is needed
 SHORTFALL_M = 5.0  # … less this many per household that fills a grid under the norm
+SETS_TRIED = 50  # sets of units tried together to give, fewest households first
 SLACK = 0.1  # a grid already below the compactness bound may lose this much of it, no more
 # The search's Polsby–Popper (units' areas and perimeters in a local metric frame, less their
 # shared seams) runs up to about 0.5 % above the geodesic figure of the grid's outline that is
@@ -218,10 +219,13 @@ def _settle(plan: _Plan, unit: int, dst: str, neighbour: str, gap: Callable[[str
 
 
 def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
-                movable: Callable[[str], bool], bound: float, width: int = 3) -> int:
+                movable: Callable[[str], bool], bound: float, width: int = 3,
+                cost: Callable[[int], float] | None = None) -> int:
     """Like :func:`give` without passing on, but choosing up to ``width`` boundary units
     together so that the households moved are as few as possible (a small subset sum over
-    the best candidates); -1 with the plan unchanged if no such set is found."""
+    the best candidates) — or, given ``cost`` (of the plan as it stands, the households moved
+    given), the set of least cost among the fewest :data:`SETS_TRIED`; -1 with the plan
+    unchanged if no such set is found."""
     from itertools import combinations
 
     best_dst: dict[int, tuple[float, str]] = {}
@@ -243,7 +247,8 @@ def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
             if all(plan.hh[d] + h <= high for d, h in load.items()):
                 sets.append((total, sum(best_dst[i][0] for i in chosen), chosen))
     saved = list(plan.labels)
-    for total, _score, chosen in sorted(sets)[:50]:
+    best: tuple[float, int, list[str]] | None = None
+    for total, _score, chosen in sorted(sets)[:SETS_TRIED]:
         ok = True
         for i in chosen:
             dst = best_dst[i][1]
@@ -254,10 +259,15 @@ def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
                 ok = False
                 break
             plan.move(i, dst)
-        if ok:
+        if ok and cost is None:
             return total
+        if ok and cost is not None and (best is None or cost(total) < best[0]):
+            best = (cost(total), total, list(plan.labels))
         _reset(plan, saved)
-    return -1
+    if best is None:
+        return -1
+    _reset(plan, best[2])
+    return best[1]
 
 
 def take(plan: _Plan, dst: str, need: int, low: int, high: int,
@@ -429,7 +439,9 @@ def _search(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[s
                 made[:] = before
             for how in ("fewest", "direct", "chain"):
                 need = plan.hh[g] - high
-                moved = (give_fewest(plan, g, need, low, high, movable, bound) if how == "fewest"
+                moved = (give_fewest(plan, g, need, low, high, movable, bound,
+                                     cost=lambda m: _cost(plan, m, start_pp, movable, weight))
+                         if how == "fewest"
                          else give(plan, g, need, low, high, movable, bound,
                                    depth=0 if how == "direct" else 1))
                 if moved >= 0:
