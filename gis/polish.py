@@ -1,4 +1,5 @@
-"""The last step of gis/rebalance.py's search: once every grid is in norm, a local search over
+"""The last steps of gis/rebalance.py's search. :func:`trim` sends moved units that are not
+needed back (largest first). :func:`improve`, once every grid is in norm, is a local search over
 single units — a unit moved back, a unit moved on, or a moved unit exchanged for another of its
 old grid — that lowers what the planner's goals measure: households moved (far more beyond
 ``budget``, 1.5 × the lower bound), and the community's mean Polsby–Popper lost (each 0.01
@@ -46,8 +47,8 @@ class Goals:
 
 
 def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Callable[[str], bool],
-            bound: float, budget: int, start_mean: float, weight: float, deadline: float,
-            fits: Callable[[int, int, int, int], bool]) -> None:
+            bound: float, budget: int, start_mean: float, weight: float, deadline: float
+            ) -> None:
     """Lower :class:`Goals`' cost of ``plan`` by single-unit moves and exchanges (see the
     module's docstring); ``plan`` is changed in place."""
     goals = Goals(plan, start, movable, start_mean, weight, budget)
@@ -57,7 +58,7 @@ def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Calla
     for _round in range(ROUNDS):
         if time.monotonic() > deadline:
             return
-        candidates = sorted(_singles(plan, goals, movable, bound, budget, low, high, fits))
+        candidates = sorted(_singles(plan, goals, movable, bound, budget, low, high))
         done = False
         for gain, i, dst in candidates:
             if gain >= -1e-9:
@@ -68,9 +69,9 @@ def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Calla
                 done = True
                 break
         if not done:
-            done = _exchange(plan, goals, movable, bound, budget, low, high, fits)
+            done = _exchange(plan, goals, movable, bound, budget, low, high)
         if not done:
-            done = _pair(plan, goals, movable, bound, budget, low, high, fits)
+            done = _pair(plan, goals, movable, bound, budget, low, high)
         if not done:
             return
 
@@ -84,7 +85,7 @@ def _apply(plan: _Plan, goals: Goals, i: int, dst: str) -> None:
 
 
 def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
-             budget: int, low: int, high: int, fits) -> list[tuple[float, int, str]]:
+             budget: int, low: int, high: int) -> list[tuple[float, int, str]]:
     """(change of the cost, unit, grid) of every single move that keeps the rules, but for
     connectivity (checked for the best ones only). Only moves out of or into a grid the
     rebalance changed: grids it left alone stay so unless that pays."""
@@ -122,7 +123,7 @@ def _changed(plan: _Plan, goals: Goals) -> set[str]:
 
 
 def _pair(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
-          budget: int, low: int, high: int, fits) -> bool:
+          budget: int, low: int, high: int) -> bool:
     """Two neighbouring units of a changed grid moved together into the same changed grid
     (a strip and the one behind it: where either alone would leave a notch): the best pair
     that lowers the cost. True if one was moved."""
@@ -172,7 +173,7 @@ def _pair(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: floa
 
 
 def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: float,
-              budget: int, low: int, high: int, fits) -> bool:
+              budget: int, low: int, high: int) -> bool:
     """A moved unit goes back to its old grid and another unit of that grid leaves in its
     stead, to the same grid or to another changed one (where neither move alone keeps the
     norm): the first exchange that lowers the cost, the largest moved unit first. True if one
@@ -225,3 +226,39 @@ def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: 
         _apply(plan, goals, u, dst)
         goals.moved, goals.sum_pp = mark
     return False
+
+
+def trim(plan: _Plan, start: list[str], low: int, high: int, movable: Callable[[str], bool],
+          bound: float) -> None:
+    """Send moved units back where they came from whenever every grid stays in norm (or no
+    further out of it), connected and compact enough: fewer households moved for the same
+    result. Largest first, until nothing more can go back."""
+    changed = True
+    while changed:
+        changed = False
+        moved = sorted((i for i, label in enumerate(plan.labels) if label != start[i]),
+                       key=lambda i: -int(plan.net.households[i]))
+        for i in moved:
+            src, dst, h = plan.labels[i], start[i], int(plan.net.households[i])
+            if dst not in plan.members or not movable(dst) or len(plan.members[src]) < 2:
+                continue
+            if not any(plan.labels[j] == dst for j in plan.net.edges[i]):
+                continue
+            if not (fits(plan.hh[src] - h, plan.hh[src], low, high)
+                    and fits(plan.hh[dst] + h, plan.hh[dst], low, high)):
+                continue
+            pp_src, pp_dst = plan.after_move(i, src, dst)
+            if not plan.compact_enough(src, pp_src, bound) or not plan.compact_enough(dst, pp_dst, bound):
+                continue
+            if connected(plan.net, plan.members[src] - {i}):
+                plan.move(i, dst)
+                changed = True
+
+
+def fits(after: int, before: int, low: int, high: int) -> bool:
+    """In norm after the move, or at least no further out of it than before."""
+    if low <= after <= high:
+        return True
+    distance = max(low - after, after - high)
+    return distance <= max(low - before, before - high, 0) and distance < max(low - before,
+                                                                               before - high)

@@ -18,15 +18,21 @@ boundaries, with their length in metres and whether they run along a road or all
    grids, each part carved by sweeping a straight line across it in 24 directions (compact by
    construction) and polishing the cut by single-unit flips; carved parts are kept near the low
    end of the norm so the remainder, which keeps the grid's code, holds as many households as it
-   may. Households moved = what the carved parts hold. The carving itself is gis/carve.py.
+   may. Households moved = what the carved parts hold. Two overloaded neighbours can also share
+   one new grid carved across their common boundary, each giving about its excess (one new grid
+   of ``low`` households or more, not two). The carving itself is gis/carve.py.
 3. Grids under the norm **take** boundary units from neighbours that can spare them, or are
    **merged** into a neighbour when together they fit.
 
 For each overloaded grid the option that moves the fewest households wins, each 0.01 of the
-community's mean Polsby–Popper it loses counting as 30 households more. The compactness bound:
-a changed grid keeps ``bound`` (or, if it had less, loses at most 0.1). Dedicated grids
-(schools, parks) are never touched. Moved units that turn out not to be needed
-go back at the end (largest first). The unit graph is gis/unit_graph.py.
+community's mean Polsby–Popper it loses counting as ``weight / 100`` households more. The
+compactness bound: a changed grid keeps ``bound`` (or, if it had less, loses at most 0.1).
+Dedicated grids (schools, parks) are never touched. Then gis/polish.py finishes the answer:
+moved units not needed go back (largest first), and a local search of single units, pairs and
+exchanges lowers households moved and compactness lost. The search runs with a few weights
+(and once preferring carves across two neighbours), and the answer that meets more of the
+planner's goals — all in norm; households moved ≤ 1.5 × :func:`least_moves`; mean
+Polsby–Popper at most 0.05 below today's — wins. The unit graph is gis/unit_graph.py.
 
 Why this module is long: it is one search — three ways to fix a grid (give, carve, take or
 merge), the bookkeeping they share (households, area and perimeter per grid, updated move by
@@ -42,7 +48,7 @@ from dataclasses import dataclass, field
 
 from gis import carve as carving
 from gis.carve import carve, carve_across
-from gis.polish import PP_GOAL, PP_GOAL_MARGIN, Goals, improve
+from gis.polish import PP_GOAL, PP_GOAL_MARGIN, Goals, improve, trim
 from gis.unit_graph import Network, connected
 
 # A move's score is the change of the weighted boundary (metres) minus this many metres per unit
@@ -361,7 +367,7 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
                                 weight, across)
         start_mean = _mean_pp(_Plan(net, labels), movable)
         improve(plan, labels, norm, movable, bound, max(int(1.5 * least), 0), start_mean,
-                WEIGHTS[0], deadline, _fits)
+                WEIGHTS[0], deadline)
         outcome = _final(plan, outcome, norm, movable)
         goals = Goals(plan, labels, movable, start_mean, WEIGHTS[0], int(1.5 * least))
         missed = (len(outcome.unresolved),
@@ -483,49 +489,13 @@ def _search(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[s
             (made.remove(g) if g in made else removed.append(g))
         if all(low <= plan.hh[g] <= high for g in plan.members if movable(g)):
             break
-    _trim(plan, labels, low, high, movable, bound)
+    trim(plan, labels, low, high, movable, bound)
     unresolved = sorted(g for g in plan.members if movable(g) and not low <= plan.hh[g] <= high)
     for g in unresolved:
         if g not in notes and time.monotonic() > deadline:
             notes[g] = f"{g}: the search ran out of its {seconds:g} s before fixing it; allow more"
     return Outcome(plan.labels, [c for c in made if c in plan.members], removed, unresolved,
                    [notes[g] for g in unresolved if g in notes]), plan
-
-
-def _trim(plan: _Plan, start: list[str], low: int, high: int, movable: Callable[[str], bool],
-          bound: float) -> None:
-    """Send moved units back where they came from whenever every grid stays in norm (or no
-    further out of it), connected and compact enough: fewer households moved for the same
-    result. Largest first, until nothing more can go back."""
-    changed = True
-    while changed:
-        changed = False
-        moved = sorted((i for i, label in enumerate(plan.labels) if label != start[i]),
-                       key=lambda i: -int(plan.net.households[i]))
-        for i in moved:
-            src, dst, h = plan.labels[i], start[i], int(plan.net.households[i])
-            if dst not in plan.members or not movable(dst) or len(plan.members[src]) < 2:
-                continue
-            if not any(plan.labels[j] == dst for j in plan.net.edges[i]):
-                continue
-            if not (_fits(plan.hh[src] - h, plan.hh[src], low, high)
-                    and _fits(plan.hh[dst] + h, plan.hh[dst], low, high)):
-                continue
-            pp_src, pp_dst = plan.after_move(i, src, dst)
-            if not plan.compact_enough(src, pp_src, bound) or not plan.compact_enough(dst, pp_dst, bound):
-                continue
-            if connected(plan.net, plan.members[src] - {i}):
-                plan.move(i, dst)
-                changed = True
-
-
-def _fits(after: int, before: int, low: int, high: int) -> bool:
-    """In norm after the move, or at least no further out of it than before."""
-    if low <= after <= high:
-        return True
-    distance = max(low - after, after - high)
-    return distance <= max(low - before, before - high, 0) and distance < max(low - before,
-                                                                               before - high)
 
 
 # Choosing between ways to fix a grid: households moved, plus this many per unit of mean
