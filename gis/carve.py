@@ -190,3 +190,29 @@ def _score_across(net: Network, a: set[int], b: set[int], part: set[int], need_a
     if min(shapes) < bound + MARGIN:
         return None
     return hh + (_cut(net, part, a | b) - COMPACTNESS_M * sum(shapes)) / 100.0
+
+
+def regions_along(net: Network, members: set[int], towards: set[int], least: int, most: int,
+                  seeds: int = 12) -> list[set[int]]:
+    """Connected parts of ``members`` next to ``towards`` (a neighbour's units) holding
+    ``least``–``most`` households, to be given to that neighbour whole: grown from each unit
+    along the common boundary (at most ``seeds`` of them), always taking the unit that
+    lengthens the cut least, every size on the way. A region keeps both grids rounder than the
+    same households given as strips along the boundary."""
+    found: dict[frozenset[int], None] = {}
+    for seed in sorted(i for i in members if any(j in towards for j in net.edges[i]))[:seeds]:
+        part, total = {seed}, int(net.households[seed])
+        growth: dict[int, float] = {}
+        _touch(net, members, part, growth, seed)
+        while True:
+            if least <= total <= most:
+                found.setdefault(frozenset(part))
+            pool = [j for j in growth if total + int(net.households[j]) <= most]
+            if not pool:
+                break
+            step = min(pool, key=lambda j: (growth[j], j))
+            del growth[step]
+            part.add(step)
+            total += int(net.households[step])
+            _touch(net, members, part, growth, step)
+    return [set(k) for k in sorted(found, key=sorted)]

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gis import carve as carving
-from gis.carve import carve, carve_across
+from gis.carve import carve, carve_across, regions_along
 from gis.polish import PP_GOAL, PP_GOAL_MARGIN, Goals, improve, trim
 from gis.unit_graph import Network, connected
 
@@ -276,6 +276,51 @@ def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
     return best[1]
 
 
+def give_regions(plan: _Plan, src: str, need: int, high: int, movable: Callable[[str], bool],
+                 bound: float, cost: Callable[[int], float]) -> int:
+    """Hand ``src``'s excess to one or two neighbours as whole regions (gis.carve.regions_along)
+    rather than unit by unit: the pair of least ``cost`` (the plan as it stands, the households
+    moved given). Households moved, or -1 with the plan unchanged."""
+    best: tuple[float, int, list[str]] | None = None
+    receivers = sorted({plan.labels[j] for i in plan.members[src] for j in plan.net.edges[i]}
+                       - {src})
+    receivers = [r for r in receivers if movable(r) and plan.hh[r] < high]
+
+    def fits(*grids: str) -> bool:
+        return (connected(plan.net, plan.members[src])
+                and all(plan.compact_enough(g, plan.pp(g), bound) for g in (src, *grids)))
+
+    for first in receivers:
+        for part in regions_along(plan.net, plan.members[src], plan.members[first], 1,
+                                  high - plan.hh[first]):
+            held = int(plan.net.households[list(part)].sum())
+            _move_all(plan, part, first)
+            if fits(first):
+                tries = ([(first, set())] if held >= need else
+                         [(second, rest) for second in receivers if second != first
+                          for rest in regions_along(plan.net, plan.members[src],
+                                                    plan.members[second], need - held,
+                                                    high - plan.hh[second])])
+                for second, rest in tries:
+                    _move_all(plan, rest, second)
+                    total = held + int(plan.net.households[list(rest)].sum()) if rest else held
+                    if fits(second):
+                        value = cost(total)
+                        if best is None or value < best[0]:
+                            best = (value, total, list(plan.labels))
+                    _move_all(plan, rest, src)
+            _move_all(plan, part, src)
+    if best is None:
+        return -1
+    _reset(plan, best[2])
+    return best[1]
+
+
+def _move_all(plan: _Plan, units: set[int], dst: str) -> None:
+    for i in sorted(units):
+        plan.move(i, dst)
+
+
 def take(plan: _Plan, dst: str, need: int, low: int, high: int,
          movable: Callable[[str], bool], bound: float, depth: int = 2) -> int:
     """Pull boundary units of neighbours into ``dst`` until it holds ``need`` more households;
@@ -443,11 +488,14 @@ def _search(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[s
                     _reset(plan, saved)
                     made[:] = before
                 made[:] = before
-            for how in ("fewest", "direct", "chain"):
+            for how in ("fewest", "regions", "direct", "chain"):
                 need = plan.hh[g] - high
                 moved = (give_fewest(plan, g, need, low, high, movable, bound,
                                      cost=lambda m: _cost(plan, m, start_pp, movable, weight))
-                         if how == "fewest"
+                         if how == "fewest" else
+                         give_regions(plan, g, need, high, movable, bound,
+                                      lambda m: _cost(plan, m, start_pp, movable, weight))
+                         if how == "regions"
                          else give(plan, g, need, low, high, movable, bound,
                                    depth=0 if how == "direct" else 1))
                 if moved >= 0:
