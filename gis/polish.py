@@ -45,6 +45,13 @@ class Goals:
     def now(self) -> float:
         return self.cost(self.moved, self.sum_pp)
 
+    def missed(self) -> int:
+        """How many of the two goals the plan misses: households moved within ``budget``, mean
+        Polsby–Popper lost within the goal (less the margin)."""
+        loss = self.start_mean - self.sum_pp / len(self.grids) if self.grids else 0.0
+        return int(self.budget > 0 and self.moved > self.budget) + int(
+            loss > PP_GOAL - PP_GOAL_MARGIN)
+
 
 def improve(plan: _Plan, start: list[str], norm: tuple[int, int], movable: Callable[[str], bool],
             bound: float, budget: int, start_mean: float, weight: float, deadline: float

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 from gis import carve as carving
 from gis.carve import carve, carve_across, regions_along
-from gis.polish import PP_GOAL, PP_GOAL_MARGIN, Goals, improve, trim
+from gis.polish import Goals, improve, trim
 from gis.unit_graph import Network, connected
 
 # A move's score is the change of the weighted boundary (metres) minus this many metres per unit
@@ -403,23 +403,22 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
     below today's), then the lower cost of the first weight."""
     deadline = time.monotonic() + seconds
     movable = _movable(fixed)
-    least = least_moves(net, labels, norm, fixed)
+    budget = int(1.5 * least_moves(net, labels, norm, fixed))
+    start_mean = _mean_pp(_Plan(net, labels), movable)
     best: tuple[tuple, Outcome] | None = None
     for weight, across in [(w, False) for w in WEIGHTS] + [(WEIGHTS[0], True)]:
         if best is not None and time.monotonic() > deadline:
             break
         outcome, plan = _search(net, labels, norm, fixed, next_code, bound, deadline, seconds,
                                 weight, across)
-        start_mean = _mean_pp(_Plan(net, labels), movable)
-        improve(plan, labels, norm, movable, bound, max(int(1.5 * least), 0), start_mean,
-                WEIGHTS[0], deadline)
-        outcome = _final(plan, outcome, norm, movable)
-        goals = Goals(plan, labels, movable, start_mean, WEIGHTS[0], int(1.5 * least))
-        missed = (len(outcome.unresolved),
-                  int(least > 0 and goals.moved > 1.5 * least)
-                  + int(start_mean - goals.sum_pp / max(len(goals.grids), 1)
-                        > PP_GOAL - PP_GOAL_MARGIN))
-        key = (*missed, goals.now())
+        improve(plan, labels, norm, movable, bound, budget, start_mean, WEIGHTS[0], deadline)
+        low, high = norm
+        unresolved = sorted(g for g in plan.members if movable(g) and not low <= plan.hh[g] <= high)
+        outcome = Outcome(list(plan.labels), [c for c in outcome.new_grids if c in plan.members],
+                          outcome.removed, unresolved, [n for n in outcome.notes
+                                                        if n.split(":", 1)[0] in unresolved])
+        goals = Goals(plan, labels, movable, start_mean, WEIGHTS[0], budget)
+        key = (len(unresolved), goals.missed(), goals.now())
         if best is None or key < best[0]:
             best = (key, outcome)
     assert best is not None
@@ -428,18 +427,6 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
 
 def _movable(fixed: set[str]) -> Callable[[str], bool]:
     return lambda g: g not in fixed
-
-
-def _final(plan: _Plan, outcome: Outcome, norm: tuple[int, int],
-           movable: Callable[[str], bool]) -> Outcome:
-    """The outcome of ``plan`` as polished: its labels, and the grids still out of norm."""
-    low, high = norm
-    unresolved = sorted(g for g in plan.members if movable(g) and not low <= plan.hh[g] <= high)
-    return Outcome(list(plan.labels), [c for c in outcome.new_grids if c in plan.members],
-                   outcome.removed, unresolved,
-                   [n for g, n in zip(outcome.unresolved, outcome.notes, strict=False)
-                    if g in unresolved] if len(outcome.notes) == len(outcome.unresolved)
-                   else outcome.notes)
 
 
 def _search(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[str],
