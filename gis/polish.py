@@ -23,6 +23,10 @@ PP_GOAL = 0.05  # the goal: the community's mean Polsby–Popper loses at most t
 PP_GOAL_MARGIN = 0.003  # … which the search's own figure (not the reported one) keeps with room
 BEYOND_GOAL = 10.0  # a loss beyond the goal weighs this many times more
 ROUNDS = 400  # at most this many improvements (each one a unit or two)
+# A grid the answer left alone, changed by the polish, weighs as this many households more: its
+# boundary and its workers' area change (a unit without households moved for compactness alone
+# had listed a grid whose households stayed as they were)
+TOUCH = 30.0
 
 
 class Goals:
@@ -95,9 +99,8 @@ def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: f
              budget: int, low: int, high: int) -> list[tuple[float, int, str]]:
     """(change of the cost, unit, grid) of every single move that keeps the rules, but for
     connectivity (checked for the best ones only). Only moves out of or into a grid the
-    rebalance changed: grids it left alone stay so unless that pays."""
-    changed = {g for i, g in enumerate(plan.labels) if g != goals.start[i]}
-    changed |= {goals.start[i] for i, g in enumerate(plan.labels) if g != goals.start[i]}
+    rebalance changed; one it left alone is changed only where that pays ``TOUCH`` more."""
+    changed = _changed(plan, goals)
     now = goals.now()
     out = []
     for src in sorted(plan.members):
@@ -120,7 +123,8 @@ def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: f
                         and plan.compact_enough(dst, pp_dst, bound)):
                     continue
                 sum_pp = goals.sum_pp + pp_src + pp_dst - plan.pp(src) - plan.pp(dst)
-                out.append((goals.cost(moved, sum_pp) - now, i, dst))
+                touch = TOUCH if src not in changed or dst not in changed else 0.0
+                out.append((goals.cost(moved, sum_pp) - now + touch, i, dst))
     return out
 
 
