@@ -195,3 +195,26 @@ def test_a_grid_the_plan_would_draw_in_two_pieces_is_never_the_answer():
     assert outcome.unresolved == [] and outcome.labels[3] == "A"
     for members in _grids(outcome.labels).values():
         assert union_of_units([boxes[i] for i in members]).geom_type == "Polygon"
+
+
+def test_an_excess_no_one_neighbour_has_room_for_is_given_as_two_regions():
+    # A (three left columns, 18 units of 30) is 40 over; B and C, stacked on its right, have
+    # room for 35 each: A gives one region to each, each touching its receiver
+    from gis.rebalance import _cost, _mean_pp, _Plan, give_regions
+
+    boxes = _lattice(6, 6)
+    labels = ["A" if i % 6 < 3 else ("B" if i < 18 else "C") for i in range(36)]
+    households = [30 if g == "A" else 0 for g in labels]
+    for g in "BC":
+        units = [i for i, label in enumerate(labels) if label == g]
+        for k, i in enumerate(units):
+            households[i] = 52 if k < 6 else 51  # 465
+    net = network(list(range(36)), boxes, households, [])
+    plan = _Plan(net, labels)
+    start = _mean_pp(plan, lambda g: True)
+    moved = give_regions(plan, "A", 40, 500, lambda g: True, 0.3,
+                         lambda m: _cost(plan, m, start, lambda g: True, 3000.0))
+    given = {g: {i for i in range(36) if labels[i] == "A" and plan.labels[i] == g} for g in "BC"}
+    assert moved == 60 and all(len(units) == 1 for units in given.values())
+    assert plan.hh == {"A": 480, "B": 495, "C": 495}
+    assert all(connected(net, plan.members[g]) for g in "ABC")
