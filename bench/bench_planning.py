@@ -241,3 +241,31 @@ def run() -> list[Figure]:
         session.rollback()
     engine.dispose()
     return figures
+
+
+def rebalance_only() -> None:
+    """Only the rebalance part, on the database gridmap uses (the full demo loaded with
+    ``gridmap demo load``), in one session rolled back: ``python -m bench.bench_planning
+    rebalance``. The scratch copy ``run`` writes first takes minutes; this takes the 20
+    communities' searches and ReCom beside them."""
+    from layers.storage.db import database_url
+
+    settings = get_settings()
+    engine = create_engine(database_url())
+    with engine.connect() as conn:
+        overloaded = _overloaded(conn, settings.norm_urban_households[1],
+                                 settings.norm_rural_households[1])
+    with session_scope(engine) as session:
+        for f in _rebalance_all(session, settings, overloaded):
+            print(f"{f.variant}\t{f.value}\t{f.unit}\t{f.note}", flush=True)
+        session.rollback()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["rebalance"]:
+        raise SystemExit("usage: python -m bench.bench_planning rebalance")
+    rebalance_only()
+

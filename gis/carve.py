@@ -134,3 +134,85 @@ def _polish(net: Network, members: set[int], part: set[int], low: int, high: int
         if not improved:
             break
     return part
+
+
+def carve_across(net: Network, a: set[int], b: set[int], need_a: int, need_b: int, low: int,
+                 high: int, bound: float, keep: int = 6) -> list[set[int]]:
+    """New grids taken from two adjacent overloaded grids at once: at least ``need_a``
+    households of ``a`` and ``need_b`` of ``b`` (each one's excess), ``low``–``high`` in all,
+    what is left of each in the norm, everything in one piece and compact (at least
+    ``bound``). Where two neighbours are both over the norm, one new grid across their common
+    boundary moves about their excess together, where a new grid out of each alone moves
+    ``low`` or more twice. Regions grown from each unit along the common boundary, always
+    taking the unit that lengthens the cut least on the side still short of its need, and
+    then on until ``high`` (a rounder part may hold a few more); the ``keep`` best (fewest
+    households, then the shortest cut and roundest shapes), best first."""
+    both = a | b
+    seeds = sorted(i for i in both if any((j in b) if i in a else (j in a) for j in net.edges[i]))
+    found: dict[frozenset[int], float] = {}
+    for seed in seeds[:GROWTH_SEEDS]:
+        part = {seed}
+        taken = [0, 0]  # households taken from a, from b
+        taken[seed in b] += int(net.households[seed])
+        growth: dict[int, float] = {}
+        _touch(net, both, part, growth, seed)
+        while growth and sum(taken) <= high:
+            if taken[0] >= need_a and taken[1] >= need_b and sum(taken) >= low:
+                key = frozenset(part)
+                if key not in found:
+                    score = _score_across(net, a, b, part, need_a, need_b, low, high, bound)
+                    if score is not None:
+                        found[key] = score
+            short = a if taken[0] < need_a else b if taken[1] < need_b else both
+            pool = [j for j in growth if j in short] or list(growth)
+            step = min(pool, key=lambda j: (growth[j], j))
+            del growth[step]
+            part.add(step)
+            taken[step in b] += int(net.households[step])
+            _touch(net, both, part, growth, step)
+    ranked = sorted(found, key=lambda k: (found[k], sorted(k)))
+    return [set(k) for k in ranked[:keep]]
+
+
+def _score_across(net: Network, a: set[int], b: set[int], part: set[int], need_a: int,
+                  need_b: int, low: int, high: int, bound: float) -> float | None:
+    hh = int(net.households[list(part)].sum())
+    rests = [a - part, b - part]
+    if not low <= hh <= high or not all(rests):
+        return None
+    for rest, whole, need in ((rests[0], a, need_a), (rests[1], b, need_b)):
+        left = int(net.households[list(rest)].sum())
+        if int(net.households[list(whole)].sum()) - left < need or not low <= left <= high:
+            return None
+    if not all(connected(net, s) for s in (part, *rests)):
+        return None
+    shapes = [_pp(net, s) for s in (part, *rests)]
+    if min(shapes) < bound + MARGIN:
+        return None
+    return hh + (_cut(net, part, a | b) - COMPACTNESS_M * sum(shapes)) / 100.0
+
+
+def regions_along(net: Network, members: set[int], towards: set[int], least: int, most: int,
+                  seeds: int = 12) -> list[set[int]]:
+    """Connected parts of ``members`` next to ``towards`` (a neighbour's units) holding
+    ``least``–``most`` households, to be given to that neighbour whole: grown from each unit
+    along the common boundary (at most ``seeds`` of them), always taking the unit that
+    lengthens the cut least, every size on the way. A region keeps both grids rounder than the
+    same households given as strips along the boundary."""
+    found: dict[frozenset[int], None] = {}
+    for seed in sorted(i for i in members if any(j in towards for j in net.edges[i]))[:seeds]:
+        part, total = {seed}, int(net.households[seed])
+        growth: dict[int, float] = {}
+        _touch(net, members, part, growth, seed)
+        while True:
+            if least <= total <= most:
+                found.setdefault(frozenset(part))
+            pool = [j for j in growth if total + int(net.households[j]) <= most]
+            if not pool:
+                break
+            step = min(pool, key=lambda j: (growth[j], j))
+            del growth[step]
+            part.add(step)
+            total += int(net.households[step])
+            _touch(net, members, part, growth, step)
+    return [set(k) for k in sorted(found, key=sorted)]

@@ -18,15 +18,21 @@ boundaries, with their length in metres and whether they run along a road or all
    grids, each part carved by sweeping a straight line across it in 24 directions (compact by
    construction) and polishing the cut by single-unit flips; carved parts are kept near the low
    end of the norm so the remainder, which keeps the grid's code, holds as many households as it
-   may. Households moved = what the carved parts hold. The carving itself is gis/carve.py.
+   may. Households moved = what the carved parts hold. Two overloaded neighbours can also share
+   one new grid carved across their common boundary, each giving about its excess (one new grid
+   of ``low`` households or more, not two). The carving itself is gis/carve.py.
 3. Grids under the norm **take** boundary units from neighbours that can spare them, or are
    **merged** into a neighbour when together they fit.
 
 For each overloaded grid the option that moves the fewest households wins, each 0.01 of the
-community's mean Polsby–Popper it loses counting as 30 households more. The compactness bound:
-a changed grid keeps ``bound`` (or, if it had less, loses at most 0.1). Dedicated grids
-(schools, parks) are never touched. Moved units that turn out not to be needed
-go back at the end (largest first). The unit graph is gis/unit_graph.py.
+community's mean Polsby–Popper it loses counting as ``weight / 100`` households more. The
+compactness bound: a changed grid keeps ``bound`` (or, if it had less, loses at most 0.1).
+Dedicated grids (schools, parks) are never touched. Then gis/polish.py finishes the answer:
+moved units not needed go back (largest first), and a local search of single units, pairs and
+exchanges lowers households moved and compactness lost. The search runs with a few weights
+(and once preferring carves across two neighbours), and the answer that meets more of the
+planner's goals — all in norm; households moved ≤ 1.5 × :func:`least_moves`; mean
+Polsby–Popper at most 0.05 below today's — wins. The unit graph is gis/unit_graph.py.
 
 Why this module is long: it is one search — three ways to fix a grid (give, carve, take or
 merge), the bookkeeping they share (households, area and perimeter per grid, updated move by
@@ -41,7 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gis import carve as carving
-from gis.carve import carve
+from gis.carve import carve, carve_across, regions_along
+from gis.polish import Goals, improve, trim
 from gis.unit_graph import Network, connected
 
 # A move's score is the change of the weighted boundary (metres) minus this many metres per unit
@@ -49,6 +56,7 @@ from gis.unit_graph import Network, connected
 COMPACTNESS_M = carving.COMPACTNESS_M
 OVERSHOOT_M = 3.0  # … plus this many metres per household moved beyond what is needed
 SHORTFALL_M = 5.0  # … less this many per household that fills a grid under the norm
+SETS_TRIED = 50  # sets of units tried together to give, fewest households first
 SLACK = 0.1  # a grid already below the compactness bound may lose this much of it, no more
 # The search's Polsby–Popper (units' areas and perimeters in a local metric frame, less their
 # shared seams) runs up to about 0.5 % above the geodesic figure of the grid's outline that is
@@ -217,10 +225,13 @@ def _settle(plan: _Plan, unit: int, dst: str, neighbour: str, gap: Callable[[str
 
 
 def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
-                movable: Callable[[str], bool], bound: float, width: int = 3) -> int:
+                movable: Callable[[str], bool], bound: float, width: int = 3,
+                cost: Callable[[int], float] | None = None) -> int:
     """Like :func:`give` without passing on, but choosing up to ``width`` boundary units
     together so that the households moved are as few as possible (a small subset sum over
-    the best candidates); -1 with the plan unchanged if no such set is found."""
+    the best candidates) — or, given ``cost`` (of the plan as it stands, the households moved
+    given), the set of least cost among the fewest :data:`SETS_TRIED`; -1 with the plan
+    unchanged if no such set is found."""
     from itertools import combinations
 
     best_dst: dict[int, tuple[float, str]] = {}
@@ -242,7 +253,8 @@ def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
             if all(plan.hh[d] + h <= high for d, h in load.items()):
                 sets.append((total, sum(best_dst[i][0] for i in chosen), chosen))
     saved = list(plan.labels)
-    for total, _score, chosen in sorted(sets)[:50]:
+    best: tuple[float, int, list[str]] | None = None
+    for total, _score, chosen in sorted(sets)[:SETS_TRIED]:
         ok = True
         for i in chosen:
             dst = best_dst[i][1]
@@ -253,10 +265,60 @@ def give_fewest(plan: _Plan, src: str, need: int, low: int, high: int,
                 ok = False
                 break
             plan.move(i, dst)
-        if ok:
+        if ok and cost is None:
             return total
+        if ok and cost is not None and (best is None or cost(total) < best[0]):
+            best = (cost(total), total, list(plan.labels))
         _reset(plan, saved)
-    return -1
+    if best is None:
+        return -1
+    _reset(plan, best[2])
+    return best[1]
+
+
+def give_regions(plan: _Plan, src: str, need: int, high: int, movable: Callable[[str], bool],
+                 bound: float, cost: Callable[[int], float]) -> int:
+    """Hand ``src``'s excess to one or two neighbours as whole regions (gis.carve.regions_along)
+    rather than unit by unit: the pair of least ``cost`` (the plan as it stands, the households
+    moved given). Households moved, or -1 with the plan unchanged."""
+    best: tuple[float, int, list[str]] | None = None
+    receivers = sorted({plan.labels[j] for i in plan.members[src] for j in plan.net.edges[i]}
+                       - {src})
+    receivers = [r for r in receivers if movable(r) and plan.hh[r] < high]
+
+    def fits(*grids: str) -> bool:
+        return (connected(plan.net, plan.members[src])
+                and all(plan.compact_enough(g, plan.pp(g), bound) for g in (src, *grids)))
+
+    for first in receivers:
+        for part in regions_along(plan.net, plan.members[src], plan.members[first], 1,
+                                  high - plan.hh[first]):
+            held = int(plan.net.households[list(part)].sum())
+            _move_all(plan, part, first)
+            if fits(first):
+                tries = ([(first, set())] if held >= need else
+                         [(second, rest) for second in receivers if second != first
+                          for rest in regions_along(plan.net, plan.members[src],
+                                                    plan.members[second], need - held,
+                                                    high - plan.hh[second])])
+                for second, rest in tries:
+                    _move_all(plan, rest, second)
+                    total = held + int(plan.net.households[list(rest)].sum()) if rest else held
+                    if fits(second):
+                        value = cost(total)
+                        if best is None or value < best[0]:
+                            best = (value, total, list(plan.labels))
+                    _move_all(plan, rest, src)
+            _move_all(plan, part, src)
+    if best is None:
+        return -1
+    _reset(plan, best[2])
+    return best[1]
+
+
+def _move_all(plan: _Plan, units: set[int], dst: str) -> None:
+    for i in sorted(units):
+        plan.move(i, dst)
 
 
 def take(plan: _Plan, dst: str, need: int, low: int, high: int,
@@ -332,17 +394,56 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
     ``bound`` is the least Polsby–Popper a changed grid may end with (or its own less SLACK, if
     lower already). Nothing depends on the order of a set of codes, so the same units give the
     same answer in every process; only ``seconds``, a guard against unbounded work, can stop the
-    search early on a slow machine — and then the notes say so."""
+    search early on a slow machine — and then the notes say so.
+
+    The search runs once per weight of :data:`WEIGHTS` (how many households 0.01 of mean
+    Polsby–Popper is worth when choosing how to fix a grid), each answer polished by
+    gis/polish.py, and the answer that meets more of the planner's goals wins (fewest grids out
+    of norm; households moved ≤ 1.5 × :func:`least_moves`; mean Polsby–Popper at most 0.05
+    below today's), then the lower cost of the first weight."""
     deadline = time.monotonic() + seconds
+    movable = _movable(fixed)
+    budget = int(1.5 * least_moves(net, labels, norm, fixed))
+    start_mean = _mean_pp(_Plan(net, labels), movable)
+    best: tuple[tuple, Outcome] | None = None
+    for weight, across in [(w, False) for w in WEIGHTS] + [(WEIGHTS[0], True)]:
+        if best is not None and time.monotonic() > deadline:
+            break
+        outcome, plan = _search(net, labels, norm, fixed, next_code, bound, deadline, seconds,
+                                weight, across)
+        improve(plan, labels, norm, movable, bound, budget, start_mean, WEIGHTS[0], deadline)
+        low, high = norm
+        unresolved = sorted(g for g in plan.members if movable(g) and not low <= plan.hh[g] <= high)
+        outcome = Outcome(list(plan.labels), [c for c in outcome.new_grids if c in plan.members],
+                          outcome.removed, unresolved, [n for n in outcome.notes
+                                                        if n.split(":", 1)[0] in unresolved])
+        goals = Goals(plan, labels, movable, start_mean, WEIGHTS[0], budget)
+        key = (len(unresolved), goals.missed(), goals.now())
+        if best is None or key < best[0]:
+            best = (key, outcome)
+    assert best is not None
+    return best[1]
+
+
+def _movable(fixed: set[str]) -> Callable[[str], bool]:
+    return lambda g: g not in fixed
+
+
+def _search(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[str],
+            next_code: Callable[[list[str]], str], bound: float, deadline: float,
+            seconds: float, weight: float, across: bool) -> tuple[Outcome, _Plan]:
+    """One pass of the search (give, carve, take or merge; then moved units sent back),
+    choosing for each overloaded grid the option of least households moved plus ``weight``
+    per unit of mean Polsby–Popper lost — or, ``across``, a new grid carved across it and an
+    overloaded neighbour whenever there is one (which the per-grid cost, blind to what fixing
+    the neighbour alone will cost, undervalues)."""
     low, high = norm
     plan = _Plan(net, labels)
-    start_pp = _mean_pp(plan, lambda g: g not in fixed)
+    movable = _movable(fixed)
+    start_pp = _mean_pp(plan, movable)
     made: list[str] = []
     removed: list[str] = []
     notes: dict[str, str] = {}
-
-    def movable(g: str) -> bool:
-        return g not in fixed
 
     def new_code() -> str:
         code = next_code(sorted(set(plan.labels) | set(made) | set(removed)))
@@ -355,23 +456,46 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
         for g in over:
             if time.monotonic() > deadline:
                 break
+            if plan.hh.get(g, 0) <= high:
+                continue  # fixed with a neighbour's carve across both (below)
             options: list[tuple[float, list[str], list[str]]] = []  # (cost, labels, new codes)
             saved = list(plan.labels)
-            for how in ("fewest", "direct", "chain"):
+            for h in _over_neighbours(plan, g, high, movable):
+                before = list(made)
+                excess_h = plan.hh[h] - high
+                for part in carve_across(net, plan.members[g], plan.members[h],
+                                         plan.hh[g] - high, excess_h, low, high, bound):
+                    code = new_code()
+                    for i in sorted(part):
+                        plan.move(i, code)
+                    # it fixes h as well: h's excess, which h would move anyway, is not counted
+                    options.append((_cost(plan, plan.hh[code] - excess_h, start_pp, movable,
+                                          weight) - (1e9 if across else 0.0),
+                                    list(plan.labels), [code]))
+                    _reset(plan, saved)
+                    made[:] = before
+                made[:] = before
+            for how in ("fewest", "regions", "direct", "chain"):
                 need = plan.hh[g] - high
-                moved = (give_fewest(plan, g, need, low, high, movable, bound) if how == "fewest"
+                moved = (give_fewest(plan, g, need, low, high, movable, bound,
+                                     cost=lambda m: _cost(plan, m, start_pp, movable, weight))
+                         if how == "fewest" else
+                         give_regions(plan, g, need, high, movable, bound,
+                                      lambda m: _cost(plan, m, start_pp, movable, weight))
+                         if how == "regions"
                          else give(plan, g, need, low, high, movable, bound,
                                    depth=0 if how == "direct" else 1))
                 if moved >= 0:
-                    options.append((_cost(plan, moved, start_pp, movable), list(plan.labels), []))
+                    options.append((_cost(plan, moved, start_pp, movable, weight),
+                                    list(plan.labels), []))
                     _reset(plan, saved)
             first = max(2, math.ceil(plan.hh[g] / high))
             for parts in (first, first + 1):
                 before = list(made)
                 codes = split(plan, g, parts, low, high, bound, new_code)
                 if codes is not None:
-                    options.append((_cost(plan, sum(plan.hh[c] for c in codes), start_pp, movable),
-                                    list(plan.labels), codes))
+                    options.append((_cost(plan, sum(plan.hh[c] for c in codes), start_pp,
+                                          movable, weight), list(plan.labels), codes))
                     _reset(plan, saved)
                 made[:] = before
             if not options:
@@ -400,55 +524,20 @@ def rebalance(net: Network, labels: list[str], norm: tuple[int, int], fixed: set
             (made.remove(g) if g in made else removed.append(g))
         if all(low <= plan.hh[g] <= high for g in plan.members if movable(g)):
             break
-    _trim(plan, labels, low, high, movable, bound)
+    trim(plan, labels, low, high, movable, bound)
     unresolved = sorted(g for g in plan.members if movable(g) and not low <= plan.hh[g] <= high)
     for g in unresolved:
         if g not in notes and time.monotonic() > deadline:
             notes[g] = f"{g}: the search ran out of its {seconds:g} s before fixing it; allow more"
     return Outcome(plan.labels, [c for c in made if c in plan.members], removed, unresolved,
-                   [notes[g] for g in unresolved if g in notes])
-
-
-def _trim(plan: _Plan, start: list[str], low: int, high: int, movable: Callable[[str], bool],
-          bound: float) -> None:
-    """Send moved units back where they came from whenever every grid stays in norm (or no
-    further out of it), connected and compact enough: fewer households moved for the same
-    result. Largest first, until nothing more can go back."""
-    changed = True
-    while changed:
-        changed = False
-        moved = sorted((i for i, label in enumerate(plan.labels) if label != start[i]),
-                       key=lambda i: -int(plan.net.households[i]))
-        for i in moved:
-            src, dst, h = plan.labels[i], start[i], int(plan.net.households[i])
-            if dst not in plan.members or not movable(dst) or len(plan.members[src]) < 2:
-                continue
-            if not any(plan.labels[j] == dst for j in plan.net.edges[i]):
-                continue
-            if not (_fits(plan.hh[src] - h, plan.hh[src], low, high)
-                    and _fits(plan.hh[dst] + h, plan.hh[dst], low, high)):
-                continue
-            pp_src, pp_dst = plan.after_move(i, src, dst)
-            if not plan.compact_enough(src, pp_src, bound) or not plan.compact_enough(dst, pp_dst, bound):
-                continue
-            if connected(plan.net, plan.members[src] - {i}):
-                plan.move(i, dst)
-                changed = True
-
-
-def _fits(after: int, before: int, low: int, high: int) -> bool:
-    """In norm after the move, or at least no further out of it than before."""
-    if low <= after <= high:
-        return True
-    distance = max(low - after, after - high)
-    return distance <= max(low - before, before - high, 0) and distance < max(low - before,
-                                                                               before - high)
+                   [notes[g] for g in unresolved if g in notes]), plan
 
 
 # Choosing between ways to fix a grid: households moved, plus this many per unit of mean
-# Polsby–Popper the community loses (0.05 lost weighs as 150 households more moved). Chosen with
-# COMPACTNESS_M on the demo's 20 overloaded communities (docs/benchmarks.md).
-PP_LOSS_HOUSEHOLDS = 3000.0
+# Polsby–Popper the community loses (3000: 0.05 lost weighs as 150 households more moved; chosen
+# with COMPACTNESS_M on the demo's 20 overloaded communities, docs/benchmarks.md). The search
+# runs with each; the first is also the polish's and the tie-break's.
+WEIGHTS = (3000.0, 0.0, 10000.0)
 
 
 def _mean_pp(plan: _Plan, movable: Callable[[str], bool]) -> float:
@@ -456,8 +545,9 @@ def _mean_pp(plan: _Plan, movable: Callable[[str], bool]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _cost(plan: _Plan, moved: int, start_pp: float, movable: Callable[[str], bool]) -> float:
-    return moved + PP_LOSS_HOUSEHOLDS * max(0.0, start_pp - _mean_pp(plan, movable))
+def _cost(plan: _Plan, moved: int, start_pp: float, movable: Callable[[str], bool],
+          weight: float) -> float:
+    return moved + weight * max(0.0, start_pp - _mean_pp(plan, movable))
 
 
 def least_moves(net: Network, labels: list[str], norm: tuple[int, int], fixed: set[str]) -> int:
@@ -483,6 +573,12 @@ def least_moves(net: Network, labels: list[str], norm: tuple[int, int], fixed: s
         if "t" in flow and "s" in flow:
             both = int(nx.maximum_flow_value(flow, "s", "t"))
     return sum(over.values()) + sum(under.values()) - both
+
+
+def _over_neighbours(plan: _Plan, g: str, high: int, movable: Callable[[str], bool]) -> list[str]:
+    """Grids next to ``g`` that are over the norm too (in code order)."""
+    return sorted({plan.labels[j] for i in plan.members[g] for j in plan.net.edges[i]}
+                  - {g} & {h for h in plan.members if movable(h) and plan.hh[h] > high})
 
 
 def _reset(plan: _Plan, labels: list[str]) -> None:

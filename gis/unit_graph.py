@@ -84,3 +84,11 @@ def connected(net: Network, members: set[int]) -> bool:
                 seen.add(j)
                 queue.append(j)
     return len(seen) == len(members)
+
+
+def without_edges(net: Network, pairs: set[tuple[int, int]]) -> Network:
+    """``net`` without the edges between the units of ``pairs`` (as a new network): units whose
+    shapes the graph has as neighbours but whose union comes out in two parts."""
+    edges = [{j: e for j, e in row.items() if (i, j) not in pairs and (j, i) not in pairs}
+             for i, row in enumerate(net.edges)]
+    return Network(net.ids, net.households, net.area, net.perimeter, net.centre, edges)

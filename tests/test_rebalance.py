@@ -129,3 +129,92 @@ def test_the_search_measures_compactness_as_the_reported_geodesic_figure_does():
     plan = _Plan(net, ["L" if i in column else "R" for i in range(36)])
     outline = shapely.union_all([boxes[i] for i in column])
     assert abs(plan.pp("L") - polsby_popper(outline)) < 1e-4
+
+
+def test_two_overloaded_neighbours_share_one_new_grid_carved_across_their_boundary():
+    # A | B below, 4 × 4 units of 40 households each: both 140 over the norm; C | D above,
+    # full (500 each). A new grid out of each of A and B would move 600 households or more,
+    # one across their common boundary about 300
+    boxes = _lattice(8, 8)
+    labels = [("A" if i % 8 < 4 else "B") if i < 32 else ("C" if i % 8 < 4 else "D")
+              for i in range(64)]
+    households = [40] * 32 + [31, 31, 31, 32] * 8
+    net = network(list(range(64)), boxes, households, [])
+    outcome = rebalance(net, labels, (300, 500), set(), _codes)
+    grids = _grids(outcome.labels)
+    totals = {g: sum(households[i] for i in m) for g, m in grids.items()}
+    assert outcome.unresolved == [] and len(outcome.new_grids) == 1
+    assert all(300 <= t <= 500 for t in totals.values()) and all(
+        connected(net, m) for m in grids.values())
+    assert {labels[i] for i in grids[outcome.new_grids[0]]} == {"A", "B"}
+    moved = sum(h for h, a, b in zip(households, labels, outcome.labels, strict=True) if a != b)
+    assert moved <= 1.5 * least_moves(net, labels, (300, 500), set())
+
+
+def test_the_polish_exchanges_a_moved_unit_for_a_smaller_one_that_does_as_much():
+    # A (two left columns) was 40 over; an earlier step gave B (room for 90) a unit of 90 where
+    # the 45 below it would do (the corners of 95 would not fit): the polish takes the 90 back
+    # and gives the 45
+    from gis.polish import improve
+    from gis.rebalance import _mean_pp, _Plan
+
+    boxes = _lattice(4, 4)
+    start = ["A" if i % 4 < 2 else "B" for i in range(16)]
+    column = {1: 95, 5: 90, 9: 45, 13: 95}
+    households = [column.get(i, 55 if i % 4 == 0 else 50) for i in range(16)]
+    households[2] = 60  # B: 410
+    households[0] = 50  # A: 540
+    net = network(list(range(16)), boxes, households, [])
+    labels = list(start)
+    labels[5] = "B"
+    plan = _Plan(net, labels)
+    start_mean = _mean_pp(_Plan(net, start), lambda g: True)
+    improve(plan, start, (300, 500), lambda g: True, 0.3, 60, start_mean, 3000.0, float("inf"))
+    assert {i for i in range(16) if plan.labels[i] != start[i]} == {9}
+    assert plan.hh == {"A": 495, "B": 455}
+
+
+def test_a_grid_the_plan_would_draw_in_two_pieces_is_never_the_answer():
+    # the unit of B next to A's unit of 60 stops 5e-9° short of it: neighbours in the unit
+    # graph (closer than its 1e-8°), but the union on the plan's 1e-9° grid keeps them apart;
+    # moving the 60 into B (the fewest households) would draw B in two pieces, so the 90
+    # above it goes instead
+    from gis.units import union_of_units
+    from layers.planning.rebalance import drawable
+
+    boxes = _lattice(8, 2)
+    x0, y0, x1, y1 = boxes[4].bounds
+    boxes[4] = shapely.box(x0 + 5e-9, y0, x1, y1)
+    labels = ["A" if i % 8 < 4 else "B" for i in range(16)]
+    households = [70, 70, 70, 60, 50, 50, 50, 50, 70, 70, 55, 90, 50, 50, 50, 50]
+    net = network(list(range(16)), boxes, households, [])
+    assert 4 in net.edges[3]  # the graph has them as neighbours
+    first = rebalance(net, labels, (300, 500), set(), _codes)
+    assert first.labels[3] == "B"  # … and the search alone would move the 60
+    outcome = drawable(net, boxes, labels, (300, 500), set(), _codes, bound=0.3, seconds=5)
+    assert outcome.unresolved == [] and outcome.labels[3] == "A"
+    for members in _grids(outcome.labels).values():
+        assert union_of_units([boxes[i] for i in members]).geom_type == "Polygon"
+
+
+def test_an_excess_no_one_neighbour_has_room_for_is_given_as_two_regions():
+    # A (three left columns, 18 units of 30) is 40 over; B and C, stacked on its right, have
+    # room for 35 each: A gives one region to each, each touching its receiver
+    from gis.rebalance import _cost, _mean_pp, _Plan, give_regions
+
+    boxes = _lattice(6, 6)
+    labels = ["A" if i % 6 < 3 else ("B" if i < 18 else "C") for i in range(36)]
+    households = [30 if g == "A" else 0 for g in labels]
+    for g in "BC":
+        units = [i for i, label in enumerate(labels) if label == g]
+        for k, i in enumerate(units):
+            households[i] = 52 if k < 6 else 51  # 465
+    net = network(list(range(36)), boxes, households, [])
+    plan = _Plan(net, labels)
+    start = _mean_pp(plan, lambda g: True)
+    moved = give_regions(plan, "A", 40, 500, lambda g: True, 0.3,
+                         lambda m: _cost(plan, m, start, lambda g: True, 3000.0))
+    given = {g: {i for i in range(36) if labels[i] == "A" and plan.labels[i] == g} for g in "BC"}
+    assert moved == 60 and all(len(units) == 1 for units in given.values())
+    assert plan.hh == {"A": 480, "B": 495, "C": 495}
+    assert all(connected(net, plan.members[g]) for g in "ABC")

@@ -6,6 +6,7 @@ one step (one history entry, so one undo)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import shapely
@@ -13,10 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.balance import polsby_popper
-from gis.rebalance import SLACK, least_moves
+from gis.rebalance import SLACK, Outcome, least_moves
 from gis.rebalance import rebalance as search
 from gis.redraw import next_grid_code
-from gis.unit_graph import network
+from gis.unit_graph import Network, network, without_edges
 from gis.units import union_of_units
 from gridmap.settings import Settings
 from layers.access.policy import Principal
@@ -53,9 +54,10 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
     before = [u.grid_code for u in rows]
     fixed = {c for c, g in state.grids.items() if g.community == area and g.kind != "comprehensive"}
     low, high = norm_of(state, settings, area)
-    outcome = search(net, before, (low, high), fixed,
-                     lambda existing: next_grid_code(area, [*existing, *state.grids]),
-                     bound=min_polsby_popper, seconds=seconds)
+    outcome = drawable(net, ordered, before, (low, high), fixed,
+                       lambda existing: next_grid_code(area, [*existing, *state.grids]),
+                       bound=min_polsby_popper,
+                       seconds=max(0.0, seconds - (time.perf_counter() - started)))
     answer = diff(session, plan, state, rows, shapes, before, outcome.labels, (low, high))
     answer["impact"]["least_households_to_move"] = least = least_moves(net, before, (low, high), fixed)
     moved = answer["impact"]["households_moved"]
@@ -78,6 +80,44 @@ def rebalance(session: Session, plan: Plan, *, area: str, min_polsby_popper: flo
                            action="rebalance", detail={"community": area}, new_grids=names)
         answer.update({"applied": True, "validation": edit["validation"]})
     return answer
+
+
+def drawable(net: Network, shapes: list[shapely.Geometry], before: list[str],
+             norm: tuple[int, int], fixed: set[str], next_code: Callable[[list[str]], str], *,
+             bound: float, seconds: float) -> Outcome:
+    """gis.rebalance's answer, searched again (up to twice) without the edges between units
+    that the plan would draw apart (:func:`_apart`): never a grid in two pieces."""
+    deadline = time.monotonic() + seconds
+    for _attempt in range(3):
+        outcome = search(net, before, norm, fixed, next_code, bound=bound,
+                         seconds=max(0.0, deadline - time.monotonic()))
+        apart = _apart(shapes, before, outcome.labels)
+        if not apart:
+            break
+        net = without_edges(net, apart)
+    return outcome
+
+
+def _apart(shapes: list[shapely.Geometry], before: list[str], after: list[str]
+           ) -> set[tuple[int, int]]:
+    """Pairs of units (indexes) the unit graph has as neighbours but whose grid's outline, as
+    the plan will draw it (the union on a 1e-9° grid), comes out in separate parts: two units
+    whose common edge is two nearly collinear edges, not one, can snap apart. Each changed grid
+    of ``after`` is drawn; its units in different parts are told apart, and the search runs
+    again without those edges (else applying it would make a grid in two pieces)."""
+    pairs: set[tuple[int, int]] = set()
+    changed = sorted({a for b, a in zip(before, after, strict=True) if b != a})
+    for code in changed:
+        members = [i for i, label in enumerate(after) if label == code]
+        outline = union_of_units([shapes[i] for i in members])
+        parts = list(shapely.get_parts(outline))
+        if len(parts) < 2:
+            continue
+        part_of = {i: max(range(len(parts)), key=lambda k: parts[k].intersection(shapes[i]).area)
+                   for i in members}
+        pairs |= {(i, j) for i in members for j in members
+                  if i < j and part_of[i] != part_of[j] and shapes[i].distance(shapes[j]) < 1e-7}
+    return pairs
 
 
 def _below_bound(grids: list[dict], bound: float) -> dict[str, float]:
