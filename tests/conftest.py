@@ -27,7 +27,8 @@ from tests.support import (
     TEST_REGISTER_KEY,
     _community_with_grids,
     admin,
-    drop_database,
+    drain_drops,
+    drop_later,
     new_database,
     planning_app,
     small_city,
@@ -77,7 +78,10 @@ def server_url() -> Iterator[str]:
             conn.execute("SELECT pg_reload_conf()")
         yield url
     finally:
-        cluster.destroy()
+        try:
+            drain_drops()
+        finally:
+            cluster.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +119,7 @@ def _copy(server_url: str, template: str) -> Iterator[str]:
     from layers.storage.db import engine_for
 
     engine_for.cache_clear()
-    drop_database(server_url, url)
+    drop_later(server_url, url)
 
 
 @pytest.fixture
