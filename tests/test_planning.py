@@ -125,6 +125,23 @@ def test_publishing_a_plan_with_a_gap_is_422_and_changes_nothing(env, engine):
     assert client.get("/v1/generations").json() == before
 
 
+def test_validation_names_grids_in_chinese_by_their_names_and_in_english_by_code(env):
+    """A planner reads 网格“英萃社区第3网格”, not 37081101100103; programs keep the codes."""
+    client, h, _other, plan, _community, pair = env
+    emptied = client.put(f"/v1/plans/{plan['id']}/grids/{pair.code.iloc[0]}/workers", headers=h,
+                         json={"workers": []})
+    assert emptied.status_code == 200, emptied.text  # a grid without a worker: a warning
+    problems = client.get(f"/v1/plans/{plan['id']}/validation", headers=h).json()["problems"]
+    named = [p for p in problems if p["grids"]]
+    assert named
+    grids = {g["code"]: g["name"] for g in client.get(f"/v1/plans/{plan['id']}",
+                                                        headers=h).json()["grids"]}
+    for problem in named:
+        assert all(code not in problem["message_zh"] for code in problem["grids"])
+        assert f"“{grids[problem['grids'][0]]}”" in problem["message_zh"]
+        assert problem["grids"][0] in problem["message"]
+
+
 def test_draft_edit_impact_publish_locate_round_trip(env, city):
     client, h, _other, plan, _community, pair = env
     a, b = pair.code.iloc[0], pair.code.iloc[1]

@@ -81,7 +81,17 @@ def validate(state: PlanState, settings: Settings, communities: set[str] | None 
         if community not in state.communities:
             continue
         problems += _community(state, settings, community, totals, owner)
-    return problems
+    return [_named(p, state) for p in problems]
+
+
+def _named(problem: Problem, state: PlanState) -> Problem:
+    """The Chinese message names grids as the planner sees them (义和社区第16网格), not by their
+    14-digit codes; the English message and ``grids`` keep the codes for programs."""
+    for code in problem.grids:
+        grid = state.grids.get(code)
+        if grid is not None and grid.name:
+            problem.message_zh = problem.message_zh.replace(code, f"“{grid.name}”")
+    return problem
 
 
 def _community(state: PlanState, settings: Settings, community: str, totals: dict,
