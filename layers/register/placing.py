@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.gazetteer import Incomplete
 from gis.gazetteer_terms import REASONS_ZH
 from layers.locating import geocoding
 from layers.locating.locators import Locator
@@ -167,7 +168,10 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
     ``dask.distributed`` ``client`` (the placer sent once to each)."""
     chunks = [uniques[i:i + _CHUNK] for i in range(0, len(uniques), _CHUNK)]
     answers: list = []
+    gazetteer = placer.locator.gazetteer
     if client is not None:
+        if gazetteer is not None:
+            gazetteer.complete()  # indexed once here, not on every worker
         shared = client.scatter(placer, broadcast=True)
         for future in client.map(work, [shared] * len(chunks), chunks, pure=False):
             part = future.result()  # in the file's order
@@ -178,14 +182,22 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
     elif processes > 1 and len(chunks) > 1:
         global _FORKED
         _FORKED = placer
+        parts: list = [None] * len(chunks)
+        todo = list(range(len(chunks)))
         try:
-            with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
-                for part in pool.map(partial(_in_child, work), chunks):
-                    answers += part
-                    if progress:
-                        progress(len(part))
+            while todo:
+                with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+                    for i, part in zip(todo, pool.map(partial(_in_child, work),
+                                                      [chunks[i] for i in todo]), strict=True):
+                        parts[i] = part
+                        if progress and part is not None:
+                            progress(len(part))
+                todo = [i for i, part in enumerate(parts) if part is None]
+                if todo and gazetteer is not None:  # they need the organisations' names:
+                    gazetteer.complete()  # indexed here once, then those chunks forked again
         finally:
             _FORKED = None
+        answers = [answer for part in parts for answer in part]
     else:
         for chunk in chunks:
             answers += work(placer, chunk)
@@ -198,9 +210,17 @@ _CHUNK = 10_000
 _FORKED: Placer | None = None  # the placer a forked worker inherits
 
 
-def _in_child(work: Callable, chunk: list[str]) -> list:
+def _in_child(work: Callable, chunk: list[str]) -> list | None:
+    """``work`` on a chunk in a forked worker; None when the chunk needs what the gazetteer put
+    off (a register's own addresses never do): the parent indexes that once, not each worker."""
     assert _FORKED is not None
-    return work(_FORKED, chunk)
+    gazetteer = _FORKED.locator.gazetteer
+    if gazetteer is not None:
+        gazetteer.may_index = False
+    try:
+        return work(_FORKED, chunk)
+    except Incomplete:
+        return None
 
 
 def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
