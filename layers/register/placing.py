@@ -226,8 +226,18 @@ def _in_child(work: Callable, chunk: list[str]) -> list | None:
 def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
     """The answer's columns of each address as CSV text (what pandas writes for them), and
     whether it was answered confidently and found a dwelling."""
-    return [(",".join(map(_field, answer)), answer[11] is True, answer[4] is not None)
-            for answer in _answers(placer, chunk)]
+    out = []
+    rendered: dict[tuple, tuple[str, str]] = {}  # the columns but unit, floor, room, dwelling
+    for answer in _answers(placer, chunk):
+        key = (answer[0], *answer[5:])  # the same for every dwelling of a building
+        parts = rendered.get(key)
+        if parts is None:
+            parts = rendered[key] = (_field(answer[0]), ",".join(map(_field, answer[5:])))
+        _building, unit, floor, room, dwelling = answer[:5]  # numbers (or None) but the room
+        out.append((f"{parts[0]},{'' if unit is None else unit},{'' if floor is None else floor},"
+                    f"{_field(room)},{'' if dwelling is None else dwelling},{parts[1]}",
+                    answer[11] is True, dwelling is not None))
+    return out
 
 
 def _field(value) -> str:
@@ -245,6 +255,7 @@ def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
     a compound or a village too, with ``grids`` when it spans several), ``confident`` and, when
     not, the ``reason``; ``error`` when nothing matches at all."""
     areas = placer.locator.areas
+    names: dict[str | None, tuple] = {}  # a grid's, its community's and its street's names
     out: list[tuple] = []
     for address in chunk:
         found = placer.answer(address) if address else None
@@ -257,10 +268,13 @@ def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
         grid = found["grid"]
         building = found["building"] or (found["code"] if found["kind"] not in _AREAS else None)
         has_unit = found["building_id"] is not None
+        named = names.get(grid)
+        if named is None:
+            named = names[grid] = (_name(areas, grid), _name(areas, grid and grid[:12]),
+                                   _name(areas, grid and grid[:9]))
         out.append((building, found["unit"] if has_unit else None,
                     found["floor"] if has_unit else None, found["room"] if has_unit else None,
-                    found["dwelling_id"], grid, _name(areas, grid), _name(areas, grid and grid[:12]),
-                    _name(areas, grid and grid[:9]), ";".join(found["grids"]) or None,
+                    found["dwelling_id"], grid, *named, ";".join(found["grids"]) or None,
                     found["score"], found["confident"], found["reason"], None, None))
     return out
 
