@@ -10,6 +10,7 @@ demo's 1,162,189 persons that is 481,599 gazetteer searches instead of 1.16 mill
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -24,6 +25,7 @@ from gis.gazetteer import Incomplete
 from gis.gazetteer_terms import REASONS_ZH
 from layers.locating import geocoding
 from layers.locating.locators import Locator
+from layers.storage.db import driver_connection
 
 # the answer's columns in a geocoded file, after the input's own
 GEOCODE_COLUMNS = ("building_code", "unit", "floor", "room", "dwelling_id", "grid_code",
@@ -44,11 +46,15 @@ class Placer:
         self.ids: dict[str, int] = dict(session.execute(text("SELECT code, id FROM buildings")).all())
         self.grids: dict[int, str] = dict(session.execute(text(
             "SELECT building_id, grid_code FROM building_grids")).all())
-        self.dwellings: dict[tuple, int] = {}
+        # "building id,unit,floor,room" → dwelling id: one string a key, read by a raw cursor
+        # into a dict in C (a whole register's 481,599 dwellings: 0.2 s of CPU, not 0.6 s)
+        self.dwellings: dict[str, int] = {}
         self.only_dwelling: set[int] = set()  # buildings with one dwelling: no room needed
         if dwellings:  # for answering with the register's dwelling, not only the building
-            self.dwellings = {(b, u, f, r): i for i, b, u, f, r in session.execute(text(
-                "SELECT id, building_id, unit, floor, room FROM dwellings"))}
+            cur = driver_connection(session).cursor()
+            cur.execute("SELECT building_id || ',' || unit || ',' || floor || ',' || room, id "
+                        "FROM dwellings")
+            self.dwellings = dict(cur.fetchall())
             self.only_dwelling = set(session.scalars(text(
                 "SELECT building_id FROM dwellings GROUP BY building_id HAVING count(*) = 1")))
         self._memo: dict[str, Placed] = {}
@@ -95,7 +101,7 @@ class Placer:
                 "code": entry.code, "address": entry.address, "kind": entry.kind,
                 "grids": entry.grids, "unit": unit, "floor": floor, "room": room, "grid": grid,
                 "score": round(m.score, 3), "confident": m.confident, "reason": m.reason,
-                "dwelling_id": self.dwellings.get((building, unit, floor, room)) if named
+                "dwelling_id": self.dwellings.get(f"{building},{unit},{floor},{room}") if named
                 else None}
 
     @staticmethod
@@ -184,6 +190,7 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
         _FORKED = placer
         parts: list = [None] * len(chunks)
         todo = list(range(len(chunks)))
+        gc.freeze()  # the workers' collections never walk (and so copy) the gazetteer's pages
         try:
             while todo:
                 with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
@@ -197,6 +204,7 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
                     gazetteer.complete()  # indexed here once, then those chunks forked again
         finally:
             _FORKED = None
+            gc.unfreeze()
         answers = [answer for part in parts for answer in part]
     else:
         for chunk in chunks:
