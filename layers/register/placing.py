@@ -190,6 +190,7 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
         _FORKED = placer
         parts: list = [None] * len(chunks)
         todo = list(range(len(chunks)))
+        frozen = gc.get_freeze_count() > 0  # by the caller (gridmap geocode): left so
         gc.freeze()  # the workers' collections never walk (and so copy) the gazetteer's pages
         try:
             while todo:
@@ -204,7 +205,8 @@ def _distinct(placer: Placer, uniques: list[str], work: Callable, progress, proc
                     gazetteer.complete()  # indexed here once, then those chunks forked again
         finally:
             _FORKED = None
-            gc.unfreeze()
+            if not frozen:
+                gc.unfreeze()
         answers = [answer for part in parts for answer in part]
     else:
         for chunk in chunks:
