@@ -268,7 +268,7 @@ def _answers(placer: Placer, chunk: list[str]) -> list[tuple]:
     names: dict[str | None, tuple] = {}  # a grid's, its community's and its street's names
     out: list[tuple] = []
     for address in chunk:
-        found = placer.answer(address) if address else None
+        found = placer._answer(address) if address else None  # distinct: nothing to remember
         if found is None:
             why, zh = (("the address matches no building or place; write road or compound and "
                         "building number", "地址无法匹配") if address else ("the address is empty",
