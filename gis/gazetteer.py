@@ -188,8 +188,7 @@ class Gazetteer:
             self._orgs_at_door[(p.road, p.house_number)].append(i)
 
     def organisations_later(self, organisations: Sequence[_Organisation]) -> None:
-        """Organisations indexed when a search first needs them: their names' one-off variants are most
-        of the build, and a register's addresses (``_fast``) never reach them (servers: at once)."""
+        """Organisations indexed when a search first needs them (a register's own form never does)."""
         self._later.extend(organisations)
 
     def complete(self) -> None:
