@@ -62,6 +62,7 @@ def measure(engine) -> list[Figure]:
     started = time.perf_counter()
     locator = LocatorRegistry(engine).active()
     gz = locator.gazetteer
+    assert gz is not None  # built with its addresses
     gz.complete()  # the organisations' names too, as a server indexes them once it answers
     build = time.perf_counter() - started
     buildings, places, villages = evaluation_inputs(engine, locator)

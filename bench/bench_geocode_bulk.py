@@ -59,6 +59,7 @@ def single_queries(engine, addresses: list[str]) -> list[Figure]:
     from layers.locating.locators import LocatorRegistry
 
     gz = LocatorRegistry(engine).active().gazetteer
+    assert gz is not None  # built with its addresses
     started = time.perf_counter()
     gz.complete()  # the organisations' names, as a server indexes them once it answers
     figures = [Figure("single query in process (Gazetteer.search)",
