@@ -230,7 +230,7 @@ class Gazetteer:
     # -- search --------------------------------------------------------------------------------
     def search(self, text: str, limit: int = 5) -> tuple[ParsedAddress, list[Match]]:
         """The parsed query and the best candidates, best first (at most ``limit``)."""
-        fast = self._fast(text)
+        fast = self.register_form(text)
         if fast is not None:
             return fast
         self.complete()
@@ -277,7 +277,7 @@ class Gazetteer:
                         for i in members[:limit]]
         return at_gate  # the gate of a place named ambiguously: its candidates
 
-    def _fast(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
+    def register_form(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
         """An address exactly as a building's address is stored, with nothing after it but a
         unit and room (or a household: （2户）): the register's own form, answered without the
         general rules — a test holds it to their answer on every building of the demo."""

@@ -21,8 +21,9 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.address import ParsedAddress
 from gis.gazetteer import Incomplete
-from gis.gazetteer_terms import REASONS_ZH
+from gis.gazetteer_terms import REASONS_ZH, Match
 from layers.locating import geocoding
 from layers.locating.locators import Locator
 from layers.storage.db import driver_connection
@@ -82,7 +83,10 @@ class Placer:
         parsed, found = geocoding.search(self.locator.gazetteer, address, 1)
         if not found:
             return None
-        m = found[0]
+        return self.answer_of(parsed, found[0])
+
+    def answer_of(self, parsed: ParsedAddress, m: Match) -> dict:
+        """``answer`` of an address parsed as ``parsed``, whose best candidate is ``m``."""
         entry = m.entry
         building = self.ids.get(entry.code) if entry.kind == "building" else None
         grid = self.grids.get(building) if building is not None else None
@@ -91,18 +95,23 @@ class Placer:
         if grid is None and entry.kind == "interpolated":  # a point between door plates
             g, _ = self.locator.index.locate_one(entry.lon, entry.lat)
             grid = str(self.locator.index.codes[g]) if g >= 0 else None
+        unit, floor, room, dwelling = self.dwelling(building, parsed)
+        return {"building_id": building, "building": entry.code if building is not None else None,
+                "code": entry.code, "address": entry.address, "kind": entry.kind,
+                "grids": entry.grids, "unit": unit, "floor": floor, "room": room, "grid": grid,
+                "score": round(m.score, 3), "confident": m.confident, "reason": m.reason,
+                "dwelling_id": dwelling}
+
+    def dwelling(self, building: int | None, parsed: ParsedAddress) -> tuple[int, int, str, int | None]:
+        """(unit, floor, room, the register's dwelling) of an address in ``building``."""
         unit = int(parsed.unit) if parsed.unit and parsed.unit.isdigit() else 0
         room = parsed.room or "1"
         floor = int(room) // 100 if unit and room.isdigit() and len(room) >= 3 else 0
         # the register's dwelling only when the address names it (a room), or the building has
         # just one: "九九花园3号楼" is the building, not its first flat
         named = building is not None and (parsed.room is not None or building in self.only_dwelling)
-        return {"building_id": building, "building": entry.code if building is not None else None,
-                "code": entry.code, "address": entry.address, "kind": entry.kind,
-                "grids": entry.grids, "unit": unit, "floor": floor, "room": room, "grid": grid,
-                "score": round(m.score, 3), "confident": m.confident, "reason": m.reason,
-                "dwelling_id": self.dwellings.get(f"{building},{unit},{floor},{room}") if named
-                else None}
+        return unit, floor, room, self.dwellings.get(f"{building},{unit},{floor},{room}") if named \
+            else None
 
     @staticmethod
     def _place(found: dict | None) -> Placed:
@@ -236,17 +245,33 @@ def _in_child(work: Callable, chunk: list[str]) -> list | None:
 def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
     """The answer's columns of each address as CSV text (what pandas writes for them), and
     whether it was answered confidently and found a dwelling."""
+    gazetteer = placer.locator.gazetteer
     out = []
     rendered: dict[tuple, tuple[str, str]] = {}  # the columns but unit, floor, room, dwelling
-    for answer in _answers(placer, chunk):
-        key = (answer[0], *answer[5:])  # the same for every dwelling of a building
-        parts = rendered.get(key)
-        if parts is None:
-            parts = rendered[key] = (_field(answer[0]), ",".join(map(_field, answer[5:])))
-        _building, unit, floor, room, dwelling = answer[:5]  # numbers (or None) but the room
+    # an address in the register's own form whose building was answered before in the chunk:
+    # only its unit, floor, room and dwelling are its own (building id, columns, confident)
+    by_entry: dict[int, tuple[int | None, tuple[str, str], bool]] = {}
+    for address in chunk:
+        fast = gazetteer.register_form(address) if gazetteer is not None and address else None
+        known = by_entry.get(id(fast[1][0].entry)) if fast is not None else None
+        if known is None:  # the answer as the API gives it
+            answer = _answers(placer, [address])[0]
+            key = (answer[0], *answer[5:])  # the same for every dwelling of a building
+            parts = rendered.get(key)
+            if parts is None:
+                parts = rendered[key] = (_field(answer[0]), ",".join(map(_field, answer[5:])))
+            _building, unit, floor, room, dwelling = answer[:5]  # numbers (or None) but the room
+            confident = answer[11] is True
+            if fast is not None:
+                building = placer.answer_of(fast[0], fast[1][0])["building_id"]
+                by_entry[id(fast[1][0].entry)] = (building, parts, confident)
+        else:
+            building, parts, confident = known
+            unit, floor, room, dwelling = (placer.dwelling(building, fast[0]) if building is not None
+                                           else (None, None, None, None))
         out.append((f"{parts[0]},{'' if unit is None else unit},{'' if floor is None else floor},"
                     f"{_field(room)},{'' if dwelling is None else dwelling},{parts[1]}",
-                    answer[11] is True, dwelling is not None))
+                    confident, dwelling is not None))
     return out
 
 
