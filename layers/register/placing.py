@@ -253,7 +253,8 @@ def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]
     by_entry: dict[int, tuple[int | None, tuple[str, str], bool]] = {}
     for address in chunk:
         fast = gazetteer.register_form(address) if gazetteer is not None and address else None
-        known = by_entry.get(id(fast[1][0].entry)) if fast is not None else None
+        entry = id(fast[1][0].entry) if fast is not None else 0
+        known = by_entry.get(entry) if fast is not None else None
         if known is None:  # the answer as the API gives it
             answer = _answers(placer, [address])[0]
             key = (answer[0], *answer[5:])  # the same for every dwelling of a building
@@ -264,8 +265,9 @@ def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]
             confident = answer[11] is True
             if fast is not None:
                 building = placer.answer_of(fast[0], fast[1][0])["building_id"]
-                by_entry[id(fast[1][0].entry)] = (building, parts, confident)
+                by_entry[entry] = (building, parts, confident)
         else:
+            assert fast is not None  # known only in the register's own form
             building, parts, confident = known
             unit, floor, room, dwelling = (placer.dwelling(building, fast[0]) if building is not None
                                            else (None, None, None, None))
