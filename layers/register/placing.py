@@ -244,7 +244,10 @@ def _in_child(work: Callable, chunk: list[str]) -> list | None:
 
 def _fragments(placer: Placer, chunk: list[str]) -> list[tuple[str, bool, bool]]:
     """The answer's columns of each address as CSV text (what pandas writes for them), and
-    whether it was answered confidently and found a dwelling."""
+    whether it was answered confidently and found a dwelling. Another dwelling of a building
+    answered before in the chunk, in the register's own form, takes that answer's columns and
+    computes only its unit, floor, room and dwelling (``Placer.dwelling``, as ``answer`` does):
+    a test holds the text to the data frame path's, which answers every address whole."""
     gazetteer = placer.locator.gazetteer
     out = []
     rendered: dict[tuple, tuple[str, str]] = {}  # the columns but unit, floor, room, dwelling
