@@ -27,8 +27,9 @@ Why this module is long: the rules and the answers about places of several build
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,6 @@ from gis.name_index import (
 
 _FACTOR = {EXACT: 1.0, ADDED: 0.97, CORE: 0.9, NEAR: 0.75}
 _REGISTER_TAIL = re.compile(r"(?:(\d+)单元(\d+)室|（(\d+)户）)$")  # how a register ends an address
-_CN_RUN = re.compile("[〇零一二三四五六七八九十百千廿]")  # a name with numeral characters
 _PREFIX_WORDS = ("市", "区", "县")  # a place's name written with its city or district first
 # a site's or compound's gate, or its entrance (门口)
 _GATE = re.compile("(?:(?:东北|东南|西北|西南|[东西南北正大侧后])门|门口|门前)$")
@@ -60,6 +60,12 @@ _NOT_BEFORE_PREFIX = "超菜夜小社园景校厂学"  # 超市, 菜市场, 小�
 _ByName = defaultdict[str, list[int]]  # a name → positions in Gazetteer.entries
 _ByPair = defaultdict[tuple[str, str], list[int]]  # (a name, a number) → positions
 _Area = tuple[str, str, tuple[str, ...], float, float, str]  # code, name, grids, lon, lat, kind
+_Organisation = tuple[str, str, str, float, float, str | None]  # add_organisation's arguments
+_INDEXING = threading.Lock()  # one gazetteer's organisations indexed at a time (complete())
+
+
+class Incomplete(Exception):
+    """A search needs the organisations put off in a copy that may not index them (a forked worker)."""
 
 
 @dataclass
@@ -84,6 +90,8 @@ class Gazetteer:
     _exact: dict[str, int | None] = field(default_factory=dict)  # an address as stored → entry
     _aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a road's/village's other names
     extras: dict[str, Any] = field(default_factory=dict)  # made from the index once, when first needed
+    _later: list[_Organisation] = field(default_factory=list)  # organisations not indexed yet
+    may_index: bool = True  # False: complete() raises Incomplete instead of indexing
 
     @classmethod
     def for_district(cls, district_names: Sequence[str], street_names: Sequence[str],
@@ -108,6 +116,7 @@ class Gazetteer:
         """A building (``kind="building"``) or a place. ``parts``: the standard address's parts
         when the data has them (else the address is parsed); ``aliases``: a place's other names;
         ``forms``: other ways the data writes the whole address (the standard address in full)."""
+        self.complete()  # organisations put off come after what was added before them
         name = name if isinstance(name, str) and name else None  # NaN from a data frame
         address = address if isinstance(address, str) else ""
         if parts:
@@ -178,6 +187,21 @@ class Gazetteer:
         if p.road and p.house_number:
             self._orgs_at_door[(p.road, p.house_number)].append(i)
 
+    def organisations_later(self, organisations: Sequence[_Organisation]) -> None:
+        """Organisations indexed when a search first needs them (a register's own form never does)."""
+        self._later.extend(organisations)
+
+    def complete(self) -> None:
+        """Index the organisations put off, once; a search meanwhile waits for them."""
+        if not self._later:
+            return
+        if not self.may_index:
+            raise Incomplete("the organisations' names are not indexed in this copy")
+        with _INDEXING:
+            for organisation in self._later:  # empty when another thread did it meanwhile
+                self.add_organisation(*organisation)
+            self._later = []
+
     def name_compound(self, compound: str, written: str | None, aliases: tuple[str, ...]) -> None:
         """A compound's name as written and its other names (older names, common ones)."""
         canonical = normalise(compound)
@@ -192,37 +216,12 @@ class Gazetteer:
         key = normalise(name)
         village = key.endswith("村") or key in self.villages
         (self.villages if village else self.areas).add(key, name, aliases)
-        self._area_grids[key] = (code, name, tuple(sorted(grids)), lon, lat,
-                                 "village" if village else "community")
-
-    def example_texts(self) -> Iterator[tuple[str, str]]:
-        """(form, text) of addresses this gazetteer holds, a few of each form in a fixed order —
-        the caller keeps the first of each that answers confidently (layers/locating)."""
-        tries = 20
-        standard = [form for form, i in self._exact.items() if i is not None
-                    and self.entries[i].kind == "building" and form != self.entries[i].address]
-        for form in sorted(standard, key=lambda f: (-len(f), f))[:tries]:
-            yield "standard address", form
-        numbered = sorted(self.compounds.display, key=lambda c: (not _CN_RUN.search(c), c))
-        for compound in numbered[:tries]:
-            members = self._by_compound.get(compound, [])
-            building = min((no for i in members if (no := self.entries[i].parts.building_no)),
-                           key=int, default=None)
-            if building:
-                yield "building", f"{self.compounds.display[compound]}{building}号楼2单元301室"
-            yield "compound", self.compounds.display[compound]
-        for key in list(self.places.display)[:tries]:
-            yield "place", self.places.display[key]
-        villages = [v for v in self._area_grids.values() if v[5] == "village" and len(v[2]) == 1]
-        for village in villages[:tries]:
-            yield "village", village[1]
-        doors = [(road, n) for (road, n), members in self._by_door.items() if len(members) == 1]
-        for road, n in doors[:tries]:
-            yield "door plate", f"{self.roads.display.get(road, road)}{n}号"
+        kind = "village" if village else "community"
+        self._area_grids[key] = (code, name, tuple(sorted(grids)), lon, lat, kind)
 
     def name_forms(self) -> set[str]:
-        """Every name this gazetteer knows, in every written form it answers: what marks an
-        address inside free text (gis/extract.py)."""
+        """Every name known, in every form it answers: what marks an address in free text."""
+        self.complete()
         v = self.vocabulary
         return {*v.drop_prefixes, *v.streets.forms(), *v.communities.forms(), *v.roads.forms(),
                 *self.compounds.forms(), *self.roads.forms(), *self.villages.forms(),
@@ -231,9 +230,10 @@ class Gazetteer:
     # -- search --------------------------------------------------------------------------------
     def search(self, text: str, limit: int = 5) -> tuple[ParsedAddress, list[Match]]:
         """The parsed query and the best candidates, best first (at most ``limit``)."""
-        fast = self._fast(text)
+        fast = self.register_form(text)
         if fast is not None:
             return fast
+        self.complete()
         q = self.parse(text)
         evidence = self._evidence(q)
         several_at_door = (q.road and q.house_number and not q.building_no and len(evidence) > 1)
@@ -277,7 +277,7 @@ class Gazetteer:
                         for i in members[:limit]]
         return at_gate  # the gate of a place named ambiguously: its candidates
 
-    def _fast(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
+    def register_form(self, text: str) -> tuple[ParsedAddress, list[Match]] | None:
         """An address exactly as a building's address is stored, with nothing after it but a
         unit and room (or a household: （2户）): the register's own form, answered without the
         general rules — a test holds it to their answer on every building of the demo."""

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from gis.address import fold, normalise, parse
 from gis.divisions import parents
 from gis.extract import find_addresses
-from gis.gazetteer import Gazetteer
+from gis.gazetteer import Gazetteer, Incomplete
 from gis.gazetteer_terms import CONFIDENT
 from gis.name_index import split_generic
 
 
-def _gazetteer() -> Gazetteer:
+def _gazetteer(*, organisations_later: bool = False) -> Gazetteer:
     gz = Gazetteer.for_district(
         ["任城区", "济宁市任城区"], ["金城街道", "古槐街道", "廿里铺街道"],
         ["九九花园社区", "兴东社区", "张庄村", "李楼村", "十里铺村"],
@@ -65,13 +65,17 @@ def _gazetteer() -> Gazetteer:
     ]:
         gz.add(code, f"{road}{door}号" if road else name, name, 116.5, 35.4, kind, grid,
                parts={"road": road, "house_number": door} if road else None, aliases=aliases)
-    for building, name, address, grid in [
+    organisations = [(building, name, address, 116.5, 35.4, grid) for building, name, address, grid in [
         ("B2", "济宁程装饰有限公司", "芙蓉街12号芙蓉小区2号楼", "G1"),
         ("B1", "林记快餐", "芙蓉街12号芙蓉小区1号楼", "G1"),
         ("B5", "张庄村网格会客厅", "共青团路9号九九花园1号楼", "G10"),  # a site's name: the site's
         ("B7", "北湖湿地公园", "百花洲路99号百花公寓1号楼", "G6"),  # a site's name, another grid
-    ]:
-        gz.add_organisation(building, name, address, 116.5, 35.4, grid)
+    ]]
+    if organisations_later:
+        gz.organisations_later(organisations)
+    else:
+        for organisation in organisations:
+            gz.add_organisation(*organisation)
     return gz
 
 
@@ -394,3 +398,32 @@ def test_a_sentence_sent_as_an_address_is_answered_by_the_address_inside_it(gz):
     assert (found[0].entry.code, found[0].confident) == ("B9", True)
     _parsed, found = geocoding.search(gz, "我住济南市历下区清平路944号，路灯坏了", 5)
     assert found and not any(m.confident for m in found)
+
+
+# -- organisations indexed when first needed -----------------------------------------------------
+_ASKED = ["济宁程装饰有限公司", "林记快餐", "程装饰", "芙蓉街12号林记", "张庄村网格会客厅", "北湖湿地公园",
+          "林纪快餐", "芙蓉街12号芙蓉小区1号楼2单元502室", "九九花园", "市民反映林记快餐门口堆放杂物"]
+
+
+@pytest.mark.parametrize("q", _ASKED)
+def test_organisations_put_off_answer_as_organisations_added_at_once(q):
+    def answers(gz):
+        return [(m.entry.code, m.entry.kind, m.score, m.reason) for m in gz.search(q)[1]]
+
+    assert answers(_gazetteer(organisations_later=True)) == answers(_gazetteer())
+
+
+def test_a_registers_own_address_does_not_index_the_organisations_put_off():
+    gz = _gazetteer(organisations_later=True)
+    assert gz.search("芙蓉街12号芙蓉小区1号楼2单元502室")[1][0].entry.code == "B1"
+    assert gz._later
+    gz.search("林记快餐")
+    assert not gz._later
+
+
+def test_a_copy_that_may_not_index_them_says_so_rather_than_answer_without_them():
+    gz = _gazetteer(organisations_later=True)
+    gz.may_index = False
+    assert gz.search("芙蓉街12号芙蓉小区1号楼")[1][0].entry.code == "B1"
+    with pytest.raises(Incomplete):
+        gz.search("林记快餐")

@@ -656,6 +656,29 @@ def test_geocoding_in_two_processes_answers_as_one_does(reg, monkeypatch):
 
 
 @pytest.mark.process
+def test_names_in_a_file_geocoded_in_two_processes_are_indexed_once_in_the_parent(reg, monkeypatch):
+    """The build puts the organisations' names off (a register's addresses never need them) and
+    a forked worker never indexes them (each would pay for it): a chunk that needs them comes
+    back, the parent indexes them once and forks again — the answers of one process, in order."""
+    _client, engine, *_ = reg
+    with engine.connect() as conn:
+        names = [n for (n,) in conn.execute(text("SELECT name FROM organisations ORDER BY id LIMIT 40"))]
+    addresses = pd.Series([a for a, _d in _residents_addresses(engine, 1500)] + names)
+
+    def placer() -> placing.Placer:
+        with session_scope(engine) as session:
+            return placing.Placer(session, LocatorRegistry(engine).active(), dwellings=True)
+
+    one = placing.geocode_column(placer(), addresses)
+    assert one["building_code"].iloc[-len(names):].notna().all()  # the names are found
+    monkeypatch.setattr(placing, "_CHUNK", 400)  # the names in the last chunk only
+    forked = placer()
+    assert forked.locator.gazetteer._later
+    assert placing.geocode_column(forked, addresses, processes=2).equals(one)
+    assert not forked.locator.gazetteer._later
+
+
+@pytest.mark.process
 def test_geocoding_on_dask_answers_as_one_process_does(reg, monkeypatch, tmp_path):
     """The same distinct-address chunks placed on a dask.distributed cluster (two worker
     processes, the placer sent once to each): the same answers in the same order, also through

@@ -78,11 +78,12 @@ def build(session: Session, areas: dict[str, dict], index: GridIndex) -> Gazette
     for r, grid in zip(others, grids[len(rows):], strict=True):
         gazetteer.add(r.code, r.address, r.name, r.lon, r.lat, r.kind, grid,
                       aliases=aliases_of(r.aliases))
-    organisations = register.organisation_places(session)
-    for r, grid in zip(organisations, _grids(index, [r.lon for r in organisations],
-                                             [r.lat for r in organisations]), strict=True):
-        gazetteer.add_organisation(r.building, r.name, r.address, r.lon, r.lat, grid)
     _areas(gazetteer, by_level.get("community", []), index)
+    organisations = register.organisation_places(session)
+    gazetteer.organisations_later([  # indexed when a search first needs them (most of the build)
+        (r.building, r.name, r.address, r.lon, r.lat, grid) for r, grid in zip(
+            organisations, _grids(index, [r.lon for r in organisations],
+                                  [r.lat for r in organisations]), strict=True)])
     return gazetteer
 
 

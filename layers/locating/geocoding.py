@@ -15,6 +15,7 @@ import numpy as np
 from gis.address import ParsedAddress
 from gis.extract import find_addresses
 from gis.gazetteer import Gazetteer
+from gis.gazetteer_examples import example_texts
 from gis.gazetteer_terms import REASONS_ZH, Match
 from gis.points import to_point
 from layers.errors import DomainError
@@ -108,7 +109,7 @@ def examples(locator: Locator) -> dict:
     gz = locator.gazetteer
     out: dict[str, dict] = {}
     if gz is not None:
-        for kind, text in gz.example_texts():
+        for kind, text in example_texts(gz):
             if kind in out:
                 continue
             _parsed, found = gz.search(text, limit=2)

@@ -409,6 +409,11 @@ class LocatorRegistry:
         finally:
             self.attempted.set()  # requests waiting for a first locator look again
         log.info("locator rebuilt (generation %s)", fresh.generation["id"] if fresh else None)
+        if fresh is not None and fresh.gazetteer is not None:
+            # the organisations' names, which the build puts off (gis/gazetteer.py): indexed after
+            # the swap, so the process answers meanwhile (a query by name waits for them), and
+            # before the callbacks, which run after a whole build as before (settle_heap)
+            fresh.gazetteer.complete()
         for callback in self.on_refresh:
             try:
                 callback()
