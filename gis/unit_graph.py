@@ -64,8 +64,9 @@ def network(ids: list[int], geoms: list[shapely.Geometry], households: list[int]
     road_tree = shapely.STRtree([_local(line, lat0) for line in lines]) if lines else None
     edges: list[dict[int, tuple[float, bool]]] = [{} for _ in ids]
     left, right = shapely.STRtree(near).query(arr, predicate="intersects")
-    # boundaries with a common segment: their union is one piece without drawing it (the
-    # drawing, over a thousand pairs, took five times what the rest of the graph does)
+    # boundaries with a common segment and a seam of 10 cm or more: their union is one piece
+    # without drawing it (drawing every pair took five times what the rest of the graph does);
+    # a common segment alone is not enough: one of 1e-10° vanishes on the union's 1e-9° grid
     along = shapely.relate_pattern(arr[left], arr[right], "****1****")
     for i, j, common in zip(left, right, along, strict=True):
         if i >= j:
@@ -76,7 +77,8 @@ def network(ids: list[int], geoms: list[shapely.Geometry], households: list[int]
                    key=lambda g: g.length)
         if seam.length <= 10 * SHARED_DEG:
             continue
-        if not common and shapely.get_num_geometries(union_of_units([arr[i], arr[j]])) > 1:
+        if ((not common or seam.length <= 100 * SHARED_DEG)
+                and shapely.get_num_geometries(union_of_units([arr[i], arr[j]])) > 1):
             continue  # they meet at a corner (or points), not along an edge
         seam_m = _local(seam, lat0)
         road = bool(road_tree is not None and len(road_tree.query(

@@ -63,10 +63,9 @@ def union_of_units(geoms: list[shapely.Geometry]) -> shapely.Geometry:
     the union came apart along them (see the module's docstring), and holes no larger than
     overlay dust filled — a hairline hole adds its rim to the perimeter, and one of 0.01 m² took
     a grid's Polsby–Popper from 0.717 to 0.661. The plan draws every grid with this function."""
-    union = shapely.union_all(geoms, grid_size=GRID_DEG)
+    union = without_dust(shapely.union_all(geoms, grid_size=GRID_DEG))
     if shapely.get_num_geometries(union) > 1 and len(geoms) > 1:
-        union = shapely.union_all(noded(geoms), grid_size=GRID_DEG)
-    union = without_dust(union)
+        union = without_dust(shapely.union_all(noded(geoms), grid_size=GRID_DEG))
     # one piece is a Polygon (the overlay may answer a MultiPolygon of one part)
     return union.geoms[0] if union.geom_type == "MultiPolygon" and len(union.geoms) == 1 else union
 
@@ -100,17 +99,20 @@ def noded(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
 
 
 def without_dust(geom: shapely.Geometry) -> shapely.Geometry:
-    """``geom`` with the holes of overlay dust filled: holes thinner than DUST_WIDTH (they vanish
-    when eroded by half of it) or smaller than MIN_UNIT_AREA."""
-    parts = shapely.get_parts(polygonal(geom))
+    """``geom`` without overlay dust: parts no larger than MIN_UNIT_AREA beside larger ones
+    dropped (a union on the 1e-9° grid can leave a sliver of no area beside two units that share
+    a long edge: not a second piece of the grid), and holes thinner than DUST_WIDTH (they vanish
+    when eroded by half of it) or smaller than MIN_UNIT_AREA filled."""
+    parts = list(shapely.get_parts(polygonal(geom)))
+    solid = [p for p in parts if p.area > MIN_UNIT_AREA] or parts
 
     def dust(ring) -> bool:
         hole = shapely.Polygon(ring)
         return hole.area <= MIN_UNIT_AREA or hole.buffer(-DUST_WIDTH / 2).is_empty
 
-    if not any(dust(ring) for p in parts for ring in p.interiors):
+    if len(solid) == len(parts) and not any(dust(ring) for p in parts for ring in p.interiors):
         return geom
-    kept = [shapely.Polygon(p.exterior, [r for r in p.interiors if not dust(r)]) for p in parts]
+    kept = [shapely.Polygon(p.exterior, [r for r in p.interiors if not dust(r)]) for p in solid]
     return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
 
 
