@@ -16,6 +16,7 @@ from rtree import index as rtree_index
 from shapely.ops import split as split_by_line
 
 from gis.topology import polygonal
+from gis.units import union_of_units
 
 
 class RedrawError(ValueError):
@@ -137,8 +138,10 @@ def to_the_edges(polygon: shapely.Geometry, line: shapely.Geometry) -> shapely.L
 
 
 def merge(geoms: list[shapely.Geometry]) -> shapely.Geometry:
-    """The union of adjacent grids; RedrawError if they do not form one piece."""
-    merged = shapely.union_all(geoms)
+    """The union of adjacent grids, drawn as a grid of units is (seams closed: two grids whose
+    common edge is two nearly collinear edges are adjacent, not "apart"); RedrawError if they do
+    not form one piece."""
+    merged = union_of_units(geoms)
     if merged.geom_type != "Polygon":
         raise RedrawError("the grids do not touch one another; merge only adjacent grids")
     return merged

@@ -12,7 +12,7 @@ import shapely
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from gis.units import units_of_grid, without_dust
+from gis.units import union_of_units, units_of_grid
 from gridmap.settings import Settings
 from layers.access.policy import Principal
 from layers.planning import edits, plans
@@ -145,15 +145,19 @@ def paint(session: Session, plan: Plan, state: PlanState, moves: dict[int, str],
     for unit in chosen:
         unit.grid_code = moves[unit.id]
     session.flush()
-    # Units of different grids meet along edges that agree only to floating-point noise; a union
-    # on a 1e-9° grid (about 0.1 mm, the store's "same geometry") closes those hairline seams,
-    # and holes of overlay dust left inside are filled (gis.units.union_of_units).
-    shapes: dict[str, bytes] = dict(session.execute(text("""
-        SELECT grid_code, ST_AsBinary(ST_UnaryUnion(ST_Collect(geom), 1e-9)) FROM plan_units
-        WHERE plan_id = :plan AND grid_code = ANY(:grids) GROUP BY grid_code
-    """), {"plan": plan.id, "grids": touched}).all())
-    emptied = [c for c in touched if c not in shapes]
-    changed = {c: without_dust(shapely.from_wkb(bytes(shapes[c]))) for c in touched if c in shapes}
+    # A grid is drawn as gis.units.union_of_units draws it — the same function the rebalance
+    # and the suggestions measure their answers with, so what they promise is what is drawn:
+    # on a 1e-9° grid (about 0.1 mm, the store's "same geometry"), seams closed where the union
+    # came apart along them, holes of overlay dust filled. (A union in SQL, ST_UnaryUnion with a
+    # grid size, had no seam closing and a GEOS of its own: the two could differ.)
+    members: dict[str, list[shapely.Geometry]] = {}
+    for code, wkb in session.execute(text("""
+        SELECT grid_code, ST_AsBinary(geom) FROM plan_units
+        WHERE plan_id = :plan AND grid_code = ANY(:grids) ORDER BY id
+    """), {"plan": plan.id, "grids": touched}):
+        members.setdefault(code, []).append(shapely.from_wkb(bytes(wkb)))
+    emptied = [c for c in touched if c not in members]
+    changed = {c: union_of_units(members[c]) for c in touched if c in members}
     edits.write_geometries(session, state, changed)
     if emptied:
         edits.remove_grids(session, state, emptied)
