@@ -366,11 +366,14 @@ def test_two_uploads_of_the_same_photo_at_once_store_one(reg):
         assert created
         racing = threading.Thread(target=second)
         racing.start()
-        with engine.connect() as conn:  # the second insert waits on the first's index entry
-            assert eventually(lambda: answers or conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO photos%'")) == 1), answers
-            assert answers == []  # still waiting
+        def second_waits() -> bool:  # on the first's index entry; a connection per look: a
+            with engine.connect() as conn:  # transaction sees one snapshot of pg_stat_activity
+                return conn.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO photos%'")) == 1
+
+        assert eventually(lambda: bool(answers) or second_waits()), answers
+        assert answers == []  # still waiting
         a.commit()
         racing.join(timeout=60)
         assert answers == [(first.id, False)]
