@@ -101,10 +101,12 @@ def drawable(net: Network, shapes: list[shapely.Geometry], before: list[str],
 def _apart(shapes: list[shapely.Geometry], before: list[str], after: list[str]
            ) -> set[tuple[int, int]]:
     """Pairs of units (indexes) the unit graph has as neighbours but whose grid's outline, as
-    the plan will draw it (the union on a 1e-9° grid), comes out in separate parts: two units
-    whose common edge is two nearly collinear edges, not one, can snap apart. Each changed grid
-    of ``after`` is drawn; its units in different parts are told apart, and the search runs
-    again without those edges (else applying it would make a grid in two pieces)."""
+    the plan will draw it (gis.units.union_of_units), comes out in separate parts. Since the
+    union closes seams narrower than the graph's own tolerance and the graph counts a pair as
+    neighbours only when their union is one piece, this should find nothing; it stays as the
+    guard that an answer is never applied as a grid in two pieces: each changed grid of
+    ``after`` is drawn, its units in different parts are told apart, and the search runs again
+    without those edges."""
     pairs: set[tuple[int, int]] = set()
     changed = sorted({a for b, a in zip(before, after, strict=True) if b != a})
     for code in changed:
