@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from gis.unit_graph import Network, connected
+from gis.unit_graph import ROAD_COST, Network, connected
 
 # A part keeps this much above the compactness bound (see gis.rebalance.MARGIN: the search's
 # figure runs up to about 0.5 % above the reported geodesic one).
@@ -79,13 +79,20 @@ def _grown(net: Network, members: set[int], low: int, high: int) -> list[set[int
 
 def _touch(net: Network, members: set[int], part: set[int], growth: dict[int, float],
            added: int) -> None:
-    for j in net.edges[added]:
+    """How much the cut grows if each unit of ``members`` next to ``added`` joins ``part``
+    (``net.cost`` written out: this runs hundreds of thousands of times in a rebalance)."""
+    edges = net.edges
+    for j in edges[added]:
         if j in members and j not in part:
+            around = edges[j]
             if j in growth:
-                growth[j] -= 2 * net.cost(j, added)
+                shared, road = around[added]
+                growth[j] -= 2 * (shared * (ROAD_COST if road else 1.0))
             else:
-                growth[j] = (sum(net.cost(j, k) for k in net.edges[j] if k in members and k not in part)
-                             - sum(net.cost(j, k) for k in net.edges[j] if k in part))
+                growth[j] = (sum(s * (ROAD_COST if r else 1.0) for k, (s, r) in around.items()
+                                 if k in members and k not in part)
+                             - sum(s * (ROAD_COST if r else 1.0) for k, (s, r) in around.items()
+                                   if k in part))
 
 
 def _cut(net: Network, part: set[int], members: set[int]) -> float:
@@ -200,19 +207,21 @@ def regions_along(net: Network, members: set[int], towards: set[int], least: int
     lengthens the cut least, every size on the way. A region keeps both grids rounder than the
     same households given as strips along the boundary."""
     found: dict[frozenset[int], None] = {}
+    households = net.households.tolist()  # Python ints: read millions of times below
     for seed in sorted(i for i in members if any(j in towards for j in net.edges[i]))[:seeds]:
-        part, total = {seed}, int(net.households[seed])
+        part, total = {seed}, households[seed]
         growth: dict[int, float] = {}
         _touch(net, members, part, growth, seed)
         while True:
             if least <= total <= most:
                 found.setdefault(frozenset(part))
-            pool = [j for j in growth if total + int(net.households[j]) <= most]
+            room = most - total
+            pool = [j for j in growth if households[j] <= room]
             if not pool:
                 break
             step = min(pool, key=lambda j: (growth[j], j))
             del growth[step]
             part.add(step)
-            total += int(net.households[step])
+            total += households[step]
             _touch(net, members, part, growth, step)
     return [set(k) for k in sorted(found, key=sorted)]
