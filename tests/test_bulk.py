@@ -112,11 +112,24 @@ def test_a_binary_file_as_spreadsheets_save_it_gives_the_texts_answer(locator, m
     monkeypatch.setattr(bulk, "BLOCK_CHARS", 96)
     lines = [f"{i},网格员走访{i},116.{50 + i % 40},35.41" for i in range(40)]
     lines[7] = '7,"任城区, 古槐路",116.58,35.41'
-    text = "id,name,lon,lat\n" + "\n".join(lines[:20]) + "\n\n" + "\n".join(lines[20:]) + "\n"
+    text = ("id,name,lon,lat\n" + "\n".join(lines[:20]) + "\n\n\u3000\n"  # blank, and blank
+            + "\n".join(lines[20:]) + "\n")                              # in full-width
     raw = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode()
     from_bytes = b"".join(bytes(c) for c in bulk.locate_csv(locator, io.BytesIO(raw), "wgs84"))
     assert from_bytes == b"".join(bytes(c) for c in bulk.locate_csv(locator, text, "wgs84"))
     assert from_bytes.decode().splitlines()[1].startswith("0,网格员走访0,")
+
+
+def test_blank_lines_where_a_block_is_cut_are_skipped(locator, monkeypatch):
+    """Blocks end at a line break; blank lines at a cut make no empty rows (and the block
+    stays on the compiled path: trailing line breaks are all taken off)."""
+    text = "id,lon,lat\n" + "".join(f"{i},116.{50 + i},35.41\n\n" for i in range(30))
+    expected = b"".join(bulk.locate_csv(locator, text.replace("\n\n", "\n"), "wgs84"))
+    for size in (16, 17, 23, 40, 64):
+        monkeypatch.setattr(bulk, "BLOCK_CHARS", size)
+        got = b"".join(bytes(c) for c in bulk.locate_csv(locator, io.BytesIO(text.encode()),
+                                                          "wgs84"))
+        assert got == expected, size
 
 
 def test_a_binary_file_that_is_not_utf8_is_refused_before_any_output(locator):

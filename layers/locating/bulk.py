@@ -134,11 +134,18 @@ def _normalised(block):
     cr = "\r" if isinstance(block, str) else b"\r"
     if cr in block:
         block = block.replace(cr + nl, nl)
-    if block.endswith(nl):
-        block = block[:-1]
+    if block.endswith(nl):  # every line break at the end: blank lines where a block was cut
+        block = block.rstrip(nl)
     if nl + nl in block or block.startswith(nl):  # blank lines: pandas skips them too
-        block = nl.join(line for line in block.split(nl) if line.strip())
+        block = nl.join(line for line in block.split(nl) if _filled(line))
     return block
+
+
+def _filled(line: str | bytes) -> bool:
+    """Not blank: for bytes as for text (a line of only "\u3000" is blank either way)."""
+    if isinstance(line, str) or line.isascii():
+        return bool(line.strip())
+    return bool(line.decode().strip())
 
 
 def _header(line: str) -> list[str]:
@@ -222,9 +229,9 @@ def locate_csv(locator: Locator, source, crs: str,
     parse_crs(crs)  # a bad default CRS fails the whole file, not each row
     fields: list[str] | None = None
     enrich = enrichment(locator)
-    for block in blocks(source):
+    for n, block in enumerate(blocks(source)):
         if isinstance(block, bytes):
-            block = _utf8(block, fields is None)
+            block = _utf8(block, n == 0)  # a BOM begins the file, not a later block
         text = _normalised(block)
         if fields is None:
             if not text:
