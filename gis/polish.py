@@ -128,6 +128,17 @@ def _singles(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: f
     return out
 
 
+def _cost_change(plan: _Plan, goals: Goals, unit: int, src: str, dst: str, bound: float,
+                 moved: int, now: float) -> float | None:
+    """How the goals' cost changes if ``unit`` goes from ``src`` to ``dst`` with ``moved``
+    households moved in all (None: either grid would fall below the compactness bound)."""
+    pp_src, pp_dst = plan.after_move(unit, src, dst)
+    if not (plan.compact_enough(src, pp_src, bound) and plan.compact_enough(dst, pp_dst, bound)):
+        return None
+    sum_pp = goals.sum_pp + pp_src + pp_dst - plan.pp(src) - plan.pp(dst)
+    return goals.cost(moved, sum_pp) - now
+
+
 def _changed(plan: _Plan, goals: Goals) -> set[str]:
     moved = [i for i, g in enumerate(plan.labels) if g != goals.start[i]]
     return {plan.labels[i] for i in moved} | {goals.start[i] for i in moved}
@@ -164,12 +175,9 @@ def _pair(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: floa
                             and fits(plan.hh[dst] + int(plan.net.households[j]),
                                      plan.hh[dst] - h_i, low, high)):
                         continue
-                    pp_src, pp_dst = plan.after_move(j, src, dst)
-                    if not (plan.compact_enough(src, pp_src, bound)
-                            and plan.compact_enough(dst, pp_dst, bound)):
+                    gain = _cost_change(plan, goals, j, src, dst, bound, moved, now)
+                    if gain is None:
                         continue
-                    sum_pp = goals.sum_pp + pp_src + pp_dst - plan.pp(src) - plan.pp(dst)
-                    gain = goals.cost(moved, sum_pp) - now
                     if gain < -1e-9 and h > 0:
                         found.append((gain, i, j, dst))
                 _apply(plan, goals, i, src)
@@ -222,12 +230,9 @@ def _exchange(plan: _Plan, goals: Goals, movable: Callable[[str], bool], bound: 
                                                and plan.compact_enough(dst, plan.pp(dst),
                                                                        bound)))):
                         continue
-                    pp_home, pp_to = plan.after_move(v, home, to)
-                    if not (plan.compact_enough(home, pp_home, bound)
-                            and plan.compact_enough(to, pp_to, bound)):
+                    gain = _cost_change(plan, goals, v, home, to, bound, moved, now)
+                    if gain is None:
                         continue
-                    sum_pp = goals.sum_pp + pp_home + pp_to - plan.pp(home) - plan.pp(to)
-                    gain = goals.cost(moved, sum_pp) - now
                     if (gain < -1e-9 and (best is None or (gain, v, to) < best)
                             and connected(plan.net, plan.members[home] - {v})):
                         best = (gain, v, to)
