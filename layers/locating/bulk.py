@@ -143,9 +143,7 @@ def _normalised(block):
 
 def _filled(line: str | bytes) -> bool:
     """Not blank: for bytes as for text (a line of only "\u3000" is blank either way)."""
-    if isinstance(line, str) or line.isascii():
-        return bool(line.strip())
-    return bool(line.decode().strip())
+    return bool((line if isinstance(line, str) else line.decode()).strip())
 
 
 def _header(line: str) -> list[str]:

@@ -87,6 +87,8 @@ def validate(state: PlanState, settings: Settings, communities: set[str] | None 
 def _named(problem: Problem, state: PlanState) -> Problem:
     """The Chinese message names grids as the planner sees them (义和社区第16网格), not by their
     14-digit codes; the English message and ``grids`` keep the codes for programs."""
+    if problem.kind in ("building_split", "building_unassigned"):
+        return problem  # names a building, not a grid: its code stays as it is
     for code in problem.grids:
         grid = state.grids.get(code)
         if grid is not None and grid.name:

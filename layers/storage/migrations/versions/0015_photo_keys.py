@@ -18,6 +18,20 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # a case event that lists a copy as evidence lists the photo kept instead (the first stored)
+    op.execute("""
+        WITH dup AS (
+            SELECT p.id AS copy, min(q.id) AS kept FROM photos p JOIN photos q
+              ON p.sha256 = q.sha256 AND q.id < p.id
+             AND (p.case_id = q.case_id OR p.visit_id = q.visit_id)
+            GROUP BY p.id)
+        UPDATE case_events e SET photo_ids = (
+            SELECT jsonb_agg(COALESCE(d.kept, x.id::int) ORDER BY x.n)
+            FROM jsonb_array_elements_text(e.photo_ids) WITH ORDINALITY AS x(id, n)
+            LEFT JOIN dup d ON d.copy = x.id::int)
+        WHERE jsonb_typeof(e.photo_ids) = 'array' AND EXISTS (
+            SELECT 1 FROM jsonb_array_elements_text(e.photo_ids) AS x(id)
+            JOIN dup d ON d.copy = x.id::int)""")
     op.execute("""
         DELETE FROM photos p USING photos q
         WHERE p.sha256 = q.sha256 AND p.id > q.id
