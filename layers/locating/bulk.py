@@ -228,19 +228,18 @@ def locate_csv(locator: Locator, source, crs: str,
     fields: list[str] | None = None
     enrich = enrichment(locator)
     for n, block in enumerate(blocks(source)):
-        if isinstance(block, bytes):
-            block = _utf8(block, n == 0)  # a BOM begins the file, not a later block
-        text = _normalised(block)
+        # bytes from here on: what the compiled reader reads (a BOM begins the file only)
+        text = _normalised(block.encode() if isinstance(block, str) else _utf8(block, n == 0))
         if fields is None:
             if not text:
                 continue
-            head, _, text = text.partition("\n" if isinstance(text, str) else b"\n")
-            fields = _header(head if isinstance(head, str) else head.decode())
+            head, _, text = text.partition(b"\n")
+            fields = _header(head.decode())
             out_header = io.StringIO()
             csv.writer(out_header, lineterminator="\n").writerow([*fields, *CSV_COLUMNS])
             yield out_header.getvalue().encode()
         if text:
-            rows = text.count("\n" if isinstance(text, str) else b"\n") + 1
+            rows = text.count(b"\n") + 1
             yield _located(locator, enrich, fields, text, rows, crs)
             if progress:
                 progress(rows)
